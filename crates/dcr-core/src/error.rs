@@ -1,0 +1,122 @@
+//! One error type per use case. The HTTP layer maps each variant to the documented
+//! status and body in one place (`dcr-server/src/error.rs`).
+
+use crate::jose::JoseError;
+use crate::store::StoreError;
+
+/// Failures of `POST /o/client/register`, in the order the checks run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RegisterError {
+    #[error("{0}")]
+    InvalidRequest(String),
+    #[error("software statement refused: {0}")]
+    InvalidSoftwareStatement(JoseError),
+    #[error("{0}")]
+    UnapprovedSoftwareStatement(&'static str),
+    #[error("{0}")]
+    InvalidRedirectUri(String),
+    #[error("the store is unavailable")]
+    Unavailable(StoreError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Failures of the token endpoints.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// Unknown client, wrong secret, or revoked (directly or through its statement or
+    /// application). One variant for all so the answer tells an attacker nothing.
+    #[error("client authentication failed")]
+    InvalidClient,
+    #[error("{0}")]
+    UnauthorizedClient(String),
+    #[error("only client_credentials is supported")]
+    UnsupportedGrantType,
+    #[error("{0}")]
+    InvalidScope(String),
+    #[error("the store is unavailable")]
+    Unavailable(StoreError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Why a protected-API call is refused (SPEC 3 table).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AccessError {
+    #[error("missing or malformed bearer token")]
+    MissingToken,
+    #[error("access token refused: {0}")]
+    InvalidToken(JoseError),
+    #[error("access token has expired")]
+    Expired,
+    #[error("the client, its software statement or its application is revoked or deleted")]
+    Revoked,
+    #[error("the access token does not cover channel {0:?}")]
+    WrongChannel(String),
+    #[error("the access token lacks scope {0:?}")]
+    InsufficientScope(String),
+    #[error("the store is unavailable")]
+    Unavailable(StoreError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Failures of the admin API.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AdminError {
+    #[error("{0}")]
+    InvalidRequest(String),
+    #[error("missing or unknown API key")]
+    Unauthenticated,
+    #[error("this key's role may not do that")]
+    Forbidden,
+    /// Also the answer for another tenant's resources: never confirm they exist.
+    #[error("not found")]
+    NotFound,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the store is unavailable")]
+    Unavailable(StoreError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for RegisterError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(_) => Self::Unavailable(e),
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<StoreError> for TokenError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(_) => Self::Unavailable(e),
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<StoreError> for AccessError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(_) => Self::Unavailable(e),
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<StoreError> for AdminError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(_) => Self::Unavailable(e),
+            StoreError::Conflict(what) => Self::Conflict(what),
+            StoreError::MissingReference(_) => Self::NotFound,
+            StoreError::Corrupt(what) => Self::Internal(what),
+        }
+    }
+}

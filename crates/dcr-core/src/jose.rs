@@ -1,0 +1,447 @@
+//! Signing and verification of our JWS documents with pinned algorithms (RFC 8725).
+//!
+//! The algorithm comes from our key record named by `kid`, never from the token. Before
+//! any signature work the header is screened: `jku`, `x5u`, `jwk`, `x5c` (keys we would
+//! have to fetch or trust from the attacker), `crit` and `b64` (extensions we do not
+//! implement) are refused, as is any `typ` other than the one expected, so a statement
+//! can never pass as an access token or the other way round. The signature and the
+//! registered claims are then checked by `jsonwebtoken` on the aws-lc-rs backend.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use dcr_proto::claims::{ACCESS_TOKEN_TYP, AccessTokenClaims, STATEMENT_TYP, StatementClaims};
+use dcr_proto::discovery::PublicJwk;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+/// Largest token or statement we look at; anything bigger is refused before decoding.
+pub const MAX_JWS_BYTES: usize = 8 * 1024;
+
+/// Header members that are never accepted.
+const FORBIDDEN_HEADER_MEMBERS: &[&str] = &["jku", "x5u", "jwk", "x5c", "crit", "b64"];
+
+/// Why a JWS was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JoseError {
+    #[error("not a compact JWS")]
+    Malformed,
+    #[error("token is too large")]
+    TooLarge,
+    #[error("header member {0:?} is not accepted")]
+    ForbiddenHeader(String),
+    #[error("unknown signing key")]
+    UnknownKey,
+    #[error("algorithm does not match the key")]
+    AlgorithmMismatch,
+    #[error("wrong token type")]
+    WrongType,
+    #[error("signature does not verify")]
+    BadSignature,
+    #[error("token has expired")]
+    Expired,
+    #[error("token is not valid yet")]
+    NotYetValid,
+    #[error("token was not issued by this server")]
+    WrongIssuer,
+    #[error("token claims are malformed")]
+    BadClaims,
+    #[error("signing failed")]
+    Signing,
+}
+
+/// The algorithms we can sign with. The JWKS publishes one per key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SigningAlgorithm {
+    Es256,
+}
+
+impl SigningAlgorithm {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Es256 => "ES256",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "ES256" => Some(Self::Es256),
+            _ => None,
+        }
+    }
+    fn jwt(self) -> Algorithm {
+        match self {
+            Self::Es256 => Algorithm::ES256,
+        }
+    }
+}
+
+/// A freshly generated key pair: the private half to seal, the public half to publish.
+pub struct GeneratedKey {
+    pub kid: String,
+    pub alg: SigningAlgorithm,
+    /// PKCS#8 DER. Seal it before it touches storage.
+    pub private_pkcs8: Vec<u8>,
+    pub public_jwk: PublicJwk,
+}
+
+/// Generates a signing key; the `kid` is the RFC 7638 thumbprint of its public JWK.
+pub fn generate_key(alg: SigningAlgorithm) -> Result<GeneratedKey, JoseError> {
+    match alg {
+        SigningAlgorithm::Es256 => {
+            let rng = SystemRandom::new();
+            let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+                .map_err(|_| JoseError::Signing)?;
+            let public_jwk = es256_public_jwk(pkcs8.as_ref())?;
+            Ok(GeneratedKey {
+                kid: public_jwk.kid.clone(),
+                alg,
+                private_pkcs8: pkcs8.as_ref().to_vec(),
+                public_jwk,
+            })
+        }
+    }
+}
+
+fn es256_public_jwk(pkcs8: &[u8]) -> Result<PublicJwk, JoseError> {
+    let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8)
+        .map_err(|_| JoseError::Signing)?;
+    // Uncompressed SEC1 point: 0x04 || x || y.
+    let point = pair.public_key().as_ref();
+    if point.len() != 65 || point[0] != 4 {
+        return Err(JoseError::Signing);
+    }
+    let x = URL_SAFE_NO_PAD.encode(&point[1..33]);
+    let y = URL_SAFE_NO_PAD.encode(&point[33..65]);
+    let thumbprint_input = format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#);
+    let kid = URL_SAFE_NO_PAD.encode(Sha256::digest(thumbprint_input.as_bytes()));
+    Ok(PublicJwk {
+        kty: "EC".into(),
+        kid,
+        alg: "ES256".into(),
+        use_: "sig".into(),
+        crv: Some("P-256".into()),
+        x: Some(x),
+        y: Some(y),
+        n: None,
+        e: None,
+    })
+}
+
+/// A key we verify with.
+#[derive(Clone)]
+struct VerifyingKey {
+    alg: SigningAlgorithm,
+    key: DecodingKey,
+}
+
+/// The key we sign with.
+#[derive(Clone)]
+struct ActiveKey {
+    kid: String,
+    alg: SigningAlgorithm,
+    key: EncodingKey,
+}
+
+/// Keys the server signs and verifies with, and the JWKS it publishes.
+#[derive(Clone)]
+pub struct KeyRing {
+    issuer: String,
+    active: Arc<ActiveKey>,
+    verifying: Arc<HashMap<String, VerifyingKey>>,
+    published: Arc<Vec<PublicJwk>>,
+    /// Leeway for `nbf`, so a token minted by a node whose clock runs ahead is usable.
+    nbf_leeway_seconds: i64,
+}
+
+/// One key as loaded from storage (private half already unsealed where present).
+pub struct LoadedKey {
+    pub kid: String,
+    pub alg: SigningAlgorithm,
+    pub public_jwk: PublicJwk,
+    /// Present for the key that signs.
+    pub private_pkcs8: Option<Vec<u8>>,
+}
+
+impl KeyRing {
+    /// Builds the ring from the active key and any others still needed for verification.
+    pub fn new(issuer: String, active: LoadedKey, others: Vec<LoadedKey>) -> Result<Self, JoseError> {
+        let private = active.private_pkcs8.as_deref().ok_or(JoseError::Signing)?;
+        let active_key = ActiveKey {
+            kid: active.kid.clone(),
+            alg: active.alg,
+            key: match active.alg {
+                SigningAlgorithm::Es256 => EncodingKey::from_ec_der(private),
+            },
+        };
+        let mut verifying = HashMap::new();
+        let mut published = Vec::new();
+        for k in std::iter::once(active).chain(others) {
+            let key = decoding_key(&k.public_jwk)?;
+            verifying.insert(k.kid.clone(), VerifyingKey { alg: k.alg, key });
+            published.push(k.public_jwk);
+        }
+        Ok(Self {
+            issuer,
+            active: Arc::new(active_key),
+            verifying: Arc::new(verifying),
+            published: Arc::new(published),
+            nbf_leeway_seconds: 30,
+        })
+    }
+
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    pub fn active_kid(&self) -> &str {
+        &self.active.kid
+    }
+
+    /// The public keys for `/.well-known/jwks.json`.
+    pub fn jwks(&self) -> Vec<PublicJwk> {
+        self.published.as_ref().clone()
+    }
+
+    pub fn sign_statement(&self, claims: &StatementClaims) -> Result<String, JoseError> {
+        self.sign(STATEMENT_TYP, claims)
+    }
+
+    pub fn sign_access_token(&self, claims: &AccessTokenClaims) -> Result<String, JoseError> {
+        self.sign(ACCESS_TOKEN_TYP, claims)
+    }
+
+    fn sign<T: serde::Serialize>(&self, typ: &str, claims: &T) -> Result<String, JoseError> {
+        let mut header = Header::new(self.active.alg.jwt());
+        header.typ = Some(typ.to_owned());
+        header.kid = Some(self.active.kid.clone());
+        jsonwebtoken::encode(&header, claims, &self.active.key).map_err(|_| JoseError::Signing)
+    }
+
+    /// Verifies a software statement: ours, unaltered, `typ: JWT`. Statements do not
+    /// expire; whether it is still approved is the store's question, not this one's.
+    pub fn verify_statement(&self, jws: &str, now: i64) -> Result<StatementClaims, JoseError> {
+        let (key, header) = self.screen(jws, &[STATEMENT_TYP])?;
+        let mut validation = Validation::new(key.alg.jwt());
+        validation.validate_exp = false;
+        validation.required_spec_claims = ["iss", "sub"].iter().map(|s| s.to_string()).collect();
+        let claims: StatementClaims = self.check(jws, key, validation)?;
+        if claims.sub != claims.software_id || header.get("kid").is_none() {
+            return Err(JoseError::BadClaims);
+        }
+        if claims.nbf > now + self.nbf_leeway_seconds {
+            return Err(JoseError::NotYetValid);
+        }
+        Ok(claims)
+    }
+
+    /// Verifies an access token: ours, unaltered, `typ: at+jwt`, unexpired.
+    pub fn verify_access_token(&self, jws: &str, now: i64) -> Result<AccessTokenClaims, JoseError> {
+        let (key, _) = self.screen(jws, &[ACCESS_TOKEN_TYP, "application/at+jwt"])?;
+        let mut validation = Validation::new(key.alg.jwt());
+        // Expiry is checked below against the caller's clock, without leeway: we issued the
+        // token, so "expired" means exactly what `exp` says.
+        validation.validate_exp = false;
+        validation.required_spec_claims =
+            ["iss", "sub", "exp"].iter().map(|s| s.to_string()).collect();
+        let claims: AccessTokenClaims = self.check(jws, key, validation)?;
+        if claims.sub != claims.client_id {
+            return Err(JoseError::BadClaims);
+        }
+        if claims.nbf > now + self.nbf_leeway_seconds {
+            return Err(JoseError::NotYetValid);
+        }
+        if claims.exp <= now {
+            return Err(JoseError::Expired);
+        }
+        Ok(claims)
+    }
+
+    /// Screens the header and picks our key; no signature work happens before this passes.
+    fn screen(
+        &self,
+        jws: &str,
+        typs: &[&str],
+    ) -> Result<(&VerifyingKey, serde_json::Map<String, Value>), JoseError> {
+        if jws.len() > MAX_JWS_BYTES {
+            return Err(JoseError::TooLarge);
+        }
+        let mut parts = jws.split('.');
+        let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(JoseError::Malformed);
+        };
+        if h.is_empty() || p.is_empty() || s.is_empty() {
+            return Err(JoseError::Malformed);
+        }
+        let header_bytes = URL_SAFE_NO_PAD.decode(h).map_err(|_| JoseError::Malformed)?;
+        let Value::Object(header) =
+            crate::strict_json::from_slice(&header_bytes).map_err(|_| JoseError::Malformed)?
+        else {
+            return Err(JoseError::Malformed);
+        };
+        if let Some(member) = FORBIDDEN_HEADER_MEMBERS.iter().find(|m| header.contains_key(**m)) {
+            return Err(JoseError::ForbiddenHeader((*member).to_owned()));
+        }
+        let alg = header.get("alg").and_then(Value::as_str).ok_or(JoseError::Malformed)?;
+        let typ_ok = header
+            .get("typ")
+            .and_then(Value::as_str)
+            .is_some_and(|t| typs.iter().any(|want| want.eq_ignore_ascii_case(t)));
+        if !typ_ok {
+            return Err(JoseError::WrongType);
+        }
+        let kid = header.get("kid").and_then(Value::as_str).ok_or(JoseError::UnknownKey)?;
+        let key = self.verifying.get(kid).ok_or(JoseError::UnknownKey)?;
+        if alg != key.alg.as_str() {
+            return Err(JoseError::AlgorithmMismatch);
+        }
+        Ok((key, header))
+    }
+
+    fn check<T: DeserializeOwned>(
+        &self,
+        jws: &str,
+        key: &VerifyingKey,
+        mut validation: Validation,
+    ) -> Result<T, JoseError> {
+        validation.set_issuer(&[&self.issuer]);
+        validation.validate_aud = false;
+        validation.leeway = 0;
+        let data = jsonwebtoken::decode::<T>(jws, &key.key, &validation).map_err(|e| {
+            use jsonwebtoken::errors::ErrorKind;
+            match e.kind() {
+                ErrorKind::InvalidSignature | ErrorKind::InvalidEcdsaKey => JoseError::BadSignature,
+                ErrorKind::InvalidIssuer => JoseError::WrongIssuer,
+                ErrorKind::InvalidAlgorithm => JoseError::AlgorithmMismatch,
+                ErrorKind::ExpiredSignature => JoseError::Expired,
+                ErrorKind::ImmatureSignature => JoseError::NotYetValid,
+                ErrorKind::Json(_) | ErrorKind::MissingRequiredClaim(_) | ErrorKind::Utf8(_) => {
+                    JoseError::BadClaims
+                }
+                _ => JoseError::Malformed,
+            }
+        })?;
+        Ok(data.claims)
+    }
+}
+
+fn decoding_key(jwk: &PublicJwk) -> Result<DecodingKey, JoseError> {
+    match (jwk.kty.as_str(), &jwk.x, &jwk.y) {
+        ("EC", Some(x), Some(y)) => DecodingKey::from_ec_components(x, y).map_err(|_| JoseError::UnknownKey),
+        _ => Err(JoseError::UnknownKey),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn new_ring(issuer: &str) -> Option<(KeyRing, GeneratedKey)> {
+        let g = generate_key(SigningAlgorithm::Es256).ok()?;
+        let loaded = LoadedKey {
+            kid: g.kid.clone(),
+            alg: g.alg,
+            public_jwk: g.public_jwk.clone(),
+            private_pkcs8: Some(g.private_pkcs8.clone()),
+        };
+        Some((KeyRing::new(issuer.into(), loaded, vec![]).ok()?, g))
+    }
+
+    fn statement(iss: &str) -> StatementClaims {
+        StatementClaims {
+            iss: iss.into(),
+            sub: "app".into(),
+            software_id: "app".into(),
+            software_version: "1.0.0".into(),
+            jti: "j".into(),
+            iat: 1,
+            nbf: 1,
+        }
+    }
+
+    fn access(iss: &str, exp: i64) -> AccessTokenClaims {
+        AccessTokenClaims {
+            iss: iss.into(),
+            sub: "c".into(),
+            client_id: "c".into(),
+            jti: "t".into(),
+            iat: 1,
+            nbf: 1,
+            exp,
+            scopes: "a".into(),
+            scope: "a".into(),
+            software_id: "app".into(),
+            sst: "j".into(),
+            programmer: "p".into(),
+            channels: None,
+        }
+    }
+
+    fn forge(header: &str, payload_from: &str) -> String {
+        let mut parts = payload_from.split('.');
+        let _ = parts.next();
+        let payload = parts.next().unwrap_or_default();
+        let sig = parts.next().unwrap_or_default();
+        format!("{}.{payload}.{sig}", URL_SAFE_NO_PAD.encode(header))
+    }
+
+    #[test]
+    fn statements_round_trip_and_tampering_fails() {
+        let (ring, _) = new_ring("http://iss").expect("key ring");
+        let jws = ring.sign_statement(&statement("http://iss")).unwrap_or_default();
+        assert_eq!(ring.verify_statement(&jws, 10).map(|c| c.sub), Ok("app".into()));
+        let mut bytes = jws.clone().into_bytes();
+        let mid = bytes.len() / 2;
+        bytes[mid] = if bytes[mid] == b'A' { b'B' } else { b'A' };
+        let tampered = String::from_utf8(bytes).unwrap_or_default();
+        assert!(ring.verify_statement(&tampered, 10).is_err());
+    }
+
+    #[test]
+    fn foreign_issuer_and_foreign_key_are_refused() {
+        let (ring, _) = new_ring("http://iss").expect("key ring");
+        let (other, _) = new_ring("http://iss").expect("key ring");
+        let foreign = other.sign_statement(&statement("http://iss")).unwrap_or_default();
+        assert_eq!(ring.verify_statement(&foreign, 10), Err(JoseError::UnknownKey));
+        let wrong_iss = ring.sign_statement(&statement("http://evil")).unwrap_or_default();
+        assert_eq!(ring.verify_statement(&wrong_iss, 10), Err(JoseError::WrongIssuer));
+    }
+
+    #[test]
+    fn typ_confusion_is_refused_both_ways() {
+        let (ring, _) = new_ring("http://iss").expect("key ring");
+        let st = ring.sign_statement(&statement("http://iss")).unwrap_or_default();
+        let at = ring.sign_access_token(&access("http://iss", 100)).unwrap_or_default();
+        assert_eq!(ring.verify_access_token(&st, 10), Err(JoseError::WrongType));
+        assert_eq!(ring.verify_statement(&at, 10), Err(JoseError::WrongType));
+        assert!(ring.verify_access_token(&at, 10).is_ok());
+        assert_eq!(ring.verify_access_token(&at, 100), Err(JoseError::Expired));
+    }
+
+    #[test]
+    fn hostile_headers_are_refused_before_signature_work() {
+        let (ring, g) = new_ring("http://iss").expect("key ring");
+        let st = ring.sign_statement(&statement("http://iss")).unwrap_or_default();
+        let kid = g.kid;
+        let cases = [
+            (format!(r#"{{"alg":"none","typ":"JWT","kid":"{kid}"}}"#), JoseError::AlgorithmMismatch),
+            (format!(r#"{{"alg":"HS256","typ":"JWT","kid":"{kid}"}}"#), JoseError::AlgorithmMismatch),
+            (format!(r#"{{"alg":"ES256","typ":"JWT","kid":"{kid}","jku":"http://x"}}"#), JoseError::ForbiddenHeader("jku".into())),
+            (format!(r#"{{"alg":"ES256","typ":"JWT","kid":"{kid}","crit":["b64"],"b64":false}}"#), JoseError::ForbiddenHeader("crit".into())),
+            (r#"{"alg":"ES256","typ":"JWT","kid":"../../etc/passwd"}"#.to_string(), JoseError::UnknownKey),
+            (r#"{"alg":"ES256","typ":"JWT"}"#.to_string(), JoseError::UnknownKey),
+            (format!(r#"{{"alg":"ES256","typ":"JWT","kid":"{kid}","kid":"{kid}"}}"#), JoseError::Malformed),
+        ];
+        for (header, want) in cases {
+            assert_eq!(ring.verify_statement(&forge(&header, &st), 10), Err(want), "{header}");
+        }
+        assert_eq!(ring.verify_statement("a.b", 10), Err(JoseError::Malformed));
+        assert_eq!(ring.verify_statement(&"a".repeat(MAX_JWS_BYTES + 1), 10), Err(JoseError::TooLarge));
+    }
+}

@@ -1,0 +1,242 @@
+//! Domain records. The store persists them as they are; rules about them live in
+//! [`crate::service`].
+
+use serde_json::Value;
+
+use crate::ids::{ApiKeyId, ApplicationId, ChannelId, ClientId, ProgrammerId, StatementId};
+
+/// Lifecycle of applications, statements and clients: revocation is final.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Active,
+    Revoked,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Revoked => "revoked",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "active" => Some(Self::Active),
+            "revoked" => Some(Self::Revoked),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Programmer {
+    pub id: ProgrammerId,
+    pub name: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Channel {
+    pub id: ChannelId,
+    pub programmer_id: ProgrammerId,
+    pub name: String,
+    pub created_at: i64,
+}
+
+/// Whether an application belongs to its programmer (all or chosen channels) or to
+/// exactly one channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppLevel {
+    Programmer,
+    Channel,
+}
+
+impl AppLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Programmer => "programmer",
+            Self::Channel => "channel",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "programmer" => Some(Self::Programmer),
+            "channel" => Some(Self::Channel),
+            _ => None,
+        }
+    }
+}
+
+/// A registered application. Immutable after creation except for its status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Application {
+    pub id: ApplicationId,
+    pub programmer_id: ProgrammerId,
+    pub name: String,
+    pub version: String,
+    pub level: AppLevel,
+    /// Empty for a programmer-level application covering all channels.
+    pub channels: Vec<ChannelId>,
+    pub platforms: Vec<String>,
+    pub scopes: Vec<String>,
+    pub domains: Vec<String>,
+    pub custom_scheme: String,
+    pub status: Status,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+impl Application {
+    /// True when tokens of this application carry an explicit channel list.
+    pub fn is_channel_limited(&self) -> bool {
+        !self.channels.is_empty()
+    }
+}
+
+/// One download of a software statement. The JWS itself is not stored: it is
+/// reproducible only by signing again, and a copy at rest would be one more secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatementRecord {
+    pub jti: StatementId,
+    pub application_id: ApplicationId,
+    pub programmer_id: ProgrammerId,
+    pub kid: String,
+    pub issued_at: i64,
+    pub status: Status,
+    pub revoked_at: Option<i64>,
+}
+
+/// One installed app instance.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientRecord {
+    pub id: ClientId,
+    pub application_id: ApplicationId,
+    pub programmer_id: ProgrammerId,
+    pub statement_jti: StatementId,
+    /// HMAC-SHA256 of the secret under the deployment pepper.
+    pub secret_hash: Vec<u8>,
+    pub redirect_uris: Vec<String>,
+    pub device_info: Value,
+    pub platform: String,
+    pub user_agent: Option<String>,
+    pub status: Status,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+/// A client with the standing of what it came from, read in one go on the token path.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientStanding {
+    pub client: ClientRecord,
+    pub statement_status: Status,
+    pub application: Application,
+}
+
+impl ClientStanding {
+    /// Active only when the client, its statement and its application all are.
+    pub fn is_active(&self) -> bool {
+        self.client.status == Status::Active
+            && self.statement_status == Status::Active
+            && self.application.status == Status::Active
+    }
+}
+
+/// Roles of the management plane (SPEC 4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Operator,
+    ProgrammerAdmin,
+    ChannelAdmin,
+    ResourceServer,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Operator => "operator",
+            Self::ProgrammerAdmin => "programmer-admin",
+            Self::ChannelAdmin => "channel-admin",
+            Self::ResourceServer => "resource-server",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "operator" => Some(Self::Operator),
+            "programmer-admin" => Some(Self::ProgrammerAdmin),
+            "channel-admin" => Some(Self::ChannelAdmin),
+            "resource-server" => Some(Self::ResourceServer),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyRecord {
+    pub id: ApiKeyId,
+    pub key_hash: Vec<u8>,
+    pub role: Role,
+    pub programmer_id: Option<ProgrammerId>,
+    pub channel_id: Option<ChannelId>,
+    pub name: String,
+    pub created_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+/// State of a signing key: `next` is published before it signs, `active` signs,
+/// `retired` only verifies what it signed earlier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyState {
+    Next,
+    Active,
+    Retired,
+}
+
+impl KeyState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Next => "next",
+            Self::Active => "active",
+            Self::Retired => "retired",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "next" => Some(Self::Next),
+            "active" => Some(Self::Active),
+            "retired" => Some(Self::Retired),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SigningKeyRecord {
+    pub kid: String,
+    pub alg: String,
+    pub state: KeyState,
+    /// PKCS#8 sealed under the key-encryption key, bound to `kid`.
+    pub sealed_private_key: Vec<u8>,
+    /// The public JWK as published, JSON.
+    pub public_jwk: String,
+    pub created_at: i64,
+}
+
+/// Which page of a list: after the row with this sequence number, at most `limit` rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageRequest {
+    pub after: Option<i64>,
+    pub limit: u32,
+}
+
+impl PageRequest {
+    pub const DEFAULT_LIMIT: u32 = 50;
+    pub const MAX_LIMIT: u32 = 500;
+}
+
+/// One page of rows and the cursor of the next page, if any.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PageOf<T> {
+    pub items: Vec<T>,
+    pub next: Option<i64>,
+}

@@ -1,0 +1,119 @@
+//! Client secrets and API keys: generated from the OS CSPRNG, shown once, stored only
+//! as HMAC-SHA256 under a server pepper, compared in constant time.
+//!
+//! Generated secrets carry a prefix and a CRC-32 checksum (`dcrcs_…`, `dcrak_…`), the
+//! way GitHub's tokens do, so secret scanners can recognise a leaked one without
+//! false positives; the checksum is not a security property.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+
+use crate::crypto::{CryptoError, random_bytes};
+
+/// Prefix of client secrets.
+pub const CLIENT_SECRET_PREFIX: &str = "dcrcs_";
+/// Prefix of admin API keys.
+pub const API_KEY_PREFIX: &str = "dcrak_";
+
+/// A keyed hash as stored.
+pub type SecretHash = [u8; 32];
+
+/// Hashes secrets under the deployment's pepper.
+#[derive(Clone)]
+pub struct SecretHasher {
+    pepper: [u8; 32],
+}
+
+impl std::fmt::Debug for SecretHasher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretHasher([redacted])")
+    }
+}
+
+impl SecretHasher {
+    pub fn new(pepper: [u8; 32]) -> Self {
+        Self { pepper }
+    }
+
+    pub fn hash(&self, secret: &str) -> SecretHash {
+        let Ok(mut mac) = <Hmac<Sha256> as Mac>::new_from_slice(&self.pepper) else {
+            // Unreachable: HMAC takes keys of any length.
+            return [0u8; 32];
+        };
+        mac.update(secret.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
+    /// Constant-time comparison of `secret`'s hash with a stored one.
+    pub fn verify(&self, secret: &str, stored: &[u8]) -> bool {
+        let computed = self.hash(secret);
+        stored.len() == computed.len() && bool::from(computed.ct_eq(stored))
+    }
+}
+
+/// A fresh client secret: 256 bits of entropy, URL-safe characters only.
+pub fn generate_client_secret() -> Result<String, CryptoError> {
+    generate_with_prefix(CLIENT_SECRET_PREFIX)
+}
+
+/// A fresh admin API key.
+pub fn generate_api_key() -> Result<String, CryptoError> {
+    generate_with_prefix(API_KEY_PREFIX)
+}
+
+fn generate_with_prefix(prefix: &str) -> Result<String, CryptoError> {
+    let mut entropy = [0u8; 32];
+    random_bytes(&mut entropy)?;
+    let body = URL_SAFE_NO_PAD.encode(entropy);
+    let checksum = URL_SAFE_NO_PAD.encode(crc32fast::hash(body.as_bytes()).to_be_bytes());
+    Ok(format!("{prefix}{body}{checksum}"))
+}
+
+/// True when `s` has the shape of a secret we generated (prefix, body, checksum).
+pub fn looks_generated(s: &str) -> bool {
+    let Some(rest) = s
+        .strip_prefix(CLIENT_SECRET_PREFIX)
+        .or_else(|| s.strip_prefix(API_KEY_PREFIX))
+    else {
+        return false;
+    };
+    if rest.len() != 43 + 6 || !rest.is_ascii() {
+        return false;
+    }
+    let (body, checksum) = rest.split_at(43);
+    URL_SAFE_NO_PAD.encode(crc32fast::hash(body.as_bytes()).to_be_bytes()) == checksum
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_secrets_are_unique_url_safe_and_recognisable() {
+        let a = generate_client_secret().unwrap_or_default();
+        let b = generate_client_secret().unwrap_or_default();
+        assert_ne!(a, b);
+        assert!(a.starts_with(CLIENT_SECRET_PREFIX));
+        assert!(
+            a.bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+        );
+        assert!(looks_generated(&a));
+        let mut tampered = a.clone();
+        tampered.replace_range(10..11, if &a[10..11] == "A" { "B" } else { "A" });
+        assert!(!looks_generated(&tampered));
+    }
+
+    #[test]
+    fn keyed_hash_verifies_only_the_same_secret_and_pepper() {
+        let h = SecretHasher::new([1u8; 32]);
+        let stored = h.hash("s3cret");
+        assert!(h.verify("s3cret", &stored));
+        assert!(!h.verify("s3cret ", &stored));
+        assert!(!h.verify("s3cret", &stored[..31]));
+        assert!(!SecretHasher::new([2u8; 32]).verify("s3cret", &stored));
+    }
+}

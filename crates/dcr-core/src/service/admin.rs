@@ -1,0 +1,464 @@
+//! The management plane (SPEC 4): who may do what, and the rules of each record.
+//!
+//! Tenant isolation lives here, in one place: every operation takes the caller's
+//! [`Principal`], and a resource the caller may not see is reported as
+//! [`AdminError::NotFound`], exactly like one that does not exist.
+
+use dcr_proto::claims::StatementClaims;
+
+use super::Dcr;
+use crate::error::AdminError;
+use crate::ids::{ApiKeyId, ApplicationId, ChannelId, ClientId, ProgrammerId, StatementId};
+use crate::model::{
+    ApiKeyRecord, AppLevel, Application, Channel, ClientRecord, PageOf, PageRequest, Programmer,
+    Role, StatementRecord, Status,
+};
+use crate::redirect::DomainEntry;
+use crate::time::unix_now;
+
+const MAX_NAME_CHARS: usize = 200;
+const MAX_LIST_ITEMS: usize = 64;
+
+/// Who is calling the admin API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub key_id: ApiKeyId,
+    pub role: Role,
+    pub programmer: Option<ProgrammerId>,
+    pub channel: Option<ChannelId>,
+}
+
+impl Principal {
+    fn is_operator(&self) -> bool {
+        self.role == Role::Operator
+    }
+
+    fn can_see_programmer(&self, pid: &ProgrammerId) -> bool {
+        match self.role {
+            Role::Operator => true,
+            Role::ProgrammerAdmin | Role::ChannelAdmin => self.programmer.as_ref() == Some(pid),
+            Role::ResourceServer => false,
+        }
+    }
+
+    fn can_manage_programmer(&self, pid: &ProgrammerId) -> bool {
+        match self.role {
+            Role::Operator => true,
+            Role::ProgrammerAdmin => self.programmer.as_ref() == Some(pid),
+            Role::ChannelAdmin | Role::ResourceServer => false,
+        }
+    }
+
+    fn can_see_application(&self, app: &Application) -> bool {
+        match self.role {
+            Role::Operator => true,
+            Role::ProgrammerAdmin => self.programmer.as_ref() == Some(&app.programmer_id),
+            Role::ChannelAdmin => {
+                self.programmer.as_ref() == Some(&app.programmer_id)
+                    && app.level == AppLevel::Channel
+                    && self.channel.as_ref().is_some_and(|c| app.channels == [c.clone()])
+            }
+            Role::ResourceServer => false,
+        }
+    }
+}
+
+/// An application as requested, before validation.
+#[derive(Debug, Clone)]
+pub struct NewApplication {
+    pub name: String,
+    pub version: Option<String>,
+    pub level: String,
+    pub channels: Option<Vec<String>>,
+    pub platforms: Vec<String>,
+    pub scopes: Vec<String>,
+    pub domains: Vec<String>,
+}
+
+fn invalid(msg: impl Into<String>) -> AdminError {
+    AdminError::InvalidRequest(msg.into())
+}
+
+fn check_name(name: &str) -> Result<String, AdminError> {
+    let trimmed = name.trim();
+    if trimmed.is_empty() || trimmed.chars().count() > MAX_NAME_CHARS {
+        return Err(invalid(format!("name must be 1 to {MAX_NAME_CHARS} characters")));
+    }
+    if trimmed.chars().any(char::is_control) {
+        return Err(invalid("name must not contain control characters"));
+    }
+    Ok(trimmed.to_owned())
+}
+
+fn check_version(version: Option<&str>) -> Result<String, AdminError> {
+    let v = version.unwrap_or("1.0.0");
+    let ok = !v.is_empty()
+        && v.len() <= 64
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'+' | b'_'));
+    if ok {
+        Ok(v.to_owned())
+    } else {
+        Err(invalid("version must be 1 to 64 characters of [A-Za-z0-9.+_-]"))
+    }
+}
+
+/// Deduplicates `items`, keeping their order, after checking each against `allowed`.
+fn subset_of(
+    what: &str,
+    items: &[String],
+    allowed: impl Fn(&str) -> bool,
+) -> Result<Vec<String>, AdminError> {
+    if items.is_empty() {
+        return Err(invalid(format!("{what} must not be empty")));
+    }
+    if items.len() > MAX_LIST_ITEMS {
+        return Err(invalid(format!("at most {MAX_LIST_ITEMS} {what}")));
+    }
+    let mut out: Vec<String> = Vec::new();
+    for item in items {
+        if !allowed(item) {
+            let shown: String = item.chars().take(64).collect();
+            return Err(invalid(format!("{shown:?} is not in the {what} catalog")));
+        }
+        if !out.contains(item) {
+            out.push(item.clone());
+        }
+    }
+    Ok(out)
+}
+
+impl Dcr {
+    /// The principal an admin API key stands for.
+    pub async fn authenticate_api_key(&self, key: &str) -> Result<Principal, AdminError> {
+        if key.is_empty() || key.len() > 512 {
+            return Err(AdminError::Unauthenticated);
+        }
+        let hash = self.hasher.hash(key);
+        let record = self
+            .store
+            .find_api_key_by_hash(&hash)
+            .await?
+            .filter(|k| k.revoked_at.is_none() && self.hasher.verify(key, &k.key_hash))
+            .ok_or(AdminError::Unauthenticated)?;
+        Ok(Principal {
+            key_id: record.id,
+            role: record.role,
+            programmer: record.programmer_id,
+            channel: record.channel_id,
+        })
+    }
+
+    /// Creates an operator key with the given value when the store has no key at all.
+    /// Returns whether a key was created.
+    pub async fn bootstrap_operator(&self, key: &str) -> Result<bool, AdminError> {
+        if key.trim().is_empty() || key.len() > 512 {
+            return Err(invalid("the bootstrap operator key must be 1 to 512 characters"));
+        }
+        if self.store.count_api_keys().await? > 0 {
+            return Ok(false);
+        }
+        let record = ApiKeyRecord {
+            id: ApiKeyId::new_random(),
+            key_hash: self.hasher.hash(key).to_vec(),
+            role: Role::Operator,
+            programmer_id: None,
+            channel_id: None,
+            name: "bootstrap".into(),
+            created_at: unix_now(),
+            revoked_at: None,
+        };
+        match self.store.insert_api_key(&record).await {
+            Ok(()) => Ok(true),
+            // The same key already exists (another node bootstrapped it first).
+            Err(crate::StoreError::Conflict(_)) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn create_programmer(
+        &self,
+        who: &Principal,
+        id: &str,
+        name: &str,
+    ) -> Result<Programmer, AdminError> {
+        if !who.is_operator() {
+            return Err(AdminError::Forbidden);
+        }
+        let programmer = Programmer {
+            id: ProgrammerId::parse(id).map_err(|e| invalid(e.0))?,
+            name: check_name(name)?,
+            created_at: unix_now(),
+        };
+        self.store.insert_programmer(&programmer).await?;
+        Ok(programmer)
+    }
+
+    pub async fn get_programmer(&self, who: &Principal, id: &str) -> Result<Programmer, AdminError> {
+        let id = ProgrammerId::parse(id).map_err(|_| AdminError::NotFound)?;
+        if !who.can_see_programmer(&id) {
+            return Err(AdminError::NotFound);
+        }
+        self.store.get_programmer(&id).await?.ok_or(AdminError::NotFound)
+    }
+
+    pub async fn list_programmers(
+        &self,
+        who: &Principal,
+        page: PageRequest,
+    ) -> Result<PageOf<Programmer>, AdminError> {
+        if who.is_operator() {
+            return Ok(self.store.list_programmers(page).await?);
+        }
+        // Everyone else sees the one programmer they belong to, if any.
+        let own = match &who.programmer {
+            Some(pid) if page.after.is_none() => self.store.get_programmer(pid).await?,
+            _ => None,
+        };
+        Ok(PageOf {
+            items: own.into_iter().collect(),
+            next: None,
+        })
+    }
+
+    /// The programmer `pid` when the caller may manage it; `NotFound` otherwise.
+    async fn managed_programmer(&self, who: &Principal, pid: &str) -> Result<Programmer, AdminError> {
+        let pid = ProgrammerId::parse(pid).map_err(|_| AdminError::NotFound)?;
+        if !who.can_see_programmer(&pid) {
+            return Err(AdminError::NotFound);
+        }
+        self.store.get_programmer(&pid).await?.ok_or(AdminError::NotFound)
+    }
+
+    pub async fn create_channel(
+        &self,
+        who: &Principal,
+        pid: &str,
+        id: &str,
+        name: &str,
+    ) -> Result<Channel, AdminError> {
+        let programmer = self.managed_programmer(who, pid).await?;
+        if !who.can_manage_programmer(&programmer.id) {
+            return Err(AdminError::Forbidden);
+        }
+        let channel = Channel {
+            id: ChannelId::parse(id).map_err(|e| invalid(e.0))?,
+            programmer_id: programmer.id,
+            name: check_name(name)?,
+            created_at: unix_now(),
+        };
+        self.store.insert_channel(&channel).await?;
+        Ok(channel)
+    }
+
+    pub async fn list_channels(
+        &self,
+        who: &Principal,
+        pid: &str,
+        page: PageRequest,
+    ) -> Result<PageOf<Channel>, AdminError> {
+        let programmer = self.managed_programmer(who, pid).await?;
+        let mut out = self.store.list_channels(&programmer.id, page).await?;
+        if who.role == Role::ChannelAdmin {
+            out.items.retain(|c| Some(&c.id) == who.channel.as_ref());
+        }
+        Ok(out)
+    }
+
+    pub async fn create_application(
+        &self,
+        who: &Principal,
+        pid: &str,
+        req: NewApplication,
+    ) -> Result<Application, AdminError> {
+        let programmer = self.managed_programmer(who, pid).await?;
+        let name = check_name(&req.name)?;
+        let version = check_version(req.version.as_deref())?;
+        let level = AppLevel::parse(&req.level)
+            .ok_or_else(|| invalid("level must be \"programmer\" or \"channel\""))?;
+        let requested = req.channels.unwrap_or_default();
+        if requested.len() > MAX_LIST_ITEMS {
+            return Err(invalid(format!("at most {MAX_LIST_ITEMS} channels")));
+        }
+        let mut channels: Vec<ChannelId> = Vec::new();
+        for raw in &requested {
+            let id = ChannelId::parse(raw.as_str()).map_err(|e| invalid(e.0))?;
+            let known = self
+                .store
+                .get_channel(&id)
+                .await?
+                .is_some_and(|c| c.programmer_id == programmer.id);
+            if !known {
+                return Err(invalid(format!("channel {id} is not a channel of {}", programmer.id)));
+            }
+            if !channels.contains(&id) {
+                channels.push(id);
+            }
+        }
+        if level == AppLevel::Channel && channels.len() != 1 {
+            return Err(invalid("a channel-level application names exactly one channel"));
+        }
+        match who.role {
+            Role::Operator | Role::ProgrammerAdmin => {}
+            Role::ChannelAdmin => {
+                let own = who.channel.as_ref();
+                if level != AppLevel::Channel || channels.first() != own {
+                    return Err(AdminError::Forbidden);
+                }
+            }
+            Role::ResourceServer => return Err(AdminError::NotFound),
+        }
+        let catalog = &self.settings.catalog;
+        let platforms = subset_of("platforms", &req.platforms, |p| catalog.has_platform(p))?;
+        let scopes = subset_of("scopes", &req.scopes, |s| catalog.has_scope(s))?;
+        if req.domains.len() > MAX_LIST_ITEMS {
+            return Err(invalid(format!("at most {MAX_LIST_ITEMS} domains")));
+        }
+        let mut domains: Vec<String> = Vec::new();
+        for d in &req.domains {
+            DomainEntry::parse(d).map_err(|e| invalid(e.to_string()))?;
+            if !domains.contains(d) {
+                domains.push(d.clone());
+            }
+        }
+        let id = ApplicationId::new_random();
+        let short_id: String = id.as_uuid().simple().to_string().chars().take(16).collect();
+        let app = Application {
+            id,
+            programmer_id: programmer.id,
+            name,
+            version,
+            level,
+            channels,
+            platforms,
+            scopes,
+            domains,
+            custom_scheme: format!("dcr.{short_id}://"),
+            status: Status::Active,
+            created_at: unix_now(),
+            revoked_at: None,
+        };
+        self.store.insert_application(&app).await?;
+        Ok(app)
+    }
+
+    pub async fn get_application(&self, who: &Principal, id: &str) -> Result<Application, AdminError> {
+        let id = ApplicationId::parse(id).map_err(|_| AdminError::NotFound)?;
+        self.store
+            .get_application(&id)
+            .await?
+            .filter(|app| who.can_see_application(app))
+            .ok_or(AdminError::NotFound)
+    }
+
+    pub async fn list_applications(
+        &self,
+        who: &Principal,
+        pid: &str,
+        page: PageRequest,
+    ) -> Result<PageOf<Application>, AdminError> {
+        let programmer = self.managed_programmer(who, pid).await?;
+        let mut out = self.store.list_applications(&programmer.id, page).await?;
+        out.items.retain(|app| who.can_see_application(app));
+        Ok(out)
+    }
+
+    /// Signs a new statement for an active application.
+    pub async fn issue_statement(
+        &self,
+        who: &Principal,
+        app_id: &str,
+    ) -> Result<(StatementRecord, String), AdminError> {
+        let app = self.get_application(who, app_id).await?;
+        if app.status != Status::Active {
+            return Err(AdminError::Conflict("the application has been revoked".into()));
+        }
+        let keys = self.keys();
+        let now = unix_now();
+        let record = StatementRecord {
+            jti: StatementId::new_random(),
+            application_id: app.id,
+            programmer_id: app.programmer_id.clone(),
+            kid: keys.active_kid().to_owned(),
+            issued_at: now,
+            status: Status::Active,
+            revoked_at: None,
+        };
+        let claims = StatementClaims {
+            iss: self.settings.issuer.clone(),
+            sub: app.id.to_string(),
+            software_id: app.id.to_string(),
+            software_version: app.version.clone(),
+            jti: record.jti.to_string(),
+            iat: now,
+            nbf: now,
+        };
+        let jws = keys
+            .sign_statement(&claims)
+            .map_err(|e| AdminError::Internal(e.to_string()))?;
+        // Stored before it is handed out: a statement we return is always one we know.
+        self.store.insert_statement(&record).await?;
+        Ok((record, jws))
+    }
+
+    pub async fn list_statements(
+        &self,
+        who: &Principal,
+        app_id: &str,
+        page: PageRequest,
+    ) -> Result<PageOf<StatementRecord>, AdminError> {
+        let app = self.get_application(who, app_id).await?;
+        Ok(self.store.list_statements(&app.id, page).await?)
+    }
+
+    pub async fn revoke_statement(
+        &self,
+        who: &Principal,
+        jti: &str,
+    ) -> Result<StatementRecord, AdminError> {
+        let jti = StatementId::parse(jti).map_err(|_| AdminError::NotFound)?;
+        let statement = self.store.get_statement(&jti).await?.ok_or(AdminError::NotFound)?;
+        self.get_application(who, &statement.application_id.to_string()).await?;
+        self.store
+            .revoke_statement(&jti, unix_now())
+            .await?
+            .ok_or(AdminError::NotFound)
+    }
+
+    pub async fn revoke_application(
+        &self,
+        who: &Principal,
+        app_id: &str,
+    ) -> Result<Application, AdminError> {
+        let app = self.get_application(who, app_id).await?;
+        self.store
+            .revoke_application(&app.id, unix_now())
+            .await?
+            .ok_or(AdminError::NotFound)
+    }
+
+    pub async fn get_client(&self, who: &Principal, id: &str) -> Result<ClientRecord, AdminError> {
+        let id = ClientId::parse(id).map_err(|_| AdminError::NotFound)?;
+        let client = self.store.get_client(&id).await?.ok_or(AdminError::NotFound)?;
+        self.get_application(who, &client.application_id.to_string()).await?;
+        Ok(client)
+    }
+
+    pub async fn list_clients(
+        &self,
+        who: &Principal,
+        app_id: &str,
+        page: PageRequest,
+    ) -> Result<PageOf<ClientRecord>, AdminError> {
+        let app = self.get_application(who, app_id).await?;
+        Ok(self.store.list_clients(&app.id, page).await?)
+    }
+
+    pub async fn revoke_client(&self, who: &Principal, id: &str) -> Result<ClientRecord, AdminError> {
+        let client = self.get_client(who, id).await?;
+        self.store
+            .revoke_client(&client.id, unix_now())
+            .await?
+            .ok_or(AdminError::NotFound)
+    }
+}

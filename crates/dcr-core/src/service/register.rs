@@ -1,0 +1,143 @@
+//! `POST /o/client/register`: a software statement becomes a client.
+
+use dcr_proto::claims::StatementClaims;
+
+use super::{Dcr, PlatformPolicy};
+use crate::device_info::DeviceInfo;
+use crate::error::RegisterError;
+use crate::ids::{ApplicationId, ClientId, StatementId};
+use crate::model::{ClientRecord, Status};
+use crate::redirect::{DomainEntry, MAX_REDIRECT_URIS, check_redirect_uri};
+use crate::secrets::generate_client_secret;
+use crate::time::unix_now;
+
+/// A registration request, already parsed from the wire.
+#[derive(Debug, Clone)]
+pub struct RegistrationRequest {
+    pub software_statement: String,
+    pub redirect_uris: Vec<String>,
+    /// `client_secret_basic` or `client_secret_post` when the client asked for one.
+    pub token_endpoint_auth_method: Option<String>,
+    pub device: DeviceInfo,
+    pub user_agent: Option<String>,
+}
+
+/// A new client. `client_secret` exists only here: it is stored as a keyed hash.
+#[derive(Debug, Clone)]
+pub struct Registered {
+    pub client_id: ClientId,
+    pub client_secret: String,
+    pub issued_at: i64,
+    pub redirect_uris: Vec<String>,
+    pub token_endpoint_auth_method: String,
+    pub scopes: Vec<String>,
+    pub software_id: ApplicationId,
+    pub software_version: String,
+    pub programmer_id: String,
+    pub platform: String,
+    /// Set when the device's platform is not one of the application's (policy `warn`).
+    pub platform_mismatch: bool,
+}
+
+impl Dcr {
+    /// Runs the documented checks in order, then stores the client durably.
+    pub async fn register(&self, req: RegistrationRequest) -> Result<Registered, RegisterError> {
+        if req.redirect_uris.len() > MAX_REDIRECT_URIS {
+            return Err(RegisterError::InvalidRequest(format!(
+                "at most {MAX_REDIRECT_URIS} redirect URIs"
+            )));
+        }
+        let now = unix_now();
+
+        // 2. The statement is ours and unaltered.
+        let claims: StatementClaims = self
+            .keys()
+            .verify_statement(&req.software_statement, now)
+            .map_err(RegisterError::InvalidSoftwareStatement)?;
+        let (Ok(jti), Ok(app_id)) = (
+            StatementId::parse(&claims.jti),
+            ApplicationId::parse(&claims.sub),
+        ) else {
+            return Err(RegisterError::InvalidSoftwareStatement(
+                crate::jose::JoseError::BadClaims,
+            ));
+        };
+
+        // 3. It is still approved: known, not revoked, its application active.
+        let unapproved = RegisterError::UnapprovedSoftwareStatement;
+        let statement = self
+            .store
+            .get_statement(&jti)
+            .await?
+            .ok_or(unapproved("the software statement is unknown"))?;
+        if statement.status != Status::Active {
+            return Err(unapproved("the software statement has been revoked"));
+        }
+        if statement.application_id != app_id {
+            return Err(unapproved("the software statement is unknown"));
+        }
+        let app = self
+            .store
+            .get_application(&app_id)
+            .await?
+            .ok_or(unapproved("the application no longer exists"))?;
+        if app.status != Status::Active {
+            return Err(unapproved("the application has been revoked"));
+        }
+        let platform = req.device.platform().to_owned();
+        let platform_mismatch = !app.platforms.iter().any(|p| *p == platform);
+        if platform_mismatch && self.settings.platform_policy == PlatformPolicy::Enforce {
+            return Err(unapproved(
+                "the device's platform is not one of the application's platforms",
+            ));
+        }
+
+        // 4. Every redirect URI is one the application allows.
+        let domains: Vec<DomainEntry> = app
+            .domains
+            .iter()
+            .filter_map(|d| DomainEntry::parse(d).ok())
+            .collect();
+        for uri in &req.redirect_uris {
+            check_redirect_uri(uri, &domains, &app.custom_scheme)
+                .map_err(|e| RegisterError::InvalidRedirectUri(e.to_string()))?;
+        }
+
+        let secret = generate_client_secret().map_err(|e| RegisterError::Internal(e.to_string()))?;
+        let client = ClientRecord {
+            id: ClientId::new_random(),
+            application_id: app.id,
+            programmer_id: app.programmer_id.clone(),
+            statement_jti: jti,
+            secret_hash: self.hasher.hash(&secret).to_vec(),
+            redirect_uris: req.redirect_uris.clone(),
+            device_info: req.device.to_json(),
+            platform: platform.clone(),
+            user_agent: req.user_agent.map(|ua| ua.chars().take(512).collect()),
+            status: Status::Active,
+            created_at: now,
+            last_used_at: None,
+            revoked_at: None,
+        };
+        self.store.insert_client(&client).await?;
+
+        let auth_method = match req.token_endpoint_auth_method.as_deref() {
+            Some(m @ ("client_secret_basic" | "client_secret_post")) => m.to_owned(),
+            _ => "client_secret_post".to_owned(),
+        };
+        Ok(Registered {
+            client_id: client.id,
+            client_secret: secret,
+            issued_at: now,
+            redirect_uris: req.redirect_uris,
+            token_endpoint_auth_method: auth_method,
+            scopes: app.scopes.clone(),
+            software_id: app.id,
+            software_version: app.version.clone(),
+            programmer_id: app.programmer_id.to_string(),
+            platform,
+            platform_mismatch,
+        })
+    }
+}
+

@@ -1,0 +1,165 @@
+//! `POST /o/client/token` and `POST /oauth2/token`: client credentials become a
+//! short-lived access token.
+
+use dcr_proto::claims::AccessTokenClaims;
+
+use super::{Dcr, PlatformPolicy};
+use crate::device_info::DeviceInfo;
+use crate::error::TokenError;
+use crate::ids::{ClientId, TokenId};
+use crate::time::{unix_now, unix_now_millis};
+
+/// Largest `scope` parameter we look at.
+const MAX_SCOPE_PARAM: usize = 4096;
+
+/// A token request, already parsed from the wire.
+#[derive(Debug, Clone)]
+pub struct TokenRequest {
+    pub client_id: String,
+    pub client_secret: String,
+    /// Space-separated subset of the application's scopes; all of them when absent.
+    pub scope: Option<String>,
+    /// Present when the request carried `X-Device-Info`.
+    pub device: Option<DeviceInfo>,
+}
+
+#[derive(Debug, Clone)]
+pub struct IssuedToken {
+    pub id: TokenId,
+    pub access_token: String,
+    pub expires_in: u64,
+    pub created_at_millis: i64,
+    pub scopes: Vec<String>,
+    pub client_id: ClientId,
+    pub software_id: String,
+}
+
+impl Dcr {
+    pub async fn issue_token(&self, req: TokenRequest) -> Result<IssuedToken, TokenError> {
+        // An id that cannot exist still costs one hash, so timing does not tell a
+        // malformed id from a wrong secret.
+        let Ok(client_id) = ClientId::parse(&req.client_id) else {
+            let _ = self.hasher.verify(&req.client_secret, &[0u8; 32]);
+            return Err(TokenError::InvalidClient);
+        };
+        let Some(standing) = self.store.client_standing(&client_id).await? else {
+            let _ = self.hasher.verify(&req.client_secret, &[0u8; 32]);
+            return Err(TokenError::InvalidClient);
+        };
+        if !self.hasher.verify(&req.client_secret, &standing.client.secret_hash) {
+            return Err(TokenError::InvalidClient);
+        }
+        if !standing.is_active() {
+            return Err(TokenError::InvalidClient);
+        }
+        let app = &standing.application;
+
+        if self.settings.platform_policy == PlatformPolicy::Enforce {
+            if let Some(device) = &req.device {
+                let platform = device.platform();
+                if !app.platforms.iter().any(|p| p == platform) {
+                    return Err(TokenError::UnauthorizedClient(format!(
+                        "platform {platform:?} is not one of the application's platforms"
+                    )));
+                }
+            }
+        }
+
+        let scopes = granted_scopes(&app.scopes, req.scope.as_deref())?;
+        let now = unix_now();
+        let created_at_millis = unix_now_millis();
+        let ttl = self.settings.token_ttl_seconds;
+        let id = TokenId::new_random();
+        let claims = AccessTokenClaims {
+            iss: self.settings.issuer.clone(),
+            sub: client_id.to_string(),
+            client_id: client_id.to_string(),
+            jti: id.to_string(),
+            iat: now,
+            nbf: now,
+            exp: now.saturating_add(i64::try_from(ttl).unwrap_or(i64::MAX)),
+            scopes: scopes.join(","),
+            scope: scopes.join(" "),
+            software_id: app.id.to_string(),
+            sst: standing.client.statement_jti.to_string(),
+            programmer: app.programmer_id.to_string(),
+            channels: app
+                .is_channel_limited()
+                .then(|| app.channels.iter().map(ToString::to_string).collect()),
+        };
+        let access_token = self
+            .keys()
+            .sign_access_token(&claims)
+            .map_err(|e| TokenError::Internal(e.to_string()))?;
+
+        // Last use is informational: at most one write per client per hour, off the
+        // response path.
+        let stale = standing.client.last_used_at.is_none_or(|t| now - t >= 3600);
+        if stale {
+            let store = self.store.clone();
+            tokio_free_spawn(async move {
+                let _ = store.touch_client(&client_id, now).await;
+            });
+        }
+
+        Ok(IssuedToken {
+            id,
+            access_token,
+            expires_in: ttl,
+            created_at_millis,
+            scopes,
+            client_id,
+            software_id: app.id.to_string(),
+        })
+    }
+}
+
+fn granted_scopes(app_scopes: &[String], requested: Option<&str>) -> Result<Vec<String>, TokenError> {
+    let Some(requested) = requested.map(str::trim).filter(|s| !s.is_empty()) else {
+        return Ok(app_scopes.to_vec());
+    };
+    if requested.len() > MAX_SCOPE_PARAM {
+        return Err(TokenError::InvalidRequest("scope is too long".into()));
+    }
+    let wanted: Vec<&str> = requested.split(' ').filter(|s| !s.is_empty()).collect();
+    if let Some(extra) = wanted.iter().find(|w| !app_scopes.iter().any(|s| s == *w)) {
+        let shown: String = extra.chars().take(64).collect();
+        return Err(TokenError::InvalidScope(format!(
+            "scope {shown:?} is not granted to this application"
+        )));
+    }
+    // Keep the application's order so equal requests give equal tokens.
+    Ok(app_scopes
+        .iter()
+        .filter(|s| wanted.contains(&s.as_str()))
+        .cloned()
+        .collect())
+}
+
+/// Runs `fut` in the background when a Tokio runtime is present (always, in the server).
+fn tokio_free_spawn<F>(fut: F)
+where
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
+    if let Ok(handle) = tokio::runtime::Handle::try_current() {
+        handle.spawn(fut);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn scopes_narrow_to_a_subset_in_application_order() {
+        let app = s(&["a", "b", "c"]);
+        assert_eq!(granted_scopes(&app, None), Ok(app.clone()));
+        assert_eq!(granted_scopes(&app, Some("  ")), Ok(app.clone()));
+        assert_eq!(granted_scopes(&app, Some("c a")), Ok(s(&["a", "c"])));
+        assert!(matches!(granted_scopes(&app, Some("a z")), Err(TokenError::InvalidScope(_))));
+    }
+}

@@ -1,0 +1,102 @@
+//! The storage boundary. One implementation per backend (`dcr-store-sqlite`,
+//! `dcr-store-postgres`); none of them holds business rules.
+//!
+//! Contract every implementation keeps:
+//! - a write returns `Ok` only after it is durably committed;
+//! - `insert_*` of an existing id returns [`StoreError::Conflict`], never overwrites;
+//! - revocations are idempotent and append one entry to the revocation log, in the
+//!   same transaction as the status change, the first time only;
+//! - lists are ordered by insertion and paginated by the sequence number in
+//!   [`PageRequest::after`].
+
+use async_trait::async_trait;
+
+use crate::ids::{ApplicationId, ChannelId, ClientId, ProgrammerId, StatementId};
+use crate::model::{
+    ApiKeyRecord, Application, Channel, ClientRecord, ClientStanding, PageOf, PageRequest,
+    Programmer, SigningKeyRecord, StatementRecord,
+};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// A row with this identity exists already.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// A referenced row does not exist.
+    #[error("missing reference: {0}")]
+    MissingReference(String),
+    /// The database cannot be reached or is overloaded; try again later.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// A row could not be decoded: a bug or a damaged database.
+    #[error("store data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Cheap round trip for readiness checks.
+    async fn ping(&self) -> StoreResult<()>;
+
+    async fn insert_programmer(&self, programmer: &Programmer) -> StoreResult<()>;
+    async fn get_programmer(&self, id: &ProgrammerId) -> StoreResult<Option<Programmer>>;
+    async fn list_programmers(&self, page: PageRequest) -> StoreResult<PageOf<Programmer>>;
+
+    async fn insert_channel(&self, channel: &Channel) -> StoreResult<()>;
+    async fn get_channel(&self, id: &ChannelId) -> StoreResult<Option<Channel>>;
+    async fn list_channels(
+        &self,
+        programmer: &ProgrammerId,
+        page: PageRequest,
+    ) -> StoreResult<PageOf<Channel>>;
+
+    async fn insert_application(&self, app: &Application) -> StoreResult<()>;
+    async fn get_application(&self, id: &ApplicationId) -> StoreResult<Option<Application>>;
+    async fn list_applications(
+        &self,
+        programmer: &ProgrammerId,
+        page: PageRequest,
+    ) -> StoreResult<PageOf<Application>>;
+
+    async fn insert_statement(&self, statement: &StatementRecord) -> StoreResult<()>;
+    async fn get_statement(&self, jti: &StatementId) -> StoreResult<Option<StatementRecord>>;
+    async fn list_statements(
+        &self,
+        app: &ApplicationId,
+        page: PageRequest,
+    ) -> StoreResult<PageOf<StatementRecord>>;
+
+    /// Durable before it returns: a 201 is sent on the strength of it.
+    async fn insert_client(&self, client: &ClientRecord) -> StoreResult<()>;
+    async fn get_client(&self, id: &ClientId) -> StoreResult<Option<ClientRecord>>;
+    /// The client, its statement's status and its application, in one read.
+    async fn client_standing(&self, id: &ClientId) -> StoreResult<Option<ClientStanding>>;
+    async fn list_clients(
+        &self,
+        app: &ApplicationId,
+        page: PageRequest,
+    ) -> StoreResult<PageOf<ClientRecord>>;
+    /// Records use; implementations may coalesce.
+    async fn touch_client(&self, id: &ClientId, at: i64) -> StoreResult<()>;
+
+    async fn revoke_statement(
+        &self,
+        jti: &StatementId,
+        at: i64,
+    ) -> StoreResult<Option<StatementRecord>>;
+    async fn revoke_application(
+        &self,
+        id: &ApplicationId,
+        at: i64,
+    ) -> StoreResult<Option<Application>>;
+    async fn revoke_client(&self, id: &ClientId, at: i64) -> StoreResult<Option<ClientRecord>>;
+
+    async fn insert_api_key(&self, key: &ApiKeyRecord) -> StoreResult<()>;
+    async fn find_api_key_by_hash(&self, hash: &[u8]) -> StoreResult<Option<ApiKeyRecord>>;
+    async fn count_api_keys(&self) -> StoreResult<u64>;
+
+    async fn list_signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>>;
+    async fn insert_signing_key(&self, key: &SigningKeyRecord) -> StoreResult<()>;
+}

@@ -1,0 +1,114 @@
+//! Bodies of the admin REST API under `/admin/v1`.
+
+use serde::{Deserialize, Serialize};
+
+/// One page of a cursor-paginated list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Pass as `?cursor=` to get the next page; absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateProgrammer {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Programmer {
+    pub id: String,
+    pub name: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateChannel {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Channel {
+    pub id: String,
+    pub programmer_id: String,
+    pub name: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateApplication {
+    pub name: String,
+    #[serde(default)]
+    pub version: Option<String>,
+    pub level: String,
+    #[serde(default)]
+    pub channels: Option<Vec<String>>,
+    pub platforms: Vec<String>,
+    pub scopes: Vec<String>,
+    #[serde(default)]
+    pub domains: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Application {
+    pub id: String,
+    pub programmer_id: String,
+    pub name: String,
+    pub version: String,
+    pub level: String,
+    /// The chosen channels; empty for a programmer-level application that covers all.
+    pub channels: Vec<String>,
+    pub platforms: Vec<String>,
+    pub scopes: Vec<String>,
+    pub domains: Vec<String>,
+    pub custom_scheme: String,
+    pub status: String,
+    pub created_at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<i64>,
+}
+
+/// `201` answer of `POST /applications/{app_id}/software-statements`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuedStatement {
+    pub jti: String,
+    pub software_statement: String,
+}
+
+/// A software statement as listed (the JWS itself is shown only once, at issue).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SoftwareStatement {
+    pub jti: String,
+    pub application_id: String,
+    pub kid: String,
+    pub status: String,
+    pub issued_at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<i64>,
+}
+
+/// A registered client as the admin API shows it (never its secret).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Client {
+    pub client_id: String,
+    pub application_id: String,
+    pub programmer_id: String,
+    pub software_statement_jti: String,
+    pub redirect_uris: Vec<String>,
+    pub platform: String,
+    pub device_info: serde_json::Value,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+    pub status: String,
+    pub created_at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<i64>,
+}

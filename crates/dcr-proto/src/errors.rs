@@ -1,0 +1,149 @@
+//! The two documented error bodies.
+//!
+//! `/o/client/*` and `/oauth2/token` answer with RFC 6749/7591 bodies
+//! (`{"error", "error_description"}`); protected APIs, forward auth and the admin API
+//! answer with the enhanced-error body (`{"status", "code", "message", "action",
+//! "trace", "helpUrl"}`).
+
+use serde::{Deserialize, Serialize};
+
+/// Error codes of the OAuth endpoints (RFC 6749 5.2, RFC 7591 3.2.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OAuthErrorCode {
+    InvalidRequest,
+    InvalidSoftwareStatement,
+    UnapprovedSoftwareStatement,
+    InvalidRedirectUri,
+    InvalidClientMetadata,
+    InvalidClient,
+    UnauthorizedClient,
+    UnsupportedGrantType,
+    InvalidScope,
+    TemporarilyUnavailable,
+    ServerError,
+}
+
+impl OAuthErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidRequest => "invalid_request",
+            Self::InvalidSoftwareStatement => "invalid_software_statement",
+            Self::UnapprovedSoftwareStatement => "unapproved_software_statement",
+            Self::InvalidRedirectUri => "invalid_redirect_uri",
+            Self::InvalidClientMetadata => "invalid_client_metadata",
+            Self::InvalidClient => "invalid_client",
+            Self::UnauthorizedClient => "unauthorized_client",
+            Self::UnsupportedGrantType => "unsupported_grant_type",
+            Self::InvalidScope => "invalid_scope",
+            Self::TemporarilyUnavailable => "temporarily_unavailable",
+            Self::ServerError => "server_error",
+        }
+    }
+}
+
+/// `{"error": ..., "error_description": ...}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OAuthError {
+    pub error: OAuthErrorCode,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_description: Option<String>,
+}
+
+/// Codes of the enhanced-error body (Adobe "Enhanced Error Codes" plus ours).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EnhancedErrorCode {
+    InvalidAccessTokenClientApplication,
+    AccessTokenExpired,
+    InvalidAccessTokenServiceProvider,
+    InsufficientScope,
+    InvalidHeaderDeviceInfo,
+    TooManyRequests,
+    TemporarilyUnavailable,
+    /// Admin API: the request is malformed.
+    InvalidRequest,
+    /// Admin API: missing or unknown API key.
+    Unauthenticated,
+    /// Admin API: the key is valid but its role may not do this.
+    Forbidden,
+    /// Admin API: no such resource (or not one the caller may see).
+    NotFound,
+    /// Admin API: the resource exists already.
+    Conflict,
+    /// Something failed on our side; the trace id is in the logs.
+    InternalError,
+}
+
+impl EnhancedErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidAccessTokenClientApplication => "invalid_access_token_client_application",
+            Self::AccessTokenExpired => "access_token_expired",
+            Self::InvalidAccessTokenServiceProvider => "invalid_access_token_service_provider",
+            Self::InsufficientScope => "insufficient_scope",
+            Self::InvalidHeaderDeviceInfo => "invalid_header_device_info",
+            Self::TooManyRequests => "too_many_requests",
+            Self::TemporarilyUnavailable => "temporarily_unavailable",
+            Self::InvalidRequest => "invalid_request",
+            Self::Unauthenticated => "unauthenticated",
+            Self::Forbidden => "forbidden",
+            Self::NotFound => "not_found",
+            Self::Conflict => "conflict",
+            Self::InternalError => "internal_error",
+        }
+    }
+
+    /// What the caller should do next, per the SPEC 3 table.
+    pub fn action(self) -> Action {
+        match self {
+            Self::InvalidAccessTokenClientApplication
+            | Self::AccessTokenExpired
+            | Self::InvalidAccessTokenServiceProvider => Action::ApplicationRegistration,
+            Self::InsufficientScope => Action::Configuration,
+            Self::TooManyRequests | Self::TemporarilyUnavailable | Self::InternalError => {
+                Action::Retry
+            }
+            Self::InvalidHeaderDeviceInfo
+            | Self::InvalidRequest
+            | Self::Unauthenticated
+            | Self::Forbidden
+            | Self::NotFound
+            | Self::Conflict => Action::None,
+        }
+    }
+}
+
+/// The `action` member of the enhanced-error body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    None,
+    Configuration,
+    ApplicationRegistration,
+    Authentication,
+    Authorization,
+    Degradation,
+    Retry,
+    RetryAfter,
+}
+
+/// The enhanced-error body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnhancedError {
+    pub status: u16,
+    pub code: EnhancedErrorCode,
+    pub message: String,
+    pub action: Action,
+    /// Unique per response, also written to the server log, so support can find it.
+    pub trace: String,
+    #[serde(rename = "helpUrl")]
+    pub help_url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub details: Option<serde_json::Value>,
+}
+
+/// Where the enhanced-error `helpUrl` points: the section of our docs for that code.
+pub fn help_url(code: EnhancedErrorCode) -> String {
+    format!("https://dcr.dev/docs/errors#{}", code.as_str())
+}

@@ -1,0 +1,42 @@
+//! Bodies of the public DCR endpoints.
+
+use serde::{Deserialize, Serialize};
+
+/// `201` answer of `POST /o/client/register`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisterResponse {
+    pub client_id: String,
+    pub client_secret: String,
+    /// Seconds since the epoch (RFC 7591).
+    pub client_id_issued_at: i64,
+    /// Always 0: the secret does not expire.
+    pub client_secret_expires_at: i64,
+    pub redirect_uris: Vec<String>,
+    pub grant_types: Vec<String>,
+    pub token_endpoint_auth_method: String,
+    pub scopes: Vec<String>,
+    pub software_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub software_version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_name: Option<String>,
+    /// Space-separated form of `scopes`, for RFC 7591 clients.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+}
+
+/// Success answer of `POST /o/client/token` (201) and `POST /oauth2/token` (200).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenResponse {
+    /// The token's `jti`.
+    pub id: String,
+    pub access_token: String,
+    /// `"bearer"`, as Adobe documents it.
+    pub token_type: String,
+    /// Seconds.
+    pub expires_in: u64,
+    /// Milliseconds since the epoch (Adobe samples).
+    pub created_at: i64,
+    /// Space-separated.
+    pub scope: String,
+}
