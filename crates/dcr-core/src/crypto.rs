@@ -120,10 +120,19 @@ mod tests {
         let sealed = kek.and_then(|k| k.seal(b"secret", b"kid-1").ok());
         let sealed = sealed.as_deref().unwrap_or_default();
         assert_ne!(sealed, b"secret");
-        assert_eq!(kek.and_then(|k| k.open(sealed, b"kid-1").ok()), Some(b"secret".to_vec()));
-        assert_eq!(kek.map(|k| k.open(sealed, b"kid-2")), Some(Err(CryptoError::Unseal)));
+        assert_eq!(
+            kek.and_then(|k| k.open(sealed, b"kid-1").ok()),
+            Some(b"secret".to_vec())
+        );
+        assert_eq!(
+            kek.map(|k| k.open(sealed, b"kid-2")),
+            Some(Err(CryptoError::Unseal))
+        );
         let other = KeyEncryptionKey::generate().ok();
-        assert_eq!(other.map(|k| k.open(sealed, b"kid-1")), Some(Err(CryptoError::Unseal)));
+        assert_eq!(
+            other.map(|k| k.open(sealed, b"kid-1")),
+            Some(Err(CryptoError::Unseal))
+        );
     }
 
     #[test]

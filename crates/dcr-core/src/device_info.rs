@@ -34,8 +34,17 @@ const PRIMARY_HARDWARE_TYPES: &[&str] = &[
     "Wristwatch",
 ];
 const OS_NAMES: &[&str] = &[
-    "Android", "Chrome OS", "Linux", "Mac OS", "OS X", "OpenBSD", "Roku OS", "Windows", "iOS",
-    "tvOS", "webOS",
+    "Android",
+    "Chrome OS",
+    "Linux",
+    "Mac OS",
+    "OS X",
+    "OpenBSD",
+    "Roku OS",
+    "Windows",
+    "iOS",
+    "tvOS",
+    "webOS",
 ];
 const OS_FAMILIES: &[&str] = &[
     "Android",
@@ -162,8 +171,7 @@ impl DeviceInfo {
             .decode(&compact)
             .or_else(|_| URL_SAFE_LENIENT.decode(&compact))
             .map_err(|_| DeviceInfoError::NotBase64)?;
-        let value =
-            crate::strict_json::from_slice(&bytes).map_err(|_| DeviceInfoError::NotJson)?;
+        let value = crate::strict_json::from_slice(&bytes).map_err(|_| DeviceInfoError::NotJson)?;
         let Value::Object(raw_fields) = value else {
             return Err(DeviceInfoError::NotAnObject);
         };
@@ -328,23 +336,44 @@ mod tests {
         ));
         let info = info.as_ref().ok();
         assert_eq!(info.and_then(|i| i.get("osName")), Some("iOS"));
-        assert_eq!(info.and_then(|i| i.get("primaryHardwareType")), Some("Unknown"));
+        assert_eq!(
+            info.and_then(|i| i.get("primaryHardwareType")),
+            Some("Unknown")
+        );
         assert_eq!(info.and_then(|i| i.get("connectionSecure")), Some("true"));
     }
 
     #[test]
     fn refuses_undecodable_values() {
-        assert_eq!(DeviceInfo::parse_header(b"!!!"), Err(DeviceInfoError::NotBase64));
-        assert_eq!(DeviceInfo::parse_header(b""), Err(DeviceInfoError::NotBase64));
-        assert_eq!(DeviceInfo::parse_header(&header("not json")), Err(DeviceInfoError::NotJson));
-        assert_eq!(DeviceInfo::parse_header(&header("[1]")), Err(DeviceInfoError::NotAnObject));
-        assert_eq!(DeviceInfo::parse_header(&header("\"s\"")), Err(DeviceInfoError::NotAnObject));
+        assert_eq!(
+            DeviceInfo::parse_header(b"!!!"),
+            Err(DeviceInfoError::NotBase64)
+        );
+        assert_eq!(
+            DeviceInfo::parse_header(b""),
+            Err(DeviceInfoError::NotBase64)
+        );
+        assert_eq!(
+            DeviceInfo::parse_header(&header("not json")),
+            Err(DeviceInfoError::NotJson)
+        );
+        assert_eq!(
+            DeviceInfo::parse_header(&header("[1]")),
+            Err(DeviceInfoError::NotAnObject)
+        );
+        assert_eq!(
+            DeviceInfo::parse_header(&header("\"s\"")),
+            Err(DeviceInfoError::NotAnObject)
+        );
         assert_eq!(
             DeviceInfo::parse_header(&header(r#"{"a":1,"a":2}"#)),
             Err(DeviceInfoError::NotJson)
         );
         let big = vec![b'A'; MAX_HEADER_BYTES + 1];
-        assert_eq!(DeviceInfo::parse_header(&big), Err(DeviceInfoError::TooLarge));
+        assert_eq!(
+            DeviceInfo::parse_header(&big),
+            Err(DeviceInfoError::TooLarge)
+        );
     }
 
     #[test]
@@ -353,8 +382,14 @@ mod tests {
             (r#"{"osName":"tvOS"}"#, "tvos"),
             (r#"{"osName":"Roku OS"}"#, "roku"),
             (r#"{"osName":"Android","manufacturer":"Amazon"}"#, "fire-tv"),
-            (r#"{"osFamily":"Tizen","primaryHardwareType":"TV"}"#, "smart-tv"),
-            (r#"{"primaryHardwareType":"GamesConsole","osVendor":"Microsoft"}"#, "xbox"),
+            (
+                r#"{"osFamily":"Tizen","primaryHardwareType":"TV"}"#,
+                "smart-tv",
+            ),
+            (
+                r#"{"primaryHardwareType":"GamesConsole","osVendor":"Microsoft"}"#,
+                "xbox",
+            ),
             (r#"{"browserName":"chrome","osName":"Windows"}"#, "web"),
             (r#"{}"#, "unknown"),
         ];

@@ -170,7 +170,11 @@ pub struct LoadedKey {
 
 impl KeyRing {
     /// Builds the ring from the active key and any others still needed for verification.
-    pub fn new(issuer: String, active: LoadedKey, others: Vec<LoadedKey>) -> Result<Self, JoseError> {
+    pub fn new(
+        issuer: String,
+        active: LoadedKey,
+        others: Vec<LoadedKey>,
+    ) -> Result<Self, JoseError> {
         let private = active.private_pkcs8.as_deref().ok_or(JoseError::Signing)?;
         let active_key = ActiveKey {
             kid: active.kid.clone(),
@@ -247,8 +251,10 @@ impl KeyRing {
         // Expiry is checked below against the caller's clock, without leeway: we issued the
         // token, so "expired" means exactly what `exp` says.
         validation.validate_exp = false;
-        validation.required_spec_claims =
-            ["iss", "sub", "exp"].iter().map(|s| s.to_string()).collect();
+        validation.required_spec_claims = ["iss", "sub", "exp"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         let claims: AccessTokenClaims = self.check(jws, key, validation)?;
         if claims.sub != claims.client_id {
             return Err(JoseError::BadClaims);
@@ -272,23 +278,32 @@ impl KeyRing {
             return Err(JoseError::TooLarge);
         }
         let mut parts = jws.split('.');
-        let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        let (Some(h), Some(p), Some(s), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return Err(JoseError::Malformed);
         };
         if h.is_empty() || p.is_empty() || s.is_empty() {
             return Err(JoseError::Malformed);
         }
-        let header_bytes = URL_SAFE_NO_PAD.decode(h).map_err(|_| JoseError::Malformed)?;
+        let header_bytes = URL_SAFE_NO_PAD
+            .decode(h)
+            .map_err(|_| JoseError::Malformed)?;
         let Value::Object(header) =
             crate::strict_json::from_slice(&header_bytes).map_err(|_| JoseError::Malformed)?
         else {
             return Err(JoseError::Malformed);
         };
-        if let Some(member) = FORBIDDEN_HEADER_MEMBERS.iter().find(|m| header.contains_key(**m)) {
+        if let Some(member) = FORBIDDEN_HEADER_MEMBERS
+            .iter()
+            .find(|m| header.contains_key(**m))
+        {
             return Err(JoseError::ForbiddenHeader((*member).to_owned()));
         }
-        let alg = header.get("alg").and_then(Value::as_str).ok_or(JoseError::Malformed)?;
+        let alg = header
+            .get("alg")
+            .and_then(Value::as_str)
+            .ok_or(JoseError::Malformed)?;
         let typ_ok = header
             .get("typ")
             .and_then(Value::as_str)
@@ -296,7 +311,10 @@ impl KeyRing {
         if !typ_ok {
             return Err(JoseError::WrongType);
         }
-        let kid = header.get("kid").and_then(Value::as_str).ok_or(JoseError::UnknownKey)?;
+        let kid = header
+            .get("kid")
+            .and_then(Value::as_str)
+            .ok_or(JoseError::UnknownKey)?;
         let key = self.verifying.get(kid).ok_or(JoseError::UnknownKey)?;
         if alg != key.alg.as_str() {
             return Err(JoseError::AlgorithmMismatch);
@@ -333,7 +351,9 @@ impl KeyRing {
 
 fn decoding_key(jwk: &PublicJwk) -> Result<DecodingKey, JoseError> {
     match (jwk.kty.as_str(), &jwk.x, &jwk.y) {
-        ("EC", Some(x), Some(y)) => DecodingKey::from_ec_components(x, y).map_err(|_| JoseError::UnknownKey),
+        ("EC", Some(x), Some(y)) => {
+            DecodingKey::from_ec_components(x, y).map_err(|_| JoseError::UnknownKey)
+        }
         _ => Err(JoseError::UnknownKey),
     }
 }
@@ -394,8 +414,13 @@ mod tests {
     #[test]
     fn statements_round_trip_and_tampering_fails() {
         let (ring, _) = new_ring("http://iss").expect("key ring");
-        let jws = ring.sign_statement(&statement("http://iss")).unwrap_or_default();
-        assert_eq!(ring.verify_statement(&jws, 10).map(|c| c.sub), Ok("app".into()));
+        let jws = ring
+            .sign_statement(&statement("http://iss"))
+            .unwrap_or_default();
+        assert_eq!(
+            ring.verify_statement(&jws, 10).map(|c| c.sub),
+            Ok("app".into())
+        );
         let mut bytes = jws.clone().into_bytes();
         let mid = bytes.len() / 2;
         bytes[mid] = if bytes[mid] == b'A' { b'B' } else { b'A' };
@@ -407,17 +432,31 @@ mod tests {
     fn foreign_issuer_and_foreign_key_are_refused() {
         let (ring, _) = new_ring("http://iss").expect("key ring");
         let (other, _) = new_ring("http://iss").expect("key ring");
-        let foreign = other.sign_statement(&statement("http://iss")).unwrap_or_default();
-        assert_eq!(ring.verify_statement(&foreign, 10), Err(JoseError::UnknownKey));
-        let wrong_iss = ring.sign_statement(&statement("http://evil")).unwrap_or_default();
-        assert_eq!(ring.verify_statement(&wrong_iss, 10), Err(JoseError::WrongIssuer));
+        let foreign = other
+            .sign_statement(&statement("http://iss"))
+            .unwrap_or_default();
+        assert_eq!(
+            ring.verify_statement(&foreign, 10),
+            Err(JoseError::UnknownKey)
+        );
+        let wrong_iss = ring
+            .sign_statement(&statement("http://evil"))
+            .unwrap_or_default();
+        assert_eq!(
+            ring.verify_statement(&wrong_iss, 10),
+            Err(JoseError::WrongIssuer)
+        );
     }
 
     #[test]
     fn typ_confusion_is_refused_both_ways() {
         let (ring, _) = new_ring("http://iss").expect("key ring");
-        let st = ring.sign_statement(&statement("http://iss")).unwrap_or_default();
-        let at = ring.sign_access_token(&access("http://iss", 100)).unwrap_or_default();
+        let st = ring
+            .sign_statement(&statement("http://iss"))
+            .unwrap_or_default();
+        let at = ring
+            .sign_access_token(&access("http://iss", 100))
+            .unwrap_or_default();
         assert_eq!(ring.verify_access_token(&st, 10), Err(JoseError::WrongType));
         assert_eq!(ring.verify_statement(&at, 10), Err(JoseError::WrongType));
         assert!(ring.verify_access_token(&at, 10).is_ok());
@@ -427,21 +466,53 @@ mod tests {
     #[test]
     fn hostile_headers_are_refused_before_signature_work() {
         let (ring, g) = new_ring("http://iss").expect("key ring");
-        let st = ring.sign_statement(&statement("http://iss")).unwrap_or_default();
+        let st = ring
+            .sign_statement(&statement("http://iss"))
+            .unwrap_or_default();
         let kid = g.kid;
         let cases = [
-            (format!(r#"{{"alg":"none","typ":"JWT","kid":"{kid}"}}"#), JoseError::AlgorithmMismatch),
-            (format!(r#"{{"alg":"HS256","typ":"JWT","kid":"{kid}"}}"#), JoseError::AlgorithmMismatch),
-            (format!(r#"{{"alg":"ES256","typ":"JWT","kid":"{kid}","jku":"http://x"}}"#), JoseError::ForbiddenHeader("jku".into())),
-            (format!(r#"{{"alg":"ES256","typ":"JWT","kid":"{kid}","crit":["b64"],"b64":false}}"#), JoseError::ForbiddenHeader("crit".into())),
-            (r#"{"alg":"ES256","typ":"JWT","kid":"../../etc/passwd"}"#.to_string(), JoseError::UnknownKey),
-            (r#"{"alg":"ES256","typ":"JWT"}"#.to_string(), JoseError::UnknownKey),
-            (format!(r#"{{"alg":"ES256","typ":"JWT","kid":"{kid}","kid":"{kid}"}}"#), JoseError::Malformed),
+            (
+                format!(r#"{{"alg":"none","typ":"JWT","kid":"{kid}"}}"#),
+                JoseError::AlgorithmMismatch,
+            ),
+            (
+                format!(r#"{{"alg":"HS256","typ":"JWT","kid":"{kid}"}}"#),
+                JoseError::AlgorithmMismatch,
+            ),
+            (
+                format!(r#"{{"alg":"ES256","typ":"JWT","kid":"{kid}","jku":"http://x"}}"#),
+                JoseError::ForbiddenHeader("jku".into()),
+            ),
+            (
+                format!(
+                    r#"{{"alg":"ES256","typ":"JWT","kid":"{kid}","crit":["b64"],"b64":false}}"#
+                ),
+                JoseError::ForbiddenHeader("crit".into()),
+            ),
+            (
+                r#"{"alg":"ES256","typ":"JWT","kid":"../../etc/passwd"}"#.to_string(),
+                JoseError::UnknownKey,
+            ),
+            (
+                r#"{"alg":"ES256","typ":"JWT"}"#.to_string(),
+                JoseError::UnknownKey,
+            ),
+            (
+                format!(r#"{{"alg":"ES256","typ":"JWT","kid":"{kid}","kid":"{kid}"}}"#),
+                JoseError::Malformed,
+            ),
         ];
         for (header, want) in cases {
-            assert_eq!(ring.verify_statement(&forge(&header, &st), 10), Err(want), "{header}");
+            assert_eq!(
+                ring.verify_statement(&forge(&header, &st), 10),
+                Err(want),
+                "{header}"
+            );
         }
         assert_eq!(ring.verify_statement("a.b", 10), Err(JoseError::Malformed));
-        assert_eq!(ring.verify_statement(&"a".repeat(MAX_JWS_BYTES + 1), 10), Err(JoseError::TooLarge));
+        assert_eq!(
+            ring.verify_statement(&"a".repeat(MAX_JWS_BYTES + 1), 10),
+            Err(JoseError::TooLarge)
+        );
     }
 }

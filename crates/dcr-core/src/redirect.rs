@@ -46,7 +46,9 @@ impl DomainEntry {
             return if is_reverse_domain(entry) {
                 Ok(Self::ReverseDomain(entry.to_ascii_lowercase()))
             } else {
-                Err(bad("expected an https URL or a reverse-domain scheme such as com.acme.app"))
+                Err(bad(
+                    "expected an https URL or a reverse-domain scheme such as com.acme.app",
+                ))
             };
         }
         let url = Url::parse(entry).map_err(|_| bad("not a valid URL"))?;
@@ -66,8 +68,12 @@ impl DomainEntry {
                 host: host.to_string(),
                 port: url.port(),
             }),
-            "http" => Err(bad("http is allowed only for localhost and loopback addresses")),
-            _ => Err(bad("expected an https URL or a reverse-domain scheme such as com.acme.app")),
+            "http" => Err(bad(
+                "http is allowed only for localhost and loopback addresses",
+            )),
+            _ => Err(bad(
+                "expected an https URL or a reverse-domain scheme such as com.acme.app",
+            )),
         }
     }
 }
@@ -78,7 +84,8 @@ fn is_reverse_domain(s: &str) -> bool {
         && labels.iter().all(|l| {
             !l.is_empty()
                 && l.len() <= 63
-                && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                && l.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         })
         && s.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
 }
@@ -155,7 +162,10 @@ mod tests {
     use super::*;
 
     fn domains(entries: &[&str]) -> Vec<DomainEntry> {
-        entries.iter().filter_map(|e| DomainEntry::parse(e).ok()).collect()
+        entries
+            .iter()
+            .filter_map(|e| DomainEntry::parse(e).ok())
+            .collect()
     }
 
     #[test]
@@ -181,7 +191,11 @@ mod tests {
 
     #[test]
     fn redirect_uris_match_the_documented_rules() {
-        let d = domains(&["https://acme.example", "com.acme.app", "http://localhost:3000"]);
+        let d = domains(&[
+            "https://acme.example",
+            "com.acme.app",
+            "http://localhost:3000",
+        ]);
         let scheme = "dcr.0123abcd://";
         let ok = [
             "https://acme.example/cb",

@@ -1,1 +1,14 @@
+//! The HTTP layer of dcr: axum routers (one module per feature), configuration and
+//! startup. Handlers parse the wire, call `dcr_core`, and map its typed errors to the
+//! documented bodies in [`error`]; no domain rule lives here.
 
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod routes;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
+
+pub use config::Config;
+pub use startup::Application;

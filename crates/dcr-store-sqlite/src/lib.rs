@@ -1,1 +1,625 @@
+//! SQLite implementation of [`dcr_core::Store`], the embedded default.
+//!
+//! WAL journal with `synchronous = FULL`: a commit is on disk (the WAL fsynced) before
+//! the call returns, which is what lets the server answer 201. Readers never block the
+//! writer. SQLite takes one writer at a time; `busy_timeout` queues the others.
 
+mod rows;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use dcr_core::ids::{ApplicationId, ChannelId, ClientId, ProgrammerId, StatementId};
+use dcr_core::model::{
+    ApiKeyRecord, Application, Channel, ClientRecord, ClientStanding, PageOf, PageRequest,
+    Programmer, SigningKeyRecord, StatementRecord,
+};
+use dcr_core::store::{Store, StoreError, StoreResult};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{Row, Sqlite};
+
+use rows::{
+    api_key_from_row, application_from_row, channel_from_row, client_from_row, json_list,
+    programmer_from_row, signing_key_from_row, statement_from_row, status_of,
+};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// A [`Store`] on one SQLite database file.
+#[derive(Clone, Debug)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and applies migrations.
+    pub async fn open(path: &Path) -> StoreResult<Self> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        Self::connect(options).await
+    }
+
+    /// Opens a database from a `sqlite:` URL (for `DCR_DATABASE_URL=sqlite://...`).
+    pub async fn open_url(url: &str) -> StoreResult<Self> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Unavailable(format!("bad SQLite URL: {e}")))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        Self::connect(options).await
+    }
+
+    async fn connect(options: SqliteConnectOptions) -> StoreResult<Self> {
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(options)
+            .await
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("migration failed: {e}")))?;
+        Ok(Self { pool })
+    }
+
+    /// Closes the pool, checkpointing the WAL.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn map_err(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            StoreError::Conflict(db.message().to_owned())
+        }
+        sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+            StoreError::MissingReference(db.message().to_owned())
+        }
+        sqlx::Error::ColumnDecode { .. }
+        | sqlx::Error::Decode(_)
+        | sqlx::Error::ColumnNotFound(_)
+        | sqlx::Error::TypeNotFound { .. } => StoreError::Corrupt(e.to_string()),
+        _ => StoreError::Unavailable(e.to_string()),
+    }
+}
+
+/// Clamps a page request and fetches one extra row to know whether a next page exists.
+fn page_bounds(page: PageRequest) -> (i64, i64) {
+    let limit = page.limit.clamp(1, PageRequest::MAX_LIMIT);
+    (page.after.unwrap_or(0), i64::from(limit) + 1)
+}
+
+fn paginate<T>(
+    rows: Vec<SqliteRow>,
+    limit_plus_one: i64,
+    decode: impl Fn(&SqliteRow) -> StoreResult<T>,
+) -> StoreResult<PageOf<T>> {
+    let limit = usize::try_from(limit_plus_one - 1).unwrap_or(0);
+    let has_more = rows.len() > limit;
+    let mut items = Vec::with_capacity(rows.len().min(limit));
+    let mut last_seq = None;
+    for row in rows.iter().take(limit) {
+        items.push(decode(row)?);
+        last_seq = Some(row.try_get::<i64, _>("seq").map_err(map_err)?);
+    }
+    Ok(PageOf {
+        items,
+        next: if has_more { last_seq } else { None },
+    })
+}
+
+const APP_COLUMNS: &str = "seq, id, programmer_id, name, version, level, channels, platforms, \
+     scopes, domains, custom_scheme, status, created_at, revoked_at";
+const CLIENT_COLUMNS: &str = "seq, id, application_id, programmer_id, statement_jti, secret_hash, \
+     redirect_uris, device_info, platform, user_agent, status, created_at, last_used_at, revoked_at";
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(map_err)
+    }
+
+    async fn insert_programmer(&self, p: &Programmer) -> StoreResult<()> {
+        sqlx::query("INSERT INTO programmers (id, name, created_at) VALUES (?, ?, ?)")
+            .bind(p.id.as_str())
+            .bind(&p.name)
+            .bind(p.created_at)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(map_err)
+    }
+
+    async fn get_programmer(&self, id: &ProgrammerId) -> StoreResult<Option<Programmer>> {
+        sqlx::query("SELECT seq, id, name, created_at FROM programmers WHERE id = ?")
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?
+            .as_ref()
+            .map(programmer_from_row)
+            .transpose()
+    }
+
+    async fn list_programmers(&self, page: PageRequest) -> StoreResult<PageOf<Programmer>> {
+        let (after, limit) = page_bounds(page);
+        let rows = sqlx::query(
+            "SELECT seq, id, name, created_at FROM programmers WHERE seq > ? ORDER BY seq LIMIT ?",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        paginate(rows, limit, programmer_from_row)
+    }
+
+    async fn insert_channel(&self, c: &Channel) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO channels (id, programmer_id, name, created_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(c.id.as_str())
+        .bind(c.programmer_id.as_str())
+        .bind(&c.name)
+        .bind(c.created_at)
+        .execute(&self.pool)
+        .await
+        .map(|_| ())
+        .map_err(map_err)
+    }
+
+    async fn get_channel(&self, id: &ChannelId) -> StoreResult<Option<Channel>> {
+        sqlx::query("SELECT seq, id, programmer_id, name, created_at FROM channels WHERE id = ?")
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?
+            .as_ref()
+            .map(channel_from_row)
+            .transpose()
+    }
+
+    async fn list_channels(
+        &self,
+        programmer: &ProgrammerId,
+        page: PageRequest,
+    ) -> StoreResult<PageOf<Channel>> {
+        let (after, limit) = page_bounds(page);
+        let rows = sqlx::query(
+            "SELECT seq, id, programmer_id, name, created_at FROM channels \
+             WHERE programmer_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+        )
+        .bind(programmer.as_str())
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        paginate(rows, limit, channel_from_row)
+    }
+
+    async fn insert_application(&self, a: &Application) -> StoreResult<()> {
+        let channels: Vec<&str> = a.channels.iter().map(ChannelId::as_str).collect();
+        sqlx::query(
+            "INSERT INTO applications (id, programmer_id, name, version, level, channels, \
+             platforms, scopes, domains, custom_scheme, status, created_at, revoked_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(a.id.to_string())
+        .bind(a.programmer_id.as_str())
+        .bind(&a.name)
+        .bind(&a.version)
+        .bind(a.level.as_str())
+        .bind(json_list(&channels)?)
+        .bind(json_list(&a.platforms)?)
+        .bind(json_list(&a.scopes)?)
+        .bind(json_list(&a.domains)?)
+        .bind(&a.custom_scheme)
+        .bind(a.status.as_str())
+        .bind(a.created_at)
+        .bind(a.revoked_at)
+        .execute(&self.pool)
+        .await
+        .map(|_| ())
+        .map_err(map_err)
+    }
+
+    async fn get_application(&self, id: &ApplicationId) -> StoreResult<Option<Application>> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {APP_COLUMNS} FROM applications WHERE id = ?"
+        )))
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?
+        .as_ref()
+        .map(|r| application_from_row(r, ""))
+        .transpose()
+    }
+
+    async fn list_applications(
+        &self,
+        programmer: &ProgrammerId,
+        page: PageRequest,
+    ) -> StoreResult<PageOf<Application>> {
+        let (after, limit) = page_bounds(page);
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {APP_COLUMNS} FROM applications \
+             WHERE programmer_id = ? AND seq > ? ORDER BY seq LIMIT ?"
+        )))
+        .bind(programmer.as_str())
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        paginate(rows, limit, |r| application_from_row(r, ""))
+    }
+
+    async fn insert_statement(&self, s: &StatementRecord) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO software_statements (jti, application_id, programmer_id, kid, issued_at, \
+             status, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(s.jti.to_string())
+        .bind(s.application_id.to_string())
+        .bind(s.programmer_id.as_str())
+        .bind(&s.kid)
+        .bind(s.issued_at)
+        .bind(s.status.as_str())
+        .bind(s.revoked_at)
+        .execute(&self.pool)
+        .await
+        .map(|_| ())
+        .map_err(map_err)
+    }
+
+    async fn get_statement(&self, jti: &StatementId) -> StoreResult<Option<StatementRecord>> {
+        sqlx::query(
+            "SELECT seq, jti, application_id, programmer_id, kid, issued_at, status, revoked_at \
+             FROM software_statements WHERE jti = ?",
+        )
+        .bind(jti.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?
+        .as_ref()
+        .map(statement_from_row)
+        .transpose()
+    }
+
+    async fn list_statements(
+        &self,
+        app: &ApplicationId,
+        page: PageRequest,
+    ) -> StoreResult<PageOf<StatementRecord>> {
+        let (after, limit) = page_bounds(page);
+        let rows = sqlx::query(
+            "SELECT seq, jti, application_id, programmer_id, kid, issued_at, status, revoked_at \
+             FROM software_statements WHERE application_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+        )
+        .bind(app.to_string())
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        paginate(rows, limit, statement_from_row)
+    }
+
+    async fn insert_client(&self, c: &ClientRecord) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO clients (id, application_id, programmer_id, statement_jti, secret_hash, \
+             redirect_uris, device_info, platform, user_agent, status, created_at, last_used_at, \
+             revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(c.id.to_string())
+        .bind(c.application_id.to_string())
+        .bind(c.programmer_id.as_str())
+        .bind(c.statement_jti.to_string())
+        .bind(&c.secret_hash)
+        .bind(json_list(&c.redirect_uris)?)
+        .bind(c.device_info.to_string())
+        .bind(&c.platform)
+        .bind(&c.user_agent)
+        .bind(c.status.as_str())
+        .bind(c.created_at)
+        .bind(c.last_used_at)
+        .bind(c.revoked_at)
+        .execute(&self.pool)
+        .await
+        .map(|_| ())
+        .map_err(map_err)
+    }
+
+    async fn get_client(&self, id: &ClientId) -> StoreResult<Option<ClientRecord>> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {CLIENT_COLUMNS} FROM clients WHERE id = ?"
+        )))
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?
+        .as_ref()
+        .map(client_from_row)
+        .transpose()
+    }
+
+    async fn client_standing(&self, id: &ClientId) -> StoreResult<Option<ClientStanding>> {
+        let row = sqlx::query(
+            "SELECT c.seq, c.id, c.application_id, c.programmer_id, c.statement_jti, c.secret_hash, \
+             c.redirect_uris, c.device_info, c.platform, c.user_agent, c.status, c.created_at, \
+             c.last_used_at, c.revoked_at, s.status AS statement_status, \
+             a.seq AS app_seq, a.id AS app_id, a.programmer_id AS app_programmer_id, \
+             a.name AS app_name, a.version AS app_version, a.level AS app_level, \
+             a.channels AS app_channels, a.platforms AS app_platforms, a.scopes AS app_scopes, \
+             a.domains AS app_domains, a.custom_scheme AS app_custom_scheme, \
+             a.status AS app_status, a.created_at AS app_created_at, \
+             a.revoked_at AS app_revoked_at \
+             FROM clients c \
+             JOIN software_statements s ON s.jti = c.statement_jti \
+             JOIN applications a ON a.id = c.application_id \
+             WHERE c.id = ?",
+        )
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(ClientStanding {
+            client: client_from_row(&row)?,
+            statement_status: status_of(&row, "statement_status")?,
+            application: application_from_row(&row, "app_")?,
+        }))
+    }
+
+    async fn list_clients(
+        &self,
+        app: &ApplicationId,
+        page: PageRequest,
+    ) -> StoreResult<PageOf<ClientRecord>> {
+        let (after, limit) = page_bounds(page);
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {CLIENT_COLUMNS} FROM clients \
+             WHERE application_id = ? AND seq > ? ORDER BY seq LIMIT ?"
+        )))
+        .bind(app.to_string())
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        paginate(rows, limit, client_from_row)
+    }
+
+    async fn touch_client(&self, id: &ClientId, at: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE clients SET last_used_at = ? WHERE id = ?")
+            .bind(at)
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(map_err)
+    }
+
+    async fn revoke_statement(
+        &self,
+        jti: &StatementId,
+        at: i64,
+    ) -> StoreResult<Option<StatementRecord>> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let changed = sqlx::query(
+            "UPDATE software_statements SET status = 'revoked', revoked_at = ? \
+             WHERE jti = ? AND status = 'active'",
+        )
+        .bind(at)
+        .bind(jti.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?
+        .rows_affected();
+        let row = sqlx::query(
+            "SELECT seq, jti, application_id, programmer_id, kid, issued_at, status, revoked_at \
+             FROM software_statements WHERE jti = ?",
+        )
+        .bind(jti.to_string())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        let record = row.as_ref().map(statement_from_row).transpose()?;
+        if let (1, Some(r)) = (changed, &record) {
+            log_revocation(
+                &mut tx,
+                "statement",
+                &r.jti.to_string(),
+                r.programmer_id.as_str(),
+                at,
+            )
+            .await?;
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(record)
+    }
+
+    async fn revoke_application(
+        &self,
+        id: &ApplicationId,
+        at: i64,
+    ) -> StoreResult<Option<Application>> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let changed = sqlx::query(
+            "UPDATE applications SET status = 'revoked', revoked_at = ? \
+             WHERE id = ? AND status = 'active'",
+        )
+        .bind(at)
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?
+        .rows_affected();
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {APP_COLUMNS} FROM applications WHERE id = ?"
+        )))
+        .bind(id.to_string())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        let record = row
+            .as_ref()
+            .map(|r| application_from_row(r, ""))
+            .transpose()?;
+        if let (1, Some(a)) = (changed, &record) {
+            log_revocation(
+                &mut tx,
+                "application",
+                &a.id.to_string(),
+                a.programmer_id.as_str(),
+                at,
+            )
+            .await?;
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(record)
+    }
+
+    async fn revoke_client(&self, id: &ClientId, at: i64) -> StoreResult<Option<ClientRecord>> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let changed = sqlx::query(
+            "UPDATE clients SET status = 'revoked', revoked_at = ? \
+             WHERE id = ? AND status = 'active'",
+        )
+        .bind(at)
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?
+        .rows_affected();
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {CLIENT_COLUMNS} FROM clients WHERE id = ?"
+        )))
+        .bind(id.to_string())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        let record = row.as_ref().map(client_from_row).transpose()?;
+        if let (1, Some(c)) = (changed, &record) {
+            log_revocation(
+                &mut tx,
+                "client",
+                &c.id.to_string(),
+                c.programmer_id.as_str(),
+                at,
+            )
+            .await?;
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(record)
+    }
+
+    async fn insert_api_key(&self, k: &ApiKeyRecord) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO api_keys (id, key_hash, role, programmer_id, channel_id, name, \
+             created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(k.id.to_string())
+        .bind(&k.key_hash)
+        .bind(k.role.as_str())
+        .bind(k.programmer_id.as_ref().map(ProgrammerId::as_str))
+        .bind(k.channel_id.as_ref().map(ChannelId::as_str))
+        .bind(&k.name)
+        .bind(k.created_at)
+        .bind(k.revoked_at)
+        .execute(&self.pool)
+        .await
+        .map(|_| ())
+        .map_err(map_err)
+    }
+
+    async fn find_api_key_by_hash(&self, hash: &[u8]) -> StoreResult<Option<ApiKeyRecord>> {
+        sqlx::query(
+            "SELECT seq, id, key_hash, role, programmer_id, channel_id, name, created_at, \
+             revoked_at FROM api_keys WHERE key_hash = ?",
+        )
+        .bind(hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?
+        .as_ref()
+        .map(api_key_from_row)
+        .transpose()
+    }
+
+    async fn count_api_keys(&self) -> StoreResult<u64> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM api_keys")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn list_signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>> {
+        let rows = sqlx::query(
+            "SELECT kid, alg, state, sealed_private_key, public_jwk, created_at \
+             FROM signing_keys ORDER BY seq",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        rows.iter().map(signing_key_from_row).collect()
+    }
+
+    async fn insert_signing_key(&self, k: &SigningKeyRecord) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO signing_keys (kid, alg, state, sealed_private_key, public_jwk, \
+             created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&k.kid)
+        .bind(&k.alg)
+        .bind(k.state.as_str())
+        .bind(&k.sealed_private_key)
+        .bind(&k.public_jwk)
+        .bind(k.created_at)
+        .execute(&self.pool)
+        .await
+        .map(|_| ())
+        .map_err(map_err)
+    }
+}
+
+async fn log_revocation(
+    tx: &mut sqlx::Transaction<'_, Sqlite>,
+    kind: &str,
+    target: &str,
+    programmer: &str,
+    at: i64,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO revocations (kind, target, programmer_id, revoked_at) VALUES (?, ?, ?, ?)",
+    )
+    .bind(kind)
+    .bind(target)
+    .bind(programmer)
+    .bind(at)
+    .execute(&mut **tx)
+    .await
+    .map(|_| ())
+    .map_err(map_err)
+}

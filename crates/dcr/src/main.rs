@@ -1,1 +1,181 @@
-fn main() {}
+//! `dcr`: one binary for the service and its tools. Argument wiring only; the work is
+//! in `dcr-server` and `dcr-core`.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use dcr_server::{Application, Config, config::ConfigError};
+use figment::providers::Serialized;
+
+#[derive(Parser)]
+#[command(
+    name = "dcr",
+    version,
+    about = "OAuth 2.0 Dynamic Client Registration service"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the service.
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate(StoreArgs),
+    /// Management tasks.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+/// Where the store is; shared by every command that opens it.
+#[derive(Args, Clone)]
+struct StoreArgs {
+    /// Configuration file (default: ./dcr.toml when present).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Directory for the embedded database and development key file.
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Database URL (sqlite:...); default: SQLite in the data dir.
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// Address to listen on (default 127.0.0.1:8080).
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<String>,
+    /// Redis/Valkey URL for shared throttling.
+    #[arg(long, value_name = "URL")]
+    redis_url: Option<String>,
+    /// Public URL of this service, used as `iss` (default http://<listen>).
+    #[arg(long, value_name = "URL")]
+    issuer: Option<String>,
+    /// Print the effective configuration (secrets redacted) and exit.
+    #[arg(long)]
+    print_config: bool,
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create an operator API key directly in the store and print it (shown once).
+    Bootstrap {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Add an operator key even when keys exist already.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+fn load_config(store: &StoreArgs, extra: &[(&str, Option<String>)]) -> Result<Config, ConfigError> {
+    let mut figment = Config::figment(store.config.as_deref())?;
+    let data_dir = store.data_dir.as_ref().map(|p| p.display().to_string());
+    for (key, value) in [
+        ("data_dir", data_dir),
+        ("database_url", store.database_url.clone()),
+    ]
+    .iter()
+    .chain(
+        extra
+            .iter()
+            .map(|(k, v)| (*k, v.clone()))
+            .collect::<Vec<_>>()
+            .iter(),
+    ) {
+        if let Some(value) = value {
+            figment = figment.merge(Serialized::global(key, value));
+        }
+    }
+    Config::from_figment(&figment)
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => {
+            let config = load_config(
+                &args.store,
+                &[
+                    ("listen", args.listen.clone()),
+                    ("redis_url", args.redis_url.clone()),
+                    ("issuer", args.issuer.clone()),
+                ],
+            )?;
+            if args.print_config {
+                print!("{}", config.redacted_toml());
+                return Ok(());
+            }
+            dcr_server::telemetry::init(&config.log);
+            let app = Application::build(config).await?;
+            app.run_until(shutdown_signal()).await
+        }
+        Command::Migrate(store) => {
+            let config = load_config(&store, &[])?;
+            dcr_server::telemetry::init(&config.log);
+            dcr_server::startup::migrate(&config).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Admin(AdminCommand::Bootstrap { store, force }) => {
+            let config = load_config(&store, &[])?;
+            let dcr = dcr_server::startup::open_domain(&config).await?;
+            let key = dcr
+                .create_operator_key(force)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))
+                .context("creating the operator key")?;
+            println!("{key}");
+            Ok(())
+        }
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown signal received; draining");
+}

@@ -40,8 +40,8 @@ impl Dcr {
                 other => AccessError::InvalidToken(other),
             })?;
 
-        let client_id =
-            ClientId::parse(&claims.client_id).map_err(|_| AccessError::InvalidToken(JoseError::BadClaims))?;
+        let client_id = ClientId::parse(&claims.client_id)
+            .map_err(|_| AccessError::InvalidToken(JoseError::BadClaims))?;
         let standing = self
             .store
             .client_standing(&client_id)
@@ -67,13 +67,17 @@ impl Dcr {
                 },
             };
             if !covered {
-                return Err(AccessError::WrongChannel(channel.chars().take(64).collect()));
+                return Err(AccessError::WrongChannel(
+                    channel.chars().take(64).collect(),
+                ));
             }
         }
 
         if let Some(scope) = required_scope {
             if !claims.has_scope(scope) {
-                return Err(AccessError::InsufficientScope(scope.chars().take(64).collect()));
+                return Err(AccessError::InsufficientScope(
+                    scope.chars().take(64).collect(),
+                ));
             }
         }
         debug_assert_eq!(standing.client.status, Status::Active);

@@ -56,7 +56,10 @@ impl Principal {
             Role::ChannelAdmin => {
                 self.programmer.as_ref() == Some(&app.programmer_id)
                     && app.level == AppLevel::Channel
-                    && self.channel.as_ref().is_some_and(|c| app.channels == [c.clone()])
+                    && self
+                        .channel
+                        .as_ref()
+                        .is_some_and(|c| app.channels == [c.clone()])
             }
             Role::ResourceServer => false,
         }
@@ -82,7 +85,9 @@ fn invalid(msg: impl Into<String>) -> AdminError {
 fn check_name(name: &str) -> Result<String, AdminError> {
     let trimmed = name.trim();
     if trimmed.is_empty() || trimmed.chars().count() > MAX_NAME_CHARS {
-        return Err(invalid(format!("name must be 1 to {MAX_NAME_CHARS} characters")));
+        return Err(invalid(format!(
+            "name must be 1 to {MAX_NAME_CHARS} characters"
+        )));
     }
     if trimmed.chars().any(char::is_control) {
         return Err(invalid("name must not contain control characters"));
@@ -99,7 +104,9 @@ fn check_version(version: Option<&str>) -> Result<String, AdminError> {
     if ok {
         Ok(v.to_owned())
     } else {
-        Err(invalid("version must be 1 to 64 characters of [A-Za-z0-9.+_-]"))
+        Err(invalid(
+            "version must be 1 to 64 characters of [A-Za-z0-9.+_-]",
+        ))
     }
 }
 
@@ -153,7 +160,9 @@ impl Dcr {
     /// Returns whether a key was created.
     pub async fn bootstrap_operator(&self, key: &str) -> Result<bool, AdminError> {
         if key.trim().is_empty() || key.len() > 512 {
-            return Err(invalid("the bootstrap operator key must be 1 to 512 characters"));
+            return Err(invalid(
+                "the bootstrap operator key must be 1 to 512 characters",
+            ));
         }
         if self.store.count_api_keys().await? > 0 {
             return Ok(false);
@@ -176,6 +185,30 @@ impl Dcr {
         }
     }
 
+    /// Creates an operator key with a generated value (`dcr admin bootstrap`). Refuses
+    /// when keys exist already unless `force` is set. Returns the key, shown once.
+    pub async fn create_operator_key(&self, force: bool) -> Result<String, AdminError> {
+        if !force && self.store.count_api_keys().await? > 0 {
+            return Err(AdminError::Conflict(
+                "API keys exist already; pass --force to add another operator key".into(),
+            ));
+        }
+        let key =
+            crate::secrets::generate_api_key().map_err(|e| AdminError::Internal(e.to_string()))?;
+        let record = ApiKeyRecord {
+            id: ApiKeyId::new_random(),
+            key_hash: self.hasher.hash(&key).to_vec(),
+            role: Role::Operator,
+            programmer_id: None,
+            channel_id: None,
+            name: "bootstrap (cli)".into(),
+            created_at: unix_now(),
+            revoked_at: None,
+        };
+        self.store.insert_api_key(&record).await?;
+        Ok(key)
+    }
+
     pub async fn create_programmer(
         &self,
         who: &Principal,
@@ -194,12 +227,19 @@ impl Dcr {
         Ok(programmer)
     }
 
-    pub async fn get_programmer(&self, who: &Principal, id: &str) -> Result<Programmer, AdminError> {
+    pub async fn get_programmer(
+        &self,
+        who: &Principal,
+        id: &str,
+    ) -> Result<Programmer, AdminError> {
         let id = ProgrammerId::parse(id).map_err(|_| AdminError::NotFound)?;
         if !who.can_see_programmer(&id) {
             return Err(AdminError::NotFound);
         }
-        self.store.get_programmer(&id).await?.ok_or(AdminError::NotFound)
+        self.store
+            .get_programmer(&id)
+            .await?
+            .ok_or(AdminError::NotFound)
     }
 
     pub async fn list_programmers(
@@ -222,12 +262,19 @@ impl Dcr {
     }
 
     /// The programmer `pid` when the caller may manage it; `NotFound` otherwise.
-    async fn managed_programmer(&self, who: &Principal, pid: &str) -> Result<Programmer, AdminError> {
+    async fn managed_programmer(
+        &self,
+        who: &Principal,
+        pid: &str,
+    ) -> Result<Programmer, AdminError> {
         let pid = ProgrammerId::parse(pid).map_err(|_| AdminError::NotFound)?;
         if !who.can_see_programmer(&pid) {
             return Err(AdminError::NotFound);
         }
-        self.store.get_programmer(&pid).await?.ok_or(AdminError::NotFound)
+        self.store
+            .get_programmer(&pid)
+            .await?
+            .ok_or(AdminError::NotFound)
     }
 
     pub async fn create_channel(
@@ -289,14 +336,19 @@ impl Dcr {
                 .await?
                 .is_some_and(|c| c.programmer_id == programmer.id);
             if !known {
-                return Err(invalid(format!("channel {id} is not a channel of {}", programmer.id)));
+                return Err(invalid(format!(
+                    "channel {id} is not a channel of {}",
+                    programmer.id
+                )));
             }
             if !channels.contains(&id) {
                 channels.push(id);
             }
         }
         if level == AppLevel::Channel && channels.len() != 1 {
-            return Err(invalid("a channel-level application names exactly one channel"));
+            return Err(invalid(
+                "a channel-level application names exactly one channel",
+            ));
         }
         match who.role {
             Role::Operator | Role::ProgrammerAdmin => {}
@@ -342,7 +394,11 @@ impl Dcr {
         Ok(app)
     }
 
-    pub async fn get_application(&self, who: &Principal, id: &str) -> Result<Application, AdminError> {
+    pub async fn get_application(
+        &self,
+        who: &Principal,
+        id: &str,
+    ) -> Result<Application, AdminError> {
         let id = ApplicationId::parse(id).map_err(|_| AdminError::NotFound)?;
         self.store
             .get_application(&id)
@@ -371,7 +427,9 @@ impl Dcr {
     ) -> Result<(StatementRecord, String), AdminError> {
         let app = self.get_application(who, app_id).await?;
         if app.status != Status::Active {
-            return Err(AdminError::Conflict("the application has been revoked".into()));
+            return Err(AdminError::Conflict(
+                "the application has been revoked".into(),
+            ));
         }
         let keys = self.keys();
         let now = unix_now();
@@ -417,8 +475,13 @@ impl Dcr {
         jti: &str,
     ) -> Result<StatementRecord, AdminError> {
         let jti = StatementId::parse(jti).map_err(|_| AdminError::NotFound)?;
-        let statement = self.store.get_statement(&jti).await?.ok_or(AdminError::NotFound)?;
-        self.get_application(who, &statement.application_id.to_string()).await?;
+        let statement = self
+            .store
+            .get_statement(&jti)
+            .await?
+            .ok_or(AdminError::NotFound)?;
+        self.get_application(who, &statement.application_id.to_string())
+            .await?;
         self.store
             .revoke_statement(&jti, unix_now())
             .await?
@@ -439,8 +502,13 @@ impl Dcr {
 
     pub async fn get_client(&self, who: &Principal, id: &str) -> Result<ClientRecord, AdminError> {
         let id = ClientId::parse(id).map_err(|_| AdminError::NotFound)?;
-        let client = self.store.get_client(&id).await?.ok_or(AdminError::NotFound)?;
-        self.get_application(who, &client.application_id.to_string()).await?;
+        let client = self
+            .store
+            .get_client(&id)
+            .await?
+            .ok_or(AdminError::NotFound)?;
+        self.get_application(who, &client.application_id.to_string())
+            .await?;
         Ok(client)
     }
 
@@ -454,7 +522,11 @@ impl Dcr {
         Ok(self.store.list_clients(&app.id, page).await?)
     }
 
-    pub async fn revoke_client(&self, who: &Principal, id: &str) -> Result<ClientRecord, AdminError> {
+    pub async fn revoke_client(
+        &self,
+        who: &Principal,
+        id: &str,
+    ) -> Result<ClientRecord, AdminError> {
         let client = self.get_client(who, id).await?;
         self.store
             .revoke_client(&client.id, unix_now())

@@ -169,7 +169,11 @@ fn load_key(
     let private_pkcs8 = if unseal {
         Some(
             kek.open(&record.sealed_private_key, record.kid.as_bytes())
-                .map_err(|e| fail(format!("{e} (is DCR_KEY_ENCRYPTION_KEY the one this store was created with?)")))?,
+                .map_err(|e| {
+                    fail(format!(
+                        "{e} (is DCR_KEY_ENCRYPTION_KEY the one this store was created with?)"
+                    ))
+                })?,
         )
     } else {
         None

@@ -103,7 +103,8 @@ impl Dcr {
                 .map_err(|e| RegisterError::InvalidRedirectUri(e.to_string()))?;
         }
 
-        let secret = generate_client_secret().map_err(|e| RegisterError::Internal(e.to_string()))?;
+        let secret =
+            generate_client_secret().map_err(|e| RegisterError::Internal(e.to_string()))?;
         let client = ClientRecord {
             id: ClientId::new_random(),
             application_id: app.id,
@@ -140,4 +141,3 @@ impl Dcr {
         })
     }
 }
-

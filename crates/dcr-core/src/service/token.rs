@@ -46,7 +46,10 @@ impl Dcr {
             let _ = self.hasher.verify(&req.client_secret, &[0u8; 32]);
             return Err(TokenError::InvalidClient);
         };
-        if !self.hasher.verify(&req.client_secret, &standing.client.secret_hash) {
+        if !self
+            .hasher
+            .verify(&req.client_secret, &standing.client.secret_hash)
+        {
             return Err(TokenError::InvalidClient);
         }
         if !standing.is_active() {
@@ -114,7 +117,10 @@ impl Dcr {
     }
 }
 
-fn granted_scopes(app_scopes: &[String], requested: Option<&str>) -> Result<Vec<String>, TokenError> {
+fn granted_scopes(
+    app_scopes: &[String],
+    requested: Option<&str>,
+) -> Result<Vec<String>, TokenError> {
     let Some(requested) = requested.map(str::trim).filter(|s| !s.is_empty()) else {
         return Ok(app_scopes.to_vec());
     };
@@ -160,6 +166,9 @@ mod tests {
         assert_eq!(granted_scopes(&app, None), Ok(app.clone()));
         assert_eq!(granted_scopes(&app, Some("  ")), Ok(app.clone()));
         assert_eq!(granted_scopes(&app, Some("c a")), Ok(s(&["a", "c"])));
-        assert!(matches!(granted_scopes(&app, Some("a z")), Err(TokenError::InvalidScope(_))));
+        assert!(matches!(
+            granted_scopes(&app, Some("a z")),
+            Err(TokenError::InvalidScope(_))
+        ));
     }
 }

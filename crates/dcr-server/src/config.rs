@@ -1,0 +1,280 @@
+//! Layered configuration: defaults, then `dcr.toml`, then `DCR_*` environment variables
+//! (`__` nests: `DCR_THROTTLE__CAPACITY`), then `*_FILE` variables for secrets, then
+//! command-line flags (applied by the binary through [`Config::figment`]).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use dcr_core::catalog::Catalog;
+use dcr_core::service::PlatformPolicy;
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use secrecy::SecretString;
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// The effective configuration of `dcr serve`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    /// `sqlite://...`; defaults to `dcr.sqlite3` in the data dir.
+    pub database_url: Option<String>,
+    pub redis_url: Option<String>,
+    /// `iss` of everything signed here and the base of discovery URLs. Defaults to
+    /// `http://<listen address>`; set it to the public URL in production.
+    pub issuer: Option<String>,
+    #[serde(serialize_with = "redact")]
+    pub bootstrap_operator_key: Option<SecretString>,
+    /// 32 bytes, base64. Defaults to a 0600 file created in the data dir.
+    #[serde(serialize_with = "redact")]
+    pub key_encryption_key: Option<SecretString>,
+    pub platform_policy: PlatformPolicy,
+    pub catalog: Catalog,
+    pub token: TokenConfig,
+    pub throttle: ThrottleConfig,
+    pub log: LogConfig,
+    pub limits: LimitsConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TokenConfig {
+    pub ttl_seconds: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ThrottleConfig {
+    pub enabled: bool,
+    pub capacity: u32,
+    pub refill_per_second: f64,
+    /// CIDRs of reverse proxies whose `X-Forwarded-For` is believed.
+    #[serde(deserialize_with = "comma_list")]
+    pub trusted_proxies: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    /// A `tracing` filter, e.g. `info` or `dcr_server=debug,info`.
+    pub level: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LimitsConfig {
+    /// Whole-request deadline, seconds.
+    pub request_timeout_seconds: u64,
+    /// Concurrent requests in flight before new ones wait.
+    pub max_concurrent_requests: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./dcr-data"),
+            database_url: None,
+            redis_url: None,
+            issuer: None,
+            bootstrap_operator_key: None,
+            key_encryption_key: None,
+            platform_policy: PlatformPolicy::Warn,
+            catalog: Catalog::default(),
+            token: TokenConfig::default(),
+            throttle: ThrottleConfig::default(),
+            log: LogConfig::default(),
+            limits: LimitsConfig::default(),
+        }
+    }
+}
+
+impl Default for TokenConfig {
+    fn default() -> Self {
+        Self {
+            ttl_seconds: 21_600,
+        }
+    }
+}
+
+impl Default for ThrottleConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            capacity: 10,
+            refill_per_second: 1.0,
+            trusted_proxies: Vec::new(),
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Pretty,
+            level: "info".into(),
+        }
+    }
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            request_timeout_seconds: 30,
+            max_concurrent_requests: 1024,
+        }
+    }
+}
+
+/// Why the configuration could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Parse(#[from] Box<figment::Error>),
+    #[error("cannot read {var} ({path}): {source}")]
+    SecretFile {
+        var: String,
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("configuration: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Defaults, `config_file` (when it exists), `DCR_*` and `DCR_*_FILE` variables.
+    /// Callers merge flags on top and call [`Config::from_figment`].
+    pub fn figment(config_file: Option<&Path>) -> Result<Figment, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        let file = config_file.map_or_else(|| PathBuf::from("dcr.toml"), Path::to_path_buf);
+        if file.exists() {
+            figment = figment.merge(Toml::file(&file));
+        } else if config_file.is_some() {
+            return Err(ConfigError::Invalid(format!(
+                "config file {} does not exist",
+                file.display()
+            )));
+        }
+        figment = figment.merge(
+            Env::prefixed("DCR_")
+                .split("__")
+                .filter(|k| !k.as_str().to_ascii_lowercase().ends_with("_file")),
+        );
+        for (var, value) in std::env::vars() {
+            let Some(name) = var
+                .strip_prefix("DCR_")
+                .and_then(|v| v.strip_suffix("_FILE"))
+            else {
+                continue;
+            };
+            let secret =
+                std::fs::read_to_string(&value).map_err(|source| ConfigError::SecretFile {
+                    var: var.clone(),
+                    path: value.clone(),
+                    source,
+                })?;
+            let key = name.to_ascii_lowercase().replace("__", ".");
+            figment = figment.merge(Serialized::global(&key, secret.trim_end().to_owned()));
+        }
+        Ok(figment)
+    }
+
+    pub fn from_figment(figment: &Figment) -> Result<Self, ConfigError> {
+        let config: Config = figment.extract().map_err(Box::new)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Environment and file only (tests and library users).
+    pub fn load() -> Result<Self, ConfigError> {
+        Self::from_figment(&Self::figment(None)?)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |m: &str| Err(ConfigError::Invalid(m.to_owned()));
+        if self.token.ttl_seconds == 0 || self.token.ttl_seconds > 7 * 24 * 3600 {
+            return bad("token.ttl_seconds must be between 1 and 604800");
+        }
+        if self.throttle.capacity == 0 || !(self.throttle.refill_per_second > 0.0) {
+            return bad("throttle.capacity and throttle.refill_per_second must be positive");
+        }
+        if self.limits.request_timeout_seconds == 0 || self.limits.max_concurrent_requests == 0 {
+            return bad("limits must be positive");
+        }
+        if let Some(issuer) = &self.issuer {
+            if !(issuer.starts_with("https://") || issuer.starts_with("http://")) {
+                return bad("issuer must be an http(s) URL");
+            }
+        }
+        if self.catalog.platforms.is_empty() || self.catalog.scopes.is_empty() {
+            return bad("catalog.platforms and catalog.scopes must not be empty");
+        }
+        Ok(())
+    }
+
+    /// Where the SQLite database lives when no URL is configured.
+    pub fn sqlite_path(&self) -> PathBuf {
+        self.data_dir.join("dcr.sqlite3")
+    }
+
+    /// The configuration as `--print-config` shows it: secrets redacted.
+    pub fn redacted_toml(&self) -> String {
+        toml_like(&serde_json::to_value(self).unwrap_or_default(), "")
+    }
+}
+
+fn redact<S: serde::Serializer>(v: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(_) => s.serialize_some("[redacted]"),
+        None => s.serialize_none(),
+    }
+}
+
+fn comma_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(s) => s
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        OneOrMany::Many(v) => v,
+    })
+}
+
+fn toml_like(v: &serde_json::Value, prefix: &str) -> String {
+    let mut flat = String::new();
+    let mut tables = String::new();
+    if let serde_json::Value::Object(map) = v {
+        for (k, val) in map {
+            match val {
+                serde_json::Value::Object(_) => {
+                    let name = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    tables.push_str(&format!("\n[{name}]\n{}", toml_like(val, &name)));
+                }
+                serde_json::Value::Null => flat.push_str(&format!("# {k} = (unset)\n")),
+                other => flat.push_str(&format!("{k} = {other}\n")),
+            }
+        }
+    }
+    flat + &tables
+}

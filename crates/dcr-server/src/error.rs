@@ -1,0 +1,320 @@
+//! The one place where errors become HTTP responses.
+//!
+//! OAuth endpoints answer `{"error", "error_description"}`; everything else answers
+//! the enhanced-error body. Internal details never reach the body: a store failure is
+//! logged with the trace id and answered with a generic message.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use dcr_core::error::{AccessError, AdminError, RegisterError, TokenError};
+use dcr_proto::errors::help_url;
+use dcr_proto::{EnhancedError, EnhancedErrorCode, OAuthError, OAuthErrorCode};
+
+/// Seconds a client is told to wait when the store is unavailable.
+const RETRY_AFTER_UNAVAILABLE: &str = "2";
+
+/// An error of `/o/client/*` or `/oauth2/token`.
+#[derive(Debug)]
+pub struct OAuthFailure {
+    pub status: StatusCode,
+    pub code: OAuthErrorCode,
+    pub description: String,
+    /// `WWW-Authenticate` challenge for a 401 after HTTP Basic.
+    pub basic_challenge: bool,
+}
+
+impl OAuthFailure {
+    pub fn new(code: OAuthErrorCode, description: impl Into<String>) -> Self {
+        let status = match code {
+            OAuthErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            OAuthErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        Self {
+            status,
+            code,
+            description: description.into(),
+            basic_challenge: false,
+        }
+    }
+
+    pub fn invalid_request(description: impl Into<String>) -> Self {
+        Self::new(OAuthErrorCode::InvalidRequest, description)
+    }
+
+    /// `invalid_client`, as 401 with a Basic challenge when Basic was used.
+    pub fn with_basic(mut self, used_basic: bool) -> Self {
+        if used_basic && self.code == OAuthErrorCode::InvalidClient {
+            self.status = StatusCode::UNAUTHORIZED;
+            self.basic_challenge = true;
+        }
+        self
+    }
+}
+
+impl IntoResponse for OAuthFailure {
+    fn into_response(self) -> Response {
+        let body = OAuthError {
+            error: self.code,
+            error_description: Some(self.description),
+        };
+        let mut response = (self.status, Json(body)).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+        if self.basic_challenge {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"dcr\", charset=\"UTF-8\""),
+            );
+        }
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            headers.insert(
+                header::RETRY_AFTER,
+                HeaderValue::from_static(RETRY_AFTER_UNAVAILABLE),
+            );
+        }
+        response
+    }
+}
+
+fn internal(trace_what: &str, detail: &str) -> String {
+    let trace = uuid::Uuid::new_v4();
+    tracing::error!(%trace, what = trace_what, detail, "internal error");
+    format!("internal error (trace {trace})")
+}
+
+impl From<RegisterError> for OAuthFailure {
+    fn from(e: RegisterError) -> Self {
+        use OAuthErrorCode as C;
+        match e {
+            RegisterError::InvalidRequest(m) => Self::new(C::InvalidRequest, m),
+            RegisterError::InvalidSoftwareStatement(why) => Self::new(
+                C::InvalidSoftwareStatement,
+                format!("the software statement is not valid: {why}"),
+            ),
+            RegisterError::UnapprovedSoftwareStatement(m) => {
+                Self::new(C::UnapprovedSoftwareStatement, m)
+            }
+            RegisterError::InvalidRedirectUri(m) => Self::new(C::InvalidRedirectUri, m),
+            RegisterError::Unavailable(e) => {
+                tracing::warn!(error = %e, "store unavailable during registration");
+                Self::new(
+                    C::TemporarilyUnavailable,
+                    "the service is temporarily unavailable",
+                )
+            }
+            RegisterError::Internal(m) => Self::new(C::ServerError, internal("register", &m)),
+        }
+    }
+}
+
+impl From<TokenError> for OAuthFailure {
+    fn from(e: TokenError) -> Self {
+        use OAuthErrorCode as C;
+        match e {
+            TokenError::InvalidRequest(m) => Self::new(C::InvalidRequest, m),
+            TokenError::InvalidClient => {
+                Self::new(C::InvalidClient, "client authentication failed")
+            }
+            TokenError::UnauthorizedClient(m) => Self::new(C::UnauthorizedClient, m),
+            TokenError::UnsupportedGrantType => Self::new(
+                C::UnsupportedGrantType,
+                "only grant_type=client_credentials is supported",
+            ),
+            TokenError::InvalidScope(m) => Self::new(C::InvalidScope, m),
+            TokenError::Unavailable(e) => {
+                tracing::warn!(error = %e, "store unavailable during token issuance");
+                Self::new(
+                    C::TemporarilyUnavailable,
+                    "the service is temporarily unavailable",
+                )
+            }
+            TokenError::Internal(m) => Self::new(C::ServerError, internal("token", &m)),
+        }
+    }
+}
+
+/// An enhanced-error response.
+#[derive(Debug)]
+pub struct EnhancedFailure {
+    pub status: StatusCode,
+    pub code: EnhancedErrorCode,
+    pub message: String,
+}
+
+impl EnhancedFailure {
+    pub fn new(status: StatusCode, code: EnhancedErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn invalid_request(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            EnhancedErrorCode::InvalidRequest,
+            message,
+        )
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            EnhancedErrorCode::NotFound,
+            "no such resource",
+        )
+    }
+
+    pub fn unavailable() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            EnhancedErrorCode::TemporarilyUnavailable,
+            "the service is temporarily unavailable",
+        )
+    }
+}
+
+impl IntoResponse for EnhancedFailure {
+    fn into_response(self) -> Response {
+        let trace = uuid::Uuid::new_v4().to_string();
+        if self.status.is_server_error() {
+            tracing::warn!(%trace, code = self.code.as_str(), message = %self.message, "request failed");
+        } else {
+            tracing::debug!(%trace, code = self.code.as_str(), "request refused");
+        }
+        let body = EnhancedError {
+            status: self.status.as_u16(),
+            code: self.code,
+            message: self.message,
+            action: self.code.action(),
+            trace,
+            help_url: help_url(self.code),
+            details: None,
+        };
+        let mut response = (self.status, Json(body)).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        let challenge = match self.code {
+            EnhancedErrorCode::InvalidAccessTokenClientApplication
+            | EnhancedErrorCode::AccessTokenExpired
+            | EnhancedErrorCode::InvalidAccessTokenServiceProvider => {
+                Some("Bearer realm=\"dcr\", error=\"invalid_token\"")
+            }
+            EnhancedErrorCode::InsufficientScope => {
+                Some("Bearer realm=\"dcr\", error=\"insufficient_scope\"")
+            }
+            EnhancedErrorCode::Unauthenticated => Some("Bearer realm=\"dcr-admin\""),
+            _ => None,
+        };
+        if let Some(challenge) = challenge {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(challenge),
+            );
+        }
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            headers.insert(
+                header::RETRY_AFTER,
+                HeaderValue::from_static(RETRY_AFTER_UNAVAILABLE),
+            );
+        }
+        response
+    }
+}
+
+impl From<AccessError> for EnhancedFailure {
+    fn from(e: AccessError) -> Self {
+        use EnhancedErrorCode as C;
+        let unauthorized = StatusCode::UNAUTHORIZED;
+        match e {
+            AccessError::MissingToken => Self::new(
+                unauthorized,
+                C::InvalidAccessTokenClientApplication,
+                "a bearer access token is required",
+            ),
+            AccessError::InvalidToken(why) => Self::new(
+                unauthorized,
+                C::InvalidAccessTokenClientApplication,
+                format!("the access token is not valid: {why}"),
+            ),
+            AccessError::Expired => Self::new(
+                unauthorized,
+                C::AccessTokenExpired,
+                "the access token has expired",
+            ),
+            e @ AccessError::Revoked => Self::new(
+                unauthorized,
+                C::InvalidAccessTokenClientApplication,
+                e.to_string(),
+            ),
+            e @ AccessError::WrongChannel(_) => Self::new(
+                unauthorized,
+                C::InvalidAccessTokenServiceProvider,
+                e.to_string(),
+            ),
+            e @ AccessError::InsufficientScope(_) => {
+                Self::new(StatusCode::FORBIDDEN, C::InsufficientScope, e.to_string())
+            }
+            AccessError::Unavailable(e) => {
+                tracing::warn!(error = %e, "store unavailable during verification");
+                Self::unavailable()
+            }
+            AccessError::Internal(m) => Self::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                C::InternalError,
+                internal("verify", &m),
+            ),
+        }
+    }
+}
+
+impl From<AdminError> for EnhancedFailure {
+    fn from(e: AdminError) -> Self {
+        use EnhancedErrorCode as C;
+        match e {
+            AdminError::InvalidRequest(m) => Self::invalid_request(m),
+            AdminError::Unauthenticated => Self::new(
+                StatusCode::UNAUTHORIZED,
+                C::Unauthenticated,
+                "a valid admin API key is required (Authorization: Bearer <key>)",
+            ),
+            AdminError::Forbidden => Self::new(
+                StatusCode::FORBIDDEN,
+                C::Forbidden,
+                "this key's role may not do that",
+            ),
+            AdminError::NotFound => Self::not_found(),
+            AdminError::Conflict(m) => {
+                Self::new(StatusCode::CONFLICT, C::Conflict, conflict_message(&m))
+            }
+            AdminError::Unavailable(e) => {
+                tracing::warn!(error = %e, "store unavailable during an admin call");
+                Self::unavailable()
+            }
+            AdminError::Internal(m) => Self::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                C::InternalError,
+                internal("admin", &m),
+            ),
+        }
+    }
+}
+
+/// Store conflict messages name tables and columns; say it in the API's words.
+fn conflict_message(raw: &str) -> String {
+    let lower = raw.to_ascii_lowercase();
+    if lower.contains("programmers.id") {
+        "a programmer with this id exists already".into()
+    } else if lower.contains("channels.id") {
+        "a channel with this id exists already (channel ids are unique across the deployment)"
+            .into()
+    } else if lower.contains("unique") {
+        "the resource exists already".into()
+    } else {
+        raw.to_owned()
+    }
+}

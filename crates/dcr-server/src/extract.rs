@@ -1,0 +1,273 @@
+//! Parsing of the request parts the handlers share: bodies with limits, media types,
+//! `X-Device-Info`, HTTP Basic and Bearer credentials. Every function here returns an
+//! error instead of panicking on hostile input.
+
+use axum::body::{Body, Bytes};
+use axum::http::HeaderMap;
+use axum::http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use dcr_core::device_info::{DeviceInfo, DeviceInfoError};
+
+/// Why a body could not be read.
+#[derive(Debug, PartialEq, Eq)]
+pub enum BodyError {
+    TooLarge(usize),
+    Unreadable,
+}
+
+impl std::fmt::Display for BodyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::TooLarge(limit) => write!(f, "the request body exceeds {limit} bytes"),
+            Self::Unreadable => f.write_str("the request body could not be read"),
+        }
+    }
+}
+
+/// Reads at most `limit` bytes; a longer body is an error, not a truncation.
+pub async fn read_body(body: Body, limit: usize) -> Result<Bytes, BodyError> {
+    axum::body::to_bytes(body, limit).await.map_err(|e| {
+        // `to_bytes` reports a length-limit error through its source chain.
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+        while let Some(err) = source {
+            if err.is::<http_body_util::LengthLimitError>() {
+                return BodyError::TooLarge(limit);
+            }
+            source = err.source();
+        }
+        BodyError::Unreadable
+    })
+}
+
+/// The one value of header `name`; `Err` when it appears more than once or is not text.
+pub fn single_header<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, String> {
+    let mut values = headers.get_all(name).iter();
+    let Some(first) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(format!("the {name} header must appear at most once"));
+    }
+    first
+        .to_str()
+        .map(Some)
+        .map_err(|_| format!("the {name} header must be visible ASCII"))
+}
+
+/// Checks that the body's media type is `want`, with at most a UTF-8 charset parameter.
+pub fn require_media_type(headers: &HeaderMap, want: &str) -> Result<(), String> {
+    let expected = || format!("Content-Type must be {want}");
+    let raw = single_header(headers, CONTENT_TYPE.as_str())?.ok_or_else(expected)?;
+    let mut parts = raw.split(';');
+    let essence = parts.next().unwrap_or_default().trim();
+    if !essence.eq_ignore_ascii_case(want) {
+        return Err(expected());
+    }
+    for param in parts {
+        let param = param.trim();
+        if param.is_empty() {
+            continue;
+        }
+        let (name, value) = param.split_once('=').ok_or_else(expected)?;
+        let value = value.trim().trim_matches('"');
+        if !name.trim().eq_ignore_ascii_case("charset") || !value.eq_ignore_ascii_case("utf-8") {
+            return Err(format!(
+                "{expected}; the only parameter allowed is charset=utf-8",
+                expected = expected()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// True when there is no `Accept` header or it admits `application/json`.
+pub fn accepts_json(headers: &HeaderMap) -> bool {
+    let values: Vec<&str> = headers
+        .get_all(ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    if values.is_empty() {
+        return headers.get(ACCEPT).is_none();
+    }
+    values.iter().flat_map(|v| v.split(',')).any(|range| {
+        let mut parts = range.split(';');
+        let media = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+        let refused = parts.any(|p| {
+            let p = p.trim().to_ascii_lowercase();
+            p.strip_prefix("q=")
+                .and_then(|q| q.trim().parse::<f32>().ok())
+                .is_some_and(|q| q <= 0.0)
+        });
+        !refused && matches!(media.as_str(), "application/json" | "application/*" | "*/*")
+    })
+}
+
+/// `X-Device-Info`, or what `User-Agent` tells when it is absent.
+pub fn device_info(headers: &HeaderMap) -> Result<DeviceInfo, DeviceInfoError> {
+    match single_header(headers, "x-device-info") {
+        Ok(Some(raw)) => DeviceInfo::parse_header(raw.as_bytes()),
+        Ok(None) => Ok(DeviceInfo::from_user_agent(user_agent(headers))),
+        Err(_) => Err(DeviceInfoError::NotBase64),
+    }
+}
+
+/// `X-Device-Info` only when present.
+pub fn explicit_device_info(headers: &HeaderMap) -> Result<Option<DeviceInfo>, DeviceInfoError> {
+    if headers.contains_key("x-device-info") {
+        device_info(headers).map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
+pub fn user_agent(headers: &HeaderMap) -> Option<&str> {
+    headers.get(USER_AGENT).and_then(|v| v.to_str().ok())
+}
+
+/// Credentials from `Authorization: Basic` (RFC 6749 2.3.1: each half is
+/// form-urlencoded before the base64). `Ok(None)` when another scheme or none is used.
+pub fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, String> {
+    let Some(raw) = single_header(headers, AUTHORIZATION.as_str())? else {
+        return Ok(None);
+    };
+    let Some((scheme, rest)) = raw.trim().split_once(' ') else {
+        return Ok(None);
+    };
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Ok(None);
+    }
+    let malformed = || "the Basic authorization header is malformed".to_owned();
+    let decoded = STANDARD.decode(rest.trim()).map_err(|_| malformed())?;
+    let text = String::from_utf8(decoded).map_err(|_| malformed())?;
+    let (id, secret) = text.split_once(':').ok_or_else(malformed)?;
+    Ok(Some((form_decode(id), form_decode(secret))))
+}
+
+fn form_decode(s: &str) -> String {
+    form_urlencoded::parse(format!("x={s}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+/// The token of `Authorization: Bearer <token>`, if that is what the header holds.
+pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let raw = single_header(headers, AUTHORIZATION.as_str()).ok()??;
+    let (scheme, token) = raw.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && !token.contains(' '))
+        .then_some(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn media_types() {
+        let ok = [
+            "application/json",
+            "application/json; charset=utf-8",
+            "Application/JSON;charset=\"UTF-8\"",
+        ];
+        for ct in ok {
+            assert_eq!(
+                require_media_type(&headers(&[("content-type", ct)]), "application/json"),
+                Ok(()),
+                "{ct}"
+            );
+        }
+        let bad = [
+            "text/plain",
+            "application/json; charset=latin1",
+            "application/jsonx",
+            "application/json; boundary=x",
+        ];
+        for ct in bad {
+            assert!(
+                require_media_type(&headers(&[("content-type", ct)]), "application/json").is_err(),
+                "{ct}"
+            );
+        }
+        assert!(require_media_type(&headers(&[]), "application/json").is_err());
+        assert!(
+            require_media_type(
+                &headers(&[
+                    ("content-type", "application/json"),
+                    ("content-type", "application/json")
+                ]),
+                "application/json"
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn accept_header() {
+        assert!(accepts_json(&headers(&[])));
+        assert!(accepts_json(&headers(&[("accept", "application/json")])));
+        assert!(accepts_json(&headers(&[(
+            "accept",
+            "text/html, */*;q=0.1"
+        )])));
+        assert!(!accepts_json(&headers(&[("accept", "text/html")])));
+        assert!(!accepts_json(&headers(&[(
+            "accept",
+            "application/json;q=0"
+        )])));
+    }
+
+    #[test]
+    fn basic_credentials_are_form_decoded() {
+        let raw = STANDARD.encode("my%3Aid:p%40ss+word");
+        let h = headers(&[("authorization", &format!("Basic {raw}"))]);
+        assert_eq!(
+            basic_credentials(&h),
+            Ok(Some(("my:id".into(), "p@ss word".into())))
+        );
+        assert!(basic_credentials(&headers(&[("authorization", "Basic !!!")])).is_err());
+        assert!(
+            basic_credentials(&headers(&[(
+                "authorization",
+                &format!("Basic {}", STANDARD.encode("nocolon"))
+            )]))
+            .is_err()
+        );
+        assert_eq!(
+            basic_credentials(&headers(&[("authorization", "Bearer x")])),
+            Ok(None)
+        );
+    }
+
+    #[test]
+    fn bearer_tokens() {
+        assert_eq!(
+            bearer_token(&headers(&[("authorization", "Bearer abc")])),
+            Some("abc")
+        );
+        assert_eq!(
+            bearer_token(&headers(&[("authorization", "bearer  abc ")])),
+            Some("abc")
+        );
+        assert_eq!(
+            bearer_token(&headers(&[("authorization", "Basic abc")])),
+            None
+        );
+        assert_eq!(bearer_token(&headers(&[("authorization", "Bearer")])), None);
+        assert_eq!(
+            bearer_token(&headers(&[("authorization", "Bearer a b")])),
+            None
+        );
+    }
+}

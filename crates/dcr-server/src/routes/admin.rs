@@ -1,0 +1,407 @@
+//! The admin REST API under `/admin/v1` (SPEC 4). Handlers only translate: the rules,
+//! including who may see what, are in `dcr_core::service::admin`.
+
+use axum::body::Body;
+use axum::extract::{Path, RawQuery, Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use dcr_core::model::{self, PageOf, PageRequest};
+use dcr_core::service::{NewApplication, Principal};
+use dcr_proto::admin::{
+    self as wire, CreateApplication, CreateChannel, CreateProgrammer, IssuedStatement, Page,
+};
+use serde::de::DeserializeOwned;
+
+use crate::error::EnhancedFailure;
+use crate::extract::{bearer_token, read_body, require_media_type};
+use crate::state::AppState;
+
+/// Largest admin request body.
+const MAX_ADMIN_BODY: usize = 64 * 1024;
+
+type AdminResult<T> = Result<T, EnhancedFailure>;
+
+pub fn router(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route(
+            "/programmers",
+            post(create_programmer).get(list_programmers),
+        )
+        .route("/programmers/{pid}", get(get_programmer))
+        .route(
+            "/programmers/{pid}/channels",
+            post(create_channel).get(list_channels),
+        )
+        .route(
+            "/programmers/{pid}/applications",
+            post(create_application).get(list_applications),
+        )
+        .route("/applications/{app_id}", get(get_application))
+        .route(
+            "/applications/{app_id}/software-statements",
+            post(issue_statement).get(list_statements),
+        )
+        .route("/applications/{app_id}/revoke", post(revoke_application))
+        .route("/applications/{app_id}/clients", get(list_clients))
+        .route("/software-statements/{jti}/revoke", post(revoke_statement))
+        .route("/clients/{client_id}", get(get_client))
+        .route("/clients/{client_id}/revoke", post(revoke_client))
+        .route_layer(middleware::from_fn_with_state(state, authenticate))
+}
+
+/// Resolves `Authorization: Bearer <admin key>` to a [`Principal`] for the handlers.
+async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+    let Some(key) = bearer_token(request.headers()) else {
+        return EnhancedFailure::from(dcr_core::error::AdminError::Unauthenticated).into_response();
+    };
+    match state.dcr.authenticate_api_key(key).await {
+        Ok(principal) => {
+            request.extensions_mut().insert(principal);
+            next.run(request).await
+        }
+        Err(e) => EnhancedFailure::from(e).into_response(),
+    }
+}
+
+/// A JSON body: right media type, bounded size, no duplicate members, known fields only.
+async fn json_body<T: DeserializeOwned>(headers: &HeaderMap, body: Body) -> AdminResult<T> {
+    require_media_type(headers, "application/json").map_err(EnhancedFailure::invalid_request)?;
+    let bytes = read_body(body, MAX_ADMIN_BODY)
+        .await
+        .map_err(|e| EnhancedFailure::invalid_request(e.to_string()))?;
+    let value = dcr_core::strict_json::from_slice(&bytes).map_err(|e| {
+        EnhancedFailure::invalid_request(format!("the body is not valid JSON: {e}"))
+    })?;
+    serde_json::from_value(value)
+        .map_err(|e| EnhancedFailure::invalid_request(format!("the body does not fit: {e}")))
+}
+
+/// Action endpoints take no parameters: an empty body or `{}`.
+async fn empty_body(body: Body) -> AdminResult<()> {
+    let bytes = read_body(body, MAX_ADMIN_BODY)
+        .await
+        .map_err(|e| EnhancedFailure::invalid_request(e.to_string()))?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(());
+    }
+    match dcr_core::strict_json::from_slice(&bytes) {
+        Ok(serde_json::Value::Object(m)) if m.is_empty() => Ok(()),
+        _ => Err(EnhancedFailure::invalid_request(
+            "this endpoint takes an empty body",
+        )),
+    }
+}
+
+/// `?cursor=&limit=`.
+fn page(query: Option<String>) -> AdminResult<PageRequest> {
+    let mut page = PageRequest {
+        after: None,
+        limit: PageRequest::DEFAULT_LIMIT,
+    };
+    for (name, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        match name.as_ref() {
+            "cursor" if value.is_empty() => {}
+            "cursor" => {
+                let seq = value
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| {
+                        EnhancedFailure::invalid_request("cursor is not one this API returned")
+                    })?;
+                page.after = Some(seq);
+            }
+            "limit" => {
+                page.limit = value
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| (1..=PageRequest::MAX_LIMIT).contains(n))
+                    .ok_or_else(|| {
+                        EnhancedFailure::invalid_request(format!(
+                            "limit must be between 1 and {}",
+                            PageRequest::MAX_LIMIT
+                        ))
+                    })?;
+            }
+            _ => {}
+        }
+    }
+    Ok(page)
+}
+
+fn to_page<T, W>(page: PageOf<T>, view: impl Fn(T) -> W) -> Json<Page<W>> {
+    Json(Page {
+        items: page.items.into_iter().map(view).collect(),
+        next_cursor: page.next.map(|n| n.to_string()),
+    })
+}
+
+fn created<T: serde::Serialize>(body: T) -> Response {
+    (StatusCode::CREATED, Json(body)).into_response()
+}
+
+async fn create_programmer(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    headers: HeaderMap,
+    body: Body,
+) -> AdminResult<Response> {
+    let req: CreateProgrammer = json_body(&headers, body).await?;
+    let p = state
+        .dcr
+        .create_programmer(&who, &req.id, &req.name)
+        .await?;
+    tracing::info!(actor = %who.key_id, programmer = %p.id, "programmer created");
+    Ok(created(programmer_view(p)))
+}
+
+async fn list_programmers(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    RawQuery(query): RawQuery,
+) -> AdminResult<Json<Page<wire::Programmer>>> {
+    let page = state.dcr.list_programmers(&who, page(query)?).await?;
+    Ok(to_page(page, programmer_view))
+}
+
+async fn get_programmer(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path(pid): Path<String>,
+) -> AdminResult<Json<wire::Programmer>> {
+    Ok(Json(programmer_view(
+        state.dcr.get_programmer(&who, &pid).await?,
+    )))
+}
+
+async fn create_channel(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path(pid): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> AdminResult<Response> {
+    let req: CreateChannel = json_body(&headers, body).await?;
+    let c = state
+        .dcr
+        .create_channel(&who, &pid, &req.id, &req.name)
+        .await?;
+    tracing::info!(actor = %who.key_id, channel = %c.id, programmer = %c.programmer_id, "channel created");
+    Ok(created(channel_view(c)))
+}
+
+async fn list_channels(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path(pid): Path<String>,
+    RawQuery(query): RawQuery,
+) -> AdminResult<Json<Page<wire::Channel>>> {
+    let page = state.dcr.list_channels(&who, &pid, page(query)?).await?;
+    Ok(to_page(page, channel_view))
+}
+
+async fn create_application(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path(pid): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> AdminResult<Response> {
+    let req: CreateApplication = json_body(&headers, body).await?;
+    let app = state
+        .dcr
+        .create_application(
+            &who,
+            &pid,
+            NewApplication {
+                name: req.name,
+                version: req.version,
+                level: req.level,
+                channels: req.channels,
+                platforms: req.platforms,
+                scopes: req.scopes,
+                domains: req.domains,
+            },
+        )
+        .await?;
+    tracing::info!(actor = %who.key_id, application = %app.id, programmer = %app.programmer_id, "application created");
+    Ok(created(application_view(app)))
+}
+
+async fn list_applications(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path(pid): Path<String>,
+    RawQuery(query): RawQuery,
+) -> AdminResult<Json<Page<wire::Application>>> {
+    let page = state
+        .dcr
+        .list_applications(&who, &pid, page(query)?)
+        .await?;
+    Ok(to_page(page, application_view))
+}
+
+async fn get_application(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path(app_id): Path<String>,
+) -> AdminResult<Json<wire::Application>> {
+    Ok(Json(application_view(
+        state.dcr.get_application(&who, &app_id).await?,
+    )))
+}
+
+async fn issue_statement(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path(app_id): Path<String>,
+    body: Body,
+) -> AdminResult<Response> {
+    empty_body(body).await?;
+    let (record, jws) = state.dcr.issue_statement(&who, &app_id).await?;
+    tracing::info!(actor = %who.key_id, jti = %record.jti, application = %record.application_id, "software statement issued");
+    let mut response = created(IssuedStatement {
+        jti: record.jti.to_string(),
+        software_statement: jws,
+    });
+    response.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    Ok(response)
+}
+
+async fn list_statements(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path(app_id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> AdminResult<Json<Page<wire::SoftwareStatement>>> {
+    let page = state
+        .dcr
+        .list_statements(&who, &app_id, page(query)?)
+        .await?;
+    Ok(to_page(page, statement_view))
+}
+
+async fn revoke_statement(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path(jti): Path<String>,
+    body: Body,
+) -> AdminResult<Json<wire::SoftwareStatement>> {
+    empty_body(body).await?;
+    let s = state.dcr.revoke_statement(&who, &jti).await?;
+    tracing::info!(actor = %who.key_id, jti = %s.jti, "software statement revoked");
+    Ok(Json(statement_view(s)))
+}
+
+async fn revoke_application(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path(app_id): Path<String>,
+    body: Body,
+) -> AdminResult<Json<wire::Application>> {
+    empty_body(body).await?;
+    let app = state.dcr.revoke_application(&who, &app_id).await?;
+    tracing::info!(actor = %who.key_id, application = %app.id, "application revoked");
+    Ok(Json(application_view(app)))
+}
+
+async fn list_clients(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path(app_id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> AdminResult<Json<Page<wire::Client>>> {
+    let page = state.dcr.list_clients(&who, &app_id, page(query)?).await?;
+    Ok(to_page(page, client_view))
+}
+
+async fn get_client(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path(client_id): Path<String>,
+) -> AdminResult<Json<wire::Client>> {
+    Ok(Json(client_view(
+        state.dcr.get_client(&who, &client_id).await?,
+    )))
+}
+
+async fn revoke_client(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path(client_id): Path<String>,
+    body: Body,
+) -> AdminResult<Json<wire::Client>> {
+    empty_body(body).await?;
+    let c = state.dcr.revoke_client(&who, &client_id).await?;
+    tracing::info!(actor = %who.key_id, client_id = %c.id, "client revoked");
+    Ok(Json(client_view(c)))
+}
+
+fn programmer_view(p: model::Programmer) -> wire::Programmer {
+    wire::Programmer {
+        id: p.id.into(),
+        name: p.name,
+        created_at: p.created_at,
+    }
+}
+
+fn channel_view(c: model::Channel) -> wire::Channel {
+    wire::Channel {
+        id: c.id.into(),
+        programmer_id: c.programmer_id.into(),
+        name: c.name,
+        created_at: c.created_at,
+    }
+}
+
+fn application_view(a: model::Application) -> wire::Application {
+    wire::Application {
+        id: a.id.to_string(),
+        programmer_id: a.programmer_id.into(),
+        name: a.name,
+        version: a.version,
+        level: a.level.as_str().into(),
+        channels: a.channels.into_iter().map(Into::into).collect(),
+        platforms: a.platforms,
+        scopes: a.scopes,
+        domains: a.domains,
+        custom_scheme: a.custom_scheme,
+        status: a.status.as_str().into(),
+        created_at: a.created_at,
+        revoked_at: a.revoked_at,
+    }
+}
+
+fn statement_view(s: model::StatementRecord) -> wire::SoftwareStatement {
+    wire::SoftwareStatement {
+        jti: s.jti.to_string(),
+        application_id: s.application_id.to_string(),
+        kid: s.kid,
+        status: s.status.as_str().into(),
+        issued_at: s.issued_at,
+        revoked_at: s.revoked_at,
+    }
+}
+
+fn client_view(c: model::ClientRecord) -> wire::Client {
+    wire::Client {
+        client_id: c.id.to_string(),
+        application_id: c.application_id.to_string(),
+        programmer_id: c.programmer_id.into(),
+        software_statement_jti: c.statement_jti.to_string(),
+        redirect_uris: c.redirect_uris,
+        platform: c.platform,
+        device_info: c.device_info,
+        user_agent: c.user_agent,
+        status: c.status.as_str().into(),
+        created_at: c.created_at,
+        last_used_at: c.last_used_at,
+        revoked_at: c.revoked_at,
+    }
+}

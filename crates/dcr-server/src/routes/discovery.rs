@@ -1,0 +1,55 @@
+//! RFC 8414 metadata and the JWKS.
+
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use dcr_proto::discovery::{AuthorizationServerMetadata, Jwks};
+
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/.well-known/oauth-authorization-server", get(metadata))
+        .route("/.well-known/jwks.json", get(jwks))
+}
+
+fn strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| (*s).to_owned()).collect()
+}
+
+async fn metadata(State(state): State<AppState>) -> Json<AuthorizationServerMetadata> {
+    let settings = state.dcr.settings();
+    Json(AuthorizationServerMetadata {
+        issuer: settings.issuer.clone(),
+        registration_endpoint: state.url("/o/client/register"),
+        token_endpoint: state.url("/oauth2/token"),
+        jwks_uri: state.url("/.well-known/jwks.json"),
+        introspection_endpoint: state.url("/o/introspect"),
+        grant_types_supported: strings(&["client_credentials"]),
+        response_types_supported: strings(&["none"]),
+        token_endpoint_auth_methods_supported: strings(&[
+            "client_secret_post",
+            "client_secret_basic",
+        ]),
+        introspection_endpoint_auth_methods_supported: strings(&[
+            "client_secret_basic",
+            "client_secret_post",
+        ]),
+        scopes_supported: settings.catalog.scopes.clone(),
+    })
+}
+
+async fn jwks(State(state): State<AppState>) -> Response {
+    let mut response = Json(Jwks {
+        keys: state.dcr.keys().jwks(),
+    })
+    .into_response();
+    // Verifiers refetch on an unknown kid; five minutes bounds how stale a cache gets.
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    response
+}

@@ -1,0 +1,46 @@
+//! One module per feature, each with its own `router()`, merged once in [`router`].
+
+mod admin;
+mod discovery;
+mod health;
+mod register;
+mod token;
+mod verify;
+
+use axum::Router;
+use axum::http::{Method, StatusCode, Uri};
+use dcr_proto::EnhancedErrorCode;
+
+use crate::error::EnhancedFailure;
+use crate::state::AppState;
+
+/// Every route of the service.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(health::router())
+        .merge(discovery::router())
+        .merge(register::router())
+        .merge(token::router())
+        .merge(verify::router())
+        .nest("/admin/v1", admin::router(state.clone()))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+}
+
+async fn not_found(uri: Uri) -> EnhancedFailure {
+    let _ = uri;
+    EnhancedFailure::new(
+        StatusCode::NOT_FOUND,
+        EnhancedErrorCode::NotFound,
+        "no such endpoint",
+    )
+}
+
+async fn method_not_allowed(method: Method) -> EnhancedFailure {
+    EnhancedFailure::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        EnhancedErrorCode::InvalidRequest,
+        format!("method {method} is not allowed here"),
+    )
+}

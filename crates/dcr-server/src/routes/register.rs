@@ -1,0 +1,152 @@
+//! `POST /o/client/register` (SPEC 2).
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use dcr_core::service::RegistrationRequest;
+use dcr_proto::oauth::RegisterResponse;
+use serde_json::Value;
+
+use crate::error::OAuthFailure;
+use crate::extract::{accepts_json, device_info, read_body, require_media_type, user_agent};
+use crate::state::AppState;
+
+/// Largest registration body (SPEC 2).
+pub const MAX_REGISTER_BODY: usize = 64 * 1024;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/o/client/register", post(register))
+}
+
+async fn register(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, OAuthFailure> {
+    // 1. A well-formed request.
+    require_media_type(&headers, "application/json").map_err(OAuthFailure::invalid_request)?;
+    if !accepts_json(&headers) {
+        return Err(OAuthFailure::invalid_request(
+            "the Accept header must admit application/json",
+        ));
+    }
+    let device = device_info(&headers)
+        .map_err(|e| OAuthFailure::invalid_request(format!("invalid X-Device-Info: {e}")))?;
+    let bytes = read_body(body, MAX_REGISTER_BODY)
+        .await
+        .map_err(|e| OAuthFailure::invalid_request(e.to_string()))?;
+    let request = parse_body(&bytes)?;
+
+    let registered = state
+        .dcr
+        .register(RegistrationRequest {
+            device,
+            user_agent: user_agent(&headers).map(str::to_owned),
+            ..request
+        })
+        .await?;
+
+    if registered.platform_mismatch {
+        tracing::warn!(
+            client_id = %registered.client_id,
+            software_id = %registered.software_id,
+            platform = %registered.platform,
+            "registered a device whose platform is not one of the application's"
+        );
+    }
+    tracing::info!(
+        client_id = %registered.client_id,
+        software_id = %registered.software_id,
+        programmer = %registered.programmer_id,
+        platform = %registered.platform,
+        "client registered"
+    );
+    let body = RegisterResponse {
+        client_id: registered.client_id.to_string(),
+        client_secret: registered.client_secret,
+        client_id_issued_at: registered.issued_at,
+        client_secret_expires_at: 0,
+        redirect_uris: registered.redirect_uris,
+        grant_types: vec!["client_credentials".into()],
+        token_endpoint_auth_method: registered.token_endpoint_auth_method,
+        scope: Some(registered.scopes.join(" ")),
+        scopes: registered.scopes,
+        software_id: registered.software_id.to_string(),
+        software_version: Some(registered.software_version),
+        client_name: None,
+    };
+    let mut response = (StatusCode::CREATED, Json(body)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    Ok(response)
+}
+
+/// Parses the JSON body: `software_statement` (required), `redirect_uri` (Adobe) and/or
+/// `redirect_uris` (RFC 7591), `token_endpoint_auth_method`; other members are ignored.
+fn parse_body(bytes: &[u8]) -> Result<RegistrationRequest, OAuthFailure> {
+    let value = dcr_core::strict_json::from_slice(bytes)
+        .map_err(|e| OAuthFailure::invalid_request(format!("the body is not valid JSON: {e}")))?;
+    let Value::Object(members) = value else {
+        return Err(OAuthFailure::invalid_request(
+            "the body must be a JSON object",
+        ));
+    };
+    let statement = match members.get("software_statement") {
+        Some(Value::String(s)) if !s.is_empty() => s.clone(),
+        Some(Value::String(_)) | None | Some(Value::Null) => {
+            return Err(OAuthFailure::invalid_request(
+                "software_statement is required",
+            ));
+        }
+        Some(_) => {
+            return Err(OAuthFailure::invalid_request(
+                "software_statement must be a string",
+            ));
+        }
+    };
+    let mut redirect_uris: Vec<String> = Vec::new();
+    match members.get("redirect_uri") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(uri)) => redirect_uris.push(uri.clone()),
+        Some(_) => {
+            return Err(OAuthFailure::invalid_request(
+                "redirect_uri must be a string",
+            ));
+        }
+    }
+    match members.get("redirect_uris") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(items)) => {
+            for item in items {
+                let Value::String(uri) = item else {
+                    return Err(OAuthFailure::invalid_request(
+                        "redirect_uris must be an array of strings",
+                    ));
+                };
+                if !redirect_uris.contains(uri) {
+                    redirect_uris.push(uri.clone());
+                }
+            }
+        }
+        Some(_) => {
+            return Err(OAuthFailure::invalid_request(
+                "redirect_uris must be an array of strings",
+            ));
+        }
+    }
+    let token_endpoint_auth_method = match members.get("token_endpoint_auth_method") {
+        Some(Value::String(m)) => Some(m.clone()),
+        _ => None,
+    };
+    Ok(RegistrationRequest {
+        software_statement: statement,
+        redirect_uris,
+        token_endpoint_auth_method,
+        device: Default::default(),
+        user_agent: None,
+    })
+}

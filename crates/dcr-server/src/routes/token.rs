@@ -1,0 +1,168 @@
+//! `POST /o/client/token` (201, as Adobe documents) and `POST /oauth2/token` (200, RFC 6749).
+
+use std::collections::HashMap;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use dcr_core::service::TokenRequest;
+use dcr_proto::OAuthErrorCode;
+use dcr_proto::oauth::TokenResponse;
+
+use crate::error::OAuthFailure;
+use crate::extract::{basic_credentials, explicit_device_info, read_body, require_media_type};
+use crate::state::AppState;
+
+/// Largest token request body.
+pub const MAX_TOKEN_BODY: usize = 16 * 1024;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/o/client/token", post(adobe_token))
+        .route("/oauth2/token", post(oauth2_token))
+}
+
+async fn adobe_token(state: State<AppState>, uri: Uri, headers: HeaderMap, body: Body) -> Response {
+    token(state, uri, headers, body, StatusCode::CREATED).await
+}
+
+async fn oauth2_token(
+    state: State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    token(state, uri, headers, body, StatusCode::OK).await
+}
+
+/// Which way the client authenticated; decides the status of `invalid_client`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum AuthWay {
+    Basic,
+    Parameters,
+}
+
+async fn token(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+    success: StatusCode,
+) -> Response {
+    let used_basic = matches!(basic_credentials(&headers), Ok(Some(_)));
+    match issue(&state, &uri, &headers, body).await {
+        Ok(issued) => {
+            let mut response = (success, Json(issued)).into_response();
+            let h = response.headers_mut();
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+            response
+        }
+        Err(failure) => failure.with_basic(used_basic).into_response(),
+    }
+}
+
+async fn issue(
+    state: &AppState,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<TokenResponse, OAuthFailure> {
+    let bytes = read_body(body, MAX_TOKEN_BODY)
+        .await
+        .map_err(|e| OAuthFailure::invalid_request(e.to_string()))?;
+    // Parameters may come in the query string alone (Adobe's reference shows them there);
+    // a body, when present, must be a form.
+    if !bytes.is_empty() {
+        require_media_type(headers, "application/x-www-form-urlencoded")
+            .map_err(OAuthFailure::invalid_request)?;
+    }
+    let params = collect_params(uri.query().unwrap_or_default().as_bytes(), &bytes)?;
+    let device = explicit_device_info(headers)
+        .map_err(|e| OAuthFailure::invalid_request(format!("invalid X-Device-Info: {e}")))?;
+
+    match params.get("grant_type").map(String::as_str) {
+        None | Some("") => return Err(OAuthFailure::invalid_request("grant_type is required")),
+        Some("client_credentials") => {}
+        Some(_) => {
+            return Err(OAuthFailure::new(
+                OAuthErrorCode::UnsupportedGrantType,
+                "only grant_type=client_credentials is supported",
+            ));
+        }
+    }
+
+    let basic = basic_credentials(headers).map_err(OAuthFailure::invalid_request)?;
+    let form_id = params.get("client_id").filter(|s| !s.is_empty());
+    let form_secret = params.get("client_secret").filter(|s| !s.is_empty());
+    let (way, client_id, client_secret) = match (basic, form_id, form_secret) {
+        (Some(_), _, Some(_)) => {
+            return Err(OAuthFailure::invalid_request(
+                "client credentials were given in two ways; use one",
+            ));
+        }
+        (Some((id, _)), Some(form_id), None) if *form_id != id => {
+            return Err(OAuthFailure::invalid_request(
+                "client_id differs from the one in the Authorization header",
+            ));
+        }
+        (Some((id, secret)), _, None) => (AuthWay::Basic, id, secret),
+        (None, Some(id), Some(secret)) => (AuthWay::Parameters, id.clone(), secret.clone()),
+        (None, None, _) => return Err(OAuthFailure::invalid_request("client_id is required")),
+        (None, Some(_), None) => {
+            return Err(OAuthFailure::invalid_request("client_secret is required"));
+        }
+    };
+
+    let issued = state
+        .dcr
+        .issue_token(TokenRequest {
+            client_id,
+            client_secret,
+            scope: params.get("scope").cloned(),
+            device,
+        })
+        .await
+        .map_err(OAuthFailure::from)
+        .inspect_err(|e| {
+            if e.code == OAuthErrorCode::InvalidClient {
+                tracing::info!(
+                    basic = (way == AuthWay::Basic),
+                    "token refused: client authentication failed"
+                );
+            }
+        })?;
+    tracing::debug!(client_id = %issued.client_id, software_id = %issued.software_id, "token issued");
+    Ok(TokenResponse {
+        id: issued.id.to_string(),
+        access_token: issued.access_token,
+        token_type: "bearer".into(),
+        expires_in: issued.expires_in,
+        created_at: issued.created_at_millis,
+        scope: issued.scopes.join(" "),
+    })
+}
+
+/// Query and body parameters together; any name given twice, in either or across both,
+/// is refused (RFC 6749 3.1).
+fn collect_params(query: &[u8], body: &[u8]) -> Result<HashMap<String, String>, OAuthFailure> {
+    let mut params = HashMap::new();
+    for (name, value) in form_urlencoded::parse(query).chain(form_urlencoded::parse(body)) {
+        if name.is_empty() {
+            continue;
+        }
+        if params
+            .insert(name.to_string(), value.into_owned())
+            .is_some()
+        {
+            let shown: String = name.chars().take(64).collect();
+            return Err(OAuthFailure::invalid_request(format!(
+                "parameter {shown:?} was given more than once"
+            )));
+        }
+    }
+    Ok(params)
+}

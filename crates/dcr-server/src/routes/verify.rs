@@ -1,0 +1,66 @@
+//! `/o/auth/verify`: forward auth for nginx `auth_request`, Envoy `ext_authz` and
+//! Traefik `ForwardAuth` (SPEC 3). Any method, so a proxy can pass the original one.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use axum::{Json, Router};
+use dcr_core::error::AccessError;
+use dcr_proto::EnhancedErrorCode;
+use serde_json::json;
+
+use crate::error::EnhancedFailure;
+use crate::extract::{bearer_token, explicit_device_info, single_header};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/o/auth/verify", any(verify))
+}
+
+async fn verify(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, EnhancedFailure> {
+    explicit_device_info(&headers).map_err(|e| {
+        EnhancedFailure::new(
+            StatusCode::BAD_REQUEST,
+            EnhancedErrorCode::InvalidHeaderDeviceInfo,
+            format!("invalid X-Device-Info: {e}"),
+        )
+    })?;
+    let token = bearer_token(&headers).ok_or(AccessError::MissingToken)?;
+    let scope = single_header(&headers, "x-required-scope")
+        .map_err(EnhancedFailure::invalid_request)?
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
+    let channel = single_header(&headers, "x-service-provider")
+        .map_err(EnhancedFailure::invalid_request)?
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
+
+    let access = state.dcr.verify_access(token, scope, channel).await?;
+    let claims = &access.claims;
+    let mut response = Json(json!({
+        "active": true,
+        "client_id": claims.client_id,
+        "software_id": claims.software_id,
+        "programmer": claims.programmer,
+        "scope": claims.scope,
+        "channels": claims.channels,
+        "exp": claims.exp,
+    }))
+    .into_response();
+    let out = response.headers_mut();
+    for (name, value) in [
+        ("x-client-id", claims.client_id.as_str()),
+        ("x-software-id", claims.software_id.as_str()),
+        ("x-programmer", claims.programmer.as_str()),
+        ("x-scopes", claims.scope.as_str()),
+    ] {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            out.insert(HeaderName::from_static(name), value);
+        }
+    }
+    Ok(response)
+}

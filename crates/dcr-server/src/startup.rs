@@ -1,0 +1,259 @@
+//! Building and running the server: `Application::build` opens the store, loads keys
+//! and binds; `run_until` serves until the shutdown future resolves, then drains.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use axum::Router;
+use axum::http::{HeaderName, Request, StatusCode};
+use axum::response::{IntoResponse, Response};
+use dcr_core::crypto::KeyEncryptionKey;
+use dcr_core::{Dcr, DcrSettings, Store};
+use dcr_proto::EnhancedErrorCode;
+use dcr_store_sqlite::SqliteStore;
+use secrecy::ExposeSecret;
+use tokio::net::TcpListener;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::config::Config;
+use crate::error::EnhancedFailure;
+use crate::routes;
+use crate::state::AppState;
+
+const KEK_FILE: &str = "key-encryption-key";
+
+/// A built, bound, not yet running server.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    port: u16,
+    dcr: Arc<Dcr>,
+    sqlite: Option<SqliteStore>,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("binding {}", config.listen))?;
+        let local = listener.local_addr()?;
+        let issuer = config
+            .issuer
+            .clone()
+            .unwrap_or_else(|| format!("http://{local}"));
+        let (dcr, sqlite) = open(&config, &issuer).await?;
+        if let Some(key) = &config.bootstrap_operator_key {
+            let created = dcr
+                .bootstrap_operator(key.expose_secret())
+                .await
+                .map_err(|e| anyhow::anyhow!("bootstrapping the operator key: {e}"))?;
+            if created {
+                tracing::info!("operator API key created from DCR_BOOTSTRAP_OPERATOR_KEY");
+            }
+        }
+
+        let state = AppState {
+            dcr: dcr.clone(),
+            issuer: Arc::from(issuer.trim_end_matches('/')),
+        };
+        let router = with_middleware(routes::router(state), &config);
+        tracing::info!(listen = %local, %issuer, "dcr is ready");
+        Ok(Self {
+            listener,
+            router,
+            port: local.port(),
+            dcr,
+            sqlite,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn dcr(&self) -> &Arc<Dcr> {
+        &self.dcr
+    }
+
+    /// Serves until `shutdown` resolves, then stops accepting and drains in-flight
+    /// requests before closing the store.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("serving")?;
+        if let Some(store) = self.sqlite {
+            store.close().await;
+        }
+        tracing::info!("dcr stopped");
+        Ok(())
+    }
+}
+
+/// Opens the configured store, applying migrations.
+async fn open_store(config: &Config) -> anyhow::Result<(Arc<dyn Store>, Option<SqliteStore>)> {
+    ensure_data_dir(&config.data_dir)?;
+    let sqlite = match config.database_url.as_deref() {
+        None => SqliteStore::open(&config.sqlite_path())
+            .await
+            .with_context(|| {
+                format!(
+                    "opening the SQLite store at {}",
+                    config.sqlite_path().display()
+                )
+            })?,
+        Some(url) if url.starts_with("sqlite:") => SqliteStore::open_url(url)
+            .await
+            .context("opening the SQLite store")?,
+        Some(url) if url.starts_with("postgres") => bail!(
+            "PostgreSQL storage is not part of this build yet; unset DCR_DATABASE_URL to use the embedded SQLite store"
+        ),
+        Some(_) => bail!("database_url must start with sqlite: or postgres://"),
+    };
+    Ok((Arc::new(sqlite.clone()), Some(sqlite)))
+}
+
+async fn open(config: &Config, issuer: &str) -> anyhow::Result<(Arc<Dcr>, Option<SqliteStore>)> {
+    ensure_data_dir(&config.data_dir)?;
+    let kek = key_encryption_key(config)?;
+    let (store, sqlite) = open_store(config).await?;
+    let dcr = Dcr::open(
+        store,
+        &kek,
+        DcrSettings {
+            issuer: issuer.to_owned(),
+            token_ttl_seconds: config.token.ttl_seconds,
+            catalog: config.catalog.clone(),
+            platform_policy: config.platform_policy,
+        },
+    )
+    .await
+    .context("loading signing keys")?;
+    Ok((Arc::new(dcr), sqlite))
+}
+
+/// The domain on the configured store, for command-line tools (`dcr admin bootstrap`).
+pub async fn open_domain(config: &Config) -> anyhow::Result<Arc<Dcr>> {
+    let issuer = config
+        .issuer
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", config.listen));
+    Ok(open(config, &issuer).await?.0)
+}
+
+/// `dcr migrate`: opening the store applies pending migrations.
+pub async fn migrate(config: &Config) -> anyhow::Result<()> {
+    let (_, sqlite) = open_store(config).await?;
+    if let Some(s) = sqlite {
+        s.close().await;
+    }
+    Ok(())
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+fn with_middleware(router: Router, config: &Config) -> Router {
+    // Spans carry the method and route template only: URIs may hold client secrets in
+    // their query string (the token endpoint accepts them there).
+    let trace = TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+        let route = req
+            .extensions()
+            .get::<axum::extract::MatchedPath>()
+            .map_or("unmatched", |p| p.as_str())
+            .to_owned();
+        let request_id = req
+            .headers()
+            .get(&REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        tracing::info_span!("request", method = %req.method(), route, request_id)
+    });
+    router.layer(
+        ServiceBuilder::new()
+            .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+            .layer(trace)
+            .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+            .layer(CatchPanicLayer::custom(panic_response))
+            .layer(TimeoutLayer::with_status_code(
+                StatusCode::REQUEST_TIMEOUT,
+                Duration::from_secs(config.limits.request_timeout_seconds),
+            ))
+            .concurrency_limit(config.limits.max_concurrent_requests),
+    )
+}
+
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked");
+    EnhancedFailure::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        EnhancedErrorCode::InternalError,
+        "internal error",
+    )
+    .into_response()
+}
+
+fn ensure_data_dir(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+    }
+    Ok(())
+}
+
+/// From configuration, or a 0600 file in the data dir (created on first start).
+fn key_encryption_key(config: &Config) -> anyhow::Result<KeyEncryptionKey> {
+    if let Some(text) = &config.key_encryption_key {
+        return KeyEncryptionKey::from_base64(text.expose_secret())
+            .context("DCR_KEY_ENCRYPTION_KEY must be 32 bytes, base64-encoded");
+    }
+    let path = config.data_dir.join(KEK_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => KeyEncryptionKey::from_base64(&text)
+            .with_context(|| format!("{} must hold 32 bytes in base64", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let kek = KeyEncryptionKey::generate()?;
+            write_private_file(&path, kek.to_base64().as_bytes())?;
+            tracing::warn!(
+                path = %path.display(),
+                "generated a key-encryption key for development; set DCR_KEY_ENCRYPTION_KEY in production"
+            );
+            Ok(kek)
+        }
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+fn write_private_file(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    file.write_all(contents)?;
+    file.sync_all()?;
+    Ok(())
+}
