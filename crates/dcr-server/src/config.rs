@@ -138,8 +138,9 @@ impl Default for LimitsConfig {
 /// Why the configuration could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    // Not `#[from]`: the figment error would then print twice, as message and source.
     #[error("configuration: {0}")]
-    Parse(#[from] Box<figment::Error>),
+    Parse(Box<figment::Error>),
     #[error("cannot read {var} ({path}): {source}")]
     SecretFile {
         var: String,
@@ -189,7 +190,9 @@ impl Config {
     }
 
     pub fn from_figment(figment: &Figment) -> Result<Self, ConfigError> {
-        let config: Config = figment.extract().map_err(Box::new)?;
+        let config: Config = figment
+            .extract()
+            .map_err(|e| ConfigError::Parse(Box::new(e)))?;
         config.validate()?;
         Ok(config)
     }
@@ -204,16 +207,19 @@ impl Config {
         if self.token.ttl_seconds == 0 || self.token.ttl_seconds > 7 * 24 * 3600 {
             return bad("token.ttl_seconds must be between 1 and 604800");
         }
-        if self.throttle.capacity == 0 || !(self.throttle.refill_per_second > 0.0) {
+        if self.throttle.capacity == 0
+            || self.throttle.refill_per_second.is_nan()
+            || self.throttle.refill_per_second <= 0.0
+        {
             return bad("throttle.capacity and throttle.refill_per_second must be positive");
         }
         if self.limits.request_timeout_seconds == 0 || self.limits.max_concurrent_requests == 0 {
             return bad("limits must be positive");
         }
-        if let Some(issuer) = &self.issuer {
-            if !(issuer.starts_with("https://") || issuer.starts_with("http://")) {
-                return bad("issuer must be an http(s) URL");
-            }
+        if let Some(issuer) = &self.issuer
+            && !(issuer.starts_with("https://") || issuer.starts_with("http://"))
+        {
+            return bad("issuer must be an http(s) URL");
         }
         if self.catalog.platforms.is_empty() || self.catalog.scopes.is_empty() {
             return bad("catalog.platforms and catalog.scopes must not be empty");

@@ -73,12 +73,12 @@ impl Dcr {
             }
         }
 
-        if let Some(scope) = required_scope {
-            if !claims.has_scope(scope) {
-                return Err(AccessError::InsufficientScope(
-                    scope.chars().take(64).collect(),
-                ));
-            }
+        if let Some(scope) = required_scope
+            && !claims.has_scope(scope)
+        {
+            return Err(AccessError::InsufficientScope(
+                scope.chars().take(64).collect(),
+            ));
         }
         debug_assert_eq!(standing.client.status, Status::Active);
         Ok(VerifiedAccess { claims })

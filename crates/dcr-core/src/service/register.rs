@@ -85,7 +85,7 @@ impl Dcr {
             return Err(unapproved("the application has been revoked"));
         }
         let platform = req.device.platform().to_owned();
-        let platform_mismatch = !app.platforms.iter().any(|p| *p == platform);
+        let platform_mismatch = !app.platforms.contains(&platform);
         if platform_mismatch && self.settings.platform_policy == PlatformPolicy::Enforce {
             return Err(unapproved(
                 "the device's platform is not one of the application's platforms",

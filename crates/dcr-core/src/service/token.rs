@@ -57,14 +57,14 @@ impl Dcr {
         }
         let app = &standing.application;
 
-        if self.settings.platform_policy == PlatformPolicy::Enforce {
-            if let Some(device) = &req.device {
-                let platform = device.platform();
-                if !app.platforms.iter().any(|p| p == platform) {
-                    return Err(TokenError::UnauthorizedClient(format!(
-                        "platform {platform:?} is not one of the application's platforms"
-                    )));
-                }
+        if self.settings.platform_policy == PlatformPolicy::Enforce
+            && let Some(device) = &req.device
+        {
+            let platform = device.platform();
+            if !app.platforms.iter().any(|p| p == platform) {
+                return Err(TokenError::UnauthorizedClient(format!(
+                    "platform {platform:?} is not one of the application's platforms"
+                )));
             }
         }
 

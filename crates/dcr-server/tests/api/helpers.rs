@@ -1,0 +1,286 @@
+//! `spawn_app()` and the fixtures every test needs.
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use dcr_core::crypto::KeyEncryptionKey;
+use dcr_server::{Application, Config};
+use reqwest::StatusCode;
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+pub const OPERATOR_KEY: &str = "test-operator-key-0123456789";
+
+pub struct TestApp {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub data_dir: tempfile::TempDir,
+    pub kek: String,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+fn init_logs() {
+    if std::env::var_os("TEST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter("debug")
+            .with_test_writer()
+            .try_init();
+    }
+}
+
+pub fn test_config(data_dir: &std::path::Path, kek: &str) -> Config {
+    Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: data_dir.to_path_buf(),
+        bootstrap_operator_key: Some(SecretString::from(OPERATOR_KEY)),
+        key_encryption_key: Some(SecretString::from(kek.to_owned())),
+        ..Config::default()
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
+    let data_dir = tempfile::tempdir().unwrap();
+    let kek = KeyEncryptionKey::generate().unwrap().to_base64();
+    let mut config = test_config(data_dir.path(), &kek);
+    tweak(&mut config);
+    start(config, data_dir, kek).await
+}
+
+pub async fn start(config: Config, data_dir: tempfile::TempDir, kek: String) -> TestApp {
+    init_logs();
+    let app = Application::build(config).await.expect("server builds");
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        app.run_until(async {
+            let _ = stopped.await;
+        })
+        .await
+        .unwrap();
+    });
+    TestApp {
+        base,
+        http: reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap(),
+        data_dir,
+        kek,
+        stop: Some(stop),
+        task: Some(task),
+    }
+}
+
+impl TestApp {
+    /// Stops the server gracefully and returns what a restart needs.
+    pub async fn stop(mut self) -> (tempfile::TempDir, String) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.unwrap();
+        }
+        let dir = std::mem::replace(&mut self.data_dir, tempfile::tempdir().unwrap());
+        (dir, self.kek.clone())
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn admin_post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        let r = self
+            .http
+            .post(self.url(&format!("/admin/v1{path}")))
+            .bearer_auth(OPERATOR_KEY)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn admin_get(&self, path: &str) -> (StatusCode, Value) {
+        let r = self
+            .http
+            .get(self.url(&format!("/admin/v1{path}")))
+            .bearer_auth(OPERATOR_KEY)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Programmer `acme` with channels `ACMETV` and `ACMENEWS`.
+    pub async fn seed_programmer(&self) {
+        let (s, _) = self
+            .admin_post("/programmers", json!({"id": "acme", "name": "Acme Media"}))
+            .await;
+        assert_eq!(s, StatusCode::CREATED);
+        for ch in ["ACMETV", "ACMENEWS"] {
+            let (s, _) = self
+                .admin_post("/programmers/acme/channels", json!({"id": ch, "name": ch}))
+                .await;
+            assert_eq!(s, StatusCode::CREATED);
+        }
+    }
+
+    pub async fn create_app(&self, body: Value) -> Value {
+        let (s, app) = self
+            .admin_post("/programmers/acme/applications", body)
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{app}");
+        app
+    }
+
+    pub async fn default_app(&self) -> Value {
+        self.create_app(json!({
+            "name": "Acme iOS",
+            "level": "programmer",
+            "platforms": ["ios", "tvos"],
+            "scopes": ["api:client:v2", "config:client"],
+            "domains": ["https://acme.example", "com.acme.app", "http://localhost:3000"]
+        }))
+        .await
+    }
+
+    pub async fn statement(&self, app_id: &str) -> (String, String) {
+        let r = self
+            .http
+            .post(self.url(&format!(
+                "/admin/v1/applications/{app_id}/software-statements"
+            )))
+            .bearer_auth(OPERATOR_KEY)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let v: Value = r.json().await.unwrap();
+        (
+            v["jti"].as_str().unwrap().to_owned(),
+            v["software_statement"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    pub async fn register_raw(&self, statement: &str, extra: Value) -> reqwest::Response {
+        let mut body = json!({"software_statement": statement});
+        if let (Value::Object(b), Value::Object(e)) = (&mut body, extra) {
+            b.extend(e);
+        }
+        self.http
+            .post(self.url("/o/client/register"))
+            .header(
+                "X-Device-Info",
+                device_info(
+                    r#"{"osName":"iOS","model":"iPhone","primaryHardwareType":"MobilePhone"}"#,
+                ),
+            )
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Registers and returns (client_id, client_secret).
+    pub async fn register(&self, statement: &str) -> (String, String) {
+        let r = self.register_raw(statement, json!({})).await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let v: Value = r.json().await.unwrap();
+        (
+            v["client_id"].as_str().unwrap().to_owned(),
+            v["client_secret"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    pub async fn token_raw(&self, client_id: &str, secret: &str) -> reqwest::Response {
+        self.http
+            .post(self.url("/o/client/token"))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", client_id),
+                ("client_secret", secret),
+            ])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn token(&self, client_id: &str, secret: &str) -> String {
+        let r = self.token_raw(client_id, secret).await;
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let v: Value = r.json().await.unwrap();
+        v["access_token"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn verify(
+        &self,
+        token: &str,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, Value, reqwest::header::HeaderMap) {
+        let mut req = self.http.get(self.url("/o/auth/verify")).bearer_auth(token);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status();
+        let headers = r.headers().clone();
+        (status, r.json().await.unwrap_or(Value::Null), headers)
+    }
+
+    /// A ready client: programmer, default app, statement, registration, token.
+    pub async fn ready_client(&self) -> Ready {
+        self.seed_programmer().await;
+        let app = self.default_app().await;
+        let app_id = app["id"].as_str().unwrap().to_owned();
+        let (jti, statement) = self.statement(&app_id).await;
+        let (client_id, secret) = self.register(&statement).await;
+        let token = self.token(&client_id, &secret).await;
+        Ready {
+            app_id,
+            jti,
+            statement,
+            client_id,
+            secret,
+            token,
+        }
+    }
+}
+
+pub struct Ready {
+    pub app_id: String,
+    pub jti: String,
+    pub statement: String,
+    pub client_id: String,
+    pub secret: String,
+    pub token: String,
+}
+
+pub fn device_info(json: &str) -> String {
+    STANDARD.encode(json)
+}
+
+/// Decodes a JWT's payload without verifying it (for asserting on claims).
+pub fn claims(jwt: &str) -> Value {
+    let payload = jwt.split('.').nth(1).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+pub fn header(jwt: &str) -> Value {
+    let h = jwt.split('.').next().unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(h)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}

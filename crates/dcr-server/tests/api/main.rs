@@ -1,0 +1,9 @@
+//! Integration tests: the real router on a random loopback port, a fresh database per
+//! test. `TEST_LOG=1` shows the server's logs.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod admin;
+mod bad_input;
+mod flow;
+mod helpers;
+mod verify;
