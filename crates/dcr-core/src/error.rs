@@ -83,6 +83,40 @@ pub enum AdminError {
     Internal(String),
 }
 
+impl AccessError {
+    /// Status, code and message of the SPEC 3 table: the one mapping the server's
+    /// forward auth and the guard both answer with.
+    pub fn rejection(&self) -> (u16, dcr_proto::EnhancedErrorCode, String) {
+        use dcr_proto::EnhancedErrorCode as C;
+        match self {
+            Self::MissingToken => (
+                401,
+                C::InvalidAccessTokenClientApplication,
+                self.to_string(),
+            ),
+            Self::InvalidToken(why) => (
+                401,
+                C::InvalidAccessTokenClientApplication,
+                format!("the access token is not valid: {why}"),
+            ),
+            Self::Expired => (401, C::AccessTokenExpired, self.to_string()),
+            Self::Revoked => (
+                401,
+                C::InvalidAccessTokenClientApplication,
+                self.to_string(),
+            ),
+            Self::WrongChannel(_) => (401, C::InvalidAccessTokenServiceProvider, self.to_string()),
+            Self::InsufficientScope(_) => (403, C::InsufficientScope, self.to_string()),
+            Self::Unavailable(_) => (
+                503,
+                C::TemporarilyUnavailable,
+                "the service is temporarily unavailable".into(),
+            ),
+            Self::Internal(_) => (500, C::InternalError, "internal error".into()),
+        }
+    }
+}
+
 impl From<StoreError> for RegisterError {
     fn from(e: StoreError) -> Self {
         match e {

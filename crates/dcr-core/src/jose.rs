@@ -148,83 +148,41 @@ struct ActiveKey {
     key: EncodingKey,
 }
 
-/// Keys the server signs and verifies with, and the JWKS it publishes.
+/// Public keys and the issuer to verify our tokens and statements against: what the
+/// server and every verifier outside it (the guard) share, so they cannot disagree.
 #[derive(Clone)]
-pub struct KeyRing {
+pub struct Verifier {
     issuer: String,
-    active: Arc<ActiveKey>,
-    verifying: Arc<HashMap<String, VerifyingKey>>,
-    published: Arc<Vec<PublicJwk>>,
+    keys: Arc<HashMap<String, VerifyingKey>>,
     /// Leeway for `nbf`, so a token minted by a node whose clock runs ahead is usable.
     nbf_leeway_seconds: i64,
 }
 
-/// One key as loaded from storage (private half already unsealed where present).
-pub struct LoadedKey {
-    pub kid: String,
-    pub alg: SigningAlgorithm,
-    pub public_jwk: PublicJwk,
-    /// Present for the key that signs.
-    pub private_pkcs8: Option<Vec<u8>>,
-}
-
-impl KeyRing {
-    /// Builds the ring from the active key and any others still needed for verification.
-    pub fn new(
-        issuer: String,
-        active: LoadedKey,
-        others: Vec<LoadedKey>,
-    ) -> Result<Self, JoseError> {
-        let private = active.private_pkcs8.as_deref().ok_or(JoseError::Signing)?;
-        let active_key = ActiveKey {
-            kid: active.kid.clone(),
-            alg: active.alg,
-            key: match active.alg {
-                SigningAlgorithm::Es256 => EncodingKey::from_ec_der(private),
-            },
-        };
-        let mut verifying = HashMap::new();
-        let mut published = Vec::new();
-        for k in std::iter::once(active).chain(others) {
-            let key = decoding_key(&k.public_jwk)?;
-            verifying.insert(k.kid.clone(), VerifyingKey { alg: k.alg, key });
-            published.push(k.public_jwk);
-        }
-        Ok(Self {
-            issuer,
-            active: Arc::new(active_key),
-            verifying: Arc::new(verifying),
-            published: Arc::new(published),
+impl Verifier {
+    /// From published JWKs. Keys we cannot use (unknown `kty`/`alg`) are skipped: a
+    /// token naming them then fails as `UnknownKey`.
+    pub fn from_jwks(issuer: impl Into<String>, jwks: &[PublicJwk]) -> Self {
+        let keys = jwks
+            .iter()
+            .filter_map(|jwk| {
+                let alg = SigningAlgorithm::parse(&jwk.alg)?;
+                let key = decoding_key(jwk).ok()?;
+                Some((jwk.kid.clone(), VerifyingKey { alg, key }))
+            })
+            .collect();
+        Self {
+            issuer: issuer.into(),
+            keys: Arc::new(keys),
             nbf_leeway_seconds: 30,
-        })
+        }
     }
 
     pub fn issuer(&self) -> &str {
         &self.issuer
     }
 
-    pub fn active_kid(&self) -> &str {
-        &self.active.kid
-    }
-
-    /// The public keys for `/.well-known/jwks.json`.
-    pub fn jwks(&self) -> Vec<PublicJwk> {
-        self.published.as_ref().clone()
-    }
-
-    pub fn sign_statement(&self, claims: &StatementClaims) -> Result<String, JoseError> {
-        self.sign(STATEMENT_TYP, claims)
-    }
-
-    pub fn sign_access_token(&self, claims: &AccessTokenClaims) -> Result<String, JoseError> {
-        self.sign(ACCESS_TOKEN_TYP, claims)
-    }
-
-    fn sign<T: serde::Serialize>(&self, typ: &str, claims: &T) -> Result<String, JoseError> {
-        let mut header = Header::new(self.active.alg.jwt());
-        header.typ = Some(typ.to_owned());
-        header.kid = Some(self.active.kid.clone());
-        jsonwebtoken::encode(&header, claims, &self.active.key).map_err(|_| JoseError::Signing)
+    pub fn knows_kid(&self, kid: &str) -> bool {
+        self.keys.contains_key(kid)
     }
 
     /// Verifies a software statement: ours, unaltered, `typ: JWT`. Statements do not
@@ -274,48 +232,16 @@ impl KeyRing {
         jws: &str,
         typs: &[&str],
     ) -> Result<(&VerifyingKey, serde_json::Map<String, Value>), JoseError> {
-        if jws.len() > MAX_JWS_BYTES {
-            return Err(JoseError::TooLarge);
-        }
-        let mut parts = jws.split('.');
-        let (Some(h), Some(p), Some(s), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(JoseError::Malformed);
-        };
-        if h.is_empty() || p.is_empty() || s.is_empty() {
-            return Err(JoseError::Malformed);
-        }
-        let header_bytes = URL_SAFE_NO_PAD
-            .decode(h)
-            .map_err(|_| JoseError::Malformed)?;
-        let Value::Object(header) =
-            crate::strict_json::from_slice(&header_bytes).map_err(|_| JoseError::Malformed)?
-        else {
-            return Err(JoseError::Malformed);
-        };
-        if let Some(member) = FORBIDDEN_HEADER_MEMBERS
-            .iter()
-            .find(|m| header.contains_key(**m))
-        {
-            return Err(JoseError::ForbiddenHeader((*member).to_owned()));
-        }
+        let header = screen_header(jws, typs)?;
         let alg = header
             .get("alg")
             .and_then(Value::as_str)
             .ok_or(JoseError::Malformed)?;
-        let typ_ok = header
-            .get("typ")
-            .and_then(Value::as_str)
-            .is_some_and(|t| typs.iter().any(|want| want.eq_ignore_ascii_case(t)));
-        if !typ_ok {
-            return Err(JoseError::WrongType);
-        }
         let kid = header
             .get("kid")
             .and_then(Value::as_str)
             .ok_or(JoseError::UnknownKey)?;
-        let key = self.verifying.get(kid).ok_or(JoseError::UnknownKey)?;
+        let key = self.keys.get(kid).ok_or(JoseError::UnknownKey)?;
         if alg != key.alg.as_str() {
             return Err(JoseError::AlgorithmMismatch);
         }
@@ -346,6 +272,140 @@ impl KeyRing {
             }
         })?;
         Ok(data.claims)
+    }
+}
+
+/// The JOSE header of a compact JWS after the policy screen: size, shape, forbidden
+/// members and `typ`. Used before any key lookup or signature work.
+fn screen_header(jws: &str, typs: &[&str]) -> Result<serde_json::Map<String, Value>, JoseError> {
+    if jws.len() > MAX_JWS_BYTES {
+        return Err(JoseError::TooLarge);
+    }
+    let mut parts = jws.split('.');
+    let (Some(h), Some(p), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(JoseError::Malformed);
+    };
+    if h.is_empty() || p.is_empty() || s.is_empty() {
+        return Err(JoseError::Malformed);
+    }
+    let header_bytes = URL_SAFE_NO_PAD
+        .decode(h)
+        .map_err(|_| JoseError::Malformed)?;
+    let Value::Object(header) =
+        crate::strict_json::from_slice(&header_bytes).map_err(|_| JoseError::Malformed)?
+    else {
+        return Err(JoseError::Malformed);
+    };
+    if let Some(member) = FORBIDDEN_HEADER_MEMBERS
+        .iter()
+        .find(|m| header.contains_key(**m))
+    {
+        return Err(JoseError::ForbiddenHeader((*member).to_owned()));
+    }
+    let typ_ok = header
+        .get("typ")
+        .and_then(Value::as_str)
+        .is_some_and(|t| typs.iter().any(|want| want.eq_ignore_ascii_case(t)));
+    if !typ_ok {
+        return Err(JoseError::WrongType);
+    }
+    Ok(header)
+}
+
+/// The `kid` of an access token whose header passes the screen; lets a verifier decide
+/// whether to refetch the JWKS before trying.
+pub fn access_token_kid(jws: &str) -> Option<String> {
+    let header = screen_header(jws, &[ACCESS_TOKEN_TYP, "application/at+jwt"]).ok()?;
+    header.get("kid").and_then(Value::as_str).map(str::to_owned)
+}
+
+/// Keys the server signs and verifies with, and the JWKS it publishes.
+#[derive(Clone)]
+pub struct KeyRing {
+    active: Arc<ActiveKey>,
+    verifier: Verifier,
+    published: Arc<Vec<PublicJwk>>,
+}
+
+/// One key as loaded from storage (private half already unsealed where present).
+pub struct LoadedKey {
+    pub kid: String,
+    pub alg: SigningAlgorithm,
+    pub public_jwk: PublicJwk,
+    /// Present for the key that signs.
+    pub private_pkcs8: Option<Vec<u8>>,
+}
+
+impl KeyRing {
+    /// Builds the ring from the active key and any others still needed for verification.
+    pub fn new(
+        issuer: String,
+        active: LoadedKey,
+        others: Vec<LoadedKey>,
+    ) -> Result<Self, JoseError> {
+        let private = active.private_pkcs8.as_deref().ok_or(JoseError::Signing)?;
+        let active_key = ActiveKey {
+            kid: active.kid.clone(),
+            alg: active.alg,
+            key: match active.alg {
+                SigningAlgorithm::Es256 => EncodingKey::from_ec_der(private),
+            },
+        };
+        let published: Vec<PublicJwk> = std::iter::once(active)
+            .chain(others)
+            .map(|k| k.public_jwk)
+            .collect();
+        let verifier = Verifier::from_jwks(issuer, &published);
+        if !verifier.knows_kid(&active_key.kid) {
+            return Err(JoseError::UnknownKey);
+        }
+        Ok(Self {
+            active: Arc::new(active_key),
+            verifier,
+            published: Arc::new(published),
+        })
+    }
+
+    pub fn issuer(&self) -> &str {
+        self.verifier.issuer()
+    }
+
+    pub fn active_kid(&self) -> &str {
+        &self.active.kid
+    }
+
+    pub fn verifier(&self) -> &Verifier {
+        &self.verifier
+    }
+
+    /// The public keys for `/.well-known/jwks.json`.
+    pub fn jwks(&self) -> Vec<PublicJwk> {
+        self.published.as_ref().clone()
+    }
+
+    pub fn sign_statement(&self, claims: &StatementClaims) -> Result<String, JoseError> {
+        self.sign(STATEMENT_TYP, claims)
+    }
+
+    pub fn sign_access_token(&self, claims: &AccessTokenClaims) -> Result<String, JoseError> {
+        self.sign(ACCESS_TOKEN_TYP, claims)
+    }
+
+    fn sign<T: serde::Serialize>(&self, typ: &str, claims: &T) -> Result<String, JoseError> {
+        let mut header = Header::new(self.active.alg.jwt());
+        header.typ = Some(typ.to_owned());
+        header.kid = Some(self.active.kid.clone());
+        jsonwebtoken::encode(&header, claims, &self.active.key).map_err(|_| JoseError::Signing)
+    }
+
+    pub fn verify_statement(&self, jws: &str, now: i64) -> Result<StatementClaims, JoseError> {
+        self.verifier.verify_statement(jws, now)
+    }
+
+    pub fn verify_access_token(&self, jws: &str, now: i64) -> Result<AccessTokenClaims, JoseError> {
+        self.verifier.verify_access_token(jws, now)
     }
 }
 

@@ -10,6 +10,7 @@
 //! bodies. All JOSE goes through [`jose`], which pins the algorithm to the key record
 //! and never trusts the header to choose it.
 
+pub mod access;
 pub mod catalog;
 pub mod crypto;
 pub mod device_info;

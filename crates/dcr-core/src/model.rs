@@ -240,3 +240,40 @@ pub struct PageOf<T> {
     pub items: Vec<T>,
     pub next: Option<i64>,
 }
+
+/// What a revocation-log entry revoked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RevocationKind {
+    Client,
+    Statement,
+    Application,
+}
+
+impl RevocationKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Client => "client",
+            Self::Statement => "statement",
+            Self::Application => "application",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "client" => Some(Self::Client),
+            "statement" => Some(Self::Statement),
+            "application" => Some(Self::Application),
+            _ => None,
+        }
+    }
+}
+
+/// One entry of the revocation log, in commit order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevocationEntry {
+    pub seq: i64,
+    pub kind: RevocationKind,
+    /// Client id, statement `jti` or application id.
+    pub target: String,
+    pub programmer_id: ProgrammerId,
+    pub revoked_at: i64,
+}

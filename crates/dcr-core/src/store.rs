@@ -11,10 +11,10 @@
 
 use async_trait::async_trait;
 
-use crate::ids::{ApplicationId, ChannelId, ClientId, ProgrammerId, StatementId};
+use crate::ids::{ApiKeyId, ApplicationId, ChannelId, ClientId, ProgrammerId, StatementId};
 use crate::model::{
     ApiKeyRecord, Application, Channel, ClientRecord, ClientStanding, PageOf, PageRequest,
-    Programmer, SigningKeyRecord, StatementRecord,
+    Programmer, RevocationEntry, SigningKeyRecord, StatementRecord,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -96,6 +96,29 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_api_key(&self, key: &ApiKeyRecord) -> StoreResult<()>;
     async fn find_api_key_by_hash(&self, hash: &[u8]) -> StoreResult<Option<ApiKeyRecord>>;
     async fn count_api_keys(&self) -> StoreResult<u64>;
+    async fn get_api_key(&self, id: &ApiKeyId) -> StoreResult<Option<ApiKeyRecord>>;
+    /// Keys of one programmer, or every key when `programmer` is `None`.
+    async fn list_api_keys(
+        &self,
+        programmer: Option<&ProgrammerId>,
+        page: PageRequest,
+    ) -> StoreResult<PageOf<ApiKeyRecord>>;
+    async fn revoke_api_key(&self, id: &ApiKeyId, at: i64) -> StoreResult<Option<ApiKeyRecord>>;
+
+    /// Revocation-log entries after `after_seq` that happened at or after
+    /// `not_before`, of one programmer or of all, oldest first.
+    async fn revocations_since(
+        &self,
+        after_seq: i64,
+        not_before: i64,
+        programmer: Option<&ProgrammerId>,
+        limit: u32,
+    ) -> StoreResult<Vec<RevocationEntry>>;
+    /// Which programmer owns each channel (of one programmer, or all).
+    async fn channel_directory(
+        &self,
+        programmer: Option<&ProgrammerId>,
+    ) -> StoreResult<Vec<(ChannelId, ProgrammerId)>>;
 
     async fn list_signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>>;
     async fn insert_signing_key(&self, key: &SigningKeyRecord) -> StoreResult<()>;

@@ -143,6 +143,37 @@ pub struct EnhancedError {
     pub details: Option<serde_json::Value>,
 }
 
+impl EnhancedError {
+    /// A body with a fresh trace id and the code's action and help URL.
+    pub fn new(status: u16, code: EnhancedErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            action: code.action(),
+            trace: uuid::Uuid::new_v4().to_string(),
+            help_url: help_url(code),
+            details: None,
+        }
+    }
+}
+
+impl EnhancedErrorCode {
+    /// The `WWW-Authenticate` challenge that goes with this code, if any (RFC 6750 3).
+    pub fn www_authenticate(self) -> Option<&'static str> {
+        match self {
+            Self::InvalidAccessTokenClientApplication
+            | Self::AccessTokenExpired
+            | Self::InvalidAccessTokenServiceProvider => {
+                Some("Bearer realm=\"dcr\", error=\"invalid_token\"")
+            }
+            Self::InsufficientScope => Some("Bearer realm=\"dcr\", error=\"insufficient_scope\""),
+            Self::Unauthenticated => Some("Bearer realm=\"dcr-admin\""),
+            _ => None,
+        }
+    }
+}
+
 /// Where the enhanced-error `helpUrl` points: the section of our docs for that code.
 pub fn help_url(code: EnhancedErrorCode) -> String {
     format!("https://dcr.dev/docs/errors#{}", code.as_str())

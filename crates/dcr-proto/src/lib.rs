@@ -8,5 +8,6 @@ pub mod claims;
 pub mod discovery;
 pub mod errors;
 pub mod oauth;
+pub mod resource;
 
 pub use errors::{Action, EnhancedError, EnhancedErrorCode, OAuthError, OAuthErrorCode};

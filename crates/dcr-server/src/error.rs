@@ -8,7 +8,6 @@ use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use dcr_core::error::{AccessError, AdminError, RegisterError, TokenError};
-use dcr_proto::errors::help_url;
 use dcr_proto::{EnhancedError, EnhancedErrorCode, OAuthError, OAuthErrorCode};
 
 /// Seconds a client is told to wait when the store is unavailable.
@@ -180,37 +179,16 @@ impl EnhancedFailure {
 
 impl IntoResponse for EnhancedFailure {
     fn into_response(self) -> Response {
-        let trace = uuid::Uuid::new_v4().to_string();
+        let body = EnhancedError::new(self.status.as_u16(), self.code, self.message);
         if self.status.is_server_error() {
-            tracing::warn!(%trace, code = self.code.as_str(), message = %self.message, "request failed");
+            tracing::warn!(trace = %body.trace, code = self.code.as_str(), message = %body.message, "request failed");
         } else {
-            tracing::debug!(%trace, code = self.code.as_str(), "request refused");
+            tracing::debug!(trace = %body.trace, code = self.code.as_str(), "request refused");
         }
-        let body = EnhancedError {
-            status: self.status.as_u16(),
-            code: self.code,
-            message: self.message,
-            action: self.code.action(),
-            trace,
-            help_url: help_url(self.code),
-            details: None,
-        };
         let mut response = (self.status, Json(body)).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        let challenge = match self.code {
-            EnhancedErrorCode::InvalidAccessTokenClientApplication
-            | EnhancedErrorCode::AccessTokenExpired
-            | EnhancedErrorCode::InvalidAccessTokenServiceProvider => {
-                Some("Bearer realm=\"dcr\", error=\"invalid_token\"")
-            }
-            EnhancedErrorCode::InsufficientScope => {
-                Some("Bearer realm=\"dcr\", error=\"insufficient_scope\"")
-            }
-            EnhancedErrorCode::Unauthenticated => Some("Bearer realm=\"dcr-admin\""),
-            _ => None,
-        };
-        if let Some(challenge) = challenge {
+        if let Some(challenge) = self.code.www_authenticate() {
             headers.insert(
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static(challenge),
@@ -228,47 +206,21 @@ impl IntoResponse for EnhancedFailure {
 
 impl From<AccessError> for EnhancedFailure {
     fn from(e: AccessError) -> Self {
-        use EnhancedErrorCode as C;
-        let unauthorized = StatusCode::UNAUTHORIZED;
-        match e {
-            AccessError::MissingToken => Self::new(
-                unauthorized,
-                C::InvalidAccessTokenClientApplication,
-                "a bearer access token is required",
-            ),
-            AccessError::InvalidToken(why) => Self::new(
-                unauthorized,
-                C::InvalidAccessTokenClientApplication,
-                format!("the access token is not valid: {why}"),
-            ),
-            AccessError::Expired => Self::new(
-                unauthorized,
-                C::AccessTokenExpired,
-                "the access token has expired",
-            ),
-            e @ AccessError::Revoked => Self::new(
-                unauthorized,
-                C::InvalidAccessTokenClientApplication,
-                e.to_string(),
-            ),
-            e @ AccessError::WrongChannel(_) => Self::new(
-                unauthorized,
-                C::InvalidAccessTokenServiceProvider,
-                e.to_string(),
-            ),
-            e @ AccessError::InsufficientScope(_) => {
-                Self::new(StatusCode::FORBIDDEN, C::InsufficientScope, e.to_string())
+        match &e {
+            AccessError::Unavailable(cause) => {
+                tracing::warn!(error = %cause, "store unavailable during verification")
             }
-            AccessError::Unavailable(e) => {
-                tracing::warn!(error = %e, "store unavailable during verification");
-                Self::unavailable()
+            AccessError::Internal(m) => {
+                let _ = internal("verify", m);
             }
-            AccessError::Internal(m) => Self::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                C::InternalError,
-                internal("verify", &m),
-            ),
+            _ => {}
         }
+        let (status, code, message) = e.rejection();
+        Self::new(
+            StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            code,
+            message,
+        )
     }
 }
 

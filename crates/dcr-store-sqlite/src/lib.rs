@@ -11,10 +11,10 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use dcr_core::ids::{ApplicationId, ChannelId, ClientId, ProgrammerId, StatementId};
+use dcr_core::ids::{ApiKeyId, ApplicationId, ChannelId, ClientId, ProgrammerId, StatementId};
 use dcr_core::model::{
     ApiKeyRecord, Application, Channel, ClientRecord, ClientStanding, PageOf, PageRequest,
-    Programmer, SigningKeyRecord, StatementRecord,
+    Programmer, RevocationEntry, SigningKeyRecord, StatementRecord,
 };
 use dcr_core::store::{Store, StoreError, StoreResult};
 use sqlx::sqlite::{
@@ -25,7 +25,7 @@ use sqlx::{Row, Sqlite};
 
 use rows::{
     api_key_from_row, application_from_row, channel_from_row, client_from_row, json_list,
-    programmer_from_row, signing_key_from_row, statement_from_row, status_of,
+    programmer_from_row, revocation_from_row, signing_key_from_row, statement_from_row, status_of,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -124,6 +124,8 @@ fn paginate<T>(
 
 const APP_COLUMNS: &str = "seq, id, programmer_id, name, version, level, channels, platforms, \
      scopes, domains, custom_scheme, status, created_at, revoked_at";
+const API_KEY_COLUMNS: &str =
+    "seq, id, key_hash, role, programmer_id, channel_id, name, created_at, revoked_at";
 const CLIENT_COLUMNS: &str = "seq, id, application_id, programmer_id, statement_jti, secret_hash, \
      redirect_uris, device_info, platform, user_agent, status, created_at, last_used_at, revoked_at";
 
@@ -554,10 +556,9 @@ impl Store for SqliteStore {
     }
 
     async fn find_api_key_by_hash(&self, hash: &[u8]) -> StoreResult<Option<ApiKeyRecord>> {
-        sqlx::query(
-            "SELECT seq, id, key_hash, role, programmer_id, channel_id, name, created_at, \
-             revoked_at FROM api_keys WHERE key_hash = ?",
-        )
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {API_KEY_COLUMNS} FROM api_keys WHERE key_hash = ?"
+        )))
         .bind(hash)
         .fetch_optional(&self.pool)
         .await
@@ -573,6 +574,87 @@ impl Store for SqliteStore {
             .await
             .map_err(map_err)?;
         Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn get_api_key(&self, id: &ApiKeyId) -> StoreResult<Option<ApiKeyRecord>> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {API_KEY_COLUMNS} FROM api_keys WHERE id = ?"
+        )))
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?
+        .as_ref()
+        .map(api_key_from_row)
+        .transpose()
+    }
+
+    async fn list_api_keys(
+        &self,
+        programmer: Option<&ProgrammerId>,
+        page: PageRequest,
+    ) -> StoreResult<PageOf<ApiKeyRecord>> {
+        let (after, limit) = page_bounds(page);
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {API_KEY_COLUMNS} FROM api_keys \
+             WHERE (?1 IS NULL OR programmer_id = ?1) AND seq > ?2 ORDER BY seq LIMIT ?3"
+        )))
+        .bind(programmer.map(ProgrammerId::as_str))
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        paginate(rows, limit, api_key_from_row)
+    }
+
+    async fn revoke_api_key(&self, id: &ApiKeyId, at: i64) -> StoreResult<Option<ApiKeyRecord>> {
+        sqlx::query("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+            .bind(at)
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        self.get_api_key(id).await
+    }
+
+    async fn revocations_since(
+        &self,
+        after_seq: i64,
+        not_before: i64,
+        programmer: Option<&ProgrammerId>,
+        limit: u32,
+    ) -> StoreResult<Vec<RevocationEntry>> {
+        let rows = sqlx::query(
+            "SELECT seq, kind, target, programmer_id, revoked_at FROM revocations \
+             WHERE seq > ?1 AND revoked_at >= ?2 AND (?3 IS NULL OR programmer_id = ?3) \
+             ORDER BY seq LIMIT ?4",
+        )
+        .bind(after_seq)
+        .bind(not_before)
+        .bind(programmer.map(ProgrammerId::as_str))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        rows.iter().map(revocation_from_row).collect()
+    }
+
+    async fn channel_directory(
+        &self,
+        programmer: Option<&ProgrammerId>,
+    ) -> StoreResult<Vec<(ChannelId, ProgrammerId)>> {
+        let rows = sqlx::query(
+            "SELECT seq, id, programmer_id, name, created_at FROM channels \
+             WHERE (?1 IS NULL OR programmer_id = ?1) ORDER BY seq",
+        )
+        .bind(programmer.map(ProgrammerId::as_str))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        rows.iter()
+            .map(|r| channel_from_row(r).map(|c| (c.id, c.programmer_id)))
+            .collect()
     }
 
     async fn list_signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>> {

@@ -3,8 +3,8 @@
 
 use dcr_core::ids::{ApiKeyId, ApplicationId, ChannelId, ClientId, ProgrammerId, StatementId};
 use dcr_core::model::{
-    ApiKeyRecord, AppLevel, Application, Channel, ClientRecord, KeyState, Programmer, Role,
-    SigningKeyRecord, StatementRecord, Status,
+    ApiKeyRecord, AppLevel, Application, Channel, ClientRecord, KeyState, Programmer,
+    RevocationEntry, RevocationKind, Role, SigningKeyRecord, StatementRecord, Status,
 };
 use dcr_core::store::{StoreError, StoreResult};
 use sqlx::Row;
@@ -160,5 +160,16 @@ pub(crate) fn signing_key_from_row(row: &SqliteRow) -> StoreResult<SigningKeyRec
         sealed_private_key: get(row, "sealed_private_key")?,
         public_jwk: get(row, "public_jwk")?,
         created_at: get(row, "created_at")?,
+    })
+}
+
+pub(crate) fn revocation_from_row(row: &SqliteRow) -> StoreResult<RevocationEntry> {
+    let kind: String = get(row, "kind")?;
+    Ok(RevocationEntry {
+        seq: get(row, "seq")?,
+        kind: RevocationKind::parse(&kind).ok_or_else(|| corrupt("kind"))?,
+        target: get(row, "target")?,
+        programmer_id: programmer_id(row, "programmer_id")?,
+        revoked_at: get(row, "revoked_at")?,
     })
 }

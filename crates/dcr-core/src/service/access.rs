@@ -1,13 +1,13 @@
-//! Verification of a bearer token for a protected API (SPEC 3): what forward auth
-//! (`/o/auth/verify`) answers.
+//! Forward auth (`/o/auth/verify`): the shared decision of [`crate::access`], with the
+//! origin's standing read from the store so revocation takes effect at once.
 
 use dcr_proto::claims::AccessTokenClaims;
 
 use super::Dcr;
+use crate::access::{authorize, needs_channel_owner, verify_token};
 use crate::error::AccessError;
 use crate::ids::{ChannelId, ClientId};
 use crate::jose::JoseError;
-use crate::model::Status;
 use crate::time::unix_now;
 
 /// A call that may proceed, and who makes it.
@@ -16,71 +16,48 @@ pub struct VerifiedAccess {
     pub claims: AccessTokenClaims,
 }
 
-impl VerifiedAccess {
-    pub fn scopes(&self) -> impl Iterator<Item = &str> {
-        self.claims.scope.split(' ').filter(|s| !s.is_empty())
-    }
-}
-
 impl Dcr {
-    /// Verifies `token` and that everything it stands on is still active, then the
-    /// scope and the channel the route names. Checks run from "who are you" (401) to
-    /// "may you" (403).
+    /// Verifies `token`, that its client, statement and application are still active,
+    /// then the channel the route names and the scope it needs.
     pub async fn verify_access(
         &self,
         token: &str,
         required_scope: Option<&str>,
         channel: Option<&str>,
     ) -> Result<VerifiedAccess, AccessError> {
-        let claims = self
-            .keys()
-            .verify_access_token(token, unix_now())
-            .map_err(|e| match e {
-                JoseError::Expired => AccessError::Expired,
-                other => AccessError::InvalidToken(other),
-            })?;
+        let claims = verify_token(self.keys().verifier(), token, unix_now())?;
+        let origin_active = self.origin_active(&claims).await?;
+        let owner = match channel {
+            Some(ch) if origin_active && needs_channel_owner(&claims, channel) => {
+                match ChannelId::parse(ch) {
+                    Ok(id) => self.store.get_channel(&id).await?.map(|c| c.programmer_id),
+                    Err(_) => None,
+                }
+            }
+            _ => None,
+        };
+        authorize(
+            &claims,
+            origin_active,
+            required_scope,
+            channel,
+            owner.as_ref().map(|p| p.as_str()),
+        )?;
+        Ok(VerifiedAccess { claims })
+    }
 
+    /// Whether the token's client, statement and application all still stand.
+    pub(crate) async fn origin_active(
+        &self,
+        claims: &AccessTokenClaims,
+    ) -> Result<bool, AccessError> {
         let client_id = ClientId::parse(&claims.client_id)
             .map_err(|_| AccessError::InvalidToken(JoseError::BadClaims))?;
-        let standing = self
-            .store
-            .client_standing(&client_id)
-            .await?
-            .ok_or(AccessError::Revoked)?;
+        let Some(standing) = self.store.client_standing(&client_id).await? else {
+            return Ok(false);
+        };
         let same_origin = standing.client.statement_jti.to_string() == claims.sst
             && standing.application.id.to_string() == claims.software_id;
-        if !standing.is_active() || !same_origin {
-            return Err(AccessError::Revoked);
-        }
-
-        if let Some(channel) = channel {
-            let covered = match &claims.channels {
-                Some(list) => list.iter().any(|c| c == channel),
-                // All channels of the programmer, including ones created after the token.
-                None => match ChannelId::parse(channel) {
-                    Ok(id) => self
-                        .store
-                        .get_channel(&id)
-                        .await?
-                        .is_some_and(|c| c.programmer_id.as_str() == claims.programmer),
-                    Err(_) => false,
-                },
-            };
-            if !covered {
-                return Err(AccessError::WrongChannel(
-                    channel.chars().take(64).collect(),
-                ));
-            }
-        }
-
-        if let Some(scope) = required_scope
-            && !claims.has_scope(scope)
-        {
-            return Err(AccessError::InsufficientScope(
-                scope.chars().take(64).collect(),
-            ));
-        }
-        debug_assert_eq!(standing.client.status, Status::Active);
-        Ok(VerifiedAccess { claims })
+        Ok(standing.is_active() && same_origin)
     }
 }

@@ -534,3 +534,131 @@ impl Dcr {
             .ok_or(AdminError::NotFound)
     }
 }
+
+impl Dcr {
+    /// Creates an API key (shown once). With `pid`, a key of that programmer
+    /// (`programmer-admin`, `channel-admin` with its channel, or `resource-server`);
+    /// without, an operator-made key for the whole deployment (`resource-server` or
+    /// `operator`).
+    pub async fn create_api_key(
+        &self,
+        who: &Principal,
+        pid: Option<&str>,
+        role: &str,
+        channel: Option<&str>,
+        name: &str,
+    ) -> Result<(ApiKeyRecord, String), AdminError> {
+        let role = Role::parse(role).ok_or_else(|| {
+            invalid("role must be programmer-admin, channel-admin, resource-server or operator")
+        })?;
+        let name = check_name(name)?;
+        let (programmer_id, channel_id) = match pid {
+            Some(pid) => {
+                let programmer = self.managed_programmer(who, pid).await?;
+                if !who.can_manage_programmer(&programmer.id) {
+                    return Err(AdminError::Forbidden);
+                }
+                let channel_id = match (role, channel) {
+                    (Role::Operator, _) => {
+                        return Err(invalid(
+                            "operator keys are made with POST /admin/v1/api-keys",
+                        ));
+                    }
+                    (Role::ChannelAdmin, Some(ch)) => {
+                        let id = ChannelId::parse(ch).map_err(|e| invalid(e.0))?;
+                        let owned = self
+                            .store
+                            .get_channel(&id)
+                            .await?
+                            .is_some_and(|c| c.programmer_id == programmer.id);
+                        if !owned {
+                            return Err(invalid(format!(
+                                "channel {id} is not a channel of {}",
+                                programmer.id
+                            )));
+                        }
+                        Some(id)
+                    }
+                    (Role::ChannelAdmin, None) => {
+                        return Err(invalid("a channel-admin key names its channel"));
+                    }
+                    (_, Some(_)) => return Err(invalid("only channel-admin keys name a channel")),
+                    (_, None) => None,
+                };
+                (Some(programmer.id), channel_id)
+            }
+            None => {
+                if !who.is_operator() {
+                    return Err(AdminError::Forbidden);
+                }
+                if !matches!(role, Role::ResourceServer | Role::Operator) {
+                    return Err(invalid(
+                        "deployment-wide keys are resource-server or operator keys; make others under a programmer",
+                    ));
+                }
+                if channel.is_some() {
+                    return Err(invalid("only channel-admin keys name a channel"));
+                }
+                (None, None)
+            }
+        };
+        let key =
+            crate::secrets::generate_api_key().map_err(|e| AdminError::Internal(e.to_string()))?;
+        let record = ApiKeyRecord {
+            id: ApiKeyId::new_random(),
+            key_hash: self.hasher.hash(&key).to_vec(),
+            role,
+            programmer_id,
+            channel_id,
+            name,
+            created_at: unix_now(),
+            revoked_at: None,
+        };
+        self.store.insert_api_key(&record).await?;
+        Ok((record, key))
+    }
+
+    pub async fn list_api_keys(
+        &self,
+        who: &Principal,
+        pid: Option<&str>,
+        page: PageRequest,
+    ) -> Result<PageOf<ApiKeyRecord>, AdminError> {
+        match pid {
+            Some(pid) => {
+                let programmer = self.managed_programmer(who, pid).await?;
+                if !who.can_manage_programmer(&programmer.id) {
+                    return Err(AdminError::Forbidden);
+                }
+                Ok(self.store.list_api_keys(Some(&programmer.id), page).await?)
+            }
+            None if who.is_operator() => Ok(self.store.list_api_keys(None, page).await?),
+            None => Err(AdminError::Forbidden),
+        }
+    }
+
+    pub async fn revoke_api_key(
+        &self,
+        who: &Principal,
+        key_id: &str,
+    ) -> Result<ApiKeyRecord, AdminError> {
+        let id = ApiKeyId::parse(key_id).map_err(|_| AdminError::NotFound)?;
+        let key = self
+            .store
+            .get_api_key(&id)
+            .await?
+            .ok_or(AdminError::NotFound)?;
+        let allowed = who.is_operator()
+            || key
+                .programmer_id
+                .as_ref()
+                .is_some_and(|pid| who.can_manage_programmer(pid));
+        if !allowed {
+            return Err(AdminError::NotFound);
+        }
+        self.store
+            .revoke_api_key(&id, unix_now())
+            .await?
+            .ok_or(AdminError::NotFound)
+    }
+}

@@ -2,6 +2,7 @@
 
 mod access;
 mod admin;
+mod feed;
 mod register;
 mod token;
 
@@ -9,6 +10,7 @@ use std::sync::{Arc, RwLock};
 
 pub use access::VerifiedAccess;
 pub use admin::{NewApplication, Principal};
+pub use feed::{FEED_PAGE, RevocationFeed};
 pub use register::{Registered, RegistrationRequest};
 pub use token::{IssuedToken, TokenRequest};
 

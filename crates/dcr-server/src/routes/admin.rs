@@ -6,13 +6,14 @@ use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Extension, Json, Router};
 use dcr_core::model::{self, PageOf, PageRequest};
 use dcr_core::service::{NewApplication, Principal};
 use dcr_proto::admin::{
     self as wire, CreateApplication, CreateChannel, CreateProgrammer, IssuedStatement, Page,
 };
+use dcr_proto::resource::{ApiKey, CreateApiKey};
 use serde::de::DeserializeOwned;
 
 use crate::error::EnhancedFailure;
@@ -49,6 +50,15 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/software-statements/{jti}/revoke", post(revoke_statement))
         .route("/clients/{client_id}", get(get_client))
         .route("/clients/{client_id}/revoke", post(revoke_client))
+        .route(
+            "/programmers/{pid}/api-keys",
+            post(create_programmer_api_key).get(list_programmer_api_keys),
+        )
+        .route(
+            "/api-keys",
+            post(create_global_api_key).get(list_global_api_keys),
+        )
+        .route("/api-keys/{key_id}", delete(revoke_api_key))
         .route_layer(middleware::from_fn_with_state(state, authenticate))
 }
 
@@ -341,6 +351,99 @@ async fn revoke_client(
     let c = state.dcr.revoke_client(&who, &client_id).await?;
     tracing::info!(actor = %who.key_id, client_id = %c.id, "client revoked");
     Ok(Json(client_view(c)))
+}
+
+async fn create_api_key(
+    state: &AppState,
+    who: &Principal,
+    pid: Option<&str>,
+    headers: &HeaderMap,
+    body: Body,
+) -> AdminResult<Response> {
+    let req: CreateApiKey = json_body(headers, body).await?;
+    let (record, key) = state
+        .dcr
+        .create_api_key(
+            who,
+            pid,
+            &req.role,
+            req.channel.as_deref(),
+            req.name.as_deref().unwrap_or("api key"),
+        )
+        .await?;
+    tracing::info!(actor = %who.key_id, key_id = %record.id, role = record.role.as_str(), "API key created");
+    let mut view = api_key_view(record);
+    view.key = Some(key);
+    let mut response = created(view);
+    response.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    Ok(response)
+}
+
+async fn create_programmer_api_key(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path(pid): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> AdminResult<Response> {
+    create_api_key(&state, &who, Some(&pid), &headers, body).await
+}
+
+async fn create_global_api_key(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    headers: HeaderMap,
+    body: Body,
+) -> AdminResult<Response> {
+    create_api_key(&state, &who, None, &headers, body).await
+}
+
+async fn list_programmer_api_keys(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path(pid): Path<String>,
+    RawQuery(query): RawQuery,
+) -> AdminResult<Json<Page<ApiKey>>> {
+    let page = state
+        .dcr
+        .list_api_keys(&who, Some(&pid), page(query)?)
+        .await?;
+    Ok(to_page(page, api_key_view))
+}
+
+async fn list_global_api_keys(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    RawQuery(query): RawQuery,
+) -> AdminResult<Json<Page<ApiKey>>> {
+    let page = state.dcr.list_api_keys(&who, None, page(query)?).await?;
+    Ok(to_page(page, api_key_view))
+}
+
+async fn revoke_api_key(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path(key_id): Path<String>,
+) -> AdminResult<Json<ApiKey>> {
+    let key = state.dcr.revoke_api_key(&who, &key_id).await?;
+    tracing::info!(actor = %who.key_id, key_id = %key.id, "API key revoked");
+    Ok(Json(api_key_view(key)))
+}
+
+fn api_key_view(k: model::ApiKeyRecord) -> ApiKey {
+    ApiKey {
+        id: k.id.to_string(),
+        key: None,
+        role: k.role.as_str().into(),
+        programmer_id: k.programmer_id.map(Into::into),
+        channel: k.channel_id.map(Into::into),
+        name: k.name,
+        created_at: k.created_at,
+        revoked_at: k.revoked_at,
+    }
 }
 
 fn programmer_view(p: model::Programmer) -> wire::Programmer {

@@ -4,6 +4,7 @@ mod admin;
 mod discovery;
 mod health;
 mod register;
+mod resource;
 mod token;
 mod verify;
 
@@ -22,6 +23,7 @@ pub fn router(state: AppState) -> Router {
         .merge(register::router())
         .merge(token::router())
         .merge(verify::router())
+        .merge(resource::router())
         .nest("/admin/v1", admin::router(state.clone()))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

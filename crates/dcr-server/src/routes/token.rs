@@ -148,7 +148,10 @@ async fn issue(
 
 /// Query and body parameters together; any name given twice, in either or across both,
 /// is refused (RFC 6749 3.1).
-fn collect_params(query: &[u8], body: &[u8]) -> Result<HashMap<String, String>, OAuthFailure> {
+pub(crate) fn collect_params(
+    query: &[u8],
+    body: &[u8],
+) -> Result<HashMap<String, String>, OAuthFailure> {
     let mut params = HashMap::new();
     for (name, value) in form_urlencoded::parse(query).chain(form_urlencoded::parse(body)) {
         if name.is_empty() {

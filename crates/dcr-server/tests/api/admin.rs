@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::*;
+use dcr_testkit::*;
 
 #[tokio::test]
 async fn lists_paginate_with_cursors() {

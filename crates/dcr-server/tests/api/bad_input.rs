@@ -8,7 +8,7 @@ use dcr_proto::claims::StatementClaims;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::helpers::*;
+use dcr_testkit::*;
 
 struct Case {
     name: String,

@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::*;
+use dcr_testkit::*;
 
 #[tokio::test]
 async fn full_flow_issues_documented_bodies() {

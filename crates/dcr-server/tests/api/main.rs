@@ -5,5 +5,5 @@
 mod admin;
 mod bad_input;
 mod flow;
-mod helpers;
+mod resource;
 mod verify;

@@ -2,7 +2,7 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::*;
+use dcr_testkit::*;
 
 #[tokio::test]
 async fn forward_auth_accepts_any_method() {

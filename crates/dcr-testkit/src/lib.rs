@@ -1,4 +1,6 @@
-//! `spawn_app()` and the fixtures every test needs.
+//! `spawn_app()` and the fixtures every test needs: a real dcr server on a random
+//! loopback port with a fresh database, and helpers that drive it over HTTP.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::Duration;
 
@@ -252,6 +254,37 @@ impl TestApp {
             secret,
             token,
         }
+    }
+}
+
+impl TestApp {
+    /// A resource-server key: under `programmer`, or deployment-wide. Returns (id, key).
+    pub async fn resource_server_key(&self, programmer: Option<&str>) -> (String, String) {
+        let path = match programmer {
+            Some(p) => format!("/programmers/{p}/api-keys"),
+            None => "/api-keys".to_owned(),
+        };
+        let (s, v) = self
+            .admin_post(&path, json!({"role": "resource-server", "name": "rs"}))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        (
+            v["id"].as_str().unwrap().to_owned(),
+            v["key"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    pub async fn introspect(&self, key: &str, token: &str) -> serde_json::Value {
+        let r = self
+            .http
+            .post(self.url("/o/introspect"))
+            .bearer_auth(key)
+            .form(&[("token", token)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        r.json().await.unwrap()
     }
 }
 

@@ -1,0 +1,209 @@
+//! The tower `Layer` and the axum extractor.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{FromRequestParts, RawPathParams};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, Request, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use dcr_core::device_info::DeviceInfo;
+use dcr_core::error::AccessError;
+use dcr_proto::{EnhancedError, EnhancedErrorCode};
+use tower::{Layer, Service};
+
+use crate::{Guard, VerifiedClient};
+
+/// A refused call, answered with the enhanced-error body of SPEC 3.
+#[derive(Debug)]
+pub struct Rejection {
+    status: u16,
+    code: EnhancedErrorCode,
+    message: String,
+}
+
+impl Rejection {
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+    pub fn code(&self) -> EnhancedErrorCode {
+        self.code
+    }
+}
+
+impl From<AccessError> for Rejection {
+    fn from(e: AccessError) -> Self {
+        let (status, code, message) = e.rejection();
+        Self {
+            status,
+            code,
+            message,
+        }
+    }
+}
+
+impl IntoResponse for Rejection {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::UNAUTHORIZED);
+        let mut response = (
+            status,
+            Json(EnhancedError::new(self.status, self.code, self.message)),
+        )
+            .into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if let Some(challenge) = self.code.www_authenticate() {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(challenge),
+            );
+        }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
+        }
+        response
+    }
+}
+
+/// Applies a [`Guard`] to the routes it wraps (use with `Router::route_layer`, so the
+/// route's path parameters are known).
+#[derive(Clone)]
+pub struct GuardLayer {
+    guard: Guard,
+    policy: Arc<Policy>,
+}
+
+#[derive(Debug, Default, Clone)]
+struct Policy {
+    scope: Option<String>,
+    channel_param: Option<String>,
+}
+
+impl GuardLayer {
+    pub fn new(guard: Guard) -> Self {
+        Self {
+            guard,
+            policy: Arc::new(Policy::default()),
+        }
+    }
+
+    /// The scope every request must carry.
+    pub fn require_scope(mut self, scope: impl Into<String>) -> Self {
+        Arc::make_mut(&mut self.policy).scope = Some(scope.into());
+        self
+    }
+
+    /// The path parameter naming the channel (service provider) the route serves.
+    pub fn channel_param(mut self, name: impl Into<String>) -> Self {
+        Arc::make_mut(&mut self.policy).channel_param = Some(name.into());
+        self
+    }
+}
+
+impl<S> Layer<S> for GuardLayer {
+    type Service = GuardService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        GuardService {
+            inner,
+            guard: self.guard.clone(),
+            policy: self.policy.clone(),
+        }
+    }
+}
+
+/// The service made by [`GuardLayer`].
+#[derive(Clone)]
+pub struct GuardService<S> {
+    inner: S,
+    guard: Guard,
+    policy: Arc<Policy>,
+}
+
+impl<S> Service<Request<Body>> for GuardService<S>
+where
+    S: Service<Request<Body>, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<Body>) -> Self::Future {
+        // The clone that was polled ready is the one to call (tower's contract).
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let guard = self.guard.clone();
+        let policy = self.policy.clone();
+        Box::pin(async move {
+            let (mut parts, body) = request.into_parts();
+            match check(&guard, &policy, &mut parts).await {
+                Ok(client) => {
+                    parts.extensions.insert(client);
+                    inner.call(Request::from_parts(parts, body)).await
+                }
+                Err(rejection) => Ok(rejection.into_response()),
+            }
+        })
+    }
+}
+
+async fn check(
+    guard: &Guard,
+    policy: &Policy,
+    parts: &mut Parts,
+) -> Result<VerifiedClient, Rejection> {
+    if let Some(raw) = parts.headers.get("x-device-info")
+        && DeviceInfo::parse_header(raw.as_bytes()).is_err()
+    {
+        return Err(Rejection {
+            status: 400,
+            code: EnhancedErrorCode::InvalidHeaderDeviceInfo,
+            message: "invalid X-Device-Info".into(),
+        });
+    }
+    let token = bearer(parts).ok_or(AccessError::MissingToken)?;
+    let channel = match &policy.channel_param {
+        Some(name) => {
+            let params = RawPathParams::from_request_parts(parts, &()).await.ok();
+            params.and_then(|p| p.iter().find(|(k, _)| k == name).map(|(_, v)| v.to_owned()))
+        }
+        None => None,
+    };
+    Ok(guard
+        .verify(&token, policy.scope.as_deref(), channel.as_deref())
+        .await?)
+}
+
+fn bearer(parts: &Parts) -> Option<String> {
+    let mut values = parts.headers.get_all(header::AUTHORIZATION).iter();
+    let value = values.next()?.to_str().ok()?;
+    if values.next().is_some() {
+        return None;
+    }
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())
+}
+
+/// Handlers behind a [`GuardLayer`] take the verified caller as an argument.
+impl<S: Send + Sync> FromRequestParts<S> for VerifiedClient {
+    type Rejection = Rejection;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<VerifiedClient>()
+            .cloned()
+            .ok_or_else(|| AccessError::MissingToken.into())
+    }
+}

@@ -1,0 +1,332 @@
+//! Protect an API with dcr access tokens.
+//!
+//! [`Guard`] verifies bearer tokens locally — signature against the JWKS of the dcr
+//! server (cached; refetched, at most every few seconds, when a token names an
+//! unknown `kid`), expiry, `typ` — and refuses tokens whose client, software statement
+//! or application has been revoked, using a revocation set it keeps current by
+//! polling `GET /o/revocations` (every 2 s by default). The decision itself is
+//! [`dcr_core::access`], the very code behind the server's `/o/auth/verify`, so the
+//! two cannot disagree. Refusals use the enhanced-error body and the SPEC 3 table.
+//!
+//! [`GuardLayer`] applies it to a router or route (a tower `Layer`), with the scope
+//! the route needs and the path parameter naming its channel; handlers receive the
+//! caller as a [`VerifiedClient`] extractor.
+//!
+//! # When the dcr server is unreachable
+//!
+//! Verification keeps working from the cached keys and revocation set while the last
+//! successful feed poll is recent. Once it is older than
+//! [`GuardConfig::max_staleness`] (15 s by default) every request is refused with
+//! `503 temporarily_unavailable` until a poll succeeds: fail closed. The bound trades
+//! availability against the revocation promise: with 2 s polls it rides out several
+//! failed polls (a rolling restart of dcr) while a token revoked during an outage
+//! can pass for at most 15 s, not for the hours a token lives.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use axum::{Router, routing::get};
+//! use dcr_guard::{Guard, GuardConfig, GuardLayer, VerifiedClient};
+//!
+//! async fn configuration(client: VerifiedClient) -> String {
+//!     format!("hello {} from {}", client.client_id, client.programmer)
+//! }
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let guard = Guard::connect(GuardConfig::new("http://127.0.0.1:8080", "dcrak_resource_server_key")).await?;
+//! let app: Router = Router::new()
+//!     .route("/api/v2/{serviceProvider}/configuration", get(configuration))
+//!     .route_layer(GuardLayer::new(guard).require_scope("api:client:v2").channel_param("serviceProvider"));
+//! # Ok(()) }
+//! ```
+
+mod cache;
+mod layer;
+mod revocations;
+
+use std::sync::{Arc, RwLock, Weak};
+use std::time::{Duration, Instant};
+
+use dcr_core::access::{authorize, needs_channel_owner, verify_token};
+use dcr_core::error::AccessError;
+use dcr_core::jose::{Verifier, access_token_kid};
+use dcr_core::time::unix_now;
+use dcr_proto::claims::AccessTokenClaims;
+use dcr_proto::discovery::Jwks;
+use secrecy::{ExposeSecret, SecretString};
+
+pub use layer::{GuardLayer, GuardService, Rejection};
+use revocations::RevocationSet;
+
+/// How a [`Guard`] reaches its dcr server and how it behaves.
+#[derive(Debug, Clone)]
+pub struct GuardConfig {
+    /// Base URL of the dcr server (`/.well-known/jwks.json` and `/o/revocations` are
+    /// fetched from it).
+    pub server_url: String,
+    /// Expected `iss` of tokens; defaults to `server_url`.
+    pub issuer: Option<String>,
+    /// A resource-server API key (`POST /admin/v1/.../api-keys`, role `resource-server`).
+    pub api_key: SecretString,
+    /// How often the revocation feed is polled.
+    pub poll_interval: Duration,
+    /// After this long without a successful poll, every request is refused (503).
+    pub max_staleness: Duration,
+    /// Minimum time between two JWKS fetches caused by unknown `kid`s.
+    pub jwks_refetch_interval: Duration,
+    /// Timeout of each call to the dcr server.
+    pub http_timeout: Duration,
+    /// Verified tokens remembered, so a token presented again skips the signature check
+    /// (expiry and revocation are still checked on every request).
+    pub token_cache_capacity: usize,
+}
+
+impl GuardConfig {
+    pub fn new(server_url: impl Into<String>, api_key: impl Into<String>) -> Self {
+        Self {
+            server_url: server_url.into().trim_end_matches('/').to_owned(),
+            issuer: None,
+            api_key: SecretString::from(api_key.into()),
+            poll_interval: Duration::from_secs(2),
+            max_staleness: Duration::from_secs(15),
+            jwks_refetch_interval: Duration::from_secs(5),
+            http_timeout: Duration::from_secs(5),
+            token_cache_capacity: 10_000,
+        }
+    }
+}
+
+/// Why a guard could not start or sync.
+#[derive(Debug, thiserror::Error)]
+pub enum GuardError {
+    #[error("cannot reach the dcr server: {0}")]
+    Http(#[from] reqwest::Error),
+    #[error("the dcr server answered {status} for {what}")]
+    Status { what: &'static str, status: u16 },
+}
+
+/// The caller of a protected route, as verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedClient {
+    pub client_id: String,
+    /// The registered application (`software_id`).
+    pub application_id: String,
+    pub programmer: String,
+    /// The software statement the client registered with.
+    pub statement_jti: String,
+    pub scopes: Vec<String>,
+    /// `Some` when the application is limited to these channels; `None` means all of
+    /// the programmer's channels.
+    pub channels: Option<Vec<String>>,
+    /// Expiry of the token, Unix seconds.
+    pub expires_at: i64,
+}
+
+impl VerifiedClient {
+    fn from_claims(c: &AccessTokenClaims) -> Self {
+        Self {
+            client_id: c.client_id.clone(),
+            application_id: c.software_id.clone(),
+            programmer: c.programmer.clone(),
+            statement_jti: c.sst.clone(),
+            scopes: c
+                .scope
+                .split(' ')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            channels: c.channels.clone(),
+            expires_at: c.exp,
+        }
+    }
+
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|s| s == scope)
+    }
+}
+
+/// A verifier for dcr access tokens; cheap to clone.
+#[derive(Clone)]
+pub struct Guard {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: GuardConfig,
+    issuer: String,
+    http: reqwest::Client,
+    verifier: RwLock<Verifier>,
+    last_jwks_fetch: tokio::sync::Mutex<Instant>,
+    revocations: RwLock<RevocationSet>,
+    tokens: cache::TokenCache,
+}
+
+impl Guard {
+    /// Fetches the JWKS and the whole revocation feed, then keeps the feed current in
+    /// the background for as long as a clone of this guard is alive.
+    pub async fn connect(config: GuardConfig) -> Result<Self, GuardError> {
+        let guard = Self::offline(config)?;
+        guard.refresh_jwks().await?;
+        guard.sync().await?;
+        let weak = Arc::downgrade(&guard.inner);
+        tokio::spawn(poll(weak, guard.inner.config.poll_interval));
+        Ok(guard)
+    }
+
+    fn offline(config: GuardConfig) -> Result<Self, GuardError> {
+        let issuer = config
+            .issuer
+            .clone()
+            .unwrap_or_else(|| config.server_url.clone());
+        let http = reqwest::Client::builder()
+            .timeout(config.http_timeout)
+            .build()?;
+        let capacity = config.token_cache_capacity;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                verifier: RwLock::new(Verifier::from_jwks(issuer.clone(), &[])),
+                issuer,
+                http,
+                last_jwks_fetch: tokio::sync::Mutex::new(Instant::now()),
+                revocations: RwLock::new(RevocationSet::default()),
+                tokens: cache::TokenCache::new(capacity),
+                config,
+            }),
+        })
+    }
+
+    /// Verifies `token` for a route needing `required_scope` and naming `channel`.
+    pub async fn verify(
+        &self,
+        token: &str,
+        required_scope: Option<&str>,
+        channel: Option<&str>,
+    ) -> Result<VerifiedClient, AccessError> {
+        let now = unix_now();
+        let claims = match self.inner.tokens.get(token, now) {
+            Some(claims) => claims,
+            None => {
+                self.refresh_jwks_for(token).await;
+                let verifier = read(&self.inner.verifier).clone();
+                let claims = Arc::new(verify_token(&verifier, token, now)?);
+                self.inner.tokens.insert(token, claims.clone());
+                claims
+            }
+        };
+        self.decide(&claims, required_scope, channel)?;
+        Ok(VerifiedClient::from_claims(&claims))
+    }
+
+    /// The synchronous part of the decision: staleness, revocation, channel, scope.
+    fn decide(
+        &self,
+        claims: &AccessTokenClaims,
+        required_scope: Option<&str>,
+        channel: Option<&str>,
+    ) -> Result<(), AccessError> {
+        let set = read(&self.inner.revocations);
+        if set
+            .age()
+            .is_none_or(|age| age > self.inner.config.max_staleness)
+        {
+            return Err(AccessError::Unavailable(dcr_core::StoreError::Unavailable(
+                "the revocation feed is stale".into(),
+            )));
+        }
+        let owner = if needs_channel_owner(claims, channel) {
+            channel.and_then(|c| set.channel_owner(c))
+        } else {
+            None
+        };
+        authorize(claims, !set.revokes(claims), required_scope, channel, owner)
+    }
+
+    /// Polls the revocation feed once (the background task does this on its own).
+    pub async fn sync(&self) -> Result<(), GuardError> {
+        sync_feed(&self.inner).await
+    }
+
+    async fn refresh_jwks_for(&self, token: &str) {
+        let Some(kid) = access_token_kid(token) else {
+            return;
+        };
+        if read(&self.inner.verifier).knows_kid(&kid) {
+            return;
+        }
+        let mut last = self.inner.last_jwks_fetch.lock().await;
+        // Another task may have fetched while this one waited for the lock.
+        if read(&self.inner.verifier).knows_kid(&kid)
+            || last.elapsed() < self.inner.config.jwks_refetch_interval
+        {
+            return;
+        }
+        *last = Instant::now();
+        drop(last);
+        if let Err(e) = self.refresh_jwks().await {
+            tracing::warn!(error = %e, "JWKS refetch failed");
+        }
+    }
+
+    async fn refresh_jwks(&self) -> Result<(), GuardError> {
+        let url = format!("{}/.well-known/jwks.json", self.inner.config.server_url);
+        let response = self.inner.http.get(url).send().await?;
+        if !response.status().is_success() {
+            return Err(GuardError::Status {
+                what: "the JWKS",
+                status: response.status().as_u16(),
+            });
+        }
+        let jwks: Jwks = response.json().await?;
+        let verifier = Verifier::from_jwks(self.inner.issuer.clone(), &jwks.keys);
+        *write(&self.inner.verifier) = verifier;
+        Ok(())
+    }
+}
+
+async fn sync_feed(inner: &Inner) -> Result<(), GuardError> {
+    loop {
+        let cursor = read(&inner.revocations).cursor();
+        let url = format!("{}/o/revocations?since={cursor}", inner.config.server_url);
+        let response = inner
+            .http
+            .get(url)
+            .bearer_auth(inner.config.api_key.expose_secret())
+            .send()
+            .await?;
+        if !response.status().is_success() {
+            return Err(GuardError::Status {
+                what: "the revocation feed",
+                status: response.status().as_u16(),
+            });
+        }
+        let page: dcr_proto::resource::RevocationFeed = response.json().await?;
+        let more = page.has_more;
+        write(&inner.revocations).apply(page);
+        if !more {
+            return Ok(());
+        }
+    }
+}
+
+async fn poll(inner: Weak<Inner>, every: Duration) {
+    let mut ticker = tokio::time::interval(every);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticker.tick().await;
+    loop {
+        ticker.tick().await;
+        let Some(inner) = inner.upgrade() else { return };
+        if let Err(e) = sync_feed(&inner).await {
+            tracing::warn!(error = %e, "revocation feed poll failed");
+        }
+    }
+}
+
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}

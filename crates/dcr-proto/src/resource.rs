@@ -1,0 +1,96 @@
+//! What resource servers read: introspection answers and the revocation feed.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// RFC 7662 answer. Inactive tokens are `{"active": false}` and nothing else.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Introspection {
+    pub active: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// Space-separated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exp: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iat: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub software_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sst: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub programmer: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channels: Option<Vec<String>>,
+}
+
+/// One revocation, in commit order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevocationEntry {
+    pub seq: i64,
+    /// `client`, `statement` or `application`.
+    pub kind: String,
+    /// Client id, statement `jti` or application id.
+    pub id: String,
+    pub programmer: String,
+    pub revoked_at: i64,
+}
+
+/// `GET /o/revocations?since=<cursor>`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevocationFeed {
+    /// Pass back as `since`.
+    pub cursor: String,
+    /// More entries wait: ask again at once.
+    pub has_more: bool,
+    /// Entries older than this (Unix seconds) are no longer listed: every token issued
+    /// before them has expired.
+    pub horizon: i64,
+    pub revoked_clients: Vec<String>,
+    pub revoked_statements: Vec<String>,
+    pub revoked_applications: Vec<String>,
+    pub entries: Vec<RevocationEntry>,
+    /// Channel id → owning programmer, for the caller's programmer(s).
+    pub channels: BTreeMap<String, String>,
+}
+
+/// `POST /admin/v1/.../api-keys` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateApiKey {
+    pub role: String,
+    #[serde(default)]
+    pub channel: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// An API key as listed; `key` is present only in the answer that created it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKey {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    pub role: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub programmer_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
+    pub name: String,
+    pub created_at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<i64>,
+}
