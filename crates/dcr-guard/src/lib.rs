@@ -173,6 +173,25 @@ impl Guard {
         Ok(guard)
     }
 
+    /// A guard that never calls its server: keys and revocations are given. For tests,
+    /// benchmarks and air-gapped verifiers; it does not fail closed on staleness
+    /// until [`Guard::apply_feed`] is first called with a feed page.
+    pub fn with_keys(
+        config: GuardConfig,
+        jwks: &[dcr_proto::discovery::PublicJwk],
+        feed: dcr_proto::resource::RevocationFeed,
+    ) -> Result<Self, GuardError> {
+        let guard = Self::offline(config)?;
+        *write(&guard.inner.verifier) = Verifier::from_jwks(guard.inner.issuer.clone(), jwks);
+        guard.apply_feed(feed);
+        Ok(guard)
+    }
+
+    /// Applies one page of the revocation feed (what the poller does).
+    pub fn apply_feed(&self, feed: dcr_proto::resource::RevocationFeed) {
+        write(&self.inner.revocations).apply(feed);
+    }
+
     fn offline(config: GuardConfig) -> Result<Self, GuardError> {
         let issuer = config
             .issuer

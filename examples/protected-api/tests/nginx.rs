@@ -1,0 +1,198 @@
+//! A real nginx protects an API with `auth_request` pointed at dcr's `/o/auth/verify`.
+//! nginx comes from the Debian package (scripts/test installs it). Without it the test
+//! is skipped, unless `DCR_REQUIRE_SERVERS=1` (set by scripts/test and CI) makes that a
+//! failure.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use axum::http::HeaderMap;
+use axum::routing::get;
+use dcr_testkit::*;
+use reqwest::StatusCode;
+use serde_json::json;
+
+fn nginx_binary() -> Option<PathBuf> {
+    ["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/bin/nginx"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+}
+
+struct Nginx(Child);
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        // SIGTERM lets the master stop its workers; SIGKILL would orphan them.
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The unprotected backend: nginx forwards only authorised calls, with the client id
+/// dcr answered.
+async fn start_backend() -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let app = axum::Router::new().route(
+        "/api/v2/{sp}/configuration",
+        get(|headers: HeaderMap| async move {
+            let client = headers
+                .get("x-client-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
+            axum::Json(json!({"client_id": client}))
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    port
+}
+
+fn config(dir: &std::path::Path, port: u16, backend: u16, dcr: u16) -> String {
+    let d = dir.display();
+    format!(
+        r#"
+worker_processes 1;
+daemon off;
+pid {d}/nginx.pid;
+error_log {d}/error.log warn;
+events {{ worker_connections 64; }}
+http {{
+    access_log off;
+    client_body_temp_path {d}/body;
+    proxy_temp_path {d}/proxy;
+    fastcgi_temp_path {d}/fastcgi;
+    uwsgi_temp_path {d}/uwsgi;
+    scgi_temp_path {d}/scgi;
+    map $request_uri $dcr_channel {{
+        ~^/api/v2/(?<ch>[^/?]+)/ $ch;
+        default "";
+    }}
+    server {{
+        listen 127.0.0.1:{port};
+        location /api/ {{
+            auth_request /_dcr_verify;
+            auth_request_set $dcr_client $upstream_http_x_client_id;
+            proxy_set_header X-Client-Id $dcr_client;
+            proxy_pass http://127.0.0.1:{backend};
+        }}
+        location = /_dcr_verify {{
+            internal;
+            proxy_pass http://127.0.0.1:{dcr}/o/auth/verify;
+            proxy_pass_request_body off;
+            proxy_set_header Content-Length "";
+            proxy_set_header X-Required-Scope "api:client:v2";
+            proxy_set_header X-Service-Provider $dcr_channel;
+        }}
+    }}
+}}
+"#
+    )
+}
+
+#[tokio::test]
+async fn nginx_auth_request_protects_an_api_with_forward_auth() {
+    let Some(nginx) = nginx_binary() else {
+        assert!(
+            std::env::var_os("DCR_REQUIRE_SERVERS").is_none(),
+            "nginx is required but not installed"
+        );
+        eprintln!("skipped: nginx is not installed (apt-get install nginx-light)");
+        return;
+    };
+    let app = spawn_app().await;
+    let ready = app.ready_client().await;
+    let dcr_port: u16 = app.base.rsplit(':').next().unwrap().parse().unwrap();
+    let backend = start_backend().await;
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let conf = dir.path().join("nginx.conf");
+    std::fs::write(&conf, config(dir.path(), port, backend, dcr_port)).unwrap();
+    let child = Command::new(&nginx)
+        .arg("-p")
+        .arg(dir.path())
+        .arg("-c")
+        .arg(&conf)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _nginx = Nginx(child);
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while reqwest::get(format!("{base}/api/v2/ACMETV/configuration"))
+        .await
+        .is_err()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "nginx did not start: {}",
+            std::fs::read_to_string(dir.path().join("error.log")).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let get = |channel: &str, token: Option<&str>| {
+        let mut req = app
+            .http
+            .get(format!("{base}/api/v2/{channel}/configuration"));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send()
+    };
+
+    let r = get("ACMETV", Some(&ready.token)).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        r.json::<serde_json::Value>().await.unwrap()["client_id"],
+        ready.client_id.as_str()
+    );
+    assert_eq!(
+        get("ACMETV", None).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        get("ACMETV", Some("garbage")).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+
+    let limited = app.create_app(json!({"name": "tv", "level": "channel", "channels": ["ACMETV"], "platforms": ["ios"], "scopes": ["config:client"]})).await;
+    let (_, statement) = app.statement(limited["id"].as_str().unwrap()).await;
+    let (id, secret) = app.register(&statement).await;
+    let no_scope = app.token(&id, &secret).await;
+    assert_eq!(
+        get("ACMETV", Some(&no_scope)).await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+
+    app.admin_post(
+        &format!("/software-statements/{}/revoke", ready.jti),
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        get("ACMETV", Some(&ready.token)).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
