@@ -47,6 +47,7 @@ fn setup(cache: usize) -> (Guard, String) {
         .unwrap();
     let mut config = GuardConfig::new(ISSUER, "unused");
     config.token_cache_capacity = cache;
+    config.max_staleness = std::time::Duration::from_secs(3600);
     let feed = RevocationFeed {
         cursor: "0".into(),
         has_more: false,

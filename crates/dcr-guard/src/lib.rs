@@ -156,7 +156,8 @@ struct Inner {
     issuer: String,
     http: reqwest::Client,
     verifier: RwLock<Verifier>,
-    last_jwks_fetch: tokio::sync::Mutex<Instant>,
+    /// When the JWKS was last fetched; `None` before the first fetch.
+    last_jwks_fetch: tokio::sync::Mutex<Option<Instant>>,
     revocations: RwLock<RevocationSet>,
     tokens: cache::TokenCache,
 }
@@ -166,6 +167,7 @@ impl Guard {
     /// the background for as long as a clone of this guard is alive.
     pub async fn connect(config: GuardConfig) -> Result<Self, GuardError> {
         let guard = Self::offline(config)?;
+        *guard.inner.last_jwks_fetch.lock().await = Some(Instant::now());
         guard.refresh_jwks().await?;
         guard.sync().await?;
         let weak = Arc::downgrade(&guard.inner);
@@ -173,9 +175,10 @@ impl Guard {
         Ok(guard)
     }
 
-    /// A guard that never calls its server: keys and revocations are given. For tests,
-    /// benchmarks and air-gapped verifiers; it does not fail closed on staleness
-    /// until [`Guard::apply_feed`] is first called with a feed page.
+    /// A guard that does not poll: keys and revocations are given, and fed later with
+    /// [`Guard::apply_feed`]. For tests, benchmarks and verifiers that get the feed by
+    /// other means. It still refetches the JWKS from `server_url` on an unknown `kid`,
+    /// and still fails closed once `max_staleness` passes without a feed page.
     pub fn with_keys(
         config: GuardConfig,
         jwks: &[dcr_proto::discovery::PublicJwk],
@@ -206,7 +209,7 @@ impl Guard {
                 verifier: RwLock::new(Verifier::from_jwks(issuer.clone(), &[])),
                 issuer,
                 http,
-                last_jwks_fetch: tokio::sync::Mutex::new(Instant::now()),
+                last_jwks_fetch: tokio::sync::Mutex::new(None),
                 revocations: RwLock::new(RevocationSet::default()),
                 tokens: cache::TokenCache::new(capacity),
                 config,
@@ -275,11 +278,11 @@ impl Guard {
         let mut last = self.inner.last_jwks_fetch.lock().await;
         // Another task may have fetched while this one waited for the lock.
         if read(&self.inner.verifier).knows_kid(&kid)
-            || last.elapsed() < self.inner.config.jwks_refetch_interval
+            || last.is_some_and(|t| t.elapsed() < self.inner.config.jwks_refetch_interval)
         {
             return;
         }
-        *last = Instant::now();
+        *last = Some(Instant::now());
         drop(last);
         if let Err(e) = self.refresh_jwks().await {
             tracing::warn!(error = %e, "JWKS refetch failed");

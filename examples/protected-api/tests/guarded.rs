@@ -2,6 +2,8 @@
 //! revocation reaching every protected path within 5 s.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use dcr_guard::{Guard, GuardConfig};
@@ -317,4 +319,73 @@ async fn the_guard_fails_closed_when_dcr_stays_unreachable() {
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["code"], "temporarily_unavailable");
     assert_eq!(v["action"], "retry");
+}
+
+/// Serves dcr's JWKS and counts how often it is fetched.
+async fn counting_jwks(app: &TestApp) -> (String, Arc<AtomicUsize>) {
+    let jwks: Value = app
+        .http
+        .get(app.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    let router = axum::Router::new().route(
+        "/.well-known/jwks.json",
+        axum::routing::get(move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+            let jwks = jwks.clone();
+            async move { axum::Json(jwks) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    (base, hits)
+}
+
+#[tokio::test]
+async fn the_guard_refetches_the_jwks_for_an_unknown_kid_at_most_once_per_interval() {
+    let app = spawn_app().await;
+    let ready = app.ready_client().await;
+    let (_, key) = app.resource_server_key(Some("acme")).await;
+    let feed: dcr_proto::resource::RevocationFeed = app
+        .http
+        .get(app.url("/o/revocations"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (jwks_server, hits) = counting_jwks(&app).await;
+    // A guard that starts knowing no key at all.
+    let mut config = GuardConfig::new(&jwks_server, key);
+    config.issuer = Some(app.base.clone());
+    config.jwks_refetch_interval = Duration::from_millis(300);
+    let guard = Guard::with_keys(config, &[], feed).unwrap();
+
+    let forged_kid = {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let mut parts: Vec<String> = ready.token.split('.').map(str::to_owned).collect();
+        parts[0] = b64.encode(r#"{"alg":"ES256","typ":"at+jwt","kid":"unknown-kid"}"#);
+        parts.join(".")
+    };
+    // The first unknown kid causes a fetch; more unknown kids within the interval do not.
+    for _ in 0..5 {
+        assert!(guard.verify(&forged_kid, None, None).await.is_err());
+    }
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+    // That fetch brought the real key.
+    assert!(guard.verify(&ready.token, None, None).await.is_ok());
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    assert!(guard.verify(&forged_kid, None, None).await.is_err());
+    assert_eq!(hits.load(Ordering::SeqCst), 2);
 }
