@@ -23,6 +23,7 @@ pub mod secrets;
 pub mod service;
 pub mod store;
 pub mod strict_json;
+pub mod throttle;
 pub mod time;
 
 pub use service::{Dcr, DcrSettings};

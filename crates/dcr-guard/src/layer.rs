@@ -8,12 +8,15 @@ use std::task::{Context, Poll};
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{FromRequestParts, RawPathParams};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use dcr_core::device_info::DeviceInfo;
 use dcr_core::error::AccessError;
+use dcr_core::throttle::{BucketSpec, LocalBuckets, TrustedProxies, retry_after_seconds};
 use dcr_proto::{EnhancedError, EnhancedErrorCode};
 use tower::{Layer, Service};
 
@@ -25,6 +28,7 @@ pub struct Rejection {
     status: u16,
     code: EnhancedErrorCode,
     message: String,
+    retry_after: Option<u64>,
 }
 
 impl Rejection {
@@ -43,6 +47,7 @@ impl From<AccessError> for Rejection {
             status,
             code,
             message,
+            retry_after: (status == 503).then_some(2),
         }
     }
 }
@@ -63,8 +68,10 @@ impl IntoResponse for Rejection {
                 HeaderValue::from_static(challenge),
             );
         }
-        if status == StatusCode::SERVICE_UNAVAILABLE {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
+        if let Some(seconds) = self.retry_after
+            && let Ok(v) = HeaderValue::from_str(&seconds.to_string())
+        {
+            headers.insert(header::RETRY_AFTER, v);
         }
         response
     }
@@ -78,10 +85,11 @@ pub struct GuardLayer {
     policy: Arc<Policy>,
 }
 
-#[derive(Debug, Default, Clone)]
+#[derive(Default, Clone)]
 struct Policy {
     scope: Option<String>,
     channel_param: Option<String>,
+    throttle: Option<Arc<(LocalBuckets, TrustedProxies)>>,
 }
 
 impl GuardLayer {
@@ -95,6 +103,18 @@ impl GuardLayer {
     /// The scope every request must carry.
     pub fn require_scope(mut self, scope: impl Into<String>) -> Self {
         Arc::make_mut(&mut self.policy).scope = Some(scope.into());
+        self
+    }
+
+    /// Throttles callers per device with the server's token-bucket rules (SPEC 2): the
+    /// client IP is the peer address, or, behind `trusted_proxies`, the right-most
+    /// untrusted `X-Forwarded-For` hop. Needs the peer address: serve the router with
+    /// `into_make_service_with_connect_info::<SocketAddr>()`.
+    pub fn throttle(mut self, spec: BucketSpec, trusted_proxies: TrustedProxies) -> Self {
+        Arc::make_mut(&mut self.policy).throttle = Some(Arc::new((
+            LocalBuckets::new(spec, 100_000),
+            trusted_proxies,
+        )));
         self
     }
 
@@ -162,6 +182,29 @@ async fn check(
     policy: &Policy,
     parts: &mut Parts,
 ) -> Result<VerifiedClient, Rejection> {
+    if let Some(throttle) = &policy.throttle {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
+        if let Some(peer) = peer {
+            let forwarded = parts
+                .headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok());
+            let client = throttle.1.client_ip(peer, forwarded);
+            if let Err(wait) = throttle.0.check(client) {
+                let seconds = retry_after_seconds(wait);
+                return Err(Rejection {
+                    status: 429,
+                    code: EnhancedErrorCode::TooManyRequests,
+                    message: format!("too many requests from this device; retry in {seconds} s"),
+                    retry_after: Some(seconds),
+                });
+            }
+        }
+    }
     if let Some(raw) = parts.headers.get("x-device-info")
         && DeviceInfo::parse_header(raw.as_bytes()).is_err()
     {
@@ -169,6 +212,7 @@ async fn check(
             status: 400,
             code: EnhancedErrorCode::InvalidHeaderDeviceInfo,
             message: "invalid X-Device-Info".into(),
+            retry_after: None,
         });
     }
     let token = bearer(parts).ok_or(AccessError::MissingToken)?;

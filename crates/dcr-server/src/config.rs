@@ -52,6 +52,30 @@ pub struct ThrottleConfig {
     /// CIDRs of reverse proxies whose `X-Forwarded-For` is believed.
     #[serde(deserialize_with = "comma_list")]
     pub trusted_proxies: Vec<String>,
+    /// Buckets kept in memory before idle (full) ones are pruned.
+    pub max_tracked_keys: usize,
+    /// Per endpoint (`register`, `token`): exempt it, or give it a bucket of its own.
+    pub endpoints: std::collections::BTreeMap<String, EndpointThrottle>,
+}
+
+/// Throttling of one endpoint. Without `capacity`/`refill_per_second` the endpoint
+/// shares the device's one bucket with the other throttled endpoints (SPEC 2).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EndpointThrottle {
+    pub enabled: bool,
+    pub capacity: Option<u32>,
+    pub refill_per_second: Option<f64>,
+}
+
+impl Default for EndpointThrottle {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            capacity: None,
+            refill_per_second: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -113,6 +137,8 @@ impl Default for ThrottleConfig {
             capacity: 10,
             refill_per_second: 1.0,
             trusted_proxies: Vec::new(),
+            max_tracked_keys: 100_000,
+            endpoints: Default::default(),
         }
     }
 }
@@ -212,6 +238,23 @@ impl Config {
             || self.throttle.refill_per_second <= 0.0
         {
             return bad("throttle.capacity and throttle.refill_per_second must be positive");
+        }
+        if let Err(e) = dcr_core::throttle::TrustedProxies::parse(&self.throttle.trusted_proxies) {
+            return Err(ConfigError::Invalid(format!(
+                "throttle.trusted_proxies: {e}"
+            )));
+        }
+        for (name, e) in &self.throttle.endpoints {
+            if !crate::throttle::ENDPOINTS.contains(&name.as_str()) {
+                return Err(ConfigError::Invalid(format!(
+                    "throttle.endpoints.{name}: unknown endpoint (known: {})",
+                    crate::throttle::ENDPOINTS.join(", ")
+                )));
+            }
+            if e.capacity == Some(0) || e.refill_per_second.is_some_and(|r| r.is_nan() || r <= 0.0)
+            {
+                return bad("throttle endpoint capacity and refill must be positive");
+            }
         }
         if self.limits.request_timeout_seconds == 0 || self.limits.max_concurrent_requests == 0 {
             return bad("limits must be positive");

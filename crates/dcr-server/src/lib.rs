@@ -9,6 +9,7 @@ pub mod routes;
 pub mod startup;
 pub mod state;
 pub mod telemetry;
+pub mod throttle;
 
 pub use config::Config;
 pub use startup::Application;

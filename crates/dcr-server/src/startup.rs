@@ -27,6 +27,7 @@ use crate::config::Config;
 use crate::error::EnhancedFailure;
 use crate::routes;
 use crate::state::AppState;
+use crate::throttle::Throttle;
 
 const KEK_FILE: &str = "key-encryption-key";
 
@@ -60,9 +61,23 @@ impl Application {
             }
         }
 
+        let throttle = Throttle::from_config(&config.throttle, config.redis_url.as_deref())?;
+        if let Some(t) = &throttle {
+            // Full buckets carry no information: forget them once a minute.
+            let weak = Arc::downgrade(t);
+            tokio::spawn(async move {
+                let mut every = tokio::time::interval(Duration::from_secs(60));
+                loop {
+                    every.tick().await;
+                    let Some(t) = weak.upgrade() else { return };
+                    t.prune();
+                }
+            });
+        }
         let state = AppState {
             dcr: dcr.clone(),
             issuer: Arc::from(issuer.trim_end_matches('/')),
+            throttle,
         };
         let router = with_middleware(routes::router(state), &config);
         tracing::info!(listen = %local, %issuer, "dcr is ready");

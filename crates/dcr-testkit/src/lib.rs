@@ -39,6 +39,11 @@ pub fn test_config(data_dir: &std::path::Path, kek: &str) -> Config {
         data_dir: data_dir.to_path_buf(),
         bootstrap_operator_key: Some(SecretString::from(OPERATOR_KEY)),
         key_encryption_key: Some(SecretString::from(kek.to_owned())),
+        // Tests send many requests from one address; throttling tests turn it on.
+        throttle: dcr_server::config::ThrottleConfig {
+            enabled: false,
+            ..Default::default()
+        },
         ..Config::default()
     }
 }

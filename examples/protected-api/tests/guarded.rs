@@ -389,3 +389,57 @@ async fn the_guard_refetches_the_jwks_for_an_unknown_kid_at_most_once_per_interv
     assert!(guard.verify(&forged_kid, None, None).await.is_err());
     assert_eq!(hits.load(Ordering::SeqCst), 2);
 }
+
+#[tokio::test]
+async fn the_guard_can_throttle_per_device_like_the_server() {
+    use dcr_core::throttle::{BucketSpec, TrustedProxies};
+    use dcr_guard::{GuardLayer, VerifiedClient};
+    let app = spawn_app().await;
+    let ready = app.ready_client().await;
+    let guard = guard_for(&app, |_| {}).await;
+    let router = axum::Router::new()
+        .route(
+            "/x",
+            axum::routing::get(|c: VerifiedClient| async move { c.client_id }),
+        )
+        .route_layer(GuardLayer::new(guard).throttle(
+            BucketSpec {
+                capacity: 2,
+                refill_per_second: 0.1,
+            },
+            TrustedProxies::default(),
+        ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+        .unwrap()
+    });
+    for _ in 0..2 {
+        let r = app
+            .http
+            .get(format!("{base}/x"))
+            .bearer_auth(&ready.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+    let r = app
+        .http
+        .get(format!("{base}/x"))
+        .bearer_auth(&ready.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.headers().contains_key("retry-after"));
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["code"],
+        "too_many_requests"
+    );
+}

@@ -20,14 +20,29 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(health::router())
         .merge(discovery::router())
-        .merge(register::router())
-        .merge(token::router())
+        .merge(throttled(register::router(), &state, "register"))
+        .merge(throttled(token::router(), &state, "token"))
         .merge(verify::router())
         .merge(resource::router())
         .nest("/admin/v1", admin::router(state.clone()))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
+}
+
+/// Applies the endpoint's throttle, when throttling is on.
+fn throttled(
+    router: Router<AppState>,
+    state: &AppState,
+    endpoint: &'static str,
+) -> Router<AppState> {
+    match &state.throttle {
+        Some(t) => router.route_layer(axum::middleware::from_fn_with_state(
+            (t.clone(), endpoint),
+            crate::throttle::limit,
+        )),
+        None => router,
+    }
 }
 
 async fn not_found(uri: Uri) -> EnhancedFailure {

@@ -6,4 +6,5 @@ mod admin;
 mod bad_input;
 mod flow;
 mod resource;
+mod throttle;
 mod verify;

@@ -1,0 +1,294 @@
+//! Throttling (SPEC 2): burst, refill, one bucket per device across endpoints, trusted
+//! proxies, exemptions, and one budget across nodes through Redis.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use dcr_server::config::{EndpointThrottle, ThrottleConfig};
+use dcr_testkit::*;
+use reqwest::StatusCode;
+use serde_json::Value;
+
+fn throttling(capacity: u32, refill: f64, proxies: &[&str]) -> ThrottleConfig {
+    ThrottleConfig {
+        enabled: true,
+        capacity,
+        refill_per_second: refill,
+        trusted_proxies: proxies.iter().map(|s| s.to_string()).collect(),
+        ..Default::default()
+    }
+}
+
+async fn token_status(app: &TestApp, xff: Option<&str>) -> reqwest::Response {
+    let mut req = app.http.post(app.url("/o/client/token")).form(&[
+        ("grant_type", "client_credentials"),
+        ("client_id", "nobody"),
+        ("client_secret", "x"),
+    ]);
+    if let Some(x) = xff {
+        req = req.header("x-forwarded-for", x);
+    }
+    req.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_device_gets_its_burst_then_429_with_retry_after_then_refills() {
+    let app = spawn_app_with(|c| c.throttle = throttling(10, 1.0, &[])).await;
+    for i in 0..10 {
+        assert_eq!(
+            token_status(&app, None).await.status(),
+            StatusCode::BAD_REQUEST,
+            "request {i} is within the burst"
+        );
+    }
+    let r = token_status(&app, None).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry >= 1);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["code"], "too_many_requests");
+    assert_eq!(v["action"], "retry");
+    assert_eq!(v["status"], 429);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(
+        token_status(&app, None).await.status(),
+        StatusCode::BAD_REQUEST,
+        "one token refilled"
+    );
+    assert_eq!(
+        token_status(&app, None).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // Endpoints outside /o/client/* are not throttled.
+    assert_eq!(
+        app.http
+            .get(app.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn one_bucket_covers_registration_and_token_together() {
+    let app = spawn_app_with(|c| c.throttle = throttling(4, 0.1, &[])).await;
+    for _ in 0..2 {
+        assert_eq!(
+            token_status(&app, None).await.status(),
+            StatusCode::BAD_REQUEST
+        );
+    }
+    for _ in 0..2 {
+        let r = app
+            .http
+            .post(app.url("/o/client/register"))
+            .json(&serde_json::json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    }
+    let r = app
+        .http
+        .post(app.url("/oauth2/token"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn forwarded_for_is_believed_only_from_trusted_proxies() {
+    // Untrusted peer: spoofing X-Forwarded-For buys nothing.
+    let app = spawn_app_with(|c| c.throttle = throttling(2, 0.1, &[])).await;
+    for i in 0..2 {
+        assert_eq!(
+            token_status(&app, Some(&format!("198.51.100.{i}")))
+                .await
+                .status(),
+            StatusCode::BAD_REQUEST
+        );
+    }
+    assert_eq!(
+        token_status(&app, Some("198.51.100.99")).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+
+    // Trusted proxy (the loopback peer): the right-most untrusted hop is the device.
+    let app =
+        spawn_app_with(|c| c.throttle = throttling(2, 0.1, &["127.0.0.0/8", "10.0.0.0/8"])).await;
+    for _ in 0..2 {
+        assert_eq!(
+            token_status(&app, Some("6.6.6.6, 198.51.100.1, 10.0.0.7"))
+                .await
+                .status(),
+            StatusCode::BAD_REQUEST
+        );
+    }
+    // Same device, whatever it claims further left.
+    assert_eq!(
+        token_status(&app, Some("7.7.7.7, 198.51.100.1, 10.0.0.7"))
+            .await
+            .status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // Another device behind the same proxy has its own bucket.
+    assert_eq!(
+        token_status(&app, Some("198.51.100.2, 10.0.0.7"))
+            .await
+            .status(),
+        StatusCode::BAD_REQUEST
+    );
+}
+
+#[tokio::test]
+async fn endpoints_can_be_exempted_or_given_their_own_bucket() {
+    let app = spawn_app_with(|c| {
+        c.throttle = throttling(1, 0.1, &[]);
+        c.throttle.endpoints.insert(
+            "token".into(),
+            EndpointThrottle {
+                enabled: false,
+                ..Default::default()
+            },
+        );
+        c.throttle.endpoints.insert(
+            "register".into(),
+            EndpointThrottle {
+                enabled: true,
+                capacity: Some(3),
+                refill_per_second: None,
+            },
+        );
+    })
+    .await;
+    for _ in 0..20 {
+        assert_eq!(
+            token_status(&app, None).await.status(),
+            StatusCode::BAD_REQUEST
+        );
+    }
+    let register = || {
+        app.http
+            .post(app.url("/o/client/register"))
+            .json(&serde_json::json!({}))
+            .send()
+    };
+    for _ in 0..3 {
+        assert_eq!(register().await.unwrap().status(), StatusCode::BAD_REQUEST);
+    }
+    assert_eq!(
+        register().await.unwrap().status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+fn redis_binary() -> Option<&'static str> {
+    ["/usr/bin/redis-server", "/usr/local/bin/redis-server"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+}
+
+struct Redis(Child);
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_redis(port: u16, dir: &std::path::Path) -> Redis {
+    let child = Command::new(redis_binary().unwrap())
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
+        .arg("--dir")
+        .arg(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "redis did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Redis(child)
+}
+
+#[tokio::test]
+async fn nodes_share_one_budget_through_redis_and_fall_back_when_it_is_down() {
+    if redis_binary().is_none() {
+        assert!(
+            std::env::var_os("DCR_REQUIRE_SERVERS").is_none(),
+            "redis-server is required but not installed"
+        );
+        eprintln!("skipped: redis-server is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let redis = start_redis(port, dir.path());
+    let url = format!("redis://127.0.0.1:{port}");
+    let node = |url: String| {
+        spawn_app_with(move |c| {
+            c.throttle = throttling(6, 0.1, &[]);
+            c.redis_url = Some(url);
+        })
+    };
+    let a = node(url.clone()).await;
+    let b = node(url.clone()).await;
+    for i in 0..6 {
+        let app = if i % 2 == 0 { &a } else { &b };
+        assert_eq!(
+            token_status(app, None).await.status(),
+            StatusCode::BAD_REQUEST,
+            "request {i}"
+        );
+    }
+    assert_eq!(
+        token_status(&a, None).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        token_status(&b, None).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+
+    // Redis gone: each node keeps serving with its own local buckets.
+    drop(redis);
+    let c = node(url).await;
+    let start = Instant::now();
+    for _ in 0..6 {
+        assert_eq!(
+            token_status(&c, None).await.status(),
+            StatusCode::BAD_REQUEST
+        );
+    }
+    assert_eq!(
+        token_status(&c, None).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "fallback must be fast"
+    );
+}
