@@ -100,6 +100,14 @@ pub struct LimitsConfig {
     pub request_timeout_seconds: u64,
     /// Concurrent requests in flight before new ones wait.
     pub max_concurrent_requests: usize,
+    /// Open connections before new ones wait in the listen backlog.
+    pub max_connections: usize,
+    /// Time a client has to send its request headers.
+    pub header_read_timeout_seconds: u64,
+    /// Largest request head (request line and headers).
+    pub max_header_bytes: usize,
+    /// On shutdown, how long in-flight requests may take to finish.
+    pub shutdown_grace_seconds: u64,
 }
 
 impl Default for Config {
@@ -157,6 +165,10 @@ impl Default for LimitsConfig {
         Self {
             request_timeout_seconds: 30,
             max_concurrent_requests: 1024,
+            max_connections: 10_000,
+            header_read_timeout_seconds: 10,
+            max_header_bytes: 32 * 1024,
+            shutdown_grace_seconds: 10,
         }
     }
 }
@@ -256,7 +268,13 @@ impl Config {
                 return bad("throttle endpoint capacity and refill must be positive");
             }
         }
-        if self.limits.request_timeout_seconds == 0 || self.limits.max_concurrent_requests == 0 {
+        let l = &self.limits;
+        if l.request_timeout_seconds == 0
+            || l.max_concurrent_requests == 0
+            || l.max_connections == 0
+            || l.header_read_timeout_seconds == 0
+            || l.max_header_bytes < 8192
+        {
             return bad("limits must be positive");
         }
         if let Some(issuer) = &self.issuer

@@ -2,7 +2,6 @@
 //! and binds; `run_until` serves until the shutdown future resolves, then drains.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,6 +37,7 @@ pub struct Application {
     port: u16,
     dcr: Arc<Dcr>,
     sqlite: Option<SqliteStore>,
+    limits: crate::config::LimitsConfig,
 }
 
 impl Application {
@@ -87,6 +87,7 @@ impl Application {
             port: local.port(),
             dcr,
             sqlite,
+            limits: config.limits.clone(),
         })
     }
 
@@ -104,14 +105,7 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("serving")?;
+        crate::serve::serve(self.listener, self.router, &self.limits, shutdown).await;
         if let Some(store) = self.sqlite {
             store.close().await;
         }

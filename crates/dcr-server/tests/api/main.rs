@@ -5,6 +5,7 @@
 mod admin;
 mod bad_input;
 mod flow;
+mod limits;
 mod resource;
 mod throttle;
 mod verify;
