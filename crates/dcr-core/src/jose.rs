@@ -322,10 +322,16 @@ pub fn access_token_kid(jws: &str) -> Option<String> {
 }
 
 /// Keys the server signs and verifies with, and the JWKS it publishes.
+///
+/// Published (and trusted for access tokens): the active key, the `next` key (so
+/// verifiers have it before it signs), and retired keys while tokens they signed can
+/// still be live. Trusted for software statements, which never expire: every key we
+/// ever had.
 #[derive(Clone)]
 pub struct KeyRing {
     active: Arc<ActiveKey>,
     verifier: Verifier,
+    statement_verifier: Verifier,
     published: Arc<Vec<PublicJwk>>,
 }
 
@@ -336,10 +342,12 @@ pub struct LoadedKey {
     pub public_jwk: PublicJwk,
     /// Present for the key that signs.
     pub private_pkcs8: Option<Vec<u8>>,
+    /// `true` for `next` keys and retired keys still within the token lifetime.
+    pub published: bool,
 }
 
 impl KeyRing {
-    /// Builds the ring from the active key and any others still needed for verification.
+    /// Builds the ring from the active key and every other key we have.
     pub fn new(
         issuer: String,
         active: LoadedKey,
@@ -353,17 +361,20 @@ impl KeyRing {
                 SigningAlgorithm::Es256 => EncodingKey::from_ec_der(private),
             },
         };
-        let published: Vec<PublicJwk> = std::iter::once(active)
-            .chain(others)
-            .map(|k| k.public_jwk)
+        let all: Vec<&LoadedKey> = std::iter::once(&active).chain(others.iter()).collect();
+        let published: Vec<PublicJwk> = std::iter::once(&active)
+            .chain(others.iter().filter(|k| k.published))
+            .map(|k| k.public_jwk.clone())
             .collect();
-        let verifier = Verifier::from_jwks(issuer, &published);
+        let every: Vec<PublicJwk> = all.iter().map(|k| k.public_jwk.clone()).collect();
+        let verifier = Verifier::from_jwks(issuer.clone(), &published);
         if !verifier.knows_kid(&active_key.kid) {
             return Err(JoseError::UnknownKey);
         }
         Ok(Self {
             active: Arc::new(active_key),
             verifier,
+            statement_verifier: Verifier::from_jwks(issuer, &every),
             published: Arc::new(published),
         })
     }
@@ -401,7 +412,7 @@ impl KeyRing {
     }
 
     pub fn verify_statement(&self, jws: &str, now: i64) -> Result<StatementClaims, JoseError> {
-        self.verifier.verify_statement(jws, now)
+        self.statement_verifier.verify_statement(jws, now)
     }
 
     pub fn verify_access_token(&self, jws: &str, now: i64) -> Result<AccessTokenClaims, JoseError> {
@@ -429,6 +440,7 @@ mod tests {
             alg: g.alg,
             public_jwk: g.public_jwk.clone(),
             private_pkcs8: Some(g.private_pkcs8.clone()),
+            published: true,
         };
         Some((KeyRing::new(issuer.into(), loaded, vec![]).ok()?, g))
     }

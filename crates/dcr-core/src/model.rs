@@ -220,6 +220,8 @@ pub struct SigningKeyRecord {
     /// The public JWK as published, JSON.
     pub public_jwk: String,
     pub created_at: i64,
+    /// When it stopped signing (state `retired`).
+    pub retired_at: Option<i64>,
 }
 
 /// Which page of a list: after the row with this sequence number, at most `limit` rows.

@@ -122,4 +122,7 @@ pub trait Store: Send + Sync + 'static {
 
     async fn list_signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>>;
     async fn insert_signing_key(&self, key: &SigningKeyRecord) -> StoreResult<()>;
+    /// In one transaction: the active key retires (at `at`), the `next` key becomes
+    /// active, and `new_next` is inserted as the new `next`. Requires a `next` key.
+    async fn rotate_signing_keys(&self, new_next: &SigningKeyRecord, at: i64) -> StoreResult<()>;
 }

@@ -23,6 +23,7 @@ fn setup(cache: usize) -> (Guard, String) {
             alg: g.alg,
             public_jwk: g.public_jwk,
             private_pkcs8: Some(g.private_pkcs8),
+            published: true,
         },
         vec![],
     )

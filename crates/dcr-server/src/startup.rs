@@ -29,6 +29,8 @@ use crate::state::AppState;
 use crate::throttle::Throttle;
 
 const KEK_FILE: &str = "key-encryption-key";
+/// How often signing keys are re-read from the store.
+const KEY_RELOAD_INTERVAL: Duration = Duration::from_secs(30);
 
 /// A built, bound, not yet running server.
 pub struct Application {
@@ -74,6 +76,19 @@ impl Application {
                 }
             });
         }
+        // Key rotations made on another node, and retired keys leaving the JWKS.
+        let weak = Arc::downgrade(&dcr);
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(KEY_RELOAD_INTERVAL);
+            every.tick().await;
+            loop {
+                every.tick().await;
+                let Some(dcr) = weak.upgrade() else { return };
+                if let Err(e) = dcr.reload_keys().await {
+                    tracing::warn!(error = %e, "reloading signing keys failed");
+                }
+            }
+        });
         let state = AppState {
             dcr: dcr.clone(),
             issuer: Arc::from(issuer.trim_end_matches('/')),

@@ -659,7 +659,7 @@ impl Store for SqliteStore {
 
     async fn list_signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>> {
         let rows = sqlx::query(
-            "SELECT kid, alg, state, sealed_private_key, public_jwk, created_at \
+            "SELECT kid, alg, state, sealed_private_key, public_jwk, created_at, retired_at \
              FROM signing_keys ORDER BY seq",
         )
         .fetch_all(&self.pool)
@@ -671,7 +671,7 @@ impl Store for SqliteStore {
     async fn insert_signing_key(&self, k: &SigningKeyRecord) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO signing_keys (kid, alg, state, sealed_private_key, public_jwk, \
-             created_at) VALUES (?, ?, ?, ?, ?, ?)",
+             created_at, retired_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&k.kid)
         .bind(&k.alg)
@@ -679,10 +679,51 @@ impl Store for SqliteStore {
         .bind(&k.sealed_private_key)
         .bind(&k.public_jwk)
         .bind(k.created_at)
+        .bind(k.retired_at)
         .execute(&self.pool)
         .await
         .map(|_| ())
         .map_err(map_err)
+    }
+
+    async fn rotate_signing_keys(&self, new_next: &SigningKeyRecord, at: i64) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let next: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM signing_keys WHERE state = 'next'")
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        if next < 1 {
+            return Err(StoreError::Conflict("rotation needs a next key".into()));
+        }
+        sqlx::query(
+            "UPDATE signing_keys SET state = 'retired', retired_at = ? WHERE state = 'active'",
+        )
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        // The oldest next key: the one verifiers have had longest.
+        sqlx::query(
+            "UPDATE signing_keys SET state = 'active' WHERE kid = \
+             (SELECT kid FROM signing_keys WHERE state = 'next' ORDER BY seq LIMIT 1)",
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        sqlx::query(
+            "INSERT INTO signing_keys (kid, alg, state, sealed_private_key, public_jwk, \
+             created_at, retired_at) VALUES (?, ?, 'next', ?, ?, ?, NULL)",
+        )
+        .bind(&new_next.kid)
+        .bind(&new_next.alg)
+        .bind(&new_next.sealed_private_key)
+        .bind(&new_next.public_jwk)
+        .bind(new_next.created_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)
     }
 }
 

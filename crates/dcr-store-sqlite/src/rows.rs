@@ -160,6 +160,7 @@ pub(crate) fn signing_key_from_row(row: &SqliteRow) -> StoreResult<SigningKeyRec
         sealed_private_key: get(row, "sealed_private_key")?,
         public_jwk: get(row, "public_jwk")?,
         created_at: get(row, "created_at")?,
+        retired_at: get(row, "retired_at")?,
     })
 }
 

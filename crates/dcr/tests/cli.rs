@@ -87,6 +87,41 @@ async fn serve_bootstraps_answers_and_stops_gracefully_on_sigterm() {
         assert_eq!(mode & 0o777, 0o600);
     }
 
+    // `dcr admin keys` drives the running server.
+    let admin = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_dcr"))
+            .args(["admin", "keys"])
+            .args(args)
+            .args(["--url", &server.base, "--key", "cli-test-operator-key"])
+            .output()
+            .unwrap()
+    };
+    let listed = admin(&["list"]);
+    assert!(
+        listed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+    assert!(String::from_utf8_lossy(&listed.stdout).contains("active"));
+    let rotated = admin(&["rotate", "--json"]);
+    assert!(rotated.status.success());
+    let keys: serde_json::Value = serde_json::from_slice(&rotated.stdout).unwrap();
+    assert_eq!(keys["items"].as_array().unwrap().len(), 3);
+    let denied = Command::new(env!("CARGO_BIN_EXE_dcr"))
+        .args([
+            "admin",
+            "keys",
+            "list",
+            "--url",
+            &server.base,
+            "--key",
+            "wrong",
+        ])
+        .output()
+        .unwrap();
+    assert!(!denied.status.success());
+    assert!(String::from_utf8_lossy(&denied.stderr).contains("401"));
+
     let status = Command::new("kill")
         .args(["-TERM", &server.child.id().to_string()])
         .status()

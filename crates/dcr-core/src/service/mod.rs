@@ -16,6 +16,7 @@ pub use token::{IssuedToken, TokenRequest};
 
 use crate::catalog::Catalog;
 use crate::crypto::KeyEncryptionKey;
+use crate::error::AdminError;
 use crate::jose::{self, JoseError, KeyRing, LoadedKey, SigningAlgorithm};
 use crate::model::{KeyState, SigningKeyRecord};
 use crate::secrets::SecretHasher;
@@ -58,6 +59,7 @@ pub enum OpenError {
 pub struct Dcr {
     store: Arc<dyn Store>,
     keys: RwLock<KeyRing>,
+    kek: KeyEncryptionKey,
     hasher: SecretHasher,
     settings: DcrSettings,
 }
@@ -69,10 +71,17 @@ impl Dcr {
         kek: &KeyEncryptionKey,
         settings: DcrSettings,
     ) -> Result<Self, OpenError> {
-        let keys = load_key_ring(store.as_ref(), kek, &settings.issuer).await?;
+        let keys = load_key_ring(
+            store.as_ref(),
+            kek,
+            &settings.issuer,
+            settings.token_ttl_seconds,
+        )
+        .await?;
         Ok(Self {
             store,
             keys: RwLock::new(keys),
+            kek: kek.clone(),
             hasher: SecretHasher::new(kek.derive_pepper()),
             settings,
         })
@@ -97,50 +106,138 @@ impl Dcr {
     pub fn hasher(&self) -> &SecretHasher {
         &self.hasher
     }
+
+    /// Re-reads the signing keys, so a rotation made on another node (or a retired key
+    /// leaving the JWKS as time passes) takes effect here. Run on a timer.
+    pub async fn reload_keys(&self) -> Result<(), OpenError> {
+        let records = self.store.list_signing_keys().await?;
+        let ring = key_ring_from(
+            records,
+            &self.kek,
+            &self.settings.issuer,
+            self.settings.token_ttl_seconds,
+        )?;
+        match self.keys.write() {
+            Ok(mut guard) => *guard = ring,
+            Err(poisoned) => *poisoned.into_inner() = ring,
+        }
+        Ok(())
+    }
+
+    /// Rotates signing keys: `next` becomes active, active retires, a new `next` is
+    /// made. Tokens signed before keep verifying until they expire; statements keep
+    /// verifying for as long as they are not revoked.
+    pub async fn rotate_keys(&self, who: &Principal) -> Result<Vec<SigningKeyRecord>, AdminError> {
+        if who.role != crate::model::Role::Operator {
+            return Err(AdminError::Forbidden);
+        }
+        let records = self.store.list_signing_keys().await?;
+        ensure_key(self.store.as_ref(), &self.kek, &records, KeyState::Next)
+            .await
+            .map_err(|e| AdminError::Internal(e.to_string()))?;
+        let new_next = new_key_record(&self.kek, KeyState::Next)
+            .map_err(|e| AdminError::Internal(e.to_string()))?;
+        self.store
+            .rotate_signing_keys(&new_next, unix_now())
+            .await?;
+        self.reload_keys()
+            .await
+            .map_err(|e| AdminError::Internal(e.to_string()))?;
+        self.list_keys(who).await
+    }
+
+    /// Signing keys without their private halves.
+    pub async fn list_keys(&self, who: &Principal) -> Result<Vec<SigningKeyRecord>, AdminError> {
+        if who.role != crate::model::Role::Operator {
+            return Err(AdminError::Forbidden);
+        }
+        let mut records = self.store.list_signing_keys().await?;
+        for r in &mut records {
+            r.sealed_private_key.clear();
+        }
+        Ok(records)
+    }
+}
+
+/// Seconds after retirement during which a key stays published: tokens it signed
+/// may live a full TTL, and verifiers cache the JWKS for a while.
+const RETIRED_PUBLISH_GRACE: i64 = 600;
+
+fn new_key_record(kek: &KeyEncryptionKey, state: KeyState) -> Result<SigningKeyRecord, OpenError> {
+    let generated = jose::generate_key(SigningAlgorithm::Es256).map_err(OpenError::Generate)?;
+    let fail = |reason: String| OpenError::Key {
+        kid: generated.kid.clone(),
+        reason,
+    };
+    let sealed = kek
+        .seal(&generated.private_pkcs8, generated.kid.as_bytes())
+        .map_err(|e| fail(e.to_string()))?;
+    Ok(SigningKeyRecord {
+        kid: generated.kid.clone(),
+        alg: generated.alg.as_str().to_owned(),
+        state,
+        sealed_private_key: sealed,
+        public_jwk: serde_json::to_string(&generated.public_jwk)
+            .map_err(|e| fail(e.to_string()))?,
+        created_at: unix_now(),
+        retired_at: None,
+    })
+}
+
+/// Inserts a key of `state` unless one exists; a concurrent node doing the same is fine.
+async fn ensure_key(
+    store: &dyn Store,
+    kek: &KeyEncryptionKey,
+    records: &[SigningKeyRecord],
+    state: KeyState,
+) -> Result<bool, OpenError> {
+    if records.iter().any(|k| k.state == state) {
+        return Ok(false);
+    }
+    match store.insert_signing_key(&new_key_record(kek, state)?).await {
+        Ok(()) | Err(StoreError::Conflict(_)) => Ok(true),
+        Err(e) => Err(e.into()),
+    }
 }
 
 async fn load_key_ring(
     store: &dyn Store,
     kek: &KeyEncryptionKey,
     issuer: &str,
+    token_ttl_seconds: u64,
 ) -> Result<KeyRing, OpenError> {
     let mut records = store.list_signing_keys().await?;
-    if !records.iter().any(|k| k.state == KeyState::Active) {
-        let generated = jose::generate_key(SigningAlgorithm::Es256).map_err(OpenError::Generate)?;
-        let sealed = kek
-            .seal(&generated.private_pkcs8, generated.kid.as_bytes())
-            .map_err(|e| OpenError::Key {
-                kid: generated.kid.clone(),
-                reason: e.to_string(),
-            })?;
-        let record = SigningKeyRecord {
-            kid: generated.kid.clone(),
-            alg: generated.alg.as_str().to_owned(),
-            state: KeyState::Active,
-            sealed_private_key: sealed,
-            public_jwk: serde_json::to_string(&generated.public_jwk).map_err(|e| {
-                OpenError::Key {
-                    kid: generated.kid.clone(),
-                    reason: e.to_string(),
-                }
-            })?,
-            created_at: unix_now(),
-        };
-        match store.insert_signing_key(&record).await {
-            // Another node won the race to create the first key: use theirs.
-            Ok(()) | Err(StoreError::Conflict(_)) => {}
-            Err(e) => return Err(e.into()),
-        }
+    // First start: an active key to sign with and a next key published ahead of use.
+    let added_active = ensure_key(store, kek, &records, KeyState::Active).await?;
+    let added_next = ensure_key(store, kek, &records, KeyState::Next).await?;
+    if added_active || added_next {
         records = store.list_signing_keys().await?;
     }
+    key_ring_from(records, kek, issuer, token_ttl_seconds)
+}
+
+fn key_ring_from(
+    mut records: Vec<SigningKeyRecord>,
+    kek: &KeyEncryptionKey,
+    issuer: &str,
+    token_ttl_seconds: u64,
+) -> Result<KeyRing, OpenError> {
+    let ttl = i64::try_from(token_ttl_seconds).unwrap_or(i64::MAX);
+    let publish_cutoff = unix_now()
+        .saturating_sub(ttl)
+        .saturating_sub(RETIRED_PUBLISH_GRACE);
     // The newest active key signs; every other key is kept for verification.
     records.sort_by_key(|k| std::cmp::Reverse(k.created_at));
     let mut active = None;
     let mut others = Vec::new();
     for record in records {
-        let unseal = record.state == KeyState::Active && active.is_none();
-        let loaded = load_key(&record, kek, unseal)?;
-        if unseal {
+        let signs = record.state == KeyState::Active && active.is_none();
+        let published = match record.state {
+            KeyState::Active | KeyState::Next => true,
+            KeyState::Retired => record.retired_at.is_some_and(|at| at >= publish_cutoff),
+        };
+        let loaded = load_key(&record, kek, signs, published)?;
+        if signs {
             active = Some(loaded);
         } else {
             others.push(loaded);
@@ -160,6 +257,7 @@ fn load_key(
     record: &SigningKeyRecord,
     kek: &KeyEncryptionKey,
     unseal: bool,
+    published: bool,
 ) -> Result<LoadedKey, OpenError> {
     let fail = |reason: String| OpenError::Key {
         kid: record.kid.clone(),
@@ -185,5 +283,6 @@ fn load_key(
         alg,
         public_jwk,
         private_pkcs8,
+        published,
     })
 }

@@ -59,6 +59,8 @@ pub fn router(state: AppState) -> Router<AppState> {
             post(create_global_api_key).get(list_global_api_keys),
         )
         .route("/api-keys/{key_id}", delete(revoke_api_key))
+        .route("/keys", get(list_keys))
+        .route("/keys/rotate", post(rotate_keys))
         .route_layer(middleware::from_fn_with_state(state, authenticate))
 }
 
@@ -431,6 +433,41 @@ async fn revoke_api_key(
     let key = state.dcr.revoke_api_key(&who, &key_id).await?;
     tracing::info!(actor = %who.key_id, key_id = %key.id, "API key revoked");
     Ok(Json(api_key_view(key)))
+}
+
+async fn list_keys(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+) -> AdminResult<Json<Page<wire::SigningKey>>> {
+    let keys = state.dcr.list_keys(&who).await?;
+    Ok(Json(Page {
+        items: keys.into_iter().map(signing_key_view).collect(),
+        next_cursor: None,
+    }))
+}
+
+async fn rotate_keys(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    body: Body,
+) -> AdminResult<Json<Page<wire::SigningKey>>> {
+    empty_body(body).await?;
+    let keys = state.dcr.rotate_keys(&who).await?;
+    tracing::info!(actor = %who.key_id, active = %state.dcr.keys().active_kid(), "signing keys rotated");
+    Ok(Json(Page {
+        items: keys.into_iter().map(signing_key_view).collect(),
+        next_cursor: None,
+    }))
+}
+
+fn signing_key_view(k: model::SigningKeyRecord) -> wire::SigningKey {
+    wire::SigningKey {
+        kid: k.kid,
+        alg: k.alg,
+        state: k.state.as_str().into(),
+        created_at: k.created_at,
+        retired_at: k.retired_at,
+    }
 }
 
 fn api_key_view(k: model::ApiKeyRecord) -> ApiKey {

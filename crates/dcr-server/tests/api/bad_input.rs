@@ -134,6 +134,7 @@ fn foreign_statement(issuer: &str, app_id: &str, jti: &str, our_kid: Option<&str
                     alg: g.alg,
                     public_jwk: g.public_jwk.clone(),
                     private_pkcs8: Some(g.private_pkcs8.clone()),
+                    published: true,
                 },
                 vec![],
             )

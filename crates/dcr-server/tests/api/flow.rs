@@ -198,7 +198,7 @@ async fn discovery_and_jwks() {
         .await
         .unwrap();
     let keys = jwks["keys"].as_array().unwrap();
-    assert_eq!(keys.len(), 1);
+    assert_eq!(keys.len(), 2, "the active key and the next one");
     assert_eq!(keys[0]["kty"], "EC");
     assert_eq!(keys[0]["crv"], "P-256");
     assert_eq!(keys[0]["alg"], "ES256");

@@ -5,6 +5,7 @@
 mod admin;
 mod bad_input;
 mod flow;
+mod keys;
 mod limits;
 mod resource;
 mod throttle;
