@@ -20,6 +20,14 @@ fn free_port() -> u16 {
 struct Server {
     child: Child,
     base: String,
+    /// stderr goes to a file: a pipe nobody drains would block a chatty server.
+    log: std::path::PathBuf,
+}
+
+impl Server {
+    fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
 }
 
 impl Drop for Server {
@@ -30,6 +38,7 @@ impl Drop for Server {
 
 async fn serve(dir: &std::path::Path, envs: &[(&str, &str)]) -> Server {
     let port = free_port();
+    let log = dir.join(format!("server-{port}.log"));
     let child = Command::new(env!("CARGO_BIN_EXE_dcr"))
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .arg("--data-dir")
@@ -37,7 +46,7 @@ async fn serve(dir: &std::path::Path, envs: &[(&str, &str)]) -> Server {
         .envs(envs.iter().copied())
         .env("DCR_LOG__FORMAT", "json")
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
+        .stderr(Stdio::from(std::fs::File::create(&log).unwrap()))
         .spawn()
         .unwrap();
     let base = format!("http://127.0.0.1:{port}");
@@ -46,7 +55,7 @@ async fn serve(dir: &std::path::Path, envs: &[(&str, &str)]) -> Server {
         if let Ok(r) = reqwest::get(format!("{base}/readyz")).await
             && r.status().is_success()
         {
-            return Server { child, base };
+            return Server { child, base, log };
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -136,8 +145,7 @@ async fn serve_bootstraps_answers_and_stops_gracefully_on_sigterm() {
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(exit.success(), "{exit:?}");
-    let mut logs = String::new();
-    std::io::Read::read_to_string(server.child.stderr.as_mut().unwrap(), &mut logs).unwrap();
+    let logs = server.logs();
     assert!(
         !logs.contains("cli-test-operator-key"),
         "a secret reached the logs"
@@ -194,4 +202,132 @@ fn print_config_redacts_secrets_and_bad_config_is_a_clear_error() {
             .to_lowercase()
             .contains("ttl_seconds")
     );
+}
+
+/// Runs the whole flow against the real binary at debug level and proves that no
+/// secret, statement or token reaches the logs (SPEC 8).
+#[tokio::test]
+async fn debug_logs_never_contain_secrets_statements_or_tokens() {
+    use serde_json::json;
+    let dir = tempfile::tempdir().unwrap();
+    let operator = "log-test-operator-key-123";
+    let mut server = serve(
+        dir.path(),
+        &[
+            ("DCR_BOOTSTRAP_OPERATOR_KEY", operator),
+            ("RUST_LOG", "trace"),
+            ("DCR_THROTTLE__ENABLED", "false"),
+        ],
+    )
+    .await;
+    let http = reqwest::Client::new();
+    let b = server.base.clone();
+    let admin = |path: &str, body: serde_json::Value| {
+        http.post(format!("{b}/admin/v1{path}"))
+            .bearer_auth(operator)
+            .json(&body)
+            .send()
+    };
+    admin("/programmers", json!({"id": "acme", "name": "Acme"}))
+        .await
+        .unwrap();
+    admin(
+        "/programmers/acme/channels",
+        json!({"id": "ACMETV", "name": "TV"}),
+    )
+    .await
+    .unwrap();
+    let app: serde_json::Value = admin(
+        "/programmers/acme/applications",
+        json!({"name": "a", "level": "programmer", "platforms": ["ios"], "scopes": ["api:client:v2"]}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let app_id = app["id"].as_str().unwrap();
+    let st: serde_json::Value = http
+        .post(format!(
+            "{b}/admin/v1/applications/{app_id}/software-statements"
+        ))
+        .bearer_auth(operator)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let statement = st["software_statement"].as_str().unwrap().to_owned();
+    let reg: serde_json::Value = http
+        .post(format!("{b}/o/client/register"))
+        .json(&json!({"software_statement": statement}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (id, secret) = (
+        reg["client_id"].as_str().unwrap(),
+        reg["client_secret"].as_str().unwrap(),
+    );
+    // Credentials in the query string too, where a careless access log would show them.
+    let tok: serde_json::Value = http
+        .post(format!(
+            "{b}/o/client/token?grant_type=client_credentials&client_id={id}&client_secret={secret}"
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = tok["access_token"].as_str().unwrap().to_owned();
+    http.post(format!("{b}/oauth2/token"))
+        .basic_auth(id, Some(format!("{secret}-wrong")))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    http.get(format!("{b}/o/auth/verify"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let rs: serde_json::Value = admin(
+        "/programmers/acme/api-keys",
+        json!({"role": "resource-server", "name": "rs"}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let rs_key = rs["key"].as_str().unwrap().to_owned();
+    http.post(format!("{b}/o/introspect"))
+        .bearer_auth(&rs_key)
+        .form(&[("token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+
+    Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    let _ = server.child.wait();
+    let logs = server.logs();
+    assert!(logs.len() > 1000, "debug logging produced output");
+    for (what, secret) in [
+        ("operator key", operator),
+        ("client secret", secret),
+        ("statement", &statement),
+        ("statement signature", statement.rsplit('.').next().unwrap()),
+        ("access token", &token),
+        ("token signature", token.rsplit('.').next().unwrap()),
+        ("resource-server key", &rs_key),
+    ] {
+        assert!(!logs.contains(secret), "the {what} reached the logs");
+    }
 }
