@@ -1,0 +1,417 @@
+//! RFC 8725 attacks against every place that verifies a JWS: registration (statements),
+//! forward auth, introspection and the guard (access tokens). Every attack is refused,
+//! quickly, and none makes the server or the guard open a connection anywhere.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use dcr_core::jose::{KeyRing, LoadedKey, SigningAlgorithm, generate_key};
+use dcr_guard::{Guard, GuardConfig};
+use dcr_testkit::*;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+fn part(v: &Value) -> String {
+    B64.encode(v.to_string())
+}
+
+fn parts(jws: &str) -> (Value, Value, String) {
+    let mut it = jws.split('.');
+    let h = serde_json::from_slice(&B64.decode(it.next().unwrap()).unwrap()).unwrap();
+    let p = serde_json::from_slice(&B64.decode(it.next().unwrap()).unwrap()).unwrap();
+    (h, p, it.next().unwrap().to_owned())
+}
+
+fn with_header(jws: &str, edit: impl FnOnce(&mut serde_json::Map<String, Value>)) -> String {
+    let (mut h, _, sig) = parts(jws);
+    edit(h.as_object_mut().unwrap());
+    let payload = jws.split('.').nth(1).unwrap();
+    format!("{}.{payload}.{sig}", part(&h))
+}
+
+fn hmac_signed(header: &Value, payload: &Value, secret: &[u8]) -> String {
+    let alg = match header["alg"].as_str().unwrap() {
+        "HS384" => jsonwebtoken::Algorithm::HS384,
+        "HS512" => jsonwebtoken::Algorithm::HS512,
+        _ => jsonwebtoken::Algorithm::HS256,
+    };
+    let mut h = jsonwebtoken::Header::new(alg);
+    h.kid = header["kid"].as_str().map(str::to_owned);
+    h.typ = header["typ"].as_str().map(str::to_owned);
+    jsonwebtoken::encode(&h, payload, &jsonwebtoken::EncodingKey::from_secret(secret)).unwrap()
+}
+
+/// A key of the attacker's; its public half can ride in `jwk` or a fake JWKS.
+fn attacker() -> (KeyRing, dcr_proto::discovery::PublicJwk, Vec<u8>) {
+    let g = generate_key(SigningAlgorithm::Es256).unwrap();
+    let jwk = g.public_jwk.clone();
+    let pkcs8 = g.private_pkcs8.clone();
+    let ring = KeyRing::new(
+        "attacker".into(),
+        LoadedKey {
+            kid: g.kid,
+            alg: g.alg,
+            public_jwk: g.public_jwk,
+            private_pkcs8: Some(g.private_pkcs8),
+            published: true,
+        },
+        vec![],
+    )
+    .unwrap();
+    (ring, jwk, pkcs8)
+}
+
+/// Re-signs `payload` with the attacker's key under an arbitrary header.
+fn attacker_signed(
+    header: serde_json::Map<String, Value>,
+    payload: &Value,
+    pkcs8: &[u8],
+) -> String {
+    let mut h = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+    h.kid = header.get("kid").and_then(Value::as_str).map(str::to_owned);
+    h.typ = header.get("typ").and_then(Value::as_str).map(str::to_owned);
+    h.jku = header.get("jku").and_then(Value::as_str).map(str::to_owned);
+    h.x5u = header.get("x5u").and_then(Value::as_str).map(str::to_owned);
+    h.jwk = header
+        .get("jwk")
+        .and_then(|v| serde_json::from_value(v.clone()).ok());
+    jsonwebtoken::encode(&h, payload, &jsonwebtoken::EncodingKey::from_ec_der(pkcs8)).unwrap()
+}
+
+/// Attacks derived from one genuine JWS of ours.
+fn corpus(genuine: &str, jwks: &Value, trap: &str) -> Vec<(String, String)> {
+    let (header, payload, signature) = parts(genuine);
+    let our_kid = header["kid"].as_str().unwrap().to_owned();
+    let typ = header["typ"].as_str().unwrap().to_owned();
+    let (_, attacker_jwk, attacker_key) = attacker();
+    let mut out: Vec<(String, String)> = Vec::new();
+    let mut add = |name: &str, token: String| out.push((name.to_owned(), token));
+
+    for none in ["none", "None", "NONE", "nOnE"] {
+        let h = json!({"alg": none, "typ": typ, "kid": our_kid});
+        add(
+            &format!("alg {none}, no signature"),
+            format!("{}.{}.", part(&h), part(&payload)),
+        );
+        add(
+            &format!("alg {none}, original signature"),
+            format!("{}.{}.{signature}", part(&h), part(&payload)),
+        );
+    }
+    // HMAC keyed with what a verifier could mistake for a shared secret: our public key.
+    let public = jwks["keys"][0].clone();
+    let materials: Vec<(&str, Vec<u8>)> = vec![
+        ("JWKS document", jwks.to_string().into_bytes()),
+        ("public JWK", public.to_string().into_bytes()),
+        (
+            "x coordinate",
+            B64.decode(public["x"].as_str().unwrap()).unwrap(),
+        ),
+        (
+            "x and y",
+            [
+                B64.decode(public["x"].as_str().unwrap()).unwrap(),
+                B64.decode(public["y"].as_str().unwrap()).unwrap(),
+            ]
+            .concat(),
+        ),
+    ];
+    for alg in ["HS256", "HS384", "HS512"] {
+        for (what, secret) in &materials {
+            let h = json!({"alg": alg, "typ": typ, "kid": our_kid});
+            add(
+                &format!("{alg} keyed with our {what}"),
+                hmac_signed(&h, &payload, secret),
+            );
+        }
+    }
+    for alg in ["ES384", "ES512", "RS256", "PS256", "EdDSA", "es256", ""] {
+        add(
+            &format!("alg {alg:?} with our kid and signature"),
+            with_header(genuine, |h| {
+                h.insert("alg".into(), json!(alg));
+            }),
+        );
+    }
+    add(
+        "alg missing",
+        with_header(genuine, |h| {
+            h.remove("alg");
+        }),
+    );
+    for kid in [
+        "../../../../etc/passwd",
+        "' OR '1'='1",
+        "x\u{0}y",
+        "/dev/null",
+        "",
+        &"k".repeat(5000),
+    ] {
+        add(
+            &format!("kid {:?}", kid.chars().take(20).collect::<String>()),
+            with_header(genuine, |h| {
+                h.insert("kid".into(), json!(kid));
+            }),
+        );
+    }
+    add(
+        "kid missing",
+        with_header(genuine, |h| {
+            h.remove("kid");
+        }),
+    );
+    add(
+        "kid as number",
+        with_header(genuine, |h| {
+            h.insert("kid".into(), json!(1));
+        }),
+    );
+    // Keys offered by the token itself: never fetched, never trusted.
+    let h = |extra: Value| {
+        let mut m = json!({"alg": "ES256", "typ": typ, "kid": attacker_jwk.kid})
+            .as_object()
+            .unwrap()
+            .clone();
+        m.extend(extra.as_object().unwrap().clone());
+        m
+    };
+    add(
+        "jku to the attacker",
+        attacker_signed(
+            h(json!({"jku": format!("{trap}/jwks.json")})),
+            &payload,
+            &attacker_key,
+        ),
+    );
+    add(
+        "x5u to the attacker",
+        attacker_signed(
+            h(json!({"x5u": format!("{trap}/cert.pem")})),
+            &payload,
+            &attacker_key,
+        ),
+    );
+    add(
+        "embedded jwk",
+        attacker_signed(h(json!({"jwk": attacker_jwk})), &payload, &attacker_key),
+    );
+    add(
+        "jku with our kid",
+        with_header(genuine, |m| {
+            m.insert("jku".into(), json!(format!("{trap}/jwks.json")));
+        }),
+    );
+    add(
+        "x5c chain",
+        with_header(genuine, |m| {
+            m.insert(
+                "x5c".into(),
+                json!(["MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA"]),
+            );
+        }),
+    );
+    add(
+        "unknown crit",
+        with_header(genuine, |m| {
+            m.insert("crit".into(), json!(["exp"]));
+        }),
+    );
+    add(
+        "crit b64 false",
+        with_header(genuine, |m| {
+            m.insert("crit".into(), json!(["b64"]));
+            m.insert("b64".into(), json!(false));
+        }),
+    );
+    add(
+        "foreign key, foreign kid",
+        attacker_signed(h(json!({})), &payload, &attacker_key),
+    );
+    add(
+        "foreign key, our kid",
+        attacker_signed(
+            json!({"alg": "ES256", "typ": typ, "kid": our_kid})
+                .as_object()
+                .unwrap()
+                .clone(),
+            &payload,
+            &attacker_key,
+        ),
+    );
+    // Tampering.
+    let mut p = payload.clone();
+    p["sub"] = json!("00000000-0000-4000-8000-000000000000");
+    add(
+        "tampered payload",
+        format!(
+            "{}.{}.{signature}",
+            genuine.split('.').next().unwrap(),
+            part(&p)
+        ),
+    );
+    add(
+        "tampered header",
+        with_header(genuine, |m| {
+            m.insert("x-extra".into(), json!(1));
+        }),
+    );
+    let mut sig = B64.decode(&signature).unwrap();
+    sig[0] ^= 1;
+    add(
+        "tampered signature",
+        format!(
+            "{}.{}",
+            genuine.rsplit_once('.').unwrap().0,
+            B64.encode(&sig)
+        ),
+    );
+    add(
+        "truncated signature",
+        format!(
+            "{}.{}",
+            genuine.rsplit_once('.').unwrap().0,
+            B64.encode(&sig[..32])
+        ),
+    );
+    add(
+        "DER signature",
+        format!(
+            "{}.{}",
+            genuine.rsplit_once('.').unwrap().0,
+            B64.encode(
+                [
+                    &[0x30u8, 0x44, 0x02, 0x20][..],
+                    &sig[..32],
+                    &[0x02, 0x20],
+                    &sig[32..]
+                ]
+                .concat()
+            )
+        ),
+    );
+    add(
+        "empty signature",
+        format!("{}.", genuine.rsplit_once('.').unwrap().0),
+    );
+    add("four segments", format!("{genuine}.x"));
+    add("JWE shape", "eyJhbGciOiJSU0EtT0FFUCJ9.a.b.c.d".to_owned());
+    add("padded base64", format!("{genuine}="));
+    add("whitespace", genuine.replacen('.', " .", 1));
+    for size in [8 * 1024, 64 * 1024, 1024 * 1024] {
+        let mut p = payload.clone();
+        p["pad"] = json!("A".repeat(size));
+        add(
+            &format!("oversized {} KiB", size / 1024),
+            format!(
+                "{}.{}.{signature}",
+                genuine.split('.').next().unwrap(),
+                part(&p)
+            ),
+        );
+    }
+    out
+}
+
+#[tokio::test]
+async fn every_verifier_refuses_the_rfc8725_corpus_without_outbound_connections() {
+    // A trap: any connection to it means a header-supplied URL was fetched.
+    let trap = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    trap.set_nonblocking(true).unwrap();
+    let trap_url = format!("http://{}", trap.local_addr().unwrap());
+
+    let app = spawn_app().await;
+    let ready = app.ready_client().await;
+    let jwks: Value = app
+        .http
+        .get(app.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (_, rs_key) = app.resource_server_key(Some("acme")).await;
+    let guard = Guard::connect(GuardConfig::new(&app.base, rs_key.clone()))
+        .await
+        .unwrap();
+
+    let mut statements = corpus(&ready.statement, &jwks, &trap_url);
+    statements.push(("access token as statement".into(), ready.token.clone()));
+    let mut tokens = corpus(&ready.token, &jwks, &trap_url);
+    tokens.push(("statement as access token".into(), ready.statement.clone()));
+    assert!(statements.len() > 50 && tokens.len() > 50);
+
+    let mut failures = Vec::new();
+    for (name, statement) in &statements {
+        let start = Instant::now();
+        let r = app
+            .http
+            .post(app.url("/o/client/register"))
+            .json(&json!({"software_statement": statement}))
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        let body: Value = r.json().await.unwrap_or(Value::Null);
+        let error = body["error"].as_str().unwrap_or_default();
+        let ok = status == StatusCode::BAD_REQUEST
+            && (error == "invalid_software_statement" || error == "invalid_request");
+        if !ok || start.elapsed() > Duration::from_secs(1) {
+            failures.push(format!(
+                "register / {name}: {status} {error} in {:?}",
+                start.elapsed()
+            ));
+        }
+    }
+    for (name, token) in &tokens {
+        // Forward auth. Tokens too large for a header are refused by the HTTP layer (431).
+        let start = Instant::now();
+        let status = match app
+            .http
+            .get(app.url("/o/auth/verify"))
+            .bearer_auth(token)
+            .send()
+            .await
+        {
+            Ok(r) => r.status(),
+            Err(_) => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+        };
+        if !matches!(status.as_u16(), 401 | 431) || start.elapsed() > Duration::from_secs(1) {
+            failures.push(format!(
+                "verify / {name}: {status} in {:?}",
+                start.elapsed()
+            ));
+        }
+        // Introspection: inactive, or a 400 for a body over the limit.
+        let r = app
+            .http
+            .post(app.url("/o/introspect"))
+            .bearer_auth(&rs_key)
+            .form(&[("token", token.as_str())])
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        let body: Value = r.json().await.unwrap_or(Value::Null);
+        let refused = (status == StatusCode::OK && body == json!({"active": false}))
+            || status == StatusCode::BAD_REQUEST;
+        if !refused {
+            failures.push(format!("introspect / {name}: {status} {body}"));
+        }
+        // The guard, directly.
+        if guard.verify(token, None, None).await.is_ok() {
+            failures.push(format!("guard / {name}: accepted"));
+        }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+
+    // The genuine ones still pass, so the refusals above are not a broken verifier.
+    assert!(guard.verify(&ready.token, None, None).await.is_ok());
+    assert_eq!(app.verify(&ready.token, &[]).await.0, StatusCode::OK);
+    assert!(
+        matches!(trap.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "something connected to a URL taken from a token header"
+    );
+}
