@@ -8,7 +8,6 @@ use axum::routing::post;
 use axum::{Json, Router};
 use dcr_core::service::RegistrationRequest;
 use dcr_proto::oauth::RegisterResponse;
-use serde_json::Value;
 
 use crate::error::OAuthFailure;
 use crate::extract::{accepts_json, device_info, read_body, require_media_type, user_agent};
@@ -38,7 +37,7 @@ async fn register(
     let bytes = read_body(body, MAX_REGISTER_BODY)
         .await
         .map_err(|e| OAuthFailure::invalid_request(e.to_string()))?;
-    let request = parse_body(&bytes)?;
+    let request = dcr_core::wire::parse_registration_body(&bytes).map_err(OAuthFailure::invalid_request)?;
 
     let registered = state
         .dcr
@@ -83,70 +82,4 @@ async fn register(
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     Ok(response)
-}
-
-/// Parses the JSON body: `software_statement` (required), `redirect_uri` (Adobe) and/or
-/// `redirect_uris` (RFC 7591), `token_endpoint_auth_method`; other members are ignored.
-fn parse_body(bytes: &[u8]) -> Result<RegistrationRequest, OAuthFailure> {
-    let value = dcr_core::strict_json::from_slice(bytes)
-        .map_err(|e| OAuthFailure::invalid_request(format!("the body is not valid JSON: {e}")))?;
-    let Value::Object(members) = value else {
-        return Err(OAuthFailure::invalid_request(
-            "the body must be a JSON object",
-        ));
-    };
-    let statement = match members.get("software_statement") {
-        Some(Value::String(s)) if !s.is_empty() => s.clone(),
-        Some(Value::String(_)) | None | Some(Value::Null) => {
-            return Err(OAuthFailure::invalid_request(
-                "software_statement is required",
-            ));
-        }
-        Some(_) => {
-            return Err(OAuthFailure::invalid_request(
-                "software_statement must be a string",
-            ));
-        }
-    };
-    let mut redirect_uris: Vec<String> = Vec::new();
-    match members.get("redirect_uri") {
-        None | Some(Value::Null) => {}
-        Some(Value::String(uri)) => redirect_uris.push(uri.clone()),
-        Some(_) => {
-            return Err(OAuthFailure::invalid_request(
-                "redirect_uri must be a string",
-            ));
-        }
-    }
-    match members.get("redirect_uris") {
-        None | Some(Value::Null) => {}
-        Some(Value::Array(items)) => {
-            for item in items {
-                let Value::String(uri) = item else {
-                    return Err(OAuthFailure::invalid_request(
-                        "redirect_uris must be an array of strings",
-                    ));
-                };
-                if !redirect_uris.contains(uri) {
-                    redirect_uris.push(uri.clone());
-                }
-            }
-        }
-        Some(_) => {
-            return Err(OAuthFailure::invalid_request(
-                "redirect_uris must be an array of strings",
-            ));
-        }
-    }
-    let token_endpoint_auth_method = match members.get("token_endpoint_auth_method") {
-        Some(Value::String(m)) => Some(m.clone()),
-        _ => None,
-    };
-    Ok(RegistrationRequest {
-        software_statement: statement,
-        redirect_uris,
-        token_endpoint_auth_method,
-        device: Default::default(),
-        user_agent: None,
-    })
 }

@@ -14,7 +14,6 @@ use dcr_proto::resource::{Introspection, RevocationEntry, RevocationFeed};
 
 use crate::error::{EnhancedFailure, OAuthFailure};
 use crate::extract::{basic_credentials, bearer_token, read_body, require_media_type};
-use crate::routes::token::collect_params;
 use crate::state::AppState;
 
 const MAX_INTROSPECT_BODY: usize = 16 * 1024;
@@ -48,7 +47,8 @@ async fn introspect(
         require_media_type(&headers, "application/x-www-form-urlencoded")
             .map_err(OAuthFailure::invalid_request)?;
     }
-    let params = collect_params(uri.query().unwrap_or_default().as_bytes(), &bytes)?;
+    let params = dcr_core::wire::parse_form(uri.query().unwrap_or_default().as_bytes(), &bytes)
+        .map_err(OAuthFailure::invalid_request)?;
 
     // The key: Bearer, or HTTP Basic / form with the key id as client id.
     let basic = basic_credentials(&headers).map_err(OAuthFailure::invalid_request)?;

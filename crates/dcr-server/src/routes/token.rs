@@ -1,7 +1,5 @@
 //! `POST /o/client/token` (201, as Adobe documents) and `POST /oauth2/token` (200, RFC 6749).
 
-use std::collections::HashMap;
-
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
@@ -80,7 +78,8 @@ async fn issue(
         require_media_type(headers, "application/x-www-form-urlencoded")
             .map_err(OAuthFailure::invalid_request)?;
     }
-    let params = collect_params(uri.query().unwrap_or_default().as_bytes(), &bytes)?;
+    let params = dcr_core::wire::parse_form(uri.query().unwrap_or_default().as_bytes(), &bytes)
+        .map_err(OAuthFailure::invalid_request)?;
     let device = explicit_device_info(headers)
         .map_err(|e| OAuthFailure::invalid_request(format!("invalid X-Device-Info: {e}")))?;
 
@@ -144,28 +143,4 @@ async fn issue(
         created_at: issued.created_at_millis,
         scope: issued.scopes.join(" "),
     })
-}
-
-/// Query and body parameters together; any name given twice, in either or across both,
-/// is refused (RFC 6749 3.1).
-pub(crate) fn collect_params(
-    query: &[u8],
-    body: &[u8],
-) -> Result<HashMap<String, String>, OAuthFailure> {
-    let mut params = HashMap::new();
-    for (name, value) in form_urlencoded::parse(query).chain(form_urlencoded::parse(body)) {
-        if name.is_empty() {
-            continue;
-        }
-        if params
-            .insert(name.to_string(), value.into_owned())
-            .is_some()
-        {
-            let shown: String = name.chars().take(64).collect();
-            return Err(OAuthFailure::invalid_request(format!(
-                "parameter {shown:?} was given more than once"
-            )));
-        }
-    }
-    Ok(params)
 }

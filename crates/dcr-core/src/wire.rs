@@ -1,0 +1,138 @@
+//! Parsers for what arrives on the wire: the registration body, token-endpoint
+//! parameters, and `Authorization` header values. Pure functions over bytes and text,
+//! so they are unit-tested and fuzzed without a server.
+
+use std::collections::HashMap;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::Value;
+
+use crate::service::RegistrationRequest;
+
+/// The registration body: `software_statement` (required), `redirect_uri` (Adobe)
+/// and/or `redirect_uris` (RFC 7591), `token_endpoint_auth_method`; other members are
+/// ignored. Duplicate members anywhere are refused.
+pub fn parse_registration_body(bytes: &[u8]) -> Result<RegistrationRequest, String> {
+    let value = crate::strict_json::from_slice(bytes).map_err(|e| format!("the body is not valid JSON: {e}"))?;
+    let Value::Object(members) = value else {
+        return Err("the body must be a JSON object".into());
+    };
+    let statement = match members.get("software_statement") {
+        Some(Value::String(s)) if !s.is_empty() => s.clone(),
+        Some(Value::String(_) | Value::Null) | None => return Err("software_statement is required".into()),
+        Some(_) => return Err("software_statement must be a string".into()),
+    };
+    let mut redirect_uris: Vec<String> = Vec::new();
+    match members.get("redirect_uri") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(uri)) => redirect_uris.push(uri.clone()),
+        Some(_) => return Err("redirect_uri must be a string".into()),
+    }
+    match members.get("redirect_uris") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(items)) => {
+            for item in items {
+                let Value::String(uri) = item else {
+                    return Err("redirect_uris must be an array of strings".into());
+                };
+                if !redirect_uris.contains(uri) {
+                    redirect_uris.push(uri.clone());
+                }
+            }
+        }
+        Some(_) => return Err("redirect_uris must be an array of strings".into()),
+    }
+    let token_endpoint_auth_method = match members.get("token_endpoint_auth_method") {
+        Some(Value::String(m)) => Some(m.clone()),
+        _ => None,
+    };
+    Ok(RegistrationRequest {
+        software_statement: statement,
+        redirect_uris,
+        token_endpoint_auth_method,
+        device: Default::default(),
+        user_agent: None,
+    })
+}
+
+/// Query-string and form-body parameters together; a name given twice, in either or
+/// across both, is refused (RFC 6749 3.1).
+pub fn parse_form(query: &[u8], body: &[u8]) -> Result<HashMap<String, String>, String> {
+    let mut params = HashMap::new();
+    for (name, value) in form_urlencoded::parse(query).chain(form_urlencoded::parse(body)) {
+        if name.is_empty() {
+            continue;
+        }
+        if params.insert(name.to_string(), value.into_owned()).is_some() {
+            let shown: String = name.chars().take(64).collect();
+            return Err(format!("parameter {shown:?} was given more than once"));
+        }
+    }
+    Ok(params)
+}
+
+/// Credentials of an `Authorization: Basic` value (RFC 6749 2.3.1: each half is
+/// form-urlencoded before the base64). `Ok(None)` for any other scheme.
+pub fn parse_basic(value: &str) -> Result<Option<(String, String)>, String> {
+    let Some((scheme, rest)) = value.trim().split_once(' ') else {
+        return Ok(None);
+    };
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Ok(None);
+    }
+    let malformed = || "the Basic authorization header is malformed".to_owned();
+    let decoded = STANDARD.decode(rest.trim()).map_err(|_| malformed())?;
+    let text = String::from_utf8(decoded).map_err(|_| malformed())?;
+    let (id, secret) = text.split_once(':').ok_or_else(malformed)?;
+    Ok(Some((form_decode(id), form_decode(secret))))
+}
+
+fn form_decode(s: &str) -> String {
+    form_urlencoded::parse(format!("x={s}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+/// The token of an `Authorization: Bearer <token>` value.
+pub fn parse_bearer(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && !token.contains(' ')).then_some(token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registration_bodies() {
+        let ok = parse_registration_body(br#"{"software_statement":"a.b.c","redirect_uri":"x:/1","redirect_uris":["x:/1","x:/2"],"other":1}"#).unwrap();
+        assert_eq!(ok.redirect_uris, vec!["x:/1", "x:/2"]);
+        for bad in [&b"{}"[..], b"[]", b"{", br#"{"software_statement":1}"#, br#"{"software_statement":"a","software_statement":"b"}"#, br#"{"software_statement":"a","redirect_uris":[1]}"#] {
+            assert!(parse_registration_body(bad).is_err(), "{}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    #[test]
+    fn form_parameters_refuse_duplicates() {
+        assert_eq!(parse_form(b"a=1", b"b=2").unwrap().len(), 2);
+        assert!(parse_form(b"a=1", b"a=1").is_err());
+        assert!(parse_form(b"", b"a=1&a=2").is_err());
+    }
+
+    #[test]
+    fn authorization_values() {
+        let raw = STANDARD.encode("my%3Aid:p%40ss+word");
+        assert_eq!(parse_basic(&format!("Basic {raw}")), Ok(Some(("my:id".into(), "p@ss word".into()))));
+        assert!(parse_basic("Basic !!!").is_err());
+        assert!(parse_basic(&format!("Basic {}", STANDARD.encode("nocolon"))).is_err());
+        assert_eq!(parse_basic("Bearer x"), Ok(None));
+        assert_eq!(parse_bearer("Bearer abc"), Some("abc"));
+        assert_eq!(parse_bearer("bearer  abc "), Some("abc"));
+        assert_eq!(parse_bearer("Basic abc"), None);
+        assert_eq!(parse_bearer("Bearer"), None);
+        assert_eq!(parse_bearer("Bearer a b"), None);
+    }
+}

@@ -1,0 +1,10 @@
+//! `Authorization: Basic` values.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(text) = std::str::from_utf8(data) {
+        let _ = dcr_core::wire::parse_basic(text);
+    }
+});
