@@ -14,13 +14,16 @@ use crate::service::RegistrationRequest;
 /// and/or `redirect_uris` (RFC 7591), `token_endpoint_auth_method`; other members are
 /// ignored. Duplicate members anywhere are refused.
 pub fn parse_registration_body(bytes: &[u8]) -> Result<RegistrationRequest, String> {
-    let value = crate::strict_json::from_slice(bytes).map_err(|e| format!("the body is not valid JSON: {e}"))?;
+    let value = crate::strict_json::from_slice(bytes)
+        .map_err(|e| format!("the body is not valid JSON: {e}"))?;
     let Value::Object(members) = value else {
         return Err("the body must be a JSON object".into());
     };
     let statement = match members.get("software_statement") {
         Some(Value::String(s)) if !s.is_empty() => s.clone(),
-        Some(Value::String(_) | Value::Null) | None => return Err("software_statement is required".into()),
+        Some(Value::String(_) | Value::Null) | None => {
+            return Err("software_statement is required".into());
+        }
         Some(_) => return Err("software_statement must be a string".into()),
     };
     let mut redirect_uris: Vec<String> = Vec::new();
@@ -64,7 +67,10 @@ pub fn parse_form(query: &[u8], body: &[u8]) -> Result<HashMap<String, String>, 
         if name.is_empty() {
             continue;
         }
-        if params.insert(name.to_string(), value.into_owned()).is_some() {
+        if params
+            .insert(name.to_string(), value.into_owned())
+            .is_some()
+        {
             let shown: String = name.chars().take(64).collect();
             return Err(format!("parameter {shown:?} was given more than once"));
         }
@@ -99,7 +105,8 @@ fn form_decode(s: &str) -> String {
 pub fn parse_bearer(value: &str) -> Option<&str> {
     let (scheme, token) = value.trim().split_once(' ')?;
     let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && !token.contains(' ')).then_some(token)
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && !token.contains(' '))
+        .then_some(token)
 }
 
 #[cfg(test)]
@@ -110,8 +117,19 @@ mod tests {
     fn registration_bodies() {
         let ok = parse_registration_body(br#"{"software_statement":"a.b.c","redirect_uri":"x:/1","redirect_uris":["x:/1","x:/2"],"other":1}"#).unwrap();
         assert_eq!(ok.redirect_uris, vec!["x:/1", "x:/2"]);
-        for bad in [&b"{}"[..], b"[]", b"{", br#"{"software_statement":1}"#, br#"{"software_statement":"a","software_statement":"b"}"#, br#"{"software_statement":"a","redirect_uris":[1]}"#] {
-            assert!(parse_registration_body(bad).is_err(), "{}", String::from_utf8_lossy(bad));
+        for bad in [
+            &b"{}"[..],
+            b"[]",
+            b"{",
+            br#"{"software_statement":1}"#,
+            br#"{"software_statement":"a","software_statement":"b"}"#,
+            br#"{"software_statement":"a","redirect_uris":[1]}"#,
+        ] {
+            assert!(
+                parse_registration_body(bad).is_err(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
         }
     }
 
@@ -125,7 +143,10 @@ mod tests {
     #[test]
     fn authorization_values() {
         let raw = STANDARD.encode("my%3Aid:p%40ss+word");
-        assert_eq!(parse_basic(&format!("Basic {raw}")), Ok(Some(("my:id".into(), "p@ss word".into()))));
+        assert_eq!(
+            parse_basic(&format!("Basic {raw}")),
+            Ok(Some(("my:id".into(), "p@ss word".into())))
+        );
         assert!(parse_basic("Basic !!!").is_err());
         assert!(parse_basic(&format!("Basic {}", STANDARD.encode("nocolon"))).is_err());
         assert_eq!(parse_basic("Bearer x"), Ok(None));

@@ -37,7 +37,8 @@ async fn register(
     let bytes = read_body(body, MAX_REGISTER_BODY)
         .await
         .map_err(|e| OAuthFailure::invalid_request(e.to_string()))?;
-    let request = dcr_core::wire::parse_registration_body(&bytes).map_err(OAuthFailure::invalid_request)?;
+    let request =
+        dcr_core::wire::parse_registration_body(&bytes).map_err(OAuthFailure::invalid_request)?;
 
     let registered = state
         .dcr
