@@ -16,7 +16,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use dcr_proto::claims::{ACCESS_TOKEN_TYP, AccessTokenClaims, STATEMENT_TYP, StatementClaims};
 use dcr_proto::discovery::PublicJwk;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, DecodingKey, Header, Validation};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -140,12 +140,15 @@ struct VerifyingKey {
     key: DecodingKey,
 }
 
-/// The key we sign with.
-#[derive(Clone)]
+/// The key we sign with, parsed once: `jsonwebtoken::encode` would re-parse (and
+/// re-validate) the PKCS#8 document on every signature, which costs as much as the
+/// signature itself on the token path.
 struct ActiveKey {
     kid: String,
-    alg: SigningAlgorithm,
-    key: EncodingKey,
+    pair: EcdsaKeyPair,
+    /// `base64url(header)` per `typ`, computed once.
+    statement_header: String,
+    token_header: String,
 }
 
 /// Public keys and the issuer to verify our tokens and statements against: what the
@@ -354,12 +357,24 @@ impl KeyRing {
         others: Vec<LoadedKey>,
     ) -> Result<Self, JoseError> {
         let private = active.private_pkcs8.as_deref().ok_or(JoseError::Signing)?;
+        let pair = match active.alg {
+            SigningAlgorithm::Es256 => {
+                EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, private)
+                    .map_err(|_| JoseError::Signing)?
+            }
+        };
+        let encoded_header = |typ: &str| -> Result<String, JoseError> {
+            let mut header = Header::new(active.alg.jwt());
+            header.typ = Some(typ.to_owned());
+            header.kid = Some(active.kid.clone());
+            let json = serde_json::to_vec(&header).map_err(|_| JoseError::Signing)?;
+            Ok(URL_SAFE_NO_PAD.encode(json))
+        };
         let active_key = ActiveKey {
             kid: active.kid.clone(),
-            alg: active.alg,
-            key: match active.alg {
-                SigningAlgorithm::Es256 => EncodingKey::from_ec_der(private),
-            },
+            statement_header: encoded_header(STATEMENT_TYP)?,
+            token_header: encoded_header(ACCESS_TOKEN_TYP)?,
+            pair,
         };
         let all: Vec<&LoadedKey> = std::iter::once(&active).chain(others.iter()).collect();
         let published: Vec<PublicJwk> = std::iter::once(&active)
@@ -397,18 +412,34 @@ impl KeyRing {
     }
 
     pub fn sign_statement(&self, claims: &StatementClaims) -> Result<String, JoseError> {
-        self.sign(STATEMENT_TYP, claims)
+        self.sign(&self.active.statement_header, claims)
     }
 
     pub fn sign_access_token(&self, claims: &AccessTokenClaims) -> Result<String, JoseError> {
-        self.sign(ACCESS_TOKEN_TYP, claims)
+        self.sign(&self.active.token_header, claims)
     }
 
-    fn sign<T: serde::Serialize>(&self, typ: &str, claims: &T) -> Result<String, JoseError> {
-        let mut header = Header::new(self.active.alg.jwt());
-        header.typ = Some(typ.to_owned());
-        header.kid = Some(self.active.kid.clone());
-        jsonwebtoken::encode(&header, claims, &self.active.key).map_err(|_| JoseError::Signing)
+    /// Compact JWS (RFC 7515 7.1): `header.payload.signature`, ES256 in the fixed
+    /// `r || s` form JWS uses (RFC 7518 3.4). Every token signed here is verified by
+    /// `jsonwebtoken` in the tests, so the format cannot drift unnoticed.
+    fn sign<T: serde::Serialize>(
+        &self,
+        encoded_header: &str,
+        claims: &T,
+    ) -> Result<String, JoseError> {
+        let payload = serde_json::to_vec(claims).map_err(|_| JoseError::Signing)?;
+        let mut jws = String::with_capacity(encoded_header.len() + payload.len() * 4 / 3 + 100);
+        jws.push_str(encoded_header);
+        jws.push('.');
+        URL_SAFE_NO_PAD.encode_string(&payload, &mut jws);
+        let signature = self
+            .active
+            .pair
+            .sign(&SystemRandom::new(), jws.as_bytes())
+            .map_err(|_| JoseError::Signing)?;
+        jws.push('.');
+        URL_SAFE_NO_PAD.encode_string(signature.as_ref(), &mut jws);
+        Ok(jws)
     }
 
     pub fn verify_statement(&self, jws: &str, now: i64) -> Result<StatementClaims, JoseError> {

@@ -25,6 +25,7 @@ pub mod store;
 pub mod strict_json;
 pub mod throttle;
 pub mod time;
+pub mod token_cache;
 pub mod wire;
 
 pub use service::{Dcr, DcrSettings};

@@ -40,7 +40,6 @@
 //! # Ok(()) }
 //! ```
 
-mod cache;
 mod layer;
 mod revocations;
 
@@ -159,7 +158,7 @@ struct Inner {
     /// When the JWKS was last fetched; `None` before the first fetch.
     last_jwks_fetch: tokio::sync::Mutex<Option<Instant>>,
     revocations: RwLock<RevocationSet>,
-    tokens: cache::TokenCache,
+    tokens: dcr_core::token_cache::TokenCache,
 }
 
 impl Guard {
@@ -211,7 +210,7 @@ impl Guard {
                 http,
                 last_jwks_fetch: tokio::sync::Mutex::new(None),
                 revocations: RwLock::new(RevocationSet::default()),
-                tokens: cache::TokenCache::new(capacity),
+                tokens: dcr_core::token_cache::TokenCache::new(capacity),
                 config,
             }),
         })

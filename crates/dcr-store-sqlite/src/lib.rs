@@ -34,7 +34,14 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// Registrations go through one writer task that commits them in groups.
+    clients: tokio::sync::mpsc::Sender<PendingClient>,
 }
+
+type PendingClient = (ClientRecord, tokio::sync::oneshot::Sender<StoreResult<()>>);
+
+/// Most registrations committed by one transaction.
+const GROUP_COMMIT_MAX: usize = 256;
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and applies migrations.
@@ -72,7 +79,9 @@ impl SqliteStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Unavailable(format!("migration failed: {e}")))?;
-        Ok(Self { pool })
+        let (clients, pending) = tokio::sync::mpsc::channel(4 * GROUP_COMMIT_MAX);
+        tokio::spawn(group_commit(pool.clone(), pending));
+        Ok(Self { pool, clients })
     }
 
     /// Closes the pool, checkpointing the WAL.
@@ -328,28 +337,14 @@ impl Store for SqliteStore {
     }
 
     async fn insert_client(&self, c: &ClientRecord) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO clients (id, application_id, programmer_id, statement_jti, secret_hash, \
-             redirect_uris, device_info, platform, user_agent, status, created_at, last_used_at, \
-             revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(c.id.to_string())
-        .bind(c.application_id.to_string())
-        .bind(c.programmer_id.as_str())
-        .bind(c.statement_jti.to_string())
-        .bind(&c.secret_hash)
-        .bind(json_list(&c.redirect_uris)?)
-        .bind(c.device_info.to_string())
-        .bind(&c.platform)
-        .bind(&c.user_agent)
-        .bind(c.status.as_str())
-        .bind(c.created_at)
-        .bind(c.last_used_at)
-        .bind(c.revoked_at)
-        .execute(&self.pool)
-        .await
-        .map(|_| ())
-        .map_err(map_err)
+        let (done, result) = tokio::sync::oneshot::channel();
+        self.clients
+            .send((c.clone(), done))
+            .await
+            .map_err(|_| StoreError::Unavailable("the registration writer has stopped".into()))?;
+        result
+            .await
+            .map_err(|_| StoreError::Unavailable("the registration writer has stopped".into()))?
     }
 
     async fn get_client(&self, id: &ClientId) -> StoreResult<Option<ClientRecord>> {
@@ -745,4 +740,65 @@ async fn log_revocation(
     .await
     .map(|_| ())
     .map_err(map_err)
+}
+
+/// Group commit: each registration waits for a commit that holds it, and while one
+/// transaction is being fsynced the next registrations queue up and share the next
+/// one. A `201` is still sent only after its own row is durable.
+async fn group_commit(pool: SqlitePool, mut pending: tokio::sync::mpsc::Receiver<PendingClient>) {
+    let mut batch: Vec<PendingClient> = Vec::with_capacity(GROUP_COMMIT_MAX);
+    while let Some(first) = pending.recv().await {
+        batch.push(first);
+        while batch.len() < GROUP_COMMIT_MAX {
+            match pending.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
+        match insert_clients(&pool, batch.iter().map(|(c, _)| c)).await {
+            Ok(()) => {
+                for (_, done) in batch.drain(..) {
+                    let _ = done.send(Ok(()));
+                }
+            }
+            // One bad row must not fail its neighbours: retry each on its own to give
+            // every caller its own answer.
+            Err(_) => {
+                for (client, done) in batch.drain(..) {
+                    let _ = done.send(insert_clients(&pool, std::iter::once(&client)).await);
+                }
+            }
+        }
+    }
+}
+
+async fn insert_clients<'a>(
+    pool: &SqlitePool,
+    clients: impl Iterator<Item = &'a ClientRecord>,
+) -> StoreResult<()> {
+    let mut tx = pool.begin().await.map_err(map_err)?;
+    for c in clients {
+        sqlx::query(
+            "INSERT INTO clients (id, application_id, programmer_id, statement_jti, secret_hash, \
+             redirect_uris, device_info, platform, user_agent, status, created_at, last_used_at, \
+             revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(c.id.to_string())
+        .bind(c.application_id.to_string())
+        .bind(c.programmer_id.as_str())
+        .bind(c.statement_jti.to_string())
+        .bind(&c.secret_hash)
+        .bind(json_list(&c.redirect_uris)?)
+        .bind(c.device_info.to_string())
+        .bind(&c.platform)
+        .bind(&c.user_agent)
+        .bind(c.status.as_str())
+        .bind(c.created_at)
+        .bind(c.last_used_at)
+        .bind(c.revoked_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+    }
+    tx.commit().await.map_err(map_err)
 }

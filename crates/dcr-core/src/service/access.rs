@@ -6,7 +6,9 @@ use dcr_proto::claims::AccessTokenClaims;
 use super::Dcr;
 use crate::access::{authorize, needs_channel_owner, verify_token};
 use crate::error::AccessError;
-use crate::ids::{ChannelId, ClientId};
+use std::sync::Arc;
+
+use crate::ids::ClientId;
 use crate::jose::JoseError;
 use crate::time::unix_now;
 
@@ -25,14 +27,11 @@ impl Dcr {
         required_scope: Option<&str>,
         channel: Option<&str>,
     ) -> Result<VerifiedAccess, AccessError> {
-        let claims = verify_token(self.keys().verifier(), token, unix_now())?;
+        let claims = self.verified_claims(token)?;
         let origin_active = self.origin_active(&claims).await?;
         let owner = match channel {
             Some(ch) if origin_active && needs_channel_owner(&claims, channel) => {
-                match ChannelId::parse(ch) {
-                    Ok(id) => self.store.get_channel(&id).await?.map(|c| c.programmer_id),
-                    Err(_) => None,
-                }
+                self.channel_owner(ch).await?
             }
             _ => None,
         };
@@ -41,9 +40,25 @@ impl Dcr {
             origin_active,
             required_scope,
             channel,
-            owner.as_ref().map(|p| p.as_str()),
+            owner.as_deref(),
         )?;
-        Ok(VerifiedAccess { claims })
+        Ok(VerifiedAccess {
+            claims: claims.as_ref().clone(),
+        })
+    }
+
+    /// The token's claims: from the cache of verified tokens, or verified now.
+    pub(crate) fn verified_claims(
+        &self,
+        token: &str,
+    ) -> Result<Arc<AccessTokenClaims>, AccessError> {
+        let now = unix_now();
+        if let Some(claims) = self.tokens.get(token, now) {
+            return Ok(claims);
+        }
+        let claims = Arc::new(verify_token(self.keys().verifier(), token, now)?);
+        self.tokens.insert(token, claims.clone());
+        Ok(claims)
     }
 
     /// Whether the token's client, statement and application all still stand.
@@ -53,7 +68,7 @@ impl Dcr {
     ) -> Result<bool, AccessError> {
         let client_id = ClientId::parse(&claims.client_id)
             .map_err(|_| AccessError::InvalidToken(JoseError::BadClaims))?;
-        let Some(standing) = self.store.client_standing(&client_id).await? else {
+        let Some(standing) = self.standing(&client_id).await? else {
             return Ok(false);
         };
         let same_origin = standing.client.statement_jti.to_string() == claims.sst

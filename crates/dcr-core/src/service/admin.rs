@@ -482,10 +482,9 @@ impl Dcr {
             .ok_or(AdminError::NotFound)?;
         self.get_application(who, &statement.application_id.to_string())
             .await?;
-        self.store
-            .revoke_statement(&jti, unix_now())
-            .await?
-            .ok_or(AdminError::NotFound)
+        let revoked = self.store.revoke_statement(&jti, unix_now()).await?;
+        self.forget_standings();
+        revoked.ok_or(AdminError::NotFound)
     }
 
     pub async fn revoke_application(
@@ -494,10 +493,9 @@ impl Dcr {
         app_id: &str,
     ) -> Result<Application, AdminError> {
         let app = self.get_application(who, app_id).await?;
-        self.store
-            .revoke_application(&app.id, unix_now())
-            .await?
-            .ok_or(AdminError::NotFound)
+        let revoked = self.store.revoke_application(&app.id, unix_now()).await?;
+        self.forget_standings();
+        revoked.ok_or(AdminError::NotFound)
     }
 
     pub async fn get_client(&self, who: &Principal, id: &str) -> Result<ClientRecord, AdminError> {
@@ -528,10 +526,9 @@ impl Dcr {
         id: &str,
     ) -> Result<ClientRecord, AdminError> {
         let client = self.get_client(who, id).await?;
-        self.store
-            .revoke_client(&client.id, unix_now())
-            .await?
-            .ok_or(AdminError::NotFound)
+        let revoked = self.store.revoke_client(&client.id, unix_now()).await?;
+        self.forget_standings();
+        revoked.ok_or(AdminError::NotFound)
     }
 }
 

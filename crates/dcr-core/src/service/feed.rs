@@ -5,7 +5,6 @@
 use dcr_proto::claims::AccessTokenClaims;
 
 use super::{Dcr, Principal};
-use crate::access::verify_token;
 use crate::error::AdminError;
 use crate::ids::{ApiKeyId, ChannelId, ProgrammerId};
 use crate::model::{RevocationEntry, Role};
@@ -60,7 +59,7 @@ impl Dcr {
         who: &Principal,
         token: &str,
     ) -> Result<Option<AccessTokenClaims>, AdminError> {
-        let Ok(claims) = verify_token(self.keys().verifier(), token, unix_now()) else {
+        let Ok(claims) = self.verified_claims(token) else {
             return Ok(None);
         };
         if let Some(pid) = &who.programmer
@@ -72,7 +71,7 @@ impl Dcr {
             crate::error::AccessError::Unavailable(e) => AdminError::Unavailable(e),
             other => AdminError::Internal(other.to_string()),
         })?;
-        Ok(active.then_some(claims))
+        Ok(active.then(|| claims.as_ref().clone()))
     }
 
     /// Revocations after `since` (a cursor from an earlier page; 0 for all).

@@ -4,6 +4,7 @@ mod access;
 mod admin;
 mod feed;
 mod register;
+mod standing;
 mod token;
 
 use std::sync::{Arc, RwLock};
@@ -62,6 +63,12 @@ pub struct Dcr {
     kek: KeyEncryptionKey,
     hasher: SecretHasher,
     settings: DcrSettings,
+    standings: standing::StandingCache,
+    /// Access tokens whose signature was verified (expiry and standing are still
+    /// checked on every use).
+    tokens: crate::token_cache::TokenCache,
+    /// Channel → programmer; channels never move or disappear, so no expiry.
+    channel_owners: std::sync::Mutex<std::collections::HashMap<String, String>>,
 }
 
 impl Dcr {
@@ -84,6 +91,9 @@ impl Dcr {
             kek: kek.clone(),
             hasher: SecretHasher::new(kek.derive_pepper()),
             settings,
+            standings: Default::default(),
+            tokens: crate::token_cache::TokenCache::new(100_000),
+            channel_owners: Default::default(),
         })
     }
 
@@ -105,6 +115,59 @@ impl Dcr {
 
     pub fn hasher(&self) -> &SecretHasher {
         &self.hasher
+    }
+
+    /// The client's standing, from the short-lived cache or the store.
+    pub(crate) async fn standing(
+        &self,
+        id: &crate::ids::ClientId,
+    ) -> Result<Option<std::sync::Arc<crate::model::ClientStanding>>, StoreError> {
+        if let Some(hit) = self.standings.get(id) {
+            return Ok(Some(hit));
+        }
+        let Some(fresh) = self.store.client_standing(id).await? else {
+            return Ok(None);
+        };
+        let fresh = std::sync::Arc::new(fresh);
+        self.standings.insert(*id, fresh.clone());
+        Ok(Some(fresh))
+    }
+
+    /// Called after every revocation: cached standings may now be wrong.
+    pub(crate) fn forget_standings(&self) {
+        self.standings.clear();
+    }
+
+    /// The programmer owning `channel`, if the channel exists.
+    pub(crate) async fn channel_owner(&self, channel: &str) -> Result<Option<String>, StoreError> {
+        let cached = self
+            .channel_owners
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(channel)
+            .cloned();
+        if cached.is_some() {
+            return Ok(cached);
+        }
+        let Ok(id) = crate::ids::ChannelId::parse(channel) else {
+            return Ok(None);
+        };
+        let owner = self
+            .store
+            .get_channel(&id)
+            .await?
+            .map(|c| c.programmer_id.to_string());
+        if let Some(owner) = &owner {
+            let mut map = self
+                .channel_owners
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if map.len() >= 100_000 {
+                map.clear();
+            }
+            map.insert(channel.to_owned(), owner.clone());
+        }
+        Ok(owner)
     }
 
     /// Re-reads the signing keys, so a rotation made on another node (or a retired key

@@ -42,7 +42,7 @@ impl Dcr {
             let _ = self.hasher.verify(&req.client_secret, &[0u8; 32]);
             return Err(TokenError::InvalidClient);
         };
-        let Some(standing) = self.store.client_standing(&client_id).await? else {
+        let Some(standing) = self.standing(&client_id).await? else {
             let _ = self.hasher.verify(&req.client_secret, &[0u8; 32]);
             return Err(TokenError::InvalidClient);
         };
@@ -99,6 +99,11 @@ impl Dcr {
         // response path.
         let stale = standing.client.last_used_at.is_none_or(|t| now - t >= 3600);
         if stale {
+            // Mark the cached standing too, so the next requests do not write again.
+            let mut touched = standing.as_ref().clone();
+            touched.client.last_used_at = Some(now);
+            self.standings
+                .update(&client_id, std::sync::Arc::new(touched));
             let store = self.store.clone();
             tokio_free_spawn(async move {
                 let _ = store.touch_client(&client_id, now).await;

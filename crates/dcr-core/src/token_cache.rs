@@ -8,13 +8,14 @@ use std::sync::{Arc, Mutex};
 use dcr_proto::claims::AccessTokenClaims;
 use sha2::{Digest, Sha256};
 
-pub(crate) struct TokenCache {
+/// A bounded map from token (by SHA-256) to its verified claims.
+pub struct TokenCache {
     capacity: usize,
     entries: Mutex<HashMap<[u8; 32], Arc<AccessTokenClaims>>>,
 }
 
 impl TokenCache {
-    pub(crate) fn new(capacity: usize) -> Self {
+    pub fn new(capacity: usize) -> Self {
         Self {
             capacity,
             entries: Mutex::new(HashMap::new()),
@@ -26,7 +27,7 @@ impl TokenCache {
     }
 
     /// The claims of `token` if it was verified before and has not expired.
-    pub(crate) fn get(&self, token: &str, now: i64) -> Option<Arc<AccessTokenClaims>> {
+    pub fn get(&self, token: &str, now: i64) -> Option<Arc<AccessTokenClaims>> {
         if self.capacity == 0 {
             return None;
         }
@@ -40,7 +41,7 @@ impl TokenCache {
             .cloned()
     }
 
-    pub(crate) fn insert(&self, token: &str, claims: Arc<AccessTokenClaims>) {
+    pub fn insert(&self, token: &str, claims: Arc<AccessTokenClaims>) {
         if self.capacity == 0 {
             return;
         }
