@@ -142,12 +142,23 @@ impl Dcr {
             return Err(AdminError::Unauthenticated);
         }
         let hash = self.hasher.hash(key);
-        let record = self
-            .store
-            .find_api_key_by_hash(&hash)
-            .await?
-            .filter(|k| k.revoked_at.is_none() && self.hasher.verify(key, &k.key_hash))
-            .ok_or(AdminError::Unauthenticated)?;
+        let record = match self.api_keys.get(&hash) {
+            Some(hit) => hit,
+            None => {
+                let found = self
+                    .store
+                    .find_api_key_by_hash(&hash)
+                    .await?
+                    .ok_or(AdminError::Unauthenticated)?;
+                let found = std::sync::Arc::new(found);
+                self.api_keys.insert(hash, found.clone());
+                found
+            }
+        };
+        if record.revoked_at.is_some() || !self.hasher.verify(key, &record.key_hash) {
+            return Err(AdminError::Unauthenticated);
+        }
+        let record = record.as_ref().clone();
         Ok(Principal {
             key_id: record.id,
             role: record.role,
@@ -653,9 +664,8 @@ impl Dcr {
         if !allowed {
             return Err(AdminError::NotFound);
         }
-        self.store
-            .revoke_api_key(&id, unix_now())
-            .await?
-            .ok_or(AdminError::NotFound)
+        let revoked = self.store.revoke_api_key(&id, unix_now()).await?;
+        self.forget_standings();
+        revoked.ok_or(AdminError::NotFound)
     }
 }

@@ -67,6 +67,13 @@ pub struct Dcr {
     /// Access tokens whose signature was verified (expiry and standing are still
     /// checked on every use).
     tokens: crate::token_cache::TokenCache,
+    /// Software statements whose signature was verified (every install of an app sends
+    /// the same bytes).
+    statements: crate::token_cache::TokenCache<dcr_proto::claims::StatementClaims>,
+    /// Statement and application records for registration, like `standings`.
+    approvals: standing::ApprovalCache,
+    /// API keys by hash, like `standings`; cleared when a key is revoked.
+    api_keys: standing::ApiKeyCache,
     /// Channel → programmer; channels never move or disappear, so no expiry.
     channel_owners: std::sync::Mutex<std::collections::HashMap<String, String>>,
 }
@@ -93,6 +100,9 @@ impl Dcr {
             settings,
             standings: Default::default(),
             tokens: crate::token_cache::TokenCache::new(100_000),
+            statements: crate::token_cache::TokenCache::new(10_000),
+            approvals: Default::default(),
+            api_keys: Default::default(),
             channel_owners: Default::default(),
         })
     }
@@ -136,6 +146,8 @@ impl Dcr {
     /// Called after every revocation: cached standings may now be wrong.
     pub(crate) fn forget_standings(&self) {
         self.standings.clear();
+        self.approvals.clear();
+        self.api_keys.clear();
     }
 
     /// The programmer owning `channel`, if the channel exists.

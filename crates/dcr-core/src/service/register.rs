@@ -50,10 +50,20 @@ impl Dcr {
         let now = unix_now();
 
         // 2. The statement is ours and unaltered.
-        let claims: StatementClaims = self
-            .keys()
-            .verify_statement(&req.software_statement, now)
-            .map_err(RegisterError::InvalidSoftwareStatement)?;
+        let claims: std::sync::Arc<StatementClaims> =
+            match self.statements.get(&req.software_statement, now) {
+                Some(hit) => hit,
+                None => {
+                    let verified = self
+                        .keys()
+                        .verify_statement(&req.software_statement, now)
+                        .map_err(RegisterError::InvalidSoftwareStatement)?;
+                    let verified = std::sync::Arc::new(verified);
+                    self.statements
+                        .insert(&req.software_statement, verified.clone());
+                    verified
+                }
+            };
         let (Ok(jti), Ok(app_id)) = (
             StatementId::parse(&claims.jti),
             ApplicationId::parse(&claims.sub),
@@ -65,21 +75,33 @@ impl Dcr {
 
         // 3. It is still approved: known, not revoked, its application active.
         let unapproved = RegisterError::UnapprovedSoftwareStatement;
-        let statement = self
-            .store
-            .get_statement(&jti)
-            .await?
-            .ok_or(unapproved("the software statement is unknown"))?;
+        let approval = match self.approvals.get(&jti) {
+            Some(hit) => hit,
+            None => {
+                let statement = self
+                    .store
+                    .get_statement(&jti)
+                    .await?
+                    .ok_or(unapproved("the software statement is unknown"))?;
+                let app = self
+                    .store
+                    .get_application(&statement.application_id)
+                    .await?;
+                let fresh = std::sync::Arc::new((statement, app));
+                self.approvals.insert(jti, fresh.clone());
+                fresh
+            }
+        };
+        let statement = &approval.0;
         if statement.status != Status::Active {
             return Err(unapproved("the software statement has been revoked"));
         }
         if statement.application_id != app_id {
             return Err(unapproved("the software statement is unknown"));
         }
-        let app = self
-            .store
-            .get_application(&app_id)
-            .await?
+        let app = approval
+            .1
+            .as_ref()
             .ok_or(unapproved("the application no longer exists"))?;
         if app.status != Status::Active {
             return Err(unapproved("the application has been revoked"));

@@ -10,19 +10,32 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use crate::ids::ClientId;
-use crate::model::ClientStanding;
+use crate::ids::{ClientId, StatementId};
+use crate::model::{ApiKeyRecord, Application, ClientStanding, StatementRecord};
 
 pub const STANDING_TTL: Duration = Duration::from_secs(2);
 const CAPACITY: usize = 100_000;
 
-#[derive(Default)]
-pub(crate) struct StandingCache {
-    entries: Mutex<HashMap<ClientId, (Instant, Arc<ClientStanding>)>>,
+/// A map whose entries are trusted for [`STANDING_TTL`], cleared on revocation.
+pub(crate) struct TtlCache<K, V> {
+    entries: Mutex<HashMap<K, (Instant, Arc<V>)>>,
 }
 
-impl StandingCache {
-    pub(crate) fn get(&self, id: &ClientId) -> Option<Arc<ClientStanding>> {
+impl<K, V> Default for TtlCache<K, V> {
+    fn default() -> Self {
+        Self {
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+pub(crate) type StandingCache = TtlCache<ClientId, ClientStanding>;
+/// A statement with its application, as registration needs them.
+pub(crate) type ApprovalCache = TtlCache<StatementId, (StatementRecord, Option<Application>)>;
+pub(crate) type ApiKeyCache = TtlCache<[u8; 32], ApiKeyRecord>;
+
+impl<K: std::hash::Hash + Eq + Clone, V> TtlCache<K, V> {
+    pub(crate) fn get(&self, id: &K) -> Option<Arc<V>> {
         let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         entries
             .get(id)
@@ -30,7 +43,7 @@ impl StandingCache {
             .map(|(_, s)| s.clone())
     }
 
-    pub(crate) fn insert(&self, id: ClientId, standing: Arc<ClientStanding>) {
+    pub(crate) fn insert(&self, id: K, standing: Arc<V>) {
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         if entries.len() >= CAPACITY {
             entries.retain(|_, (at, _)| at.elapsed() < STANDING_TTL);
@@ -42,7 +55,7 @@ impl StandingCache {
     }
 
     /// Replaces a cached standing without renewing its age.
-    pub(crate) fn update(&self, id: &ClientId, standing: Arc<ClientStanding>) {
+    pub(crate) fn update(&self, id: &K, standing: Arc<V>) {
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(entry) = entries.get_mut(id) {
             entry.1 = standing;
