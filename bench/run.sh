@@ -88,12 +88,14 @@ json="bench/results/$stamp-sqlite.json"
 } >"$json"
 
 echo
-printf '%-11s %12s %12s %8s %10s %10s %10s %10s\n' workload "dcr req/s" "peer req/s" ratio "dcr p50" "dcr p99" "peer p50" "peer p99"
+printf '%-11s %12s %12s %8s %10s %10s %10s %10s %12s\n' workload "dcr req/s" "peer req/s" ratio "dcr p50" "dcr p99" "peer p50" "peer p99" "failed d/p"
 for w in $WORKLOADS; do
     d="${result[$w,dcr]}"; p="${result[$w,peer]}"
     ratio=$(awk -v a="$(field "$d" rps)" -v b="$(field "$p" rps)" 'BEGIN { if (b > 0) printf "%.1fx", a / b; else print "-" }')
-    printf '%-11s %12s %12s %8s %8sms %8sms %8sms %8sms\n' "$w" "$(field "$d" rps)" "$(field "$p" rps)" "$ratio" \
-        "$(field "$d" p50_ms)" "$(field "$d" p99_ms)" "$(field "$p" p50_ms)" "$(field "$p" p99_ms)"
+    # Failed = socket errors + non-2xx answers: a fast error is not throughput.
+    fd=$(( $(field "$d" errors) + $(field "$d" non2xx) )); fp=$(( $(field "$p" errors) + $(field "$p" non2xx) ))
+    printf '%-11s %12s %12s %8s %8sms %8sms %8sms %8sms %12s\n' "$w" "$(field "$d" rps)" "$(field "$p" rps)" "$ratio" \
+        "$(field "$d" p50_ms)" "$(field "$d" p99_ms)" "$(field "$p" p50_ms)" "$(field "$p" p99_ms)" "$fd/$fp"
 done
 printf 'RSS: dcr %s MB idle, %s MB after load; peer %s MB idle, %s MB after load\n' \
     "$((dcr_idle / 1024))" "$((dcr_load / 1024))" "$((peer_idle / 1024))" "$((peer_load / 1024))"
