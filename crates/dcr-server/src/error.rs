@@ -98,6 +98,7 @@ impl From<RegisterError> for OAuthFailure {
             }
             RegisterError::InvalidRedirectUri(m) => Self::new(C::InvalidRedirectUri, m),
             RegisterError::Unavailable(e) => {
+                crate::metrics::store_error("register");
                 tracing::warn!(error = %e, "store unavailable during registration");
                 Self::new(
                     C::TemporarilyUnavailable,
@@ -124,6 +125,7 @@ impl From<TokenError> for OAuthFailure {
             ),
             TokenError::InvalidScope(m) => Self::new(C::InvalidScope, m),
             TokenError::Unavailable(e) => {
+                crate::metrics::store_error("token");
                 tracing::warn!(error = %e, "store unavailable during token issuance");
                 Self::new(
                     C::TemporarilyUnavailable,
@@ -244,6 +246,7 @@ impl From<AdminError> for EnhancedFailure {
                 Self::new(StatusCode::CONFLICT, C::Conflict, conflict_message(&m))
             }
             AdminError::Unavailable(e) => {
+                crate::metrics::store_error("admin");
                 tracing::warn!(error = %e, "store unavailable during an admin call");
                 Self::unavailable()
             }

@@ -63,6 +63,7 @@ impl Application {
             }
         }
 
+        crate::metrics::install();
         let throttle = Throttle::from_config(&config.throttle, config.redis_url.as_deref())?;
         if let Some(t) = &throttle {
             // Full buckets carry no information: forget them once a minute.

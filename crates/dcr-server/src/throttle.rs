@@ -111,6 +111,7 @@ impl Throttle {
                 Ok(decision) => return decision,
                 Err(e) => {
                     let n = self.redis_fallbacks.fetch_add(1, Ordering::Relaxed);
+                    crate::metrics::redis_fallback();
                     // One line per hundred fallbacks: loud enough, never a log flood.
                     if n.is_multiple_of(100) {
                         tracing::warn!(error = %e, fallbacks = n + 1, "Redis unreachable; throttling with local buckets");
@@ -149,6 +150,7 @@ pub async fn limit(
         Ok(()) => next.run(request).await,
         Err(wait) => {
             throttle.throttled.fetch_add(1, Ordering::Relaxed);
+            crate::metrics::throttled(endpoint);
             let seconds = retry_after_seconds(wait);
             let mut response = EnhancedFailure::new(
                 StatusCode::TOO_MANY_REQUESTS,

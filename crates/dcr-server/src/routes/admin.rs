@@ -308,6 +308,7 @@ async fn revoke_statement(
     empty_body(body).await?;
     let s = state.dcr.revoke_statement(&who, &jti).await?;
     tracing::info!(actor = %who.key_id, jti = %s.jti, "software statement revoked");
+    crate::metrics::revocation("statement");
     Ok(Json(statement_view(s)))
 }
 
@@ -320,6 +321,7 @@ async fn revoke_application(
     empty_body(body).await?;
     let app = state.dcr.revoke_application(&who, &app_id).await?;
     tracing::info!(actor = %who.key_id, application = %app.id, "application revoked");
+    crate::metrics::revocation("application");
     Ok(Json(application_view(app)))
 }
 
@@ -352,6 +354,7 @@ async fn revoke_client(
     empty_body(body).await?;
     let c = state.dcr.revoke_client(&who, &client_id).await?;
     tracing::info!(actor = %who.key_id, client_id = %c.id, "client revoked");
+    crate::metrics::revocation("client");
     Ok(Json(client_view(c)))
 }
 

@@ -25,8 +25,10 @@ pub fn router(state: AppState) -> Router {
         .merge(verify::router())
         .merge(resource::router())
         .nest("/admin/v1", admin::router(state.clone()))
+        .route("/metrics", axum::routing::get(crate::metrics::render))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn(crate::metrics::track))
         .with_state(state)
 }
 

@@ -20,19 +20,32 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/o/client/register", post(register))
 }
 
-async fn register(
-    State(state): State<AppState>,
-    headers: HeaderMap,
+async fn register(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+    match register_client(&state, &headers, body).await {
+        Ok(response) => {
+            crate::metrics::registration("issued");
+            response
+        }
+        Err(failure) => {
+            crate::metrics::registration(failure.code.as_str());
+            failure.into_response()
+        }
+    }
+}
+
+async fn register_client(
+    state: &AppState,
+    headers: &HeaderMap,
     body: Body,
 ) -> Result<Response, OAuthFailure> {
     // 1. A well-formed request.
-    require_media_type(&headers, "application/json").map_err(OAuthFailure::invalid_request)?;
-    if !accepts_json(&headers) {
+    require_media_type(headers, "application/json").map_err(OAuthFailure::invalid_request)?;
+    if !accepts_json(headers) {
         return Err(OAuthFailure::invalid_request(
             "the Accept header must admit application/json",
         ));
     }
-    let device = device_info(&headers)
+    let device = device_info(headers)
         .map_err(|e| OAuthFailure::invalid_request(format!("invalid X-Device-Info: {e}")))?;
     let bytes = read_body(body, MAX_REGISTER_BODY)
         .await
@@ -44,7 +57,7 @@ async fn register(
         .dcr
         .register(RegistrationRequest {
             device,
-            user_agent: user_agent(&headers).map(str::to_owned),
+            user_agent: user_agent(headers).map(str::to_owned),
             ..request
         })
         .await?;

@@ -53,13 +53,17 @@ async fn token(
     let used_basic = matches!(basic_credentials(&headers), Ok(Some(_)));
     match issue(&state, &uri, &headers, body).await {
         Ok(issued) => {
+            crate::metrics::token("issued");
             let mut response = (success, Json(issued)).into_response();
             let h = response.headers_mut();
             h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
             response
         }
-        Err(failure) => failure.with_basic(used_basic).into_response(),
+        Err(failure) => {
+            crate::metrics::token(failure.code.as_str());
+            failure.with_basic(used_basic).into_response()
+        }
     }
 }
 

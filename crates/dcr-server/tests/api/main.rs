@@ -7,6 +7,7 @@ mod bad_input;
 mod flow;
 mod keys;
 mod limits;
+mod metrics;
 mod resource;
 mod throttle;
 mod verify;

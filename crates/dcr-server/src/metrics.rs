@@ -1,0 +1,94 @@
+//! Prometheus metrics at `GET /metrics`.
+//!
+//! - `http_requests_total{route,method,status}` and
+//!   `http_request_duration_seconds{route,method}` (explicit buckets), by route
+//!   template; unknown paths collapse into `route="unmatched"`;
+//! - `dcr_registrations_total{outcome}` and `dcr_tokens_total{outcome}`: `issued`, or
+//!   the error code;
+//! - `dcr_throttled_requests_total{endpoint}`, `dcr_throttle_redis_fallbacks_total`;
+//! - `dcr_store_errors_total{operation}`: store failures answered 503/500;
+//! - `dcr_revocations_total{kind}`.
+
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+/// Latency buckets, seconds: sub-millisecond to the request timeout.
+const LATENCY_BUCKETS: &[f64] = &[
+    0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+    10.0, 30.0,
+];
+
+static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+
+/// Installs the process-wide recorder once (several servers in one test process share it).
+pub fn install() {
+    HANDLE.get_or_init(|| {
+        let recorder = PrometheusBuilder::new()
+            .set_buckets_for_metric(
+                Matcher::Full("http_request_duration_seconds".into()),
+                LATENCY_BUCKETS,
+            )
+            .ok()?
+            .build_recorder();
+        let handle = recorder.handle();
+        metrics::set_global_recorder(recorder).ok()?;
+        Some(handle)
+    });
+}
+
+/// `GET /metrics`.
+pub async fn render() -> Response {
+    let body = HANDLE
+        .get()
+        .and_then(Option::as_ref)
+        .map(PrometheusHandle::render)
+        .unwrap_or_default();
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+}
+
+/// Middleware: counts and times every request by route template.
+pub async fn track(request: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = request.method().as_str().to_owned();
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    metrics::counter!("http_requests_total", "route" => route.clone(), "method" => method.clone(), "status" => status)
+        .increment(1);
+    metrics::histogram!("http_request_duration_seconds", "route" => route, "method" => method)
+        .record(start.elapsed().as_secs_f64());
+    response
+}
+
+pub fn registration(outcome: &'static str) {
+    metrics::counter!("dcr_registrations_total", "outcome" => outcome).increment(1);
+}
+
+pub fn token(outcome: &'static str) {
+    metrics::counter!("dcr_tokens_total", "outcome" => outcome).increment(1);
+}
+
+pub fn throttled(endpoint: &'static str) {
+    metrics::counter!("dcr_throttled_requests_total", "endpoint" => endpoint).increment(1);
+}
+
+pub fn redis_fallback() {
+    metrics::counter!("dcr_throttle_redis_fallbacks_total").increment(1);
+}
+
+pub fn store_error(operation: &'static str) {
+    metrics::counter!("dcr_store_errors_total", "operation" => operation).increment(1);
+}
+
+pub fn revocation(kind: &'static str) {
+    metrics::counter!("dcr_revocations_total", "kind" => kind).increment(1);
+}
