@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use dcr_core::crypto::KeyEncryptionKey;
 use dcr_core::{Dcr, DcrSettings, Store};
 use dcr_proto::EnhancedErrorCode;
+use dcr_store_postgres::PgStore;
 use dcr_store_sqlite::SqliteStore;
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
@@ -38,7 +39,7 @@ pub struct Application {
     router: Router,
     port: u16,
     dcr: Arc<Dcr>,
-    sqlite: Option<SqliteStore>,
+    store: Option<StoreHandle>,
     limits: crate::config::LimitsConfig,
 }
 
@@ -102,7 +103,7 @@ impl Application {
             router,
             port: local.port(),
             dcr,
-            sqlite,
+            store: sqlite,
             limits: config.limits.clone(),
         })
     }
@@ -122,7 +123,7 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         crate::serve::serve(self.listener, self.router, &self.limits, shutdown).await;
-        if let Some(store) = self.sqlite {
+        if let Some(store) = self.store {
             store.close().await;
         }
         tracing::info!("dcr stopped");
@@ -130,9 +131,33 @@ impl Application {
     }
 }
 
+/// The concrete store, kept to close it cleanly at shutdown.
+#[derive(Clone)]
+enum StoreHandle {
+    Sqlite(SqliteStore),
+    Postgres(PgStore),
+}
+
+impl StoreHandle {
+    async fn close(&self) {
+        match self {
+            Self::Sqlite(s) => s.close().await,
+            Self::Postgres(p) => p.close().await,
+        }
+    }
+}
+
 /// Opens the configured store, applying migrations.
-async fn open_store(config: &Config) -> anyhow::Result<(Arc<dyn Store>, Option<SqliteStore>)> {
+async fn open_store(config: &Config) -> anyhow::Result<(Arc<dyn Store>, Option<StoreHandle>)> {
     ensure_data_dir(&config.data_dir)?;
+    if let Some(url) = config.database_url.as_deref()
+        && (url.starts_with("postgres://") || url.starts_with("postgresql://"))
+    {
+        let pg = PgStore::connect(url)
+            .await
+            .context("opening the PostgreSQL store")?;
+        return Ok((Arc::new(pg.clone()), Some(StoreHandle::Postgres(pg))));
+    }
     let sqlite = match config.database_url.as_deref() {
         None => SqliteStore::open(&config.sqlite_path())
             .await
@@ -145,15 +170,12 @@ async fn open_store(config: &Config) -> anyhow::Result<(Arc<dyn Store>, Option<S
         Some(url) if url.starts_with("sqlite:") => SqliteStore::open_url(url)
             .await
             .context("opening the SQLite store")?,
-        Some(url) if url.starts_with("postgres") => bail!(
-            "PostgreSQL storage is not part of this build yet; unset DCR_DATABASE_URL to use the embedded SQLite store"
-        ),
         Some(_) => bail!("database_url must start with sqlite: or postgres://"),
     };
-    Ok((Arc::new(sqlite.clone()), Some(sqlite)))
+    Ok((Arc::new(sqlite.clone()), Some(StoreHandle::Sqlite(sqlite))))
 }
 
-async fn open(config: &Config, issuer: &str) -> anyhow::Result<(Arc<Dcr>, Option<SqliteStore>)> {
+async fn open(config: &Config, issuer: &str) -> anyhow::Result<(Arc<Dcr>, Option<StoreHandle>)> {
     ensure_data_dir(&config.data_dir)?;
     let kek = key_encryption_key(config)?;
     let (store, sqlite) = open_store(config).await?;

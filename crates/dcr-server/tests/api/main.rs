@@ -4,6 +4,7 @@
 
 mod admin;
 mod bad_input;
+mod conformance;
 mod flow;
 mod keys;
 mod limits;

@@ -1,7 +1,6 @@
 //! Throttling (SPEC 2): burst, refill, one bucket per device across endpoints, trusted
 //! proxies, exemptions, and one budget across nodes through Redis.
 
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use dcr_server::config::{EndpointThrottle, ThrottleConfig};
@@ -189,65 +188,12 @@ async fn endpoints_can_be_exempted_or_given_their_own_bucket() {
     );
 }
 
-fn redis_binary() -> Option<&'static str> {
-    ["/usr/bin/redis-server", "/usr/local/bin/redis-server"]
-        .into_iter()
-        .find(|p| std::path::Path::new(p).exists())
-}
-
-struct Redis(Child);
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn start_redis(port: u16, dir: &std::path::Path) -> Redis {
-    let child = Command::new(redis_binary().unwrap())
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ])
-        .arg("--dir")
-        .arg(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "redis did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Redis(child)
-}
-
 #[tokio::test]
 async fn nodes_share_one_budget_through_redis_and_fall_back_when_it_is_down() {
-    if redis_binary().is_none() {
-        assert!(
-            std::env::var_os("DCR_REQUIRE_SERVERS").is_none(),
-            "redis-server is required but not installed"
-        );
-        eprintln!("skipped: redis-server is not installed");
+    let Some(redis) = RedisServer::start() else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let redis = start_redis(port, dir.path());
-    let url = format!("redis://127.0.0.1:{port}");
+    };
+    let url = redis.url();
     let node = |url: String| {
         spawn_app_with(move |c| {
             c.throttle = throttling(6, 0.1, &[]);

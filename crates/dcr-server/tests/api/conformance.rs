@@ -1,0 +1,409 @@
+//! One conformance suite for the `Store` contract, run against SQLite and PostgreSQL
+//! alike: durability aside (the crash tests cover it), both must behave identically.
+
+use std::sync::Arc;
+
+use dcr_core::ids::{ApiKeyId, ApplicationId, ChannelId, ClientId, ProgrammerId, StatementId};
+use dcr_core::model::*;
+use dcr_core::store::{Store, StoreError};
+use dcr_testkit::PgServer;
+
+fn programmer(id: &str) -> Programmer {
+    Programmer {
+        id: ProgrammerId::parse(id).unwrap(),
+        name: format!("{id} media"),
+        created_at: 1,
+    }
+}
+
+fn channel(id: &str, p: &str) -> Channel {
+    Channel {
+        id: ChannelId::parse(id).unwrap(),
+        programmer_id: ProgrammerId::parse(p).unwrap(),
+        name: id.into(),
+        created_at: 1,
+    }
+}
+
+fn application(p: &str, channels: &[&str]) -> Application {
+    let id = ApplicationId::new_random();
+    Application {
+        id,
+        programmer_id: ProgrammerId::parse(p).unwrap(),
+        name: "app".into(),
+        version: "1.0.0".into(),
+        level: AppLevel::Programmer,
+        channels: channels
+            .iter()
+            .map(|c| ChannelId::parse(*c).unwrap())
+            .collect(),
+        platforms: vec!["ios".into()],
+        scopes: vec!["api:client:v2".into()],
+        domains: vec!["https://acme.example".into()],
+        custom_scheme: format!("dcr.{}://", id.as_uuid().simple()),
+        status: Status::Active,
+        created_at: 2,
+        revoked_at: None,
+    }
+}
+
+fn statement(app: &Application) -> StatementRecord {
+    StatementRecord {
+        jti: StatementId::new_random(),
+        application_id: app.id,
+        programmer_id: app.programmer_id.clone(),
+        kid: "kid".into(),
+        issued_at: 3,
+        status: Status::Active,
+        revoked_at: None,
+    }
+}
+
+fn client(s: &StatementRecord) -> ClientRecord {
+    ClientRecord {
+        id: ClientId::new_random(),
+        application_id: s.application_id,
+        programmer_id: s.programmer_id.clone(),
+        statement_jti: s.jti,
+        secret_hash: vec![7u8; 32],
+        redirect_uris: vec!["com.acme.app:/cb".into()],
+        device_info: serde_json::json!({"osName": "iOS"}),
+        platform: "ios".into(),
+        user_agent: Some("ua".into()),
+        status: Status::Active,
+        created_at: 4,
+        last_used_at: None,
+        revoked_at: None,
+    }
+}
+
+fn page(after: Option<i64>, limit: u32) -> PageRequest {
+    PageRequest { after, limit }
+}
+
+async fn conformance(store: Arc<dyn Store>) {
+    store.ping().await.unwrap();
+
+    // Programmers: insert, conflict, get, paginate.
+    for p in ["acme", "beta", "gamma"] {
+        store.insert_programmer(&programmer(p)).await.unwrap();
+    }
+    assert!(matches!(
+        store.insert_programmer(&programmer("acme")).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store
+            .get_programmer(&ProgrammerId::parse("acme").unwrap())
+            .await
+            .unwrap(),
+        Some(programmer("acme"))
+    );
+    assert_eq!(
+        store
+            .get_programmer(&ProgrammerId::parse("nobody").unwrap())
+            .await
+            .unwrap(),
+        None
+    );
+    let first = store.list_programmers(page(None, 2)).await.unwrap();
+    assert_eq!(first.items.len(), 2);
+    let rest = store.list_programmers(page(first.next, 2)).await.unwrap();
+    assert_eq!(
+        rest.items.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(),
+        ["gamma"]
+    );
+    assert_eq!(rest.next, None);
+
+    // Channels: unique across the deployment, and only for existing programmers.
+    store
+        .insert_channel(&channel("ACMETV", "acme"))
+        .await
+        .unwrap();
+    store
+        .insert_channel(&channel("BETATV", "beta"))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.insert_channel(&channel("ACMETV", "beta")).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        store.insert_channel(&channel("X", "nobody")).await,
+        Err(StoreError::MissingReference(_))
+    ));
+    assert_eq!(
+        store
+            .list_channels(&ProgrammerId::parse("acme").unwrap(), page(None, 10))
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+    let directory = store.channel_directory(None).await.unwrap();
+    assert_eq!(directory.len(), 2);
+    assert_eq!(
+        store
+            .channel_directory(Some(&ProgrammerId::parse("beta").unwrap()))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // Applications round-trip every field.
+    let app = application("acme", &["ACMETV"]);
+    store.insert_application(&app).await.unwrap();
+    assert_eq!(
+        store.get_application(&app.id).await.unwrap(),
+        Some(app.clone())
+    );
+    assert!(matches!(
+        store.insert_application(&app).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store
+            .list_applications(&app.programmer_id, page(None, 10))
+            .await
+            .unwrap()
+            .items,
+        vec![app.clone()]
+    );
+
+    // Statements and clients.
+    let s1 = statement(&app);
+    let s2 = statement(&app);
+    store.insert_statement(&s1).await.unwrap();
+    store.insert_statement(&s2).await.unwrap();
+    assert_eq!(
+        store.get_statement(&s1.jti).await.unwrap(),
+        Some(s1.clone())
+    );
+    assert_eq!(
+        store
+            .list_statements(&app.id, page(None, 10))
+            .await
+            .unwrap()
+            .items
+            .len(),
+        2
+    );
+    let c1 = client(&s1);
+    let c2 = client(&s2);
+    store.insert_client(&c1).await.unwrap();
+    store.insert_client(&c2).await.unwrap();
+    assert!(matches!(
+        store.insert_client(&c1).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(store.get_client(&c1.id).await.unwrap(), Some(c1.clone()));
+    let standing = store.client_standing(&c1.id).await.unwrap().unwrap();
+    assert!(standing.is_active());
+    assert_eq!(standing.application, app);
+    assert_eq!(
+        store
+            .client_standing(&ClientId::new_random())
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .list_clients(&app.id, page(None, 1))
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+    store.touch_client(&c1.id, 99).await.unwrap();
+    assert_eq!(
+        store
+            .get_client(&c1.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .last_used_at,
+        Some(99)
+    );
+
+    // Revocations: idempotent, logged once each, in order, filterable.
+    let r = store.revoke_client(&c1.id, 10).await.unwrap().unwrap();
+    assert_eq!((r.status, r.revoked_at), (Status::Revoked, Some(10)));
+    store.revoke_client(&c1.id, 11).await.unwrap();
+    assert!(
+        !store
+            .client_standing(&c1.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .is_active()
+    );
+    store.revoke_statement(&s2.jti, 12).await.unwrap();
+    assert_eq!(
+        store
+            .client_standing(&c2.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .statement_status,
+        Status::Revoked
+    );
+    store.revoke_application(&app.id, 13).await.unwrap();
+    store.revoke_application(&app.id, 14).await.unwrap();
+    assert_eq!(
+        store
+            .revoke_client(&ClientId::new_random(), 1)
+            .await
+            .unwrap(),
+        None
+    );
+    let log = store.revocations_since(0, 0, None, 100).await.unwrap();
+    assert_eq!(
+        log.iter()
+            .map(|e| (e.kind, e.revoked_at))
+            .collect::<Vec<_>>(),
+        [
+            (RevocationKind::Client, 10),
+            (RevocationKind::Statement, 12),
+            (RevocationKind::Application, 13)
+        ]
+    );
+    assert!(log.windows(2).all(|w| w[0].seq < w[1].seq));
+    assert_eq!(
+        store
+            .revocations_since(log[0].seq, 0, None, 100)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        store
+            .revocations_since(0, 13, None, 100)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        store
+            .revocations_since(0, 0, Some(&ProgrammerId::parse("beta").unwrap()), 100)
+            .await
+            .unwrap()
+            .len(),
+        0
+    );
+
+    // API keys.
+    let key = ApiKeyRecord {
+        id: ApiKeyId::new_random(),
+        key_hash: vec![1u8; 32],
+        role: Role::ResourceServer,
+        programmer_id: Some(ProgrammerId::parse("acme").unwrap()),
+        channel_id: None,
+        name: "rs".into(),
+        created_at: 5,
+        revoked_at: None,
+    };
+    assert_eq!(store.count_api_keys().await.unwrap(), 0);
+    store.insert_api_key(&key).await.unwrap();
+    assert_eq!(
+        store.find_api_key_by_hash(&[1u8; 32]).await.unwrap(),
+        Some(key.clone())
+    );
+    assert_eq!(store.find_api_key_by_hash(&[2u8; 32]).await.unwrap(), None);
+    assert_eq!(store.get_api_key(&key.id).await.unwrap(), Some(key.clone()));
+    assert_eq!(
+        store
+            .list_api_keys(None, page(None, 10))
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+    assert_eq!(
+        store
+            .list_api_keys(Some(&ProgrammerId::parse("beta").unwrap()), page(None, 10))
+            .await
+            .unwrap()
+            .items
+            .len(),
+        0
+    );
+    assert_eq!(
+        store
+            .revoke_api_key(&key.id, 6)
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at,
+        Some(6)
+    );
+    assert_eq!(store.count_api_keys().await.unwrap(), 1);
+
+    // Signing keys and rotation.
+    let signing = |kid: &str, state| SigningKeyRecord {
+        kid: kid.into(),
+        alg: "ES256".into(),
+        state,
+        sealed_private_key: vec![9u8; 48],
+        public_jwk: "{}".into(),
+        created_at: 1,
+        retired_at: None,
+    };
+    assert!(matches!(
+        store
+            .rotate_signing_keys(&signing("n2", KeyState::Next), 2)
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    store
+        .insert_signing_key(&signing("a1", KeyState::Active))
+        .await
+        .unwrap();
+    store
+        .insert_signing_key(&signing("n1", KeyState::Next))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .insert_signing_key(&signing("a1", KeyState::Active))
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    store
+        .rotate_signing_keys(&signing("n2", KeyState::Next), 2)
+        .await
+        .unwrap();
+    let keys = store.list_signing_keys().await.unwrap();
+    let state_of = |kid: &str| {
+        keys.iter()
+            .find(|k| k.kid == kid)
+            .map(|k| (k.state, k.retired_at))
+    };
+    assert_eq!(state_of("a1"), Some((KeyState::Retired, Some(2))));
+    assert_eq!(state_of("n1"), Some((KeyState::Active, None)));
+    assert_eq!(state_of("n2"), Some((KeyState::Next, None)));
+}
+
+#[tokio::test]
+async fn sqlite_store_conforms() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dcr_store_sqlite::SqliteStore::open(&dir.path().join("c.sqlite3"))
+        .await
+        .unwrap();
+    conformance(Arc::new(store)).await;
+}
+
+#[tokio::test]
+async fn postgres_store_conforms() {
+    let Some(pg) = PgServer::start() else { return };
+    let store = dcr_store_postgres::PgStore::connect(&pg.database("conformance"))
+        .await
+        .unwrap();
+    conformance(Arc::new(store)).await;
+}
