@@ -6,64 +6,12 @@
     clippy::zombie_processes
 )]
 
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct Server {
-    child: Child,
-    base: String,
-    /// stderr goes to a file: a pipe nobody drains would block a chatty server.
-    log: std::path::PathBuf,
-}
-
-impl Server {
-    fn logs(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-    }
-}
-
-async fn serve(dir: &std::path::Path, envs: &[(&str, &str)]) -> Server {
-    let port = free_port();
-    let log = dir.join(format!("server-{port}.log"));
-    let child = Command::new(env!("CARGO_BIN_EXE_dcr"))
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .arg("--data-dir")
-        .arg(dir)
-        .envs(envs.iter().copied())
-        .env("DCR_LOG__FORMAT", "json")
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(std::fs::File::create(&log).unwrap()))
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        if let Ok(r) = reqwest::get(format!("{base}/readyz")).await
-            && r.status().is_success()
-        {
-            return Server { child, base, log };
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let mut child = child;
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("dcr serve did not become ready");
-}
+use common::serve;
 
 #[tokio::test]
 async fn serve_bootstraps_answers_and_stops_gracefully_on_sigterm() {

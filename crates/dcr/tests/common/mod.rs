@@ -1,0 +1,79 @@
+//! Starting the real `dcr` binary for tests.
+#![allow(dead_code)]
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+    /// stderr goes to a file: a pipe nobody drains would block a chatty server.
+    pub log: std::path::PathBuf,
+}
+
+impl Server {
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+pub async fn serve(dir: &std::path::Path, envs: &[(&str, &str)]) -> Server {
+    serve_on(free_port(), dir, envs).await
+}
+
+/// Starts `dcr serve` on `port` and waits until it is ready.
+pub async fn serve_on(port: u16, dir: &std::path::Path, envs: &[(&str, &str)]) -> Server {
+    let log = dir.join(format!("server-{port}.log"));
+    let child = Command::new(env!("CARGO_BIN_EXE_dcr"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .arg("--data-dir")
+        .arg(dir)
+        .envs(envs.iter().copied())
+        .env("DCR_LOG__FORMAT", "json")
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(std::fs::File::create(&log).unwrap()))
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if let Ok(r) = reqwest::get(format!("{base}/readyz")).await
+            && r.status().is_success()
+        {
+            return Server { child, base, log };
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut child = child;
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("dcr serve did not become ready");
+}
+
+impl Server {
+    /// SIGKILL: no drain, no cleanup, as a crash would.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    pub fn sigterm(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+    }
+}
