@@ -143,10 +143,10 @@ async fn three_nodes_share_clients_revocations_and_one_throttling_budget() {
         .unwrap();
     assert_eq!(r.status(), 200);
     let start = Instant::now();
-    for i in 0..3 {
+    for (i, node) in nodes.iter().enumerate() {
         loop {
             let refused_verify = verify(i).await.unwrap().status() == 401;
-            let refused_token = token(&http, &nodes[i].base, id, secret).await.status() == 400;
+            let refused_token = token(&http, &node.base, id, secret).await.status() == 400;
             if refused_verify && refused_token {
                 break;
             }
