@@ -5,6 +5,7 @@
 # bench/results/.
 #
 #   bench/run.sh                 # SQLite (default)
+#   STORE=postgres bench/run.sh  # a local PostgreSQL cluster (fsync on), also on CPU 0
 #   DURATION=10 CONNECTIONS=32 CLIENTS=1000 bench/run.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +13,8 @@ DURATION="${DURATION:-10}"
 CONNECTIONS="${CONNECTIONS:-32}"
 CLIENTS="${CLIENTS:-1000}"
 WORKLOADS="${WORKLOADS:-token register verify introspect}"
+STORE="${STORE:-sqlite}"
+source bench/lib.sh
 
 command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 command -v taskset >/dev/null || { echo "taskset (util-linux) is required"; exit 1; }
@@ -19,20 +22,20 @@ command -v taskset >/dev/null || { echo "taskset (util-linux) is required"; exit
 cargo build --release -p dcr --quiet
 
 work="$(mktemp -d)"
+chmod 755 "$work"  # PostgreSQL runs as its own user and must reach its directory
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+PG_STOP=""
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; sleep 0.5; [ -z "$PG_STOP" ] || $PG_STOP >/dev/null 2>&1 || true; rm -rf "$work"; }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_for() { for _ in $(seq 1 100); do curl -fs "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "no answer from $1"; exit 1; }
-rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
-
+store_env=()
+if [ "$STORE" = postgres ]; then
+    start_postgres "$work/pg"
+    store_env=(DCR_DATABASE_URL="$PG_URL")
+fi
 dcr_port=$(free_port)
-DCR_THROTTLE__ENABLED=false DCR_BOOTSTRAP_OPERATOR_KEY=bench-operator-key DCR_LOG__LEVEL=warn \
-    taskset -c 0 target/release/dcr serve --listen "127.0.0.1:$dcr_port" --data-dir "$work/dcr-data" \
-    >"$work/dcr.log" 2>&1 &
-dcr_pid=$!; pids+=("$dcr_pid")
-wait_for "http://127.0.0.1:$dcr_port/readyz"
+start_dcr "$work" "$dcr_port" "${store_env[@]}"
+dcr_pid=$DCR_PID; pids+=("$dcr_pid")
 sleep 1
 dcr_idle=$(rss_kb "$dcr_pid")
 
@@ -66,9 +69,9 @@ peer_load=$(rss_kb "$peer_pid")
 field() { echo "$1" | tr ' ' '\n' | awk -F= -v k="$2" '$1==k {print $2}'; }
 mkdir -p bench/results
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
-json="bench/results/$stamp-sqlite.json"
+json="bench/results/$stamp-$STORE.json"
 {
-    printf '{\n  "store": "sqlite", "duration_s": %s, "connections": %s, "clients": %s,\n' "$DURATION" "$CONNECTIONS" "$CLIENTS"
+    printf '{\n  "store": "%s", "duration_s": %s, "connections": %s, "clients": %s,\n' "$STORE" "$DURATION" "$CONNECTIONS" "$CLIENTS"
     printf '  "rss_kb": {"dcr_idle": %s, "dcr_load": %s, "peer_idle": %s, "peer_load": %s},\n' "$dcr_idle" "$dcr_load" "$peer_idle" "$peer_load"
     printf '  "workloads": {'
     sep=""

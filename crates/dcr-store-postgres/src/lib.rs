@@ -32,6 +32,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 #[derive(Clone, Debug)]
 pub struct PgStore {
     pool: PgPool,
+    /// Registrations go through one writer task that commits them in groups.
+    clients: dcr_store_rows::GroupCommit,
 }
 
 impl PgStore {
@@ -49,7 +51,12 @@ impl PgStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Unavailable(format!("migration failed: {e}")))?;
-        Ok(Self { pool })
+        let writer = pool.clone();
+        let clients = dcr_store_rows::GroupCommit::spawn(move |rows| {
+            let pool = writer.clone();
+            async move { insert_clients(&pool, rows.iter()).await }
+        });
+        Ok(Self { pool, clients })
     }
 
     pub async fn close(&self) {
@@ -304,7 +311,7 @@ impl Store for PgStore {
     }
 
     async fn insert_client(&self, c: &ClientRecord) -> StoreResult<()> {
-        insert_clients(&self.pool, std::iter::once(c)).await
+        self.clients.insert(c).await
     }
 
     async fn get_client(&self, id: &ClientId) -> StoreResult<Option<ClientRecord>> {

@@ -2,7 +2,8 @@
 //! SQLite and PostgreSQL read rows exactly alike. A value that does not parse is
 //! `StoreError::Corrupt`: the stores only ever write valid ones.
 //!
-//! `decoders!(RowType)` expands the decoders for one sqlx row type.
+//! `decoders!(RowType)` expands the decoders for one sqlx row type; [`GroupCommit`]
+//! batches registrations into shared transactions.
 
 /// Expands the row decoders for a concrete sqlx row type.
 #[macro_export]
@@ -185,4 +186,67 @@ macro_rules! decoders {
             })
         }
     };
+}
+
+use dcr_core::model::ClientRecord;
+use dcr_core::store::{StoreError, StoreResult};
+
+/// Most registrations committed by one transaction.
+pub const GROUP_COMMIT_MAX: usize = 256;
+
+type Pending = (ClientRecord, tokio::sync::oneshot::Sender<StoreResult<()>>);
+
+/// Group commit for registrations: each waits for a commit that holds it, and while
+/// one transaction is being made durable the next registrations queue up and share
+/// the next one. A `201` is still sent only after its own row is durable.
+#[derive(Clone, Debug)]
+pub struct GroupCommit {
+    queue: tokio::sync::mpsc::Sender<Pending>,
+}
+
+impl GroupCommit {
+    /// Spawns the writer; `insert` stores a batch in one transaction.
+    pub fn spawn<F, Fut>(insert: F) -> Self
+    where
+        F: Fn(Vec<ClientRecord>) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = StoreResult<()>> + Send,
+    {
+        let (queue, mut pending) = tokio::sync::mpsc::channel::<Pending>(4 * GROUP_COMMIT_MAX);
+        tokio::spawn(async move {
+            let mut batch: Vec<Pending> = Vec::with_capacity(GROUP_COMMIT_MAX);
+            while let Some(first) = pending.recv().await {
+                batch.push(first);
+                while batch.len() < GROUP_COMMIT_MAX {
+                    match pending.try_recv() {
+                        Ok(next) => batch.push(next),
+                        Err(_) => break,
+                    }
+                }
+                let rows: Vec<ClientRecord> = batch.iter().map(|(c, _)| c.clone()).collect();
+                if insert(rows).await.is_ok() {
+                    for (_, done) in batch.drain(..) {
+                        let _ = done.send(Ok(()));
+                    }
+                } else {
+                    // One bad row must not fail its neighbours: retry each on its own to
+                    // give every caller its own answer.
+                    for (client, done) in batch.drain(..) {
+                        let _ = done.send(insert(vec![client]).await);
+                    }
+                }
+            }
+        });
+        Self { queue }
+    }
+
+    /// Queues `client` and waits until its transaction has committed.
+    pub async fn insert(&self, client: &ClientRecord) -> StoreResult<()> {
+        let stopped = || StoreError::Unavailable("the registration writer has stopped".into());
+        let (done, result) = tokio::sync::oneshot::channel();
+        self.queue
+            .send((client.clone(), done))
+            .await
+            .map_err(|_| stopped())?;
+        result.await.map_err(|_| stopped())?
+    }
 }

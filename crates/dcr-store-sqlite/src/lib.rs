@@ -35,13 +35,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 pub struct SqliteStore {
     pool: SqlitePool,
     /// Registrations go through one writer task that commits them in groups.
-    clients: tokio::sync::mpsc::Sender<PendingClient>,
+    clients: dcr_store_rows::GroupCommit,
 }
-
-type PendingClient = (ClientRecord, tokio::sync::oneshot::Sender<StoreResult<()>>);
-
-/// Most registrations committed by one transaction.
-const GROUP_COMMIT_MAX: usize = 256;
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and applies migrations.
@@ -79,8 +74,11 @@ impl SqliteStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Unavailable(format!("migration failed: {e}")))?;
-        let (clients, pending) = tokio::sync::mpsc::channel(4 * GROUP_COMMIT_MAX);
-        tokio::spawn(group_commit(pool.clone(), pending));
+        let writer = pool.clone();
+        let clients = dcr_store_rows::GroupCommit::spawn(move |rows| {
+            let pool = writer.clone();
+            async move { insert_clients(&pool, rows.iter()).await }
+        });
         Ok(Self { pool, clients })
     }
 
@@ -337,14 +335,7 @@ impl Store for SqliteStore {
     }
 
     async fn insert_client(&self, c: &ClientRecord) -> StoreResult<()> {
-        let (done, result) = tokio::sync::oneshot::channel();
-        self.clients
-            .send((c.clone(), done))
-            .await
-            .map_err(|_| StoreError::Unavailable("the registration writer has stopped".into()))?;
-        result
-            .await
-            .map_err(|_| StoreError::Unavailable("the registration writer has stopped".into()))?
+        self.clients.insert(c).await
     }
 
     async fn get_client(&self, id: &ClientId) -> StoreResult<Option<ClientRecord>> {
@@ -740,36 +731,6 @@ async fn log_revocation(
     .await
     .map(|_| ())
     .map_err(map_err)
-}
-
-/// Group commit: each registration waits for a commit that holds it, and while one
-/// transaction is being fsynced the next registrations queue up and share the next
-/// one. A `201` is still sent only after its own row is durable.
-async fn group_commit(pool: SqlitePool, mut pending: tokio::sync::mpsc::Receiver<PendingClient>) {
-    let mut batch: Vec<PendingClient> = Vec::with_capacity(GROUP_COMMIT_MAX);
-    while let Some(first) = pending.recv().await {
-        batch.push(first);
-        while batch.len() < GROUP_COMMIT_MAX {
-            match pending.try_recv() {
-                Ok(next) => batch.push(next),
-                Err(_) => break,
-            }
-        }
-        match insert_clients(&pool, batch.iter().map(|(c, _)| c)).await {
-            Ok(()) => {
-                for (_, done) in batch.drain(..) {
-                    let _ = done.send(Ok(()));
-                }
-            }
-            // One bad row must not fail its neighbours: retry each on its own to give
-            // every caller its own answer.
-            Err(_) => {
-                for (client, done) in batch.drain(..) {
-                    let _ = done.send(insert_clients(&pool, std::iter::once(&client)).await);
-                }
-            }
-        }
-    }
 }
 
 async fn insert_clients<'a>(
