@@ -71,3 +71,16 @@ function done(summary, latency, requests)
     summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
     summary.errors.status))
 end
+
+-- `token-synthetic`: random clients among SYNTHETIC bulk-loaded ones (bench/scale.sh),
+-- all sharing SECRET, so every request reads a client the caches have likely not seen.
+if workload == "token-synthetic" then
+  local n = tonumber(os.getenv("SYNTHETIC"))
+  local secret = os.getenv("SECRET")
+  init = function(args) math.randomseed(os.time() + math.random(1, 100000)) end
+  request = function()
+    local id = string.format("00000000-0000-4000-8000-%012x", math.random(1, n))
+    return wrk.format("POST", "/oauth2/token", {["Content-Type"] = "application/x-www-form-urlencoded"},
+      "grant_type=client_credentials&client_id=" .. id .. "&client_secret=" .. urlencode(secret))
+  end
+end

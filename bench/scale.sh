@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Token endpoint latency against store size: N synthetic clients (default 10 k, 1 M,
+# 10 M) are bulk-loaded, then wrk asks for tokens for random ones, so nearly every
+# request misses the caches and reads the store.
+#
+#   bench/scale.sh                                  # SQLite
+#   STORE=postgres SIZES="10000 1000000" bench/scale.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+STORE="${STORE:-sqlite}"
+SIZES="${SIZES:-10000 1000000 10000000}"
+DURATION="${DURATION:-10}"
+CONNECTIONS="${CONNECTIONS:-32}"
+source bench/lib.sh
+command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+cargo build --release -p dcr --quiet
+mkdir -p bench/results
+out="bench/results/$(date -u +%Y%m%dT%H%M%SZ)-scale-$STORE.txt"
+echo "store=$STORE duration=${DURATION}s connections=$CONNECTIONS" | tee "$out"
+
+for size in $SIZES; do
+    work="$(mktemp -d)"; chmod 755 "$work"
+    PG_STOP=""
+    store_env=()
+    if [ "$STORE" = postgres ]; then
+        start_postgres "$work/pg"
+        store_env=(DCR_DATABASE_URL="$PG_URL")
+    fi
+    port=$(free_port)
+    start_dcr "$work" "$port" "${store_env[@]}"
+    python3 bench/prepare.py dcr "http://127.0.0.1:$port" "$work/seed" 1 bench-operator-key
+    read -r real secret <"$work/seed/creds.txt"
+    kill "$DCR_PID"; wait "$DCR_PID" 2>/dev/null || true
+    start=$(date +%s)
+    now=$(date +%s)
+    if [ "$STORE" = postgres ]; then
+        psql -q "$PG_URL" -c "INSERT INTO clients (id, application_id, programmer_id, statement_jti, secret_hash,
+            redirect_uris, device_info, platform, user_agent, status, created_at, last_used_at)
+            SELECT '00000000-0000-4000-8000-' || lpad(to_hex(i), 12, '0'), c.application_id, c.programmer_id,
+                   c.statement_jti, c.secret_hash, c.redirect_uris, c.device_info, c.platform, c.user_agent,
+                   'active', c.created_at, $now
+            FROM generate_series(1, $size) AS i, (SELECT * FROM clients WHERE id = '$real') AS c;
+            ANALYZE clients;"
+    else
+        sqlite3 "$work/dcr-data/dcr.sqlite3" "PRAGMA synchronous = OFF;
+            WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $size)
+            INSERT INTO clients (id, application_id, programmer_id, statement_jti, secret_hash,
+                redirect_uris, device_info, platform, user_agent, status, created_at, last_used_at)
+            SELECT printf('00000000-0000-4000-8000-%012x', i), c.application_id, c.programmer_id,
+                   c.statement_jti, c.secret_hash, c.redirect_uris, c.device_info, c.platform, c.user_agent,
+                   'active', c.created_at, $now
+            FROM n, (SELECT * FROM clients WHERE id = '$real') AS c;
+            PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null
+    fi
+    echo "  loaded $size clients in $(( $(date +%s) - start )) s"
+    start_dcr "$work" "$port" "${store_env[@]}"
+    result=$(WORKLOAD=token-synthetic TARGET=dcr WORK="$work/seed" SYNTHETIC="$size" SECRET="$secret" taskset -c 1 \
+        wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --timeout 10s -s bench/wrk.lua "http://127.0.0.1:$port" 2>&1 >/dev/null | grep '^RESULT')
+    echo "$size clients: ${result#RESULT }" | tee -a "$out"
+    kill "$DCR_PID"; wait "$DCR_PID" 2>/dev/null || true
+    [ -z "$PG_STOP" ] || $PG_STOP >/dev/null 2>&1 || true
+    rm -rf "$work"
+done
+echo "results: $out"
