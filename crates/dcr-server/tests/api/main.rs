@@ -9,6 +9,7 @@ mod flow;
 mod keys;
 mod limits;
 mod metrics;
+mod openapi;
 mod resource;
 mod throttle;
 mod verify;

@@ -1,0 +1,338 @@
+//! The OpenAPI 3.1 document served at `/openapi.json`.
+//!
+//! Written out here rather than derived: the contract is the SPEC, and this file says
+//! it in one place. Tests keep it true: every documented operation must be routed,
+//! `tests/api/openapi.rs` snapshots it, and schemathesis (run by `scripts/test`)
+//! checks live answers against it.
+
+use serde_json::{Map, Value, json};
+
+fn oauth_error() -> Value {
+    json!({"$ref": "#/components/schemas/OAuthError"})
+}
+
+fn enhanced_error() -> Value {
+    json!({"$ref": "#/components/schemas/EnhancedError"})
+}
+
+fn schema_ref(name: &str) -> Value {
+    json!({"$ref": format!("#/components/schemas/{name}")})
+}
+
+fn content(schema: Value) -> Value {
+    json!({"application/json": {"schema": schema}})
+}
+
+/// A response with a JSON body.
+fn body(description: &str, schema: Value) -> Value {
+    json!({"description": description, "content": content(schema)})
+}
+
+/// Answers every route may give whatever its input: throttling, limits, outages.
+fn common(responses: &mut Map<String, Value>, oauth: bool) {
+    let err = if oauth {
+        oauth_error()
+    } else {
+        enhanced_error()
+    };
+    responses
+        .entry("400")
+        .or_insert_with(|| body("Malformed request", err.clone()));
+    responses.insert("405".into(), body("Method not allowed", enhanced_error()));
+    responses.insert(
+        "408".into(),
+        json!({"description": "The request took longer than the request timeout"}),
+    );
+    responses.insert(
+        "431".into(),
+        json!({"description": "Request headers too large"}),
+    );
+    responses.insert(
+        "500".into(),
+        body(
+            "Internal error (details only in the logs, under the trace id)",
+            enhanced_error(),
+        ),
+    );
+    responses.insert(
+        "503".into(),
+        body(
+            "The store is unavailable; retry after `Retry-After` seconds",
+            err,
+        ),
+    );
+}
+
+fn operation(
+    tag: &str,
+    summary: &str,
+    security: Option<&str>,
+    request: Option<Value>,
+    mut responses: Map<String, Value>,
+    oauth: bool,
+) -> Value {
+    common(&mut responses, oauth);
+    let mut op = json!({"tags": [tag], "summary": summary, "responses": responses});
+    if let Some(scheme) = security {
+        op["security"] = json!([{ scheme: [] }]);
+    }
+    if let Some(request) = request {
+        op["requestBody"] = request;
+    }
+    op
+}
+
+fn responses(pairs: &[(&str, Value)]) -> Map<String, Value> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect()
+}
+
+fn json_request(schema: Value) -> Value {
+    json!({"required": true, "content": content(schema)})
+}
+
+fn admin(summary: &str, request: Option<Value>, ok: (&str, Value)) -> Value {
+    operation(
+        "admin",
+        summary,
+        Some("adminKey"),
+        request,
+        responses(&[
+            ok,
+            ("401", body("Missing or unknown API key", enhanced_error())),
+            (
+                "403",
+                body("This key's role may not do that", enhanced_error()),
+            ),
+            (
+                "404",
+                body(
+                    "No such resource, or one of another tenant",
+                    enhanced_error(),
+                ),
+            ),
+            (
+                "409",
+                body(
+                    "Exists already, or conflicts with the resource's state",
+                    enhanced_error(),
+                ),
+            ),
+        ]),
+        false,
+    )
+}
+
+fn page_of(item: &str) -> Value {
+    json!({"type": "object", "required": ["items"], "properties": {
+        "items": {"type": "array", "items": schema_ref(item)},
+        "next_cursor": {"type": "string"}}})
+}
+
+fn paging() -> Value {
+    json!([
+        {"name": "cursor", "in": "query", "required": false, "schema": {"type": "string"}},
+        {"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": 500}}
+    ])
+}
+
+fn id_param(name: &str) -> Value {
+    json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}})
+}
+
+fn with_params(mut op: Value, params: Vec<Value>) -> Value {
+    op["parameters"] = Value::Array(params);
+    op
+}
+
+/// The whole document. `issuer` is the server URL.
+pub fn document(issuer: &str) -> Value {
+    let form = |props: Value| json!({"content": {"application/x-www-form-urlencoded": {"schema": {"type": "object", "properties": props}}}});
+    let token_ok = |status: &str| {
+        (
+            status.to_owned(),
+            body("An access token", schema_ref("TokenResponse")),
+        )
+    };
+    let token_op = |status: &str, summary: &str| {
+        let (ok_status, ok) = token_ok(status);
+        operation(
+            "oauth",
+            summary,
+            None,
+            Some(form(json!({
+                "grant_type": {"type": "string", "enum": ["client_credentials"]},
+                "client_id": {"type": "string"}, "client_secret": {"type": "string"},
+                "scope": {"type": "string"}}))),
+            responses(&[
+                (ok_status.as_str(), ok),
+                (
+                    "401",
+                    body("`invalid_client` after HTTP Basic", oauth_error()),
+                ),
+                ("429", body("Throttled", enhanced_error())),
+            ]),
+            true,
+        )
+    };
+    let verify = operation(
+        "protected-apis",
+        "Forward auth: may this bearer token make this call?",
+        Some("bearerToken"),
+        None,
+        responses(&[
+            (
+                "200",
+                body(
+                    "Allowed; identity in X-Client-Id, X-Software-Id, X-Programmer, X-Scopes",
+                    json!({"type": "object"}),
+                ),
+            ),
+            (
+                "401",
+                body(
+                    "No, bad, expired or revoked token, or channel not covered",
+                    enhanced_error(),
+                ),
+            ),
+            ("403", body("Scope missing", enhanced_error())),
+        ]),
+        false,
+    );
+    let verify = with_params(
+        verify,
+        vec![
+            json!({"name": "X-Required-Scope", "in": "header", "required": false, "schema": {"type": "string"}}),
+            json!({"name": "X-Service-Provider", "in": "header", "required": false, "schema": {"type": "string"}}),
+        ],
+    );
+    let empty = || None;
+
+    let paths = json!({
+        "/o/client/register": {"post": with_params(operation("oauth", "Register a client with a software statement (RFC 7591)", None,
+            Some(json_request(schema_ref("RegisterRequest"))),
+            responses(&[("201", body("The client's credentials", schema_ref("RegisterResponse"))), ("429", body("Throttled", enhanced_error()))]), true),
+            vec![json!({"name": "X-Device-Info", "in": "header", "required": false, "schema": {"type": "string"}})])},
+        "/o/client/token": {"post": token_op("201", "client_credentials token (Adobe-compatible, 201)")},
+        "/oauth2/token": {"post": token_op("200", "client_credentials token (RFC 6749, 200)")},
+        "/o/auth/verify": {"get": verify.clone(), "post": verify.clone(), "put": verify.clone(), "delete": verify.clone(), "patch": verify},
+        "/o/introspect": {"post": operation("protected-apis", "Token introspection (RFC 7662)", Some("resourceServerKey"),
+            Some(form(json!({"token": {"type": "string"}, "client_id": {"type": "string"}, "client_secret": {"type": "string"}}))),
+            responses(&[("200", body("Active answers carry the token's claims", schema_ref("Introspection"))), ("401", body("Missing or wrong resource-server key", oauth_error()))]), true)},
+        "/o/revocations": {"get": with_params(operation("protected-apis", "Revocations after a cursor", Some("resourceServerKey"), None,
+            responses(&[("200", body("Revoked clients, statements and applications", schema_ref("RevocationFeed"))), ("401", body("Missing or wrong key", enhanced_error())), ("403", body("Not a resource-server key", enhanced_error()))]), false),
+            vec![json!({"name": "since", "in": "query", "required": false, "schema": {"type": "string"}})])},
+        "/.well-known/oauth-authorization-server": {"get": operation("discovery", "RFC 8414 metadata", None, None, responses(&[("200", body("Metadata", json!({"type": "object"})))]), false)},
+        "/.well-known/jwks.json": {"get": operation("discovery", "Public signing keys", None, None, responses(&[("200", body("JWKS", json!({"type": "object", "required": ["keys"], "properties": {"keys": {"type": "array"}}})))]), false)},
+        "/openapi.json": {"get": operation("discovery", "This document", None, None, responses(&[("200", body("OpenAPI 3.1", json!({"type": "object"})))]), false)},
+        "/healthz": {"get": operation("operations", "The process answers", None, None, responses(&[("200", body("OK", json!({"type": "object"})))]), false)},
+        "/readyz": {"get": operation("operations", "The store answers too", None, None, responses(&[("200", body("Ready", json!({"type": "object"})))]), false)},
+        "/metrics": {"get": operation("operations", "Prometheus metrics", None, None, responses(&[("200", json!({"description": "Prometheus text format", "content": {"text/plain": {"schema": {"type": "string"}}}}))]), false)},
+        "/admin/v1/programmers": {
+            "post": admin("Create a programmer (operator)", Some(json_request(schema_ref("CreateProgrammer"))), ("201", body("Created", schema_ref("Programmer")))),
+            "get": with_params(admin("List programmers", empty(), ("200", body("A page", page_of("Programmer")))), paging().as_array().cloned().unwrap_or_default())},
+        "/admin/v1/programmers/{pid}": {"get": with_params(admin("A programmer", empty(), ("200", body("The programmer", schema_ref("Programmer")))), vec![id_param("pid")])},
+        "/admin/v1/programmers/{pid}/channels": {
+            "post": with_params(admin("Create a channel", Some(json_request(schema_ref("CreateChannel"))), ("201", body("Created", schema_ref("Channel")))), vec![id_param("pid")]),
+            "get": with_params(admin("List channels", empty(), ("200", body("A page", page_of("Channel")))), [vec![id_param("pid")], paging().as_array().cloned().unwrap_or_default()].concat())},
+        "/admin/v1/programmers/{pid}/applications": {
+            "post": with_params(admin("Create an application", Some(json_request(schema_ref("CreateApplication"))), ("201", body("Created", schema_ref("Application")))), vec![id_param("pid")]),
+            "get": with_params(admin("List applications", empty(), ("200", body("A page", page_of("Application")))), [vec![id_param("pid")], paging().as_array().cloned().unwrap_or_default()].concat())},
+        "/admin/v1/programmers/{pid}/api-keys": {
+            "post": with_params(admin("Create an API key of this programmer (shown once)", Some(json_request(schema_ref("CreateApiKey"))), ("201", body("Created, with the key", schema_ref("ApiKey")))), vec![id_param("pid")]),
+            "get": with_params(admin("List this programmer's API keys", empty(), ("200", body("A page", page_of("ApiKey")))), [vec![id_param("pid")], paging().as_array().cloned().unwrap_or_default()].concat())},
+        "/admin/v1/api-keys": {
+            "post": admin("Create a deployment-wide key (operator)", Some(json_request(schema_ref("CreateApiKey"))), ("201", body("Created, with the key", schema_ref("ApiKey")))),
+            "get": with_params(admin("List every API key (operator)", empty(), ("200", body("A page", page_of("ApiKey")))), paging().as_array().cloned().unwrap_or_default())},
+        "/admin/v1/api-keys/{key_id}": {"delete": with_params(admin("Revoke an API key", empty(), ("200", body("The revoked key", schema_ref("ApiKey")))), vec![id_param("key_id")])},
+        "/admin/v1/applications/{app_id}": {"get": with_params(admin("An application", empty(), ("200", body("The application", schema_ref("Application")))), vec![id_param("app_id")])},
+        "/admin/v1/applications/{app_id}/software-statements": {
+            "post": with_params(admin("Issue a software statement", empty(), ("201", body("The statement (shown once)", schema_ref("IssuedStatement")))), vec![id_param("app_id")]),
+            "get": with_params(admin("List statements", empty(), ("200", body("A page", page_of("SoftwareStatement")))), [vec![id_param("app_id")], paging().as_array().cloned().unwrap_or_default()].concat())},
+        "/admin/v1/applications/{app_id}/revoke": {"post": with_params(admin("Revoke an application (all its statements and clients)", empty(), ("200", body("The application", schema_ref("Application")))), vec![id_param("app_id")])},
+        "/admin/v1/applications/{app_id}/clients": {"get": with_params(admin("List clients", empty(), ("200", body("A page", page_of("Client")))), [vec![id_param("app_id")], paging().as_array().cloned().unwrap_or_default()].concat())},
+        "/admin/v1/software-statements/{jti}/revoke": {"post": with_params(admin("Revoke a statement (all its clients)", empty(), ("200", body("The statement", schema_ref("SoftwareStatement")))), vec![id_param("jti")])},
+        "/admin/v1/clients/{client_id}": {"get": with_params(admin("A client", empty(), ("200", body("The client", schema_ref("Client")))), vec![id_param("client_id")])},
+        "/admin/v1/clients/{client_id}/revoke": {"post": with_params(admin("Revoke a client", empty(), ("200", body("The client", schema_ref("Client")))), vec![id_param("client_id")])},
+        "/admin/v1/keys": {"get": admin("Signing keys (operator)", empty(), ("200", body("Keys", page_of("SigningKey"))))},
+        "/admin/v1/keys/rotate": {"post": admin("Rotate signing keys (operator)", empty(), ("200", body("Keys after rotation", page_of("SigningKey"))))},
+    });
+
+    let s = |v: Value| v;
+    let string = json!({"type": "string"});
+    let strings = json!({"type": "array", "items": {"type": "string"}});
+    let int = json!({"type": "integer"});
+    let schemas = json!({
+        "OAuthError": {"type": "object", "required": ["error"], "properties": {"error": string, "error_description": string}},
+        "EnhancedError": {"type": "object", "required": ["status", "code", "message", "action", "trace", "helpUrl"], "properties": {
+            "status": int, "code": string, "message": string, "action": string, "trace": string, "helpUrl": string, "details": {}}},
+        "RegisterRequest": {"type": "object", "required": ["software_statement"], "properties": {
+            "software_statement": string, "redirect_uri": string, "redirect_uris": strings, "token_endpoint_auth_method": string}},
+        "RegisterResponse": {"type": "object", "required": ["client_id", "client_secret", "client_id_issued_at", "client_secret_expires_at", "redirect_uris", "grant_types", "token_endpoint_auth_method", "scopes", "software_id"], "properties": {
+            "client_id": string, "client_secret": string, "client_id_issued_at": int, "client_secret_expires_at": int,
+            "redirect_uris": strings, "grant_types": strings, "token_endpoint_auth_method": string, "scopes": strings,
+            "scope": string, "software_id": string, "software_version": string}},
+        "TokenResponse": {"type": "object", "required": ["id", "access_token", "token_type", "expires_in", "created_at", "scope"], "properties": {
+            "id": string, "access_token": string, "token_type": string, "expires_in": int, "created_at": int, "scope": string}},
+        "Introspection": {"type": "object", "required": ["active"], "properties": {"active": {"type": "boolean"}}},
+        "RevocationFeed": {"type": "object", "required": ["cursor", "has_more", "horizon", "revoked_clients", "revoked_statements", "revoked_applications", "entries", "channels"], "properties": {
+            "cursor": string, "has_more": {"type": "boolean"}, "horizon": int, "revoked_clients": strings, "revoked_statements": strings,
+            "revoked_applications": strings, "entries": {"type": "array"}, "channels": {"type": "object"}}},
+        "CreateProgrammer": {"type": "object", "required": ["id", "name"], "additionalProperties": false, "properties": {"id": string, "name": string}},
+        "Programmer": {"type": "object", "required": ["id", "name", "created_at"], "properties": {"id": string, "name": string, "created_at": int}},
+        "CreateChannel": {"type": "object", "required": ["id", "name"], "additionalProperties": false, "properties": {"id": string, "name": string}},
+        "Channel": {"type": "object", "required": ["id", "programmer_id", "name", "created_at"], "properties": {"id": string, "programmer_id": string, "name": string, "created_at": int}},
+        "CreateApplication": {"type": "object", "required": ["name", "level", "platforms", "scopes"], "additionalProperties": false, "properties": {
+            "name": string, "version": string, "level": {"type": "string", "enum": ["programmer", "channel"]}, "channels": strings,
+            "platforms": strings, "scopes": strings, "domains": strings}},
+        "Application": {"type": "object", "required": ["id", "programmer_id", "name", "version", "level", "channels", "platforms", "scopes", "domains", "custom_scheme", "status", "created_at"], "properties": {
+            "id": string, "programmer_id": string, "name": string, "version": string, "level": string, "channels": strings,
+            "platforms": strings, "scopes": strings, "domains": strings, "custom_scheme": string, "status": string, "created_at": int, "revoked_at": int}},
+        "IssuedStatement": {"type": "object", "required": ["jti", "software_statement"], "properties": {"jti": string, "software_statement": string}},
+        "SoftwareStatement": {"type": "object", "required": ["jti", "application_id", "kid", "status", "issued_at"], "properties": {
+            "jti": string, "application_id": string, "kid": string, "status": string, "issued_at": int, "revoked_at": int}},
+        "Client": {"type": "object", "required": ["client_id", "application_id", "programmer_id", "software_statement_jti", "redirect_uris", "platform", "device_info", "status", "created_at"], "properties": {
+            "client_id": string, "application_id": string, "programmer_id": string, "software_statement_jti": string,
+            "redirect_uris": strings, "platform": string, "device_info": {"type": "object"}, "user_agent": string, "status": string,
+            "created_at": int, "last_used_at": int, "revoked_at": int}},
+        "CreateApiKey": {"type": "object", "required": ["role"], "additionalProperties": false, "properties": {
+            "role": {"type": "string", "enum": ["operator", "programmer-admin", "channel-admin", "resource-server"]}, "channel": string, "name": string}},
+        "ApiKey": {"type": "object", "required": ["id", "role", "name", "created_at"], "properties": {
+            "id": string, "key": string, "role": string, "programmer_id": string, "channel": string, "name": string, "created_at": int, "revoked_at": int}},
+        "SigningKey": {"type": "object", "required": ["kid", "alg", "state", "created_at"], "properties": {
+            "kid": string, "alg": string, "state": string, "created_at": int, "retired_at": int}},
+    });
+
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "dcr", "version": env!("CARGO_PKG_VERSION"),
+                 "description": "OAuth 2.0 Dynamic Client Registration for streaming apps (Adobe Pass DCR compatible)."},
+        "servers": [{"url": issuer}],
+        "paths": paths,
+        "components": {
+            "schemas": s(schemas),
+            "securitySchemes": {
+                "adminKey": {"type": "http", "scheme": "bearer", "description": "An admin API key"},
+                "resourceServerKey": {"type": "http", "scheme": "bearer", "description": "A resource-server API key"},
+                "bearerToken": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": "An access token"}
+            }
+        }
+    })
+}
+
+/// Every documented operation, as (method, path).
+pub fn operations(doc: &Value) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    if let Some(paths) = doc["paths"].as_object() {
+        for (path, item) in paths {
+            if let Some(methods) = item.as_object() {
+                for method in methods.keys() {
+                    out.push((method.to_uppercase(), path.clone()));
+                }
+            }
+        }
+    }
+    out
+}
