@@ -3,6 +3,7 @@
 //! documented bodies in [`error`]; no domain rule lives here.
 
 pub mod config;
+pub mod demo;
 pub mod error;
 pub mod extract;
 pub mod metrics;

@@ -116,6 +116,11 @@ impl Application {
         &self.dcr
     }
 
+    /// The base URL clients use: the configured issuer.
+    pub fn base_url(&self) -> String {
+        self.dcr.settings().issuer.trim_end_matches('/').to_owned()
+    }
+
     /// Serves until `shutdown` resolves, then stops accepting and drains in-flight
     /// requests before closing the store.
     pub async fn run_until(

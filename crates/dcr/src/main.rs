@@ -60,6 +60,10 @@ struct ServeArgs {
     /// Print the effective configuration (secrets redacted) and exit.
     #[arg(long)]
     print_config: bool,
+    /// Create a demo programmer, channel and application on first start, and print a
+    /// software statement with commands that register, get a token and call.
+    #[arg(long)]
+    demo: bool,
 }
 
 /// How `dcr admin` reaches a running server.
@@ -158,7 +162,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 return Ok(());
             }
             dcr_server::telemetry::init(&config.log);
+            let data_dir = config.data_dir.clone();
             let app = Application::build(config).await?;
+            if args.demo {
+                let text = dcr_server::demo::prepare(app.dcr(), &app.base_url(), &data_dir).await?;
+                println!("{text}");
+            }
             app.run_until(shutdown_signal()).await
         }
         Command::Migrate(store) => {

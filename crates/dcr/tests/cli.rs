@@ -279,3 +279,144 @@ async fn debug_logs_never_contain_secrets_statements_or_tokens() {
         assert!(!logs.contains(secret), "the {what} reached the logs");
     }
 }
+
+#[tokio::test]
+async fn demo_mode_prints_a_statement_and_commands_that_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |out: &std::path::Path| {
+        let port = common::free_port();
+        let child = Command::new(env!("CARGO_BIN_EXE_dcr"))
+            .args(["serve", "--demo", "--listen", &format!("127.0.0.1:{port}")])
+            .arg("--data-dir")
+            .arg(dir.path())
+            .env("DCR_THROTTLE__ENABLED", "false")
+            .stdout(std::process::Stdio::from(
+                std::fs::File::create(out).unwrap(),
+            ))
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        (child, format!("http://127.0.0.1:{port}"))
+    };
+    let out = dir.path().join("demo.out");
+    let (mut child, base) = run(&out);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let text = loop {
+        let text = std::fs::read_to_string(&out).unwrap_or_default();
+        if text.contains("Make a verified call") {
+            break text;
+        }
+        assert!(Instant::now() < deadline, "no demo output: {text}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(text.contains("curl -s -X POST") && text.contains("/o/client/token"));
+    let statement = text
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("eyJ"))
+        .unwrap()
+        .to_owned();
+
+    let http = reqwest::Client::new();
+    let reg: serde_json::Value = http
+        .post(format!("{base}/o/client/register"))
+        .json(&serde_json::json!({"software_statement": statement}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let tok: serde_json::Value = http
+        .post(format!("{base}/o/client/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", reg["client_id"].as_str().unwrap()),
+            ("client_secret", reg["client_secret"].as_str().unwrap()),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let r = http
+        .get(format!("{base}/o/auth/verify"))
+        .bearer_auth(tok["access_token"].as_str().unwrap())
+        .header("X-Required-Scope", "api:client:v2")
+        .header("X-Service-Provider", "DEMOTV")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let _ = child.kill();
+    let _ = child.wait();
+
+    // A second start reuses the demo data and prints the same statement.
+    let out2 = dir.path().join("demo2.out");
+    let (mut child, _) = run(&out2);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let text = std::fs::read_to_string(&out2).unwrap_or_default();
+        if text.contains("Make a verified call") {
+            assert!(text.contains(&statement));
+            break;
+        }
+        assert!(Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[test]
+fn configuration_layers_file_then_environment_then_flags_and_file_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let toml = dir.path().join("dcr.toml");
+    std::fs::write(
+        &toml,
+        "listen = \"127.0.0.1:9001\"\n[token]\nttl_seconds = 600\n[throttle]\ncapacity = 5\n",
+    )
+    .unwrap();
+    let secret = dir.path().join("kek");
+    std::fs::write(&secret, "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LXNlYw==\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_dcr"))
+        .args(["serve", "--print-config", "--config"])
+        .arg(&toml)
+        .args(["--listen", "127.0.0.1:9003"])
+        .env("DCR_TOKEN__TTL_SECONDS", "900")
+        .env("DCR_LISTEN", "127.0.0.1:9002")
+        .env("DCR_KEY_ENCRYPTION_KEY_FILE", &secret)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("listen = \"127.0.0.1:9003\""),
+        "flags win: {text}"
+    );
+    assert!(
+        text.contains("ttl_seconds = 900"),
+        "environment beats the file: {text}"
+    );
+    assert!(
+        text.contains("capacity = 5"),
+        "the file beats defaults: {text}"
+    );
+    assert!(
+        text.contains("key_encryption_key = \"[redacted]\""),
+        "{text}"
+    );
+    assert!(!text.contains("c2VjcmV0"));
+    let missing = Command::new(env!("CARGO_BIN_EXE_dcr"))
+        .args(["serve", "--print-config"])
+        .env("DCR_KEY_ENCRYPTION_KEY_FILE", dir.path().join("nope"))
+        .output()
+        .unwrap();
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("DCR_KEY_ENCRYPTION_KEY_FILE"));
+}

@@ -1,0 +1,84 @@
+//! `dcr serve --demo`: a demo programmer, channel and application on first start, and
+//! commands to copy and paste that register, get a token and make a verified call.
+
+use std::path::Path;
+
+use dcr_core::Dcr;
+use dcr_core::ids::{ApiKeyId, ProgrammerId};
+use dcr_core::model::Role;
+use dcr_core::service::{NewApplication, Principal};
+
+const STATEMENT_FILE: &str = "demo-statement.jwt";
+
+/// Creates the demo data once (kept in the store and in `data_dir`) and returns the
+/// text to print.
+pub async fn prepare(dcr: &Dcr, base: &str, data_dir: &Path) -> anyhow::Result<String> {
+    let path = data_dir.join(STATEMENT_FILE);
+    let statement = match std::fs::read_to_string(&path) {
+        Ok(saved) => saved.trim().to_owned(),
+        Err(_) => {
+            let operator = Principal {
+                key_id: ApiKeyId::new_random(),
+                role: Role::Operator,
+                programmer: None,
+                channel: None,
+            };
+            let demo = ProgrammerId::parse("demo").map_err(|e| anyhow::anyhow!("{e}"))?;
+            if dcr.store().get_programmer(&demo).await?.is_none() {
+                dcr.create_programmer(&operator, "demo", "Demo Media")
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                dcr.create_channel(&operator, "demo", "DEMOTV", "Demo TV")
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+            }
+            let catalog = &dcr.settings().catalog;
+            let app = dcr
+                .create_application(
+                    &operator,
+                    "demo",
+                    NewApplication {
+                        name: "Demo app".into(),
+                        version: None,
+                        level: "programmer".into(),
+                        channels: None,
+                        platforms: catalog.platforms.clone(),
+                        scopes: catalog.scopes.clone(),
+                        domains: vec!["https://demo.example".into(), "com.example.demo".into()],
+                    },
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let (_, jws) = dcr
+                .issue_statement(&operator, &app.id.to_string())
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            std::fs::write(&path, format!("{jws}\n"))?;
+            jws
+        }
+    };
+    let file = path.display();
+    Ok(format!(
+        r#"
+dcr demo: programmer "demo", channel "DEMOTV", application "Demo app".
+Software statement (saved in {file}):
+
+{statement}
+
+1. Register a client (once per app install):
+
+   curl -s -X POST {base}/o/client/register -H 'Content-Type: application/json' \
+     -d "{{\"software_statement\": \"$(cat {file})\"}}"
+
+2. Get an access token (use the client_id and client_secret from step 1):
+
+   curl -s -X POST {base}/o/client/token \
+     -d 'grant_type=client_credentials&client_id=CLIENT_ID&client_secret=CLIENT_SECRET'
+
+3. Make a verified call (forward auth, as nginx auth_request would):
+
+   curl -i {base}/o/auth/verify -H 'Authorization: Bearer ACCESS_TOKEN' \
+     -H 'X-Required-Scope: api:client:v2' -H 'X-Service-Provider: DEMOTV'
+"#
+    ))
+}
