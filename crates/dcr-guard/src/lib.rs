@@ -262,6 +262,13 @@ impl Guard {
         authorize(claims, !set.revokes(claims), required_scope, channel, owner)
     }
 
+    /// Time since the revocation feed was last read successfully (`None` before the
+    /// first read). Also exported as the `dcr_guard_revocation_feed_lag_seconds` gauge
+    /// when the application installs a `metrics` recorder.
+    pub fn feed_lag(&self) -> Option<Duration> {
+        read(&self.inner.revocations).age()
+    }
+
     /// Polls the revocation feed once (the background task does this on its own).
     pub async fn sync(&self) -> Result<(), GuardError> {
         sync_feed(&self.inner).await
@@ -338,6 +345,9 @@ async fn poll(inner: Weak<Inner>, every: Duration) {
         let Some(inner) = inner.upgrade() else { return };
         if let Err(e) = sync_feed(&inner).await {
             tracing::warn!(error = %e, "revocation feed poll failed");
+        }
+        if let Some(age) = read(&inner.revocations).age() {
+            metrics::gauge!("dcr_guard_revocation_feed_lag_seconds").set(age.as_secs_f64());
         }
     }
 }

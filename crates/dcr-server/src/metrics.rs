@@ -7,7 +7,9 @@
 //!   the error code;
 //! - `dcr_throttled_requests_total{endpoint}`, `dcr_throttle_redis_fallbacks_total`;
 //! - `dcr_store_errors_total{operation}`: store failures answered 503/500;
-//! - `dcr_revocations_total{kind}`.
+//! - `dcr_revocations_total{kind}`; `dcr_revocation_feed_reads_total` and
+//!   `dcr_revocation_feed_entries_total` (the guards' polls). Feed lag is measured
+//!   where it happens, in each guard: `dcr_guard_revocation_feed_lag_seconds`.
 
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -87,6 +89,12 @@ pub fn redis_fallback() {
 
 pub fn store_error(operation: &'static str) {
     metrics::counter!("dcr_store_errors_total", "operation" => operation).increment(1);
+}
+
+/// One read of the revocation feed, and how many entries it returned.
+pub fn feed_read(entries: usize) {
+    metrics::counter!("dcr_revocation_feed_reads_total").increment(1);
+    metrics::counter!("dcr_revocation_feed_entries_total").increment(entries as u64);
 }
 
 pub fn revocation(kind: &'static str) {

@@ -147,6 +147,7 @@ async fn revocations(
         }
     }
     let feed = state.dcr.revocation_feed(&who, since).await?;
+    crate::metrics::feed_read(feed.entries.len());
     let ids = |kind: RevocationKind| -> Vec<String> {
         feed.entries
             .iter()
