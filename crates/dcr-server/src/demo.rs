@@ -79,6 +79,12 @@ Software statement (saved in {file}):
 
    curl -i {base}/o/auth/verify -H 'Authorization: Bearer ACCESS_TOKEN' \
      -H 'X-Required-Scope: api:client:v2' -H 'X-Service-Provider: DEMOTV'
+
+Or let `dcr client` do all of it, keeping the credentials in demo-client.json:
+
+   dcr client --url {base} --statement {file} --cache demo-client.json register
+   dcr client --url {base} --statement {file} --cache demo-client.json token
+   dcr client --url {base} --statement {file} --cache demo-client.json call {base}/o/auth/verify
 "#
     ))
 }

@@ -28,6 +28,37 @@ enum Command {
     /// Management tasks.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Act as an app install: register once, get tokens, call protected URLs.
+    Client(ClientArgs),
+}
+
+#[derive(Args)]
+struct ClientArgs {
+    /// Base URL of the dcr server.
+    #[arg(long, env = "DCR_URL", default_value = "http://127.0.0.1:8080")]
+    url: String,
+    /// The software statement file.
+    #[arg(long, value_name = "FILE")]
+    statement: PathBuf,
+    /// The credential cache (created with mode 0600; shared by every subcommand).
+    #[arg(long, value_name = "FILE", default_value = "dcr-client.json")]
+    cache: PathBuf,
+    #[command(subcommand)]
+    command: ClientCommand,
+}
+
+#[derive(Subcommand)]
+enum ClientCommand {
+    /// Register (once) and print the client id.
+    Register,
+    /// Print a valid access token alone on stdout.
+    Token,
+    /// Call a protected URL with the token; print the body; exit 0 on 2xx.
+    Call {
+        url: String,
+        #[arg(long, default_value = "GET")]
+        method: String,
+    },
 }
 
 /// Where the store is; shared by every command that opens it.
@@ -177,6 +208,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("migrations applied");
             Ok(())
         }
+        Command::Client(args) => client(args).await,
         Command::Admin(AdminCommand::Keys(cmd)) => {
             let (remote, method, path) = match cmd {
                 KeysCommand::List(r) => (r, reqwest::Method::GET, "/admin/v1/keys"),
@@ -218,6 +250,38 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+async fn client(args: ClientArgs) -> anyhow::Result<()> {
+    let statement = std::fs::read_to_string(&args.statement)
+        .with_context(|| format!("reading {}", args.statement.display()))?;
+    let sdk = dcr_client::DcrClient::new(dcr_client::ClientConfig::new(
+        &args.url,
+        statement,
+        &args.cache,
+    ))?;
+    let outcome = match args.command {
+        ClientCommand::Register => sdk.client_id().await.map(|id| println!("{id}")),
+        ClientCommand::Token => sdk.access_token().await.map(|t| println!("{t}")),
+        ClientCommand::Call { url, method } => {
+            let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes())
+                .context("--method")?;
+            let response = sdk.call(method, &url).await?;
+            let status = response.status();
+            println!("{}", response.text().await.unwrap_or_default());
+            if !status.is_success() {
+                if sdk.take_reregistration() {
+                    eprintln!("this app was registered again: the user must authenticate again");
+                }
+                anyhow::bail!("{url} answered {status}");
+            }
+            Ok(())
+        }
+    };
+    if sdk.take_reregistration() {
+        eprintln!("this app was registered again: the user must authenticate again");
+    }
+    Ok(outcome?)
 }
 
 /// One admin API call; a non-2xx answer is an error carrying the server's message.

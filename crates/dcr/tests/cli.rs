@@ -310,6 +310,7 @@ async fn demo_mode_prints_a_statement_and_commands_that_work() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert!(text.contains("curl -s -X POST") && text.contains("/o/client/token"));
+    assert!(text.contains("dcr client --url"));
     let statement = text
         .lines()
         .map(str::trim)
@@ -419,4 +420,116 @@ fn configuration_layers_file_then_environment_then_flags_and_file_secrets() {
         .unwrap();
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("DCR_KEY_ENCRYPTION_KEY_FILE"));
+}
+
+#[tokio::test]
+async fn dcr_client_registers_once_prints_tokens_and_calls() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = serve(
+        dir.path(),
+        &[
+            ("DCR_BOOTSTRAP_OPERATOR_KEY", "client-cli-operator"),
+            ("DCR_THROTTLE__ENABLED", "false"),
+        ],
+    )
+    .await;
+    let http = reqwest::Client::new();
+    let b = server.base.clone();
+    let post = |path: &str, body: serde_json::Value| {
+        http.post(format!("{b}/admin/v1{path}"))
+            .bearer_auth("client-cli-operator")
+            .json(&body)
+            .send()
+    };
+    post(
+        "/programmers",
+        serde_json::json!({"id": "acme", "name": "Acme"}),
+    )
+    .await
+    .unwrap();
+    let app: serde_json::Value = post(
+        "/programmers/acme/applications",
+        serde_json::json!({"name": "a", "level": "programmer", "platforms": ["ios"], "scopes": ["api:client:v2"]}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let st: serde_json::Value = http
+        .post(format!(
+            "{b}/admin/v1/applications/{}/software-statements",
+            app["id"].as_str().unwrap()
+        ))
+        .bearer_auth("client-cli-operator")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let statement = dir.path().join("statement.jwt");
+    std::fs::write(&statement, st["software_statement"].as_str().unwrap()).unwrap();
+    let cache = dir.path().join("creds.json");
+    let client = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_dcr"))
+            .args(["client", "--url", &b, "--statement"])
+            .arg(&statement)
+            .arg("--cache")
+            .arg(&cache)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let registered = client(&["register"]);
+    assert!(
+        registered.status.success(),
+        "{}",
+        String::from_utf8_lossy(&registered.stderr)
+    );
+    let id = String::from_utf8(registered.stdout)
+        .unwrap()
+        .trim()
+        .to_owned();
+    assert_eq!(id.len(), 36);
+    let again = client(&["register"]);
+    assert_eq!(
+        String::from_utf8(again.stdout).unwrap().trim(),
+        id,
+        "the cache is used: no second registration"
+    );
+    let token = client(&["token"]);
+    let token = String::from_utf8(token.stdout).unwrap();
+    assert_eq!(
+        token.trim().split('.').count(),
+        3,
+        "the token alone on stdout"
+    );
+    let called = client(&["call", &format!("{b}/o/auth/verify")]);
+    assert!(called.status.success());
+    assert!(String::from_utf8_lossy(&called.stdout).contains(&id));
+    let refused = client(&["call", &format!("{b}/admin/v1/programmers")]);
+    assert!(!refused.status.success(), "non-2xx exits non-zero");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&cache).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    // Revoked: the next token request re-registers and says the user must sign in again.
+    http.post(format!("{b}/admin/v1/clients/{id}/revoke"))
+        .bearer_auth("client-cli-operator")
+        .send()
+        .await
+        .unwrap();
+    let mut saved: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&cache).unwrap()).unwrap();
+    saved["token"] = serde_json::Value::Null;
+    std::fs::write(&cache, serde_json::to_vec(&saved).unwrap()).unwrap();
+    let renewed = client(&["token"]);
+    assert!(renewed.status.success());
+    assert!(String::from_utf8_lossy(&renewed.stderr).contains("authenticate again"));
+    server.sigterm();
 }

@@ -1,0 +1,333 @@
+//! Client SDK for dcr (SPEC 7).
+//!
+//! [`DcrClient`] holds an app's software statement and does what the integration
+//! rules ask, so apps cannot get them wrong:
+//!
+//! - it registers **once** and persists the credentials (a 0600 file, or your own
+//!   [`CredentialStore`]) for good;
+//! - it caches the access token and renews it **before** it expires (skew plus jitter),
+//!   with a single request in flight however many tasks ask;
+//! - on a 401 from a protected API it renews once and retries once;
+//! - it registers again **only** when the token endpoint answers `invalid_client`, and
+//!   then reports that the user must authenticate again
+//!   ([`DcrClient::take_reregistration`]);
+//! - it honours `429 Retry-After`, with bounded waits and attempts;
+//! - it never registers merely to renew a token.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), dcr_client::ClientError> {
+//! use dcr_client::{ClientConfig, DcrClient};
+//!
+//! let statement = std::fs::read_to_string("statement.jwt")?;
+//! let client = DcrClient::new(ClientConfig::new("https://dcr.example", statement, "creds.json"))?;
+//! let response = client.call(reqwest::Method::GET, "https://api.example/api/v2/ACMETV/configuration").await?;
+//! println!("{}", response.status());
+//! if client.take_reregistration() {
+//!     println!("the app was registered again: ask the user to sign in again");
+//! }
+//! # Ok(()) }
+//! ```
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use dcr_proto::oauth::{RegisterResponse, TokenResponse};
+use serde::{Deserialize, Serialize};
+
+/// Why a call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("HTTP: {0}")]
+    Http(#[from] reqwest::Error),
+    #[error("credential store: {0}")]
+    Store(#[from] std::io::Error),
+    #[error("the server refused: {status} {body}")]
+    Refused { status: u16, body: String },
+    #[error("still throttled after {0} attempts")]
+    Throttled(u32),
+}
+
+/// What is kept between runs: the credentials forever, the token while it lives.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Credentials {
+    pub client_id: String,
+    pub client_secret: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<CachedToken>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CachedToken {
+    pub access_token: String,
+    /// Unix seconds.
+    pub expires_at: u64,
+}
+
+/// Where credentials live. The default is [`FileStore`].
+pub trait CredentialStore: Send + Sync {
+    fn load(&self) -> std::io::Result<Option<Credentials>>;
+    fn save(&self, credentials: &Credentials) -> std::io::Result<()>;
+}
+
+/// A JSON file, mode 0600, replaced atomically.
+pub struct FileStore(pub PathBuf);
+
+impl CredentialStore for FileStore {
+    fn load(&self) -> std::io::Result<Option<Credentials>> {
+        match std::fs::read(&self.0) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn save(&self, credentials: &Credentials) -> std::io::Result<()> {
+        use std::io::Write;
+        let tmp = self.0.with_extension("tmp");
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let mut file = options.open(&tmp)?;
+        file.write_all(&serde_json::to_vec_pretty(credentials).map_err(std::io::Error::other)?)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, &self.0)
+    }
+}
+
+/// How a [`DcrClient`] behaves.
+#[derive(Clone)]
+pub struct ClientConfig {
+    /// Base URL of the dcr server.
+    pub server: String,
+    pub software_statement: String,
+    pub store: Arc<dyn CredentialStore>,
+    /// Renew this long before expiry…
+    pub renew_skew: Duration,
+    /// …plus up to this much random extra, so a fleet does not renew in step.
+    pub renew_jitter: Duration,
+    /// Longest single wait on `429 Retry-After`.
+    pub max_retry_wait: Duration,
+    /// Attempts of one request while throttled.
+    pub max_attempts: u32,
+    /// Sent as `X-Device-Info` on registration and token requests.
+    pub device_info: Option<String>,
+}
+
+impl ClientConfig {
+    pub fn new(
+        server: impl Into<String>,
+        statement: impl Into<String>,
+        cache: impl Into<PathBuf>,
+    ) -> Self {
+        Self {
+            server: server.into().trim_end_matches('/').to_owned(),
+            software_statement: statement.into().trim().to_owned(),
+            store: Arc::new(FileStore(cache.into())),
+            renew_skew: Duration::from_secs(300),
+            renew_jitter: Duration::from_secs(60),
+            max_retry_wait: Duration::from_secs(30),
+            max_attempts: 5,
+            device_info: None,
+        }
+    }
+}
+
+/// One app install's client.
+pub struct DcrClient {
+    config: ClientConfig,
+    http: reqwest::Client,
+    /// The single flight: whoever holds it registers or renews; the rest wait and reuse.
+    state: tokio::sync::Mutex<Option<Credentials>>,
+    reregistered: AtomicBool,
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+fn jitter(max: Duration) -> Duration {
+    let mut b = [0u8; 8];
+    if getrandom::fill(&mut b).is_err() || max.is_zero() {
+        return Duration::ZERO;
+    }
+    Duration::from_millis(u64::from_le_bytes(b) % (max.as_millis().max(1) as u64))
+}
+
+impl DcrClient {
+    pub fn new(config: ClientConfig) -> Result<Self, ClientError> {
+        let stored = config.store.load()?;
+        Ok(Self {
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()?,
+            state: tokio::sync::Mutex::new(stored),
+            config,
+            reregistered: AtomicBool::new(false),
+        })
+    }
+
+    /// `true` once after the client had to register again (its credentials were
+    /// revoked): the user must authenticate again.
+    pub fn take_reregistration(&self) -> bool {
+        self.reregistered.swap(false, Ordering::SeqCst)
+    }
+
+    /// The client id, registering first if this install never did.
+    pub async fn client_id(&self) -> Result<String, ClientError> {
+        let mut state = self.state.lock().await;
+        Ok(self.ensure_registered(&mut state).await?.client_id.clone())
+    }
+
+    /// A valid access token, renewed ahead of expiry; one request in flight at most.
+    pub async fn access_token(&self) -> Result<String, ClientError> {
+        self.token(None).await
+    }
+
+    /// Sends `method url` with the bearer token; on a 401 renews once and retries once.
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+    ) -> Result<reqwest::Response, ClientError> {
+        let token = self.access_token().await?;
+        let response = self
+            .http
+            .request(method.clone(), url)
+            .bearer_auth(&token)
+            .send()
+            .await?;
+        if response.status() != reqwest::StatusCode::UNAUTHORIZED {
+            return Ok(response);
+        }
+        let fresh = self.token(Some(&token)).await?;
+        Ok(self
+            .http
+            .request(method, url)
+            .bearer_auth(&fresh)
+            .send()
+            .await?)
+    }
+
+    /// The token, renewed when stale or when it equals `rejected` (a 401 said so).
+    async fn token(&self, rejected: Option<&str>) -> Result<String, ClientError> {
+        let mut state = self.state.lock().await;
+        let renew_at = |t: &CachedToken| {
+            t.expires_at.saturating_sub(
+                (self.config.renew_skew + jitter(self.config.renew_jitter)).as_secs(),
+            )
+        };
+        if let Some(t) = state.as_ref().and_then(|c| c.token.as_ref())
+            && now() < renew_at(t)
+            && rejected != Some(t.access_token.as_str())
+        {
+            return Ok(t.access_token.clone());
+        }
+        let creds = self.ensure_registered(&mut state).await?.clone();
+        let issued = match self.request_token(&creds).await {
+            Err(ClientError::Refused { status, body }) if body.contains("\"invalid_client\"") => {
+                tracing::warn!(
+                    status,
+                    "credentials refused: registering again; the user must authenticate again"
+                );
+                *state = None;
+                let creds = self.ensure_registered(&mut state).await?.clone();
+                self.reregistered.store(true, Ordering::SeqCst);
+                self.request_token(&creds).await?
+            }
+            other => other?,
+        };
+        let token = CachedToken {
+            access_token: issued.access_token.clone(),
+            expires_at: now() + issued.expires_in,
+        };
+        if let Some(c) = state.as_mut() {
+            c.token = Some(token);
+            self.config.store.save(c)?;
+        }
+        Ok(issued.access_token)
+    }
+
+    async fn ensure_registered<'a>(
+        &self,
+        state: &'a mut Option<Credentials>,
+    ) -> Result<&'a Credentials, ClientError> {
+        if state.is_none() {
+            let url = format!("{}/o/client/register", self.config.server);
+            let body = serde_json::json!({"software_statement": self.config.software_statement});
+            let response = self
+                .send_with_retry(|| self.with_device(self.http.post(&url).json(&body)))
+                .await?;
+            let registered: RegisterResponse = response.json().await?;
+            let creds = Credentials {
+                client_id: registered.client_id,
+                client_secret: registered.client_secret,
+                token: None,
+            };
+            self.config.store.save(&creds)?;
+            *state = Some(creds);
+        }
+        state.as_ref().ok_or(ClientError::Throttled(0))
+    }
+
+    async fn request_token(&self, creds: &Credentials) -> Result<TokenResponse, ClientError> {
+        let url = format!("{}/oauth2/token", self.config.server);
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("client_id", creds.client_id.as_str()),
+            ("client_secret", creds.client_secret.as_str()),
+        ];
+        let response = self
+            .send_with_retry(|| self.with_device(self.http.post(&url).form(&form)))
+            .await?;
+        Ok(response.json().await?)
+    }
+
+    fn with_device(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.config.device_info {
+            Some(d) => request.header("X-Device-Info", d),
+            None => request,
+        }
+    }
+
+    /// Sends, waiting out `429 Retry-After` (bounded); any other non-2xx is an error.
+    async fn send_with_retry(
+        &self,
+        build: impl Fn() -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, ClientError> {
+        for _ in 0..self.config.max_attempts {
+            let response = build().send().await?;
+            let status = response.status();
+            if status.is_success() {
+                return Ok(response);
+            }
+            if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+                let wait = response
+                    .headers()
+                    .get(reqwest::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .map_or(Duration::from_secs(1), Duration::from_secs)
+                    .min(self.config.max_retry_wait);
+                tokio::time::sleep(wait).await;
+                continue;
+            }
+            let body = response.text().await.unwrap_or_default();
+            return Err(ClientError::Refused {
+                status: status.as_u16(),
+                body,
+            });
+        }
+        Err(ClientError::Throttled(self.config.max_attempts))
+    }
+}

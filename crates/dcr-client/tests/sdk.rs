@@ -1,0 +1,178 @@
+//! The SDK against a real server.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use dcr_client::{ClientConfig, DcrClient};
+use dcr_testkit::*;
+use reqwest::Method;
+
+async fn clients_of(app: &TestApp, app_id: &str) -> usize {
+    let (_, list) = app
+        .admin_get(&format!("/applications/{app_id}/clients"))
+        .await;
+    list["items"].as_array().unwrap().len()
+}
+
+async fn setup(app: &TestApp) -> (String, String) {
+    app.seed_programmer().await;
+    let created = app.default_app().await;
+    let app_id = created["id"].as_str().unwrap().to_owned();
+    let (_, statement) = app.statement(&app_id).await;
+    (app_id, statement)
+}
+
+#[tokio::test]
+async fn credentials_survive_a_restart_without_a_second_registration() {
+    let app = spawn_app().await;
+    let (app_id, statement) = setup(&app).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("creds.json");
+    let first = DcrClient::new(ClientConfig::new(&app.base, &statement, &cache)).unwrap();
+    let id = first.client_id().await.unwrap();
+    first.access_token().await.unwrap();
+    drop(first);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&cache).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    let second = DcrClient::new(ClientConfig::new(&app.base, &statement, &cache)).unwrap();
+    assert_eq!(second.client_id().await.unwrap(), id);
+    let token = second.access_token().await.unwrap();
+    assert_eq!(app.verify(&token, &[]).await.0, 200);
+    assert_eq!(clients_of(&app, &app_id).await, 1, "registered once, ever");
+}
+
+#[tokio::test]
+async fn a_hundred_concurrent_callers_cause_one_token_request() {
+    let app = spawn_app().await;
+    let (_, statement) = setup(&app).await;
+    let dir = tempfile::tempdir().unwrap();
+    let client = Arc::new(
+        DcrClient::new(ClientConfig::new(
+            &app.base,
+            &statement,
+            dir.path().join("c.json"),
+        ))
+        .unwrap(),
+    );
+    let tasks: Vec<_> = (0..100)
+        .map(|_| {
+            let c = client.clone();
+            tokio::spawn(async move { c.access_token().await.unwrap() })
+        })
+        .collect();
+    let mut tokens = std::collections::HashSet::new();
+    for t in tasks {
+        tokens.insert(t.await.unwrap());
+    }
+    // Every token has its own jti: one distinct token means one request.
+    assert_eq!(tokens.len(), 1);
+}
+
+#[tokio::test]
+async fn tokens_are_renewed_before_they_expire() {
+    let app = spawn_app_with(|c| c.token.ttl_seconds = 4).await;
+    let (_, statement) = setup(&app).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = ClientConfig::new(&app.base, &statement, dir.path().join("c.json"));
+    config.renew_skew = Duration::from_secs(2);
+    config.renew_jitter = Duration::ZERO;
+    let client = DcrClient::new(config).unwrap();
+    let first = client.access_token().await.unwrap();
+    assert_eq!(
+        client.access_token().await.unwrap(),
+        first,
+        "fresh tokens are reused"
+    );
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let second = client.access_token().await.unwrap();
+    assert_ne!(second, first, "renewed while the old one was still valid");
+    assert_eq!(
+        app.verify(&first, &[]).await.0,
+        200,
+        "the old token had not expired yet"
+    );
+}
+
+#[tokio::test]
+async fn a_401_renews_once_and_retries() {
+    let app = spawn_app().await;
+    let (_, statement) = setup(&app).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("c.json");
+    let client = DcrClient::new(ClientConfig::new(&app.base, &statement, &cache)).unwrap();
+    client.access_token().await.unwrap();
+    drop(client);
+    // Spoil the cached token: still "valid" by its expiry, refused by the server.
+    let mut saved: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&cache).unwrap()).unwrap();
+    saved["token"]["access_token"] = "eyJhbGciOiJFUzI1NiJ9.e30.AAAA".into();
+    std::fs::write(&cache, serde_json::to_vec(&saved).unwrap()).unwrap();
+    let client = DcrClient::new(ClientConfig::new(&app.base, &statement, &cache)).unwrap();
+    let r = client
+        .call(Method::GET, &app.url("/o/auth/verify"))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(
+        !client.take_reregistration(),
+        "a 401 is not a reason to register again"
+    );
+}
+
+#[tokio::test]
+async fn invalid_client_causes_a_reregistration_that_is_reported() {
+    let app = spawn_app().await;
+    let (app_id, statement) = setup(&app).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = ClientConfig::new(&app.base, &statement, dir.path().join("c.json"));
+    config.renew_skew = Duration::from_secs(30_000);
+    config.renew_jitter = Duration::ZERO;
+    let client = DcrClient::new(config).unwrap();
+    let old = client.client_id().await.unwrap();
+    client.access_token().await.unwrap();
+    app.admin_post(&format!("/clients/{old}/revoke"), serde_json::json!({}))
+        .await;
+    // The skew makes every token stale, so this asks the token endpoint again.
+    let token = client.access_token().await.unwrap();
+    assert!(client.take_reregistration());
+    assert!(!client.take_reregistration(), "reported once");
+    assert_ne!(client.client_id().await.unwrap(), old);
+    assert_eq!(app.verify(&token, &[]).await.0, 200);
+    assert_eq!(clients_of(&app, &app_id).await, 2);
+}
+
+#[tokio::test]
+async fn throttling_is_waited_out_as_told() {
+    let app = spawn_app_with(|c| {
+        c.throttle = dcr_server::config::ThrottleConfig {
+            enabled: true,
+            capacity: 1,
+            refill_per_second: 1.0,
+            ..Default::default()
+        };
+    })
+    .await;
+    let (_, statement) = setup(&app).await;
+    let dir = tempfile::tempdir().unwrap();
+    let client = DcrClient::new(ClientConfig::new(
+        &app.base,
+        &statement,
+        dir.path().join("c.json"),
+    ))
+    .unwrap();
+    let start = std::time::Instant::now();
+    // Registration spends the one token; the token request is throttled, waits ~1 s, succeeds.
+    let token = client.access_token().await.unwrap();
+    assert!(
+        start.elapsed() >= Duration::from_millis(500),
+        "did not wait for Retry-After"
+    );
+    assert!(!token.is_empty());
+}
