@@ -3,7 +3,7 @@
 //! Commits are durable when they return (`synchronous_commit` as the server has it,
 //! `on` by default; PostgreSQL groups concurrent commits itself). Migrations take
 //! sqlx's advisory lock, so nodes starting together apply them once. Pool acquisition
-//! times out after 2 s: while the database is down, requests fail fast with 503
+//! times out after 1 s: while the database is down, requests fail fast with 503
 //! instead of queueing.
 
 mod rows;
@@ -43,7 +43,7 @@ impl PgStore {
             .map_err(|e| StoreError::Unavailable(format!("bad PostgreSQL URL: {e}")))?;
         let pool = PgPoolOptions::new()
             .max_connections(16)
-            .acquire_timeout(Duration::from_secs(2))
+            .acquire_timeout(Duration::from_secs(1))
             .connect_with(options)
             .await
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;

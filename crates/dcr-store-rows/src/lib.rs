@@ -223,15 +223,25 @@ impl GroupCommit {
                     }
                 }
                 let rows: Vec<ClientRecord> = batch.iter().map(|(c, _)| c.clone()).collect();
-                if insert(rows).await.is_ok() {
-                    for (_, done) in batch.drain(..) {
-                        let _ = done.send(Ok(()));
+                match insert(rows).await {
+                    Ok(()) => {
+                        for (_, done) in batch.drain(..) {
+                            let _ = done.send(Ok(()));
+                        }
                     }
-                } else {
+                    // The database is down: everyone gets that answer now, instead of
+                    // one more timeout each.
+                    Err(e @ StoreError::Unavailable(_)) => {
+                        for (_, done) in batch.drain(..) {
+                            let _ = done.send(Err(e.clone()));
+                        }
+                    }
                     // One bad row must not fail its neighbours: retry each on its own to
                     // give every caller its own answer.
-                    for (client, done) in batch.drain(..) {
-                        let _ = done.send(insert(vec![client]).await);
+                    Err(_) => {
+                        for (client, done) in batch.drain(..) {
+                            let _ = done.send(insert(vec![client]).await);
+                        }
                     }
                 }
             }
