@@ -266,6 +266,8 @@ impl GroupCommit {
 /// written once, with `$N` placeholders and portable SQL, for SQLite and PostgreSQL.
 /// The invoking crate provides `struct $store { pool: sqlx::Pool<$db>, clients:
 /// GroupCommit }` and a `rows` module made with [`decoders!`].
+// `crate::rows` is meant: the decoders live in the crate that invokes the macro.
+#[allow(clippy::crate_in_macro_def)]
 #[macro_export]
 macro_rules! sql_store {
     ($store:ident, $db:ty, $row:ty) => {
