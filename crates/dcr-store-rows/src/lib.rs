@@ -322,6 +322,8 @@ fn paginate<T>(
 
 const APP_COLUMNS: &str = "seq, id, programmer_id, name, version, level, channels, platforms, \
      scopes, domains, custom_scheme, status, created_at, revoked_at";
+const STATEMENT_COLUMNS: &str =
+    "seq, jti, application_id, programmer_id, kid, issued_at, status, revoked_at";
 const API_KEY_COLUMNS: &str =
     "seq, id, key_hash, role, programmer_id, channel_id, name, created_at, revoked_at";
 const CLIENT_COLUMNS: &str = "seq, id, application_id, programmer_id, statement_jti, secret_hash, \
@@ -604,38 +606,13 @@ impl Store for $store {
         jti: &StatementId,
         at: i64,
     ) -> StoreResult<Option<StatementRecord>> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
-        let changed = sqlx::query(
-            "UPDATE software_statements SET status = 'revoked', revoked_at = $1 \
-             WHERE jti = $2 AND status = 'active'",
-        )
-        .bind(at)
-        .bind(jti.to_string())
-        .execute(&mut *tx)
+        revoke(&self.pool, Revocation {
+            table: "software_statements",
+            key: "jti",
+            columns: STATEMENT_COLUMNS,
+            kind: "statement",
+        }, jti.to_string(), at, crate::rows::statement_from_row, |s| &s.programmer_id)
         .await
-        .map_err(map_err)?
-        .rows_affected();
-        let row = sqlx::query(
-            "SELECT seq, jti, application_id, programmer_id, kid, issued_at, status, revoked_at \
-             FROM software_statements WHERE jti = $1",
-        )
-        .bind(jti.to_string())
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(map_err)?;
-        let record = row.as_ref().map(crate::rows::statement_from_row).transpose()?;
-        if let (1, Some(r)) = (changed, &record) {
-            log_revocation(
-                &mut tx,
-                "statement",
-                &r.jti.to_string(),
-                r.programmer_id.as_str(),
-                at,
-            )
-            .await?;
-        }
-        tx.commit().await.map_err(map_err)?;
-        Ok(record)
     }
 
     async fn revoke_application(
@@ -643,74 +620,23 @@ impl Store for $store {
         id: &ApplicationId,
         at: i64,
     ) -> StoreResult<Option<Application>> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
-        let changed = sqlx::query(
-            "UPDATE applications SET status = 'revoked', revoked_at = $1 \
-             WHERE id = $2 AND status = 'active'",
-        )
-        .bind(at)
-        .bind(id.to_string())
-        .execute(&mut *tx)
+        revoke(&self.pool, Revocation {
+            table: "applications",
+            key: "id",
+            columns: APP_COLUMNS,
+            kind: "application",
+        }, id.to_string(), at, |r| crate::rows::application_from_row(r, ""), |a| &a.programmer_id)
         .await
-        .map_err(map_err)?
-        .rows_affected();
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {APP_COLUMNS} FROM applications WHERE id = $1"
-        )))
-        .bind(id.to_string())
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(map_err)?;
-        let record = row
-            .as_ref()
-            .map(|r| crate::rows::application_from_row(r, ""))
-            .transpose()?;
-        if let (1, Some(a)) = (changed, &record) {
-            log_revocation(
-                &mut tx,
-                "application",
-                &a.id.to_string(),
-                a.programmer_id.as_str(),
-                at,
-            )
-            .await?;
-        }
-        tx.commit().await.map_err(map_err)?;
-        Ok(record)
     }
 
     async fn revoke_client(&self, id: &ClientId, at: i64) -> StoreResult<Option<ClientRecord>> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
-        let changed = sqlx::query(
-            "UPDATE clients SET status = 'revoked', revoked_at = $1 \
-             WHERE id = $2 AND status = 'active'",
-        )
-        .bind(at)
-        .bind(id.to_string())
-        .execute(&mut *tx)
+        revoke(&self.pool, Revocation {
+            table: "clients",
+            key: "id",
+            columns: CLIENT_COLUMNS,
+            kind: "client",
+        }, id.to_string(), at, crate::rows::client_from_row, |c| &c.programmer_id)
         .await
-        .map_err(map_err)?
-        .rows_affected();
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {CLIENT_COLUMNS} FROM clients WHERE id = $1"
-        )))
-        .bind(id.to_string())
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(map_err)?;
-        let record = row.as_ref().map(crate::rows::client_from_row).transpose()?;
-        if let (1, Some(c)) = (changed, &record) {
-            log_revocation(
-                &mut tx,
-                "client",
-                &c.id.to_string(),
-                c.programmer_id.as_str(),
-                at,
-            )
-            .await?;
-        }
-        tx.commit().await.map_err(map_err)?;
-        Ok(record)
     }
 
     async fn insert_api_key(&self, k: &ApiKeyRecord) -> StoreResult<()> {
@@ -902,6 +828,49 @@ impl Store for $store {
         .map_err(map_err)?;
         tx.commit().await.map_err(map_err)
     }
+}
+
+/// Which row a revocation flips, and how it is logged.
+struct Revocation {
+    table: &'static str,
+    key: &'static str,
+    columns: &'static str,
+    kind: &'static str,
+}
+
+/// Flips one row to `revoked` and, the first time only, appends it to the log — in
+/// one transaction. Returns the row as it now is.
+async fn revoke<T>(
+    pool: &sqlx::Pool<$db>,
+    what: Revocation,
+    id: String,
+    at: i64,
+    decode: impl Fn(&$row) -> StoreResult<T>,
+    owner: impl Fn(&T) -> &ProgrammerId,
+) -> StoreResult<Option<T>> {
+    let Revocation { table, key, columns, kind } = what;
+    let mut tx = pool.begin().await.map_err(map_err)?;
+    // `table`, `key` and `columns` are constants of this module, never input.
+    let changed = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "UPDATE {table} SET status = 'revoked', revoked_at = $1 WHERE {key} = $2 AND status = 'active'"
+    )))
+    .bind(at)
+    .bind(&id)
+    .execute(&mut *tx)
+    .await
+    .map_err(map_err)?
+    .rows_affected();
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {columns} FROM {table} WHERE {key} = $1")))
+        .bind(&id)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(map_err)?;
+    let record = row.as_ref().map(decode).transpose()?;
+    if let (1, Some(r)) = (changed, &record) {
+        log_revocation(&mut tx, kind, &id, owner(r).as_str(), at).await?;
+    }
+    tx.commit().await.map_err(map_err)?;
+    Ok(record)
 }
 
 async fn log_revocation(
