@@ -323,15 +323,7 @@ async fn the_guard_fails_closed_when_dcr_stays_unreachable() {
 
 /// Serves dcr's JWKS and counts how often it is fetched.
 async fn counting_jwks(app: &TestApp) -> (String, Arc<AtomicUsize>) {
-    let jwks: Value = app
-        .http
-        .get(app.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks: Value = app.get_json("/.well-known/jwks.json").await;
     let hits = Arc::new(AtomicUsize::new(0));
     let counter = hits.clone();
     let router = axum::Router::new().route(

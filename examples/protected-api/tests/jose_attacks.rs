@@ -323,15 +323,7 @@ async fn every_verifier_refuses_the_rfc8725_corpus_without_outbound_connections(
 
     let app = spawn_app().await;
     let ready = app.ready_client().await;
-    let jwks: Value = app
-        .http
-        .get(app.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks: Value = app.get_json("/.well-known/jwks.json").await;
     let (_, rs_key) = app.resource_server_key(Some("acme")).await;
     let guard = Guard::connect(GuardConfig::new(&app.base, rs_key.clone()))
         .await

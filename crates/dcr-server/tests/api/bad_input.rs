@@ -166,15 +166,7 @@ async fn registration_refuses_bad_input_in_the_documented_order() {
     .await;
     let st = ready.statement.clone();
     let kid = header(&st)["kid"].as_str().unwrap().to_owned();
-    let jwks: Value = app
-        .http
-        .get(app.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks: Value = app.get_json("/.well-known/jwks.json").await;
     let public_x = jwks["keys"][0]["x"].as_str().unwrap().to_owned();
     let ok_body = |s: &str| json!({"software_statement": s}).to_string();
     let path = "/o/client/register";

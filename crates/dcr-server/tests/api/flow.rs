@@ -160,14 +160,8 @@ async fn full_flow_issues_documented_bodies() {
 async fn discovery_and_jwks() {
     let app = spawn_app().await;
     let m: Value = app
-        .http
-        .get(app.url("/.well-known/oauth-authorization-server"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json("/.well-known/oauth-authorization-server")
+        .await;
     assert_eq!(m["issuer"], app.base);
     assert_eq!(m["registration_endpoint"], app.url("/o/client/register"));
     assert_eq!(m["token_endpoint"], app.url("/oauth2/token"));
@@ -188,15 +182,7 @@ async fn discovery_and_jwks() {
             .contains(&json!("api:client:v2"))
     );
 
-    let jwks: Value = app
-        .http
-        .get(app.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks: Value = app.get_json("/.well-known/jwks.json").await;
     let keys = jwks["keys"].as_array().unwrap();
     assert_eq!(keys.len(), 2, "the active key and the next one");
     assert_eq!(keys[0]["kty"], "EC");

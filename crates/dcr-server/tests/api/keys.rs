@@ -5,15 +5,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 async fn jwks_kids(app: &TestApp) -> Vec<String> {
-    let v: Value = app
-        .http
-        .get(app.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v: Value = app.get_json("/.well-known/jwks.json").await;
     v["keys"]
         .as_array()
         .unwrap()

@@ -7,15 +7,7 @@ use serde_json::Value;
 #[tokio::test]
 async fn every_documented_operation_is_routed() {
     let app = spawn_app().await;
-    let doc: Value = app
-        .http
-        .get(app.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc: Value = app.get_json("/openapi.json").await;
     assert_eq!(doc["openapi"], "3.1.0");
     let operations = dcr_server::openapi::operations(&doc);
     assert!(operations.len() >= 35, "{} operations", operations.len());
