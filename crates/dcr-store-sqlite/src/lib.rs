@@ -33,7 +33,12 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(5));
+            .busy_timeout(Duration::from_secs(5))
+            // Large stores are read at random on the token path: map the file and keep a
+            // bigger page cache so lookups stay in memory (mapped pages are the OS's
+            // page cache, not heap).
+            .pragma("mmap_size", "1073741824")
+            .pragma("cache_size", "-32768");
         Self::connect(options).await
     }
 
@@ -45,7 +50,12 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(5));
+            .busy_timeout(Duration::from_secs(5))
+            // Large stores are read at random on the token path: map the file and keep a
+            // bigger page cache so lookups stay in memory (mapped pages are the OS's
+            // page cache, not heap).
+            .pragma("mmap_size", "1073741824")
+            .pragma("cache_size", "-32768");
         Self::connect(options).await
     }
 
