@@ -162,10 +162,13 @@ pub fn document(issuer: &str) -> Value {
             "oauth",
             summary,
             None,
-            Some(form(json!({
+            Some(form(
+                json!({
                 "grant_type": {"type": "string", "enum": ["client_credentials"]},
                 "client_id": {"type": "string"}, "client_secret": {"type": "string"},
-                "scope": {"type": "string"}}))),
+                "scope": {"type": "string"}}),
+                json!(["grant_type"]),
+            )),
             responses(&[
                 (ok_status.as_str(), ok),
                 (
@@ -219,7 +222,7 @@ pub fn document(issuer: &str) -> Value {
         "/oauth2/token": {"post": token_op("200", "client_credentials token (RFC 6749, 200)")},
         "/o/auth/verify": {"get": verify.clone(), "post": verify.clone(), "put": verify.clone(), "delete": verify.clone(), "patch": verify},
         "/o/introspect": {"post": operation("protected-apis", "Token introspection (RFC 7662)", Some("resourceServerKey"),
-            Some(form(json!({"token": {"type": "string"}, "client_id": {"type": "string"}, "client_secret": {"type": "string"}}))),
+            Some(form(json!({"token": {"type": "string"}, "client_id": {"type": "string"}, "client_secret": {"type": "string"}}), json!(["token"]))),
             responses(&[("200", body("Active answers carry the token's claims", schema_ref("Introspection"))), ("401", body("Missing or wrong resource-server key", oauth_error()))]), true)},
         "/o/revocations": {"get": with_params(operation("protected-apis", "Revocations after a cursor", Some("resourceServerKey"), None,
             responses(&[("200", body("Revoked clients, statements and applications", schema_ref("RevocationFeed"))), ("401", body("Missing or wrong key", enhanced_error())), ("403", body("Not a resource-server key", enhanced_error()))]), false),
