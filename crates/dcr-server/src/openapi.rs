@@ -149,7 +149,7 @@ fn with_params(mut op: Value, params: Vec<Value>) -> Value {
 
 /// The whole document. `issuer` is the server URL.
 pub fn document(issuer: &str) -> Value {
-    let form = |props: Value| json!({"content": {"application/x-www-form-urlencoded": {"schema": {"type": "object", "properties": props}}}});
+    let form = |props: Value, required: Value| json!({"content": {"application/x-www-form-urlencoded": {"schema": {"type": "object", "required": required, "properties": props}}}});
     let token_ok = |status: &str| {
         (
             status.to_owned(),
