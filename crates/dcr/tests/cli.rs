@@ -170,43 +170,13 @@ async fn debug_logs_never_contain_secrets_statements_or_tokens() {
     .await;
     let http = reqwest::Client::new();
     let b = server.base.clone();
+    let statement = common::seed(&http, &b, operator).await;
     let admin = |path: &str, body: serde_json::Value| {
         http.post(format!("{b}/admin/v1{path}"))
             .bearer_auth(operator)
             .json(&body)
             .send()
     };
-    admin("/programmers", json!({"id": "acme", "name": "Acme"}))
-        .await
-        .unwrap();
-    admin(
-        "/programmers/acme/channels",
-        json!({"id": "ACMETV", "name": "TV"}),
-    )
-    .await
-    .unwrap();
-    let app: serde_json::Value = admin(
-        "/programmers/acme/applications",
-        json!({"name": "a", "level": "programmer", "platforms": ["ios"], "scopes": ["api:client:v2"]}),
-    )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
-    let app_id = app["id"].as_str().unwrap();
-    let st: serde_json::Value = http
-        .post(format!(
-            "{b}/admin/v1/applications/{app_id}/software-statements"
-        ))
-        .bearer_auth(operator)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let statement = st["software_statement"].as_str().unwrap().to_owned();
     let reg: serde_json::Value = http
         .post(format!("{b}/o/client/register"))
         .json(&json!({"software_statement": statement}))
@@ -435,41 +405,9 @@ async fn dcr_client_registers_once_prints_tokens_and_calls() {
     .await;
     let http = reqwest::Client::new();
     let b = server.base.clone();
-    let post = |path: &str, body: serde_json::Value| {
-        http.post(format!("{b}/admin/v1{path}"))
-            .bearer_auth("client-cli-operator")
-            .json(&body)
-            .send()
-    };
-    post(
-        "/programmers",
-        serde_json::json!({"id": "acme", "name": "Acme"}),
-    )
-    .await
-    .unwrap();
-    let app: serde_json::Value = post(
-        "/programmers/acme/applications",
-        serde_json::json!({"name": "a", "level": "programmer", "platforms": ["ios"], "scopes": ["api:client:v2"]}),
-    )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
-    let st: serde_json::Value = http
-        .post(format!(
-            "{b}/admin/v1/applications/{}/software-statements",
-            app["id"].as_str().unwrap()
-        ))
-        .bearer_auth("client-cli-operator")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jws = common::seed(&http, &b, "client-cli-operator").await;
     let statement = dir.path().join("statement.jwt");
-    std::fs::write(&statement, st["software_statement"].as_str().unwrap()).unwrap();
+    std::fs::write(&statement, &jws).unwrap();
     let cache = dir.path().join("creds.json");
     let client = |args: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_dcr"))

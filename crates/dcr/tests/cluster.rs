@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{Server, free_port, serve_on};
+use common::{Server, free_port, seed, serve_on};
 use dcr_testkit::{PgServer, RedisServer};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
@@ -19,47 +19,6 @@ fn kek() -> String {
     dcr_core::crypto::KeyEncryptionKey::generate()
         .unwrap()
         .to_base64()
-}
-
-/// Programmer, channel, application and statement through `base`; returns the statement.
-async fn seed(http: &reqwest::Client, base: &str) -> String {
-    let post = |path: &str, body: Value| {
-        http.post(format!("{base}/admin/v1{path}"))
-            .bearer_auth(OPERATOR)
-            .json(&body)
-            .send()
-    };
-    post("/programmers", json!({"id": "acme", "name": "Acme"}))
-        .await
-        .unwrap();
-    post(
-        "/programmers/acme/channels",
-        json!({"id": "ACMETV", "name": "TV"}),
-    )
-    .await
-    .unwrap();
-    let app: Value = post(
-        "/programmers/acme/applications",
-        json!({"name": "a", "level": "programmer", "platforms": ["ios"], "scopes": ["api:client:v2"]}),
-    )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
-    let st: Value = http
-        .post(format!(
-            "{base}/admin/v1/applications/{}/software-statements",
-            app["id"].as_str().unwrap()
-        ))
-        .bearer_auth(OPERATOR)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    st["software_statement"].as_str().unwrap().to_owned()
 }
 
 async fn register(
@@ -108,7 +67,7 @@ async fn three_nodes_share_clients_revocations_and_one_throttling_budget() {
         nodes.push(serve_on(free_port(), dir.path(), &envs).await);
     }
     let http = reqwest::Client::new();
-    let statement = seed(&http, &nodes[0].base).await;
+    let statement = seed(&http, &nodes[0].base, OPERATOR).await;
 
     // Register on node 1, token on node 2, verify on node 3.
     let reg: Value = register(&http, &nodes[0].base, &statement)
@@ -220,7 +179,7 @@ async fn crash_rounds(envs: Vec<(&'static str, String)>) {
     let refs: Vec<(&str, &str)> = owned.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let mut server = serve_on(port, dir.path(), &refs).await;
     let http = reqwest::Client::new();
-    let statement = seed(&http, &server.base).await;
+    let statement = seed(&http, &server.base, OPERATOR).await;
     let acked = Arc::new(Mutex::new(Vec::new()));
     let mut checked = 0usize;
     for round in 0..20 {
@@ -300,7 +259,7 @@ async fn a_database_outage_is_503_then_recovery_and_nothing_acknowledged_is_lost
         .timeout(Duration::from_secs(10))
         .build()
         .unwrap();
-    let statement = seed(&http, &server.base).await;
+    let statement = seed(&http, &server.base, OPERATOR).await;
 
     let acked = Arc::new(Mutex::new(Vec::new()));
     let stop = Arc::new(AtomicBool::new(false));

@@ -77,3 +77,46 @@ impl Server {
             .status();
     }
 }
+
+/// Programmer `acme`, channel `ACMETV`, an application and a software statement,
+/// through the admin API of `base`; returns the statement.
+pub async fn seed(http: &reqwest::Client, base: &str, operator: &str) -> String {
+    use serde_json::{Value, json};
+    let post = |path: &str, body: Value| {
+        http.post(format!("{base}/admin/v1{path}"))
+            .bearer_auth(operator)
+            .json(&body)
+            .send()
+    };
+    post("/programmers", json!({"id": "acme", "name": "Acme"}))
+        .await
+        .unwrap();
+    post(
+        "/programmers/acme/channels",
+        json!({"id": "ACMETV", "name": "TV"}),
+    )
+    .await
+    .unwrap();
+    let app: Value = post(
+        "/programmers/acme/applications",
+        json!({"name": "a", "level": "programmer", "platforms": ["ios"], "scopes": ["api:client:v2"]}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let st: Value = http
+        .post(format!(
+            "{base}/admin/v1/applications/{}/software-statements",
+            app["id"].as_str().unwrap()
+        ))
+        .bearer_auth(operator)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    st["software_statement"].as_str().unwrap().to_owned()
+}
