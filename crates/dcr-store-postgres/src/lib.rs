@@ -34,20 +34,7 @@ impl PgStore {
             .connect_with(options)
             .await
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        MIGRATOR
-            .run(&pool)
-            .await
-            .map_err(|e| StoreError::Unavailable(format!("migration failed: {e}")))?;
-        let writer = pool.clone();
-        let clients = dcr_store_rows::GroupCommit::spawn(move |rows| {
-            let pool = writer.clone();
-            async move { insert_clients(&pool, rows.iter()).await }
-        });
-        Ok(Self { pool, clients })
-    }
-
-    pub async fn close(&self) {
-        self.pool.close().await;
+        Self::from_pool(pool, &MIGRATOR).await
     }
 }
 

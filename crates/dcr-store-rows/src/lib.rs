@@ -279,6 +279,27 @@ macro_rules! sql_store {
         use dcr_core::store::{Store, StoreError, StoreResult};
         use sqlx::Row as _;
 
+impl $store {
+    /// Applies migrations and starts the registration writer.
+    async fn from_pool(pool: sqlx::Pool<$db>, migrator: &sqlx::migrate::Migrator) -> StoreResult<Self> {
+        migrator
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("migration failed: {e}")))?;
+        let writer = pool.clone();
+        let clients = $crate::GroupCommit::spawn(move |rows| {
+            let pool = writer.clone();
+            async move { insert_clients(&pool, rows.iter()).await }
+        });
+        Ok(Self { pool, clients })
+    }
+
+    /// Closes the pool (SQLite checkpoints its WAL).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
 fn map_err(e: sqlx::Error) -> StoreError {
     match &e {
         sqlx::Error::Database(db) if db.is_unique_violation() => {

@@ -27,25 +27,19 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and applies migrations.
     pub async fn open(path: &Path) -> StoreResult<Self> {
-        let options = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(5))
-            // Large stores are read at random on the token path: map the file and keep a
-            // bigger page cache so lookups stay in memory (mapped pages are the OS's
-            // page cache, not heap).
-            .pragma("mmap_size", "1073741824")
-            .pragma("cache_size", "-32768");
-        Self::connect(options).await
+        Self::connect(SqliteConnectOptions::new().filename(path)).await
     }
 
     /// Opens a database from a `sqlite:` URL (for `DCR_DATABASE_URL=sqlite://...`).
     pub async fn open_url(url: &str) -> StoreResult<Self> {
         let options = SqliteConnectOptions::from_str(url)
-            .map_err(|e| StoreError::Unavailable(format!("bad SQLite URL: {e}")))?
+            .map_err(|e| StoreError::Unavailable(format!("bad SQLite URL: {e}")))?;
+        Self::connect(options).await
+    }
+
+    /// The same durability and tuning whichever way the file was named.
+    async fn connect(options: SqliteConnectOptions) -> StoreResult<Self> {
+        let options = options
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
@@ -56,31 +50,13 @@ impl SqliteStore {
             // page cache, not heap).
             .pragma("mmap_size", "1073741824")
             .pragma("cache_size", "-32768");
-        Self::connect(options).await
-    }
-
-    async fn connect(options: SqliteConnectOptions) -> StoreResult<Self> {
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(5))
             .connect_with(options)
             .await
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        MIGRATOR
-            .run(&pool)
-            .await
-            .map_err(|e| StoreError::Unavailable(format!("migration failed: {e}")))?;
-        let writer = pool.clone();
-        let clients = dcr_store_rows::GroupCommit::spawn(move |rows| {
-            let pool = writer.clone();
-            async move { insert_clients(&pool, rows.iter()).await }
-        });
-        Ok(Self { pool, clients })
-    }
-
-    /// Closes the pool, checkpointing the WAL.
-    pub async fn close(&self) {
-        self.pool.close().await;
+        Self::from_pool(pool, &MIGRATOR).await
     }
 }
 
