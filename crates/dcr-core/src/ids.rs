@@ -129,6 +129,10 @@ uuid_id!(
     /// An admin API key's public id.
     ApiKeyId
 );
+uuid_id!(
+    /// A dashboard user.
+    UserId
+);
 
 #[cfg(test)]
 mod tests {

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::ids::{ApiKeyId, ApplicationId, ChannelId, ClientId, ProgrammerId, StatementId};
+use crate::ids::{ApiKeyId, ApplicationId, ChannelId, ClientId, ProgrammerId, StatementId, UserId};
 
 /// Lifecycle of applications, statements and clients: revocation is final.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,6 +119,8 @@ pub struct ClientRecord {
     pub device_info: Value,
     pub platform: String,
     pub user_agent: Option<String>,
+    /// The address the registration came from (after trusted proxies), for the audit log.
+    pub source_ip: Option<String>,
     pub status: Status,
     pub created_at: i64,
     pub last_used_at: Option<i64>,
@@ -278,4 +280,69 @@ pub struct RevocationEntry {
     pub target: String,
     pub programmer_id: ProgrammerId,
     pub revoked_at: i64,
+}
+
+/// A person who signs in to the dashboard. Acts with the rights of `role` within
+/// `programmer_id` (and `channel_id` for a channel admin), like an API key would.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    pub id: UserId,
+    /// Lower-cased; unique across the deployment.
+    pub email: String,
+    /// Argon2id, PHC string format.
+    pub password_hash: String,
+    pub role: Role,
+    pub programmer_id: ProgrammerId,
+    pub channel_id: Option<ChannelId>,
+    pub created_at: i64,
+    pub disabled_at: Option<i64>,
+}
+
+/// A dashboard sign-in. Only a hash of the cookie value is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    pub token_hash: Vec<u8>,
+    pub user_id: UserId,
+    /// The synchronizer token every form of this session must echo.
+    pub csrf_token: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// One line of the append-only audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEvent {
+    /// Assigned by the store; 0 before insertion.
+    pub seq: i64,
+    pub at: i64,
+    /// `api-key:<id>`, `user:<email>`, `statement:<jti>` (a registering device) or `system`.
+    pub actor: String,
+    /// The actor's role: an admin role, `device` or `system`.
+    pub role: String,
+    /// The tenant the event belongs to; `None` for deployment-wide events.
+    pub programmer_id: Option<ProgrammerId>,
+    /// e.g. `application.created`, `statement.revoked`, `client.registered`.
+    pub action: String,
+    pub target_kind: String,
+    pub target_id: String,
+    pub source_ip: Option<String>,
+}
+
+/// Which audit events to list. Every field narrows; `None` matches all.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    pub programmer_id: Option<ProgrammerId>,
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub target_id: Option<String>,
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+}
+
+/// Per-application counters shown on the dashboard.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ApplicationUsage {
+    pub clients: u64,
+    pub active_clients: u64,
+    pub tokens_issued: u64,
 }

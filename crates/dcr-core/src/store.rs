@@ -7,14 +7,18 @@
 //! - revocations are idempotent and append one entry to the revocation log, in the
 //!   same transaction as the status change, the first time only;
 //! - lists are ordered by insertion and paginated by the sequence number in
-//!   [`PageRequest::after`].
+//!   [`PageRequest::after`];
+//! - a client's registration appends its `client.registered` audit event in the same
+//!   transaction as the client row; the audit log is never updated or deleted from
+//!   (both schemas refuse it with triggers).
 
 use async_trait::async_trait;
 
-use crate::ids::{ApiKeyId, ApplicationId, ChannelId, ClientId, ProgrammerId, StatementId};
+use crate::ids::{ApiKeyId, ApplicationId, ChannelId, ClientId, ProgrammerId, StatementId, UserId};
 use crate::model::{
-    ApiKeyRecord, Application, Channel, ClientRecord, ClientStanding, PageOf, PageRequest,
-    Programmer, RevocationEntry, SigningKeyRecord, StatementRecord,
+    ApiKeyRecord, Application, ApplicationUsage, AuditEvent, AuditFilter, Channel, ClientRecord,
+    ClientStanding, PageOf, PageRequest, Programmer, RevocationEntry, SessionRecord,
+    SigningKeyRecord, StatementRecord, UserRecord,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -125,4 +129,32 @@ pub trait Store: Send + Sync + 'static {
     /// In one transaction: the active key retires (at `at`), the `next` key becomes
     /// active, and `new_next` is inserted as the new `next`. Requires a `next` key.
     async fn rotate_signing_keys(&self, new_next: &SigningKeyRecord, at: i64) -> StoreResult<()>;
+
+    async fn append_audit(&self, event: &AuditEvent) -> StoreResult<()>;
+    /// Newest first; `page.after` is a `seq` to continue below.
+    async fn list_audit(
+        &self,
+        filter: &AuditFilter,
+        page: PageRequest,
+    ) -> StoreResult<PageOf<AuditEvent>>;
+
+    async fn insert_user(&self, user: &UserRecord) -> StoreResult<()>;
+    async fn get_user(&self, id: &UserId) -> StoreResult<Option<UserRecord>>;
+    async fn find_user_by_email(&self, email: &str) -> StoreResult<Option<UserRecord>>;
+    async fn list_users(
+        &self,
+        programmer: &ProgrammerId,
+        page: PageRequest,
+    ) -> StoreResult<PageOf<UserRecord>>;
+    /// Disables the user and ends their sessions; `None` when unknown.
+    async fn disable_user(&self, id: &UserId, at: i64) -> StoreResult<Option<UserRecord>>;
+
+    /// Stores a session and forgets sessions that expired before `session.created_at`.
+    async fn insert_session(&self, session: &SessionRecord) -> StoreResult<()>;
+    async fn find_session(&self, token_hash: &[u8]) -> StoreResult<Option<SessionRecord>>;
+    async fn delete_session(&self, token_hash: &[u8]) -> StoreResult<()>;
+
+    /// Adds token-issuance counts (flushed periodically from memory).
+    async fn add_tokens_issued(&self, counts: &[(ApplicationId, u64)]) -> StoreResult<()>;
+    async fn application_usage(&self, id: &ApplicationId) -> StoreResult<ApplicationUsage>;
 }

@@ -56,6 +56,7 @@ pub fn parse_registration_body(bytes: &[u8]) -> Result<RegistrationRequest, Stri
         token_endpoint_auth_method,
         device: Default::default(),
         user_agent: None,
+        source_ip: None,
     })
 }
 

@@ -124,3 +124,60 @@ pub struct SigningKey {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retired_at: Option<i64>,
 }
+
+/// `POST /admin/v1/programmers/{pid}/users`: a dashboard user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUser {
+    pub email: String,
+    /// At least 12 characters; stored only as an Argon2id hash.
+    pub password: String,
+    /// `programmer-admin` or `channel-admin`.
+    pub role: String,
+    /// The channel of a `channel-admin`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
+}
+
+/// A dashboard user (never its password hash).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: String,
+    pub email: String,
+    pub role: String,
+    pub programmer_id: String,
+    #[serde(default)]
+    pub channel: Option<String>,
+    pub created_at: i64,
+    #[serde(default)]
+    pub disabled_at: Option<i64>,
+}
+
+/// One event of the append-only audit log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEvent {
+    pub seq: i64,
+    /// Seconds since the epoch.
+    pub at: i64,
+    /// `api-key:<id>`, `user:<email>`, `statement:<jti>` (a registering device) or `system`.
+    pub actor: String,
+    pub role: String,
+    #[serde(default)]
+    pub programmer_id: Option<String>,
+    pub action: String,
+    pub target_kind: String,
+    pub target_id: String,
+    #[serde(default)]
+    pub source_ip: Option<String>,
+}
+
+/// `GET /admin/v1/applications/{app_id}/usage`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplicationUsage {
+    /// Clients ever registered.
+    pub clients: u64,
+    /// Of those, not revoked.
+    pub active_clients: u64,
+    /// Access tokens issued (counted in memory, stored every 5 s).
+    pub tokens_issued: u64,
+}

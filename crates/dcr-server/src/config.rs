@@ -35,6 +35,30 @@ pub struct Config {
     pub throttle: ThrottleConfig,
     pub log: LogConfig,
     pub limits: LimitsConfig,
+    pub dashboard: DashboardConfig,
+}
+
+/// The server-rendered dashboard at `/dashboard`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DashboardConfig {
+    pub enabled: bool,
+    /// Marks the session cookie `Secure`. Browsers accept such cookies from
+    /// `http://localhost`/`127.0.0.1`; elsewhere serve the dashboard over HTTPS.
+    pub secure_cookies: bool,
+    /// Sign-in attempts per client address: a burst of this many, then one per
+    /// `60 / login_attempts_per_minute` seconds.
+    pub login_attempts_per_minute: u32,
+}
+
+impl Default for DashboardConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            secure_cookies: true,
+            login_attempts_per_minute: 5,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -126,6 +150,7 @@ impl Default for Config {
             throttle: ThrottleConfig::default(),
             log: LogConfig::default(),
             limits: LimitsConfig::default(),
+            dashboard: DashboardConfig::default(),
         }
     }
 }

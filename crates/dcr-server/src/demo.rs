@@ -4,8 +4,7 @@
 use std::path::Path;
 
 use dcr_core::Dcr;
-use dcr_core::ids::{ApiKeyId, ProgrammerId};
-use dcr_core::model::Role;
+use dcr_core::ids::ProgrammerId;
 use dcr_core::service::{NewApplication, Principal};
 
 const STATEMENT_FILE: &str = "demo-statement.jwt";
@@ -17,12 +16,7 @@ pub async fn prepare(dcr: &Dcr, base: &str, data_dir: &Path) -> anyhow::Result<S
     let statement = match std::fs::read_to_string(&path) {
         Ok(saved) => saved.trim().to_owned(),
         Err(_) => {
-            let operator = Principal {
-                key_id: ApiKeyId::new_random(),
-                role: Role::Operator,
-                programmer: None,
-                channel: None,
-            };
+            let operator = Principal::system();
             let demo = ProgrammerId::parse("demo").map_err(|e| anyhow::anyhow!("{e}"))?;
             if dcr.store().get_programmer(&demo).await?.is_none() {
                 dcr.create_programmer(&operator, "demo", "Demo Media")

@@ -32,6 +32,8 @@ use crate::throttle::Throttle;
 const KEK_FILE: &str = "key-encryption-key";
 /// How often signing keys are re-read from the store.
 const KEY_RELOAD_INTERVAL: Duration = Duration::from_secs(30);
+/// How often token counts per application are added to the store.
+const TOKEN_COUNT_FLUSH_INTERVAL: Duration = Duration::from_secs(5);
 
 /// A built, bound, not yet running server.
 pub struct Application {
@@ -91,10 +93,26 @@ impl Application {
                 }
             }
         });
+        // Token counts per application reach the store every few seconds.
+        let weak = Arc::downgrade(&dcr);
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(TOKEN_COUNT_FLUSH_INTERVAL);
+            loop {
+                every.tick().await;
+                let Some(dcr) = weak.upgrade() else { return };
+                if let Err(e) = dcr.flush_token_counts().await {
+                    tracing::warn!(error = %e, "storing token counts failed; will retry");
+                }
+            }
+        });
+        let proxies = dcr_core::throttle::TrustedProxies::parse(&config.throttle.trusted_proxies)
+            .map_err(anyhow::Error::msg)?;
         let state = AppState {
             dcr: dcr.clone(),
             issuer: Arc::from(issuer.trim_end_matches('/')),
             throttle,
+            proxies: Arc::new(proxies),
+            dashboard: Arc::new(crate::routes::dashboard::Dashboard::new(&config.dashboard)),
         };
         let router = with_middleware(routes::router(state), &config);
         tracing::info!(listen = %local, %issuer, "dcr is ready");
@@ -128,6 +146,9 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         crate::serve::serve(self.listener, self.router, &self.limits, shutdown).await;
+        if let Err(e) = self.dcr.flush_token_counts().await {
+            tracing::warn!(error = %e, "token counts since the last flush are lost");
+        }
         if let Some(store) = self.store {
             store.close().await;
         }

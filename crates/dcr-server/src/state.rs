@@ -1,9 +1,13 @@
 //! Shared state handed to every handler.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
+use axum::http::HeaderMap;
 use dcr_core::Dcr;
+use dcr_core::throttle::TrustedProxies;
 
+use crate::routes::dashboard::Dashboard;
 use crate::throttle::Throttle;
 
 #[derive(Clone)]
@@ -13,10 +17,23 @@ pub struct AppState {
     pub issuer: Arc<str>,
     /// `None` when throttling is disabled.
     pub throttle: Option<Arc<Throttle>>,
+    /// Whose `X-Forwarded-For` to believe when naming a caller's address.
+    pub proxies: Arc<TrustedProxies>,
+    pub dashboard: Arc<Dashboard>,
 }
 
 impl AppState {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.issuer)
+    }
+
+    /// The caller's address: the peer, or the right-most untrusted `X-Forwarded-For`
+    /// hop when the peer is a trusted proxy.
+    pub fn client_ip(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+        let forwarded = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok());
+        self.proxies.client_ip(peer, forwarded)
     }
 }

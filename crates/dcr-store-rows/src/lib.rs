@@ -11,11 +11,12 @@
 macro_rules! decoders {
     ($row:ty) => {
         use dcr_core::ids::{
-            ApiKeyId, ApplicationId, ChannelId, ClientId, ProgrammerId, StatementId,
+            ApiKeyId, ApplicationId, ChannelId, ClientId, ProgrammerId, StatementId, UserId,
         };
         use dcr_core::model::{
-            ApiKeyRecord, AppLevel, Application, Channel, ClientRecord, KeyState, Programmer,
-            RevocationEntry, RevocationKind, Role, SigningKeyRecord, StatementRecord, Status,
+            ApiKeyRecord, AppLevel, Application, AuditEvent, Channel, ClientRecord, KeyState,
+            Programmer, RevocationEntry, RevocationKind, Role, SessionRecord, SigningKeyRecord,
+            StatementRecord, Status, UserRecord,
         };
         use dcr_core::store::{StoreError, StoreResult};
         use sqlx::Row;
@@ -138,6 +139,7 @@ macro_rules! decoders {
                     .map_err(|_| corrupt("device_info"))?,
                 platform: get(row, "platform")?,
                 user_agent: get(row, "user_agent")?,
+                source_ip: get(row, "source_ip")?,
                 status: status_of(row, "status")?,
                 created_at: get(row, "created_at")?,
                 last_used_at: get(row, "last_used_at")?,
@@ -173,6 +175,48 @@ macro_rules! decoders {
                 public_jwk: get(row, "public_jwk")?,
                 created_at: get(row, "created_at")?,
                 retired_at: get(row, "retired_at")?,
+            })
+        }
+
+        pub fn user_from_row(row: &$row) -> StoreResult<UserRecord> {
+            let role: String = get(row, "role")?;
+            let channel: Option<String> = get(row, "channel_id")?;
+            Ok(UserRecord {
+                id: uuid_id(row, "id", UserId::parse)?,
+                email: get(row, "email")?,
+                password_hash: get(row, "password_hash")?,
+                role: Role::parse(&role).ok_or_else(|| corrupt("role"))?,
+                programmer_id: programmer_id(row, "programmer_id")?,
+                channel_id: channel.map(|c| channel_id(c, "channel_id")).transpose()?,
+                created_at: get(row, "created_at")?,
+                disabled_at: get(row, "disabled_at")?,
+            })
+        }
+
+        pub fn session_from_row(row: &$row) -> StoreResult<SessionRecord> {
+            Ok(SessionRecord {
+                token_hash: get(row, "token_hash")?,
+                user_id: uuid_id(row, "user_id", UserId::parse)?,
+                csrf_token: get(row, "csrf_token")?,
+                created_at: get(row, "created_at")?,
+                expires_at: get(row, "expires_at")?,
+            })
+        }
+
+        pub fn audit_from_row(row: &$row) -> StoreResult<AuditEvent> {
+            let programmer: Option<String> = get(row, "programmer_id")?;
+            Ok(AuditEvent {
+                seq: get(row, "seq")?,
+                at: get(row, "at")?,
+                actor: get(row, "actor")?,
+                role: get(row, "role")?,
+                programmer_id: programmer
+                    .map(|p| ProgrammerId::parse(p).map_err(|_| corrupt("programmer_id")))
+                    .transpose()?,
+                action: get(row, "action")?,
+                target_kind: get(row, "target_kind")?,
+                target_id: get(row, "target_id")?,
+                source_ip: get(row, "source_ip")?,
             })
         }
 
@@ -271,10 +315,11 @@ impl GroupCommit {
 #[macro_export]
 macro_rules! sql_store {
     ($store:ident, $db:ty, $row:ty) => {
-        use dcr_core::ids::{ApiKeyId, ApplicationId, ChannelId, ClientId, ProgrammerId, StatementId};
+        use dcr_core::ids::{ApiKeyId, ApplicationId, ChannelId, ClientId, ProgrammerId, StatementId, UserId};
         use dcr_core::model::{
-            ApiKeyRecord, Application, Channel, ClientRecord, ClientStanding, PageOf, PageRequest,
-            Programmer, RevocationEntry, SigningKeyRecord, StatementRecord,
+            ApiKeyRecord, Application, ApplicationUsage, AuditEvent, AuditFilter, Channel,
+            ClientRecord, ClientStanding, PageOf, PageRequest, Programmer, RevocationEntry,
+            SessionRecord, SigningKeyRecord, StatementRecord, UserRecord,
         };
         use dcr_core::store::{Store, StoreError, StoreResult};
         use sqlx::Row as _;
@@ -348,7 +393,12 @@ const STATEMENT_COLUMNS: &str =
 const API_KEY_COLUMNS: &str =
     "seq, id, key_hash, role, programmer_id, channel_id, name, created_at, revoked_at";
 const CLIENT_COLUMNS: &str = "seq, id, application_id, programmer_id, statement_jti, secret_hash, \
-     redirect_uris, device_info, platform, user_agent, status, created_at, last_used_at, revoked_at";
+     redirect_uris, device_info, platform, user_agent, source_ip, status, created_at, last_used_at, \
+     revoked_at";
+const USER_COLUMNS: &str =
+    "seq, id, email, password_hash, role, programmer_id, channel_id, created_at, disabled_at";
+const AUDIT_COLUMNS: &str =
+    "seq, at, actor, role, programmer_id, action, target_kind, target_id, source_ip";
 
 #[async_trait::async_trait]
 impl Store for $store {
@@ -568,8 +618,8 @@ impl Store for $store {
     async fn client_standing(&self, id: &ClientId) -> StoreResult<Option<ClientStanding>> {
         let row = sqlx::query(
             "SELECT c.seq, c.id, c.application_id, c.programmer_id, c.statement_jti, c.secret_hash, \
-             c.redirect_uris, c.device_info, c.platform, c.user_agent, c.status, c.created_at, \
-             c.last_used_at, c.revoked_at, s.status AS statement_status, \
+             c.redirect_uris, c.device_info, c.platform, c.user_agent, c.source_ip, c.status, \
+             c.created_at, c.last_used_at, c.revoked_at, s.status AS statement_status, \
              a.seq AS app_seq, a.id AS app_id, a.programmer_id AS app_programmer_id, \
              a.name AS app_name, a.version AS app_version, a.level AS app_level, \
              a.channels AS app_channels, a.platforms AS app_platforms, a.scopes AS app_scopes, \
@@ -781,6 +831,204 @@ impl Store for $store {
             .collect()
     }
 
+    async fn append_audit(&self, event: &AuditEvent) -> StoreResult<()> {
+        insert_audit(&self.pool, event).await
+    }
+
+    async fn list_audit(
+        &self,
+        f: &AuditFilter,
+        page: PageRequest,
+    ) -> StoreResult<PageOf<AuditEvent>> {
+        let (after, limit) = page_bounds(page);
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {AUDIT_COLUMNS} FROM audit_events \
+             WHERE ($1 = 0 OR seq < $1) \
+             AND ($2 IS NULL OR programmer_id = $2) AND ($3 IS NULL OR actor = $3) \
+             AND ($4 IS NULL OR action = $4) AND ($5 IS NULL OR target_id = $5) \
+             AND ($6 IS NULL OR at >= $6) AND ($7 IS NULL OR at <= $7) \
+             ORDER BY seq DESC LIMIT $8"
+        )))
+        .bind(after)
+        .bind(f.programmer_id.as_ref().map(ProgrammerId::as_str))
+        .bind(f.actor.as_deref())
+        .bind(f.action.as_deref())
+        .bind(f.target_id.as_deref())
+        .bind(f.since)
+        .bind(f.until)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        paginate(rows, limit, crate::rows::audit_from_row)
+    }
+
+    async fn insert_user(&self, u: &UserRecord) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO users (id, email, password_hash, role, programmer_id, channel_id, \
+             created_at, disabled_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(u.id.to_string())
+        .bind(&u.email)
+        .bind(&u.password_hash)
+        .bind(u.role.as_str())
+        .bind(u.programmer_id.as_str())
+        .bind(u.channel_id.as_ref().map(ChannelId::as_str))
+        .bind(u.created_at)
+        .bind(u.disabled_at)
+        .execute(&self.pool)
+        .await
+        .map(|_| ())
+        .map_err(map_err)
+    }
+
+    async fn get_user(&self, id: &UserId) -> StoreResult<Option<UserRecord>> {
+        sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1")))
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?
+            .as_ref()
+            .map(crate::rows::user_from_row)
+            .transpose()
+    }
+
+    async fn find_user_by_email(&self, email: &str) -> StoreResult<Option<UserRecord>> {
+        sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1")))
+            .bind(email)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?
+            .as_ref()
+            .map(crate::rows::user_from_row)
+            .transpose()
+    }
+
+    async fn list_users(
+        &self,
+        programmer: &ProgrammerId,
+        page: PageRequest,
+    ) -> StoreResult<PageOf<UserRecord>> {
+        let (after, limit) = page_bounds(page);
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE programmer_id = $1 AND seq > $2 \
+             ORDER BY seq LIMIT $3"
+        )))
+        .bind(programmer.as_str())
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        paginate(rows, limit, crate::rows::user_from_row)
+    }
+
+    async fn disable_user(&self, id: &UserId, at: i64) -> StoreResult<Option<UserRecord>> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2 AND disabled_at IS NULL")
+            .bind(at)
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1")))
+            .bind(id.to_string())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)?;
+        row.as_ref().map(crate::rows::user_from_row).transpose()
+    }
+
+    async fn insert_session(&self, s: &SessionRecord) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
+            .bind(s.created_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&s.token_hash)
+        .bind(s.user_id.to_string())
+        .bind(&s.csrf_token)
+        .bind(s.created_at)
+        .bind(s.expires_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn find_session(&self, token_hash: &[u8]) -> StoreResult<Option<SessionRecord>> {
+        sqlx::query(
+            "SELECT token_hash, user_id, csrf_token, created_at, expires_at FROM sessions \
+             WHERE token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?
+        .as_ref()
+        .map(crate::rows::session_from_row)
+        .transpose()
+    }
+
+    async fn delete_session(&self, token_hash: &[u8]) -> StoreResult<()> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(map_err)
+    }
+
+    async fn add_tokens_issued(&self, counts: &[(ApplicationId, u64)]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        for (app, n) in counts {
+            sqlx::query(
+                "INSERT INTO application_usage (application_id, tokens_issued) VALUES ($1, $2) \
+                 ON CONFLICT (application_id) \
+                 DO UPDATE SET tokens_issued = application_usage.tokens_issued + excluded.tokens_issued",
+            )
+            .bind(app.to_string())
+            .bind(i64::try_from(*n).unwrap_or(i64::MAX))
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        }
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn application_usage(&self, id: &ApplicationId) -> StoreResult<ApplicationUsage> {
+        let row = sqlx::query(
+            "SELECT \
+             (SELECT COUNT(*) FROM clients WHERE application_id = $1) AS clients, \
+             (SELECT COUNT(*) FROM clients WHERE application_id = $1 AND status = 'active') AS active_clients, \
+             (SELECT COALESCE(MAX(tokens_issued), 0) FROM application_usage WHERE application_id = $1) AS tokens",
+        )
+        .bind(id.to_string())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(map_err)?;
+        let count = |name: &str| -> StoreResult<u64> {
+            let n: i64 = row.try_get(name).map_err(map_err)?;
+            Ok(u64::try_from(n).unwrap_or(0))
+        };
+        Ok(ApplicationUsage {
+            clients: count("clients")?,
+            active_clients: count("active_clients")?,
+            tokens_issued: count("tokens")?,
+        })
+    }
+
     async fn list_signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>> {
         let rows = sqlx::query(
             "SELECT kid, alg, state, sealed_private_key, public_jwk, created_at, retired_at \
@@ -927,8 +1175,9 @@ async fn insert_clients<'a>(
     for c in clients {
         sqlx::query(
             "INSERT INTO clients (id, application_id, programmer_id, statement_jti, secret_hash, \
-             redirect_uris, device_info, platform, user_agent, status, created_at, last_used_at, \
-             revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+             redirect_uris, device_info, platform, user_agent, source_ip, status, created_at, \
+             last_used_at, revoked_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
         .bind(c.id.to_string())
         .bind(c.application_id.to_string())
@@ -939,6 +1188,7 @@ async fn insert_clients<'a>(
         .bind(c.device_info.to_string())
         .bind(&c.platform)
         .bind(&c.user_agent)
+        .bind(&c.source_ip)
         .bind(c.status.as_str())
         .bind(c.created_at)
         .bind(c.last_used_at)
@@ -946,8 +1196,43 @@ async fn insert_clients<'a>(
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
+        // The registration's audit event commits with it, or neither does.
+        insert_audit(&mut *tx, &AuditEvent {
+            seq: 0,
+            at: c.created_at,
+            actor: format!("statement:{}", c.statement_jti),
+            role: "device".into(),
+            programmer_id: Some(c.programmer_id.clone()),
+            action: "client.registered".into(),
+            target_kind: "client".into(),
+            target_id: c.id.to_string(),
+            source_ip: c.source_ip.clone(),
+        })
+        .await?;
     }
     tx.commit().await.map_err(map_err)
+}
+
+async fn insert_audit<'e, E>(executor: E, e: &AuditEvent) -> StoreResult<()>
+where
+    E: sqlx::Executor<'e, Database = $db>,
+{
+    sqlx::query(
+        "INSERT INTO audit_events (at, actor, role, programmer_id, action, target_kind, \
+         target_id, source_ip) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(e.at)
+    .bind(&e.actor)
+    .bind(&e.role)
+    .bind(e.programmer_id.as_ref().map(ProgrammerId::as_str))
+    .bind(&e.action)
+    .bind(&e.target_kind)
+    .bind(&e.target_id)
+    .bind(&e.source_ip)
+    .execute(executor)
+    .await
+    .map(|_| ())
+    .map_err(map_err)
 }
     };
 }

@@ -8,10 +8,10 @@ use dcr_proto::claims::StatementClaims;
 
 use super::Dcr;
 use crate::error::AdminError;
-use crate::ids::{ApiKeyId, ApplicationId, ChannelId, ClientId, ProgrammerId, StatementId};
+use crate::ids::{ApiKeyId, ApplicationId, ChannelId, ClientId, ProgrammerId, StatementId, UserId};
 use crate::model::{
-    ApiKeyRecord, AppLevel, Application, Channel, ClientRecord, PageOf, PageRequest, Programmer,
-    Role, StatementRecord, Status,
+    ApiKeyRecord, AppLevel, Application, AuditEvent, Channel, ClientRecord, PageOf, PageRequest,
+    Programmer, Role, StatementRecord, Status,
 };
 use crate::redirect::DomainEntry;
 use crate::time::unix_now;
@@ -22,13 +22,53 @@ const MAX_LIST_ITEMS: usize = 64;
 /// Who is calling the admin API.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
-    pub key_id: ApiKeyId,
+    pub actor: Actor,
     pub role: Role,
     pub programmer: Option<ProgrammerId>,
     pub channel: Option<ChannelId>,
+    /// The caller's address as the HTTP layer resolved it, for the audit log.
+    pub source_ip: Option<String>,
+}
+
+/// The credential behind a [`Principal`]: what the audit log names as the actor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    ApiKey(ApiKeyId),
+    User {
+        id: UserId,
+        email: String,
+    },
+    /// The process itself (demo seeding, command-line maintenance).
+    System,
+}
+
+impl std::fmt::Display for Actor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::ApiKey(id) => write!(f, "api-key:{id}"),
+            Self::User { email, .. } => write!(f, "user:{email}"),
+            Self::System => f.write_str("system"),
+        }
+    }
 }
 
 impl Principal {
+    /// The deployment itself, with operator rights.
+    pub fn system() -> Self {
+        Self {
+            actor: Actor::System,
+            role: Role::Operator,
+            programmer: None,
+            channel: None,
+            source_ip: None,
+        }
+    }
+
+    pub fn from_source(mut self, ip: impl ToString) -> Self {
+        self.source_ip = Some(ip.to_string());
+        self
+    }
+
     fn is_operator(&self) -> bool {
         self.role == Role::Operator
     }
@@ -136,6 +176,32 @@ fn subset_of(
 }
 
 impl Dcr {
+    /// Appends one event to the audit log, after the change it records has committed.
+    /// A failure is logged loudly but does not undo or fail the change.
+    pub(crate) async fn audit(
+        &self,
+        who: &Principal,
+        action: &str,
+        target_kind: &str,
+        target_id: &str,
+        programmer: Option<&ProgrammerId>,
+    ) {
+        let event = AuditEvent {
+            seq: 0,
+            at: unix_now(),
+            actor: who.actor.to_string(),
+            role: who.role.as_str().to_owned(),
+            programmer_id: programmer.cloned(),
+            action: action.to_owned(),
+            target_kind: target_kind.to_owned(),
+            target_id: target_id.to_owned(),
+            source_ip: who.source_ip.clone(),
+        };
+        if let Err(e) = self.store.append_audit(&event).await {
+            tracing::error!(error = %e, action, target_id, "could not append to the audit log");
+        }
+    }
+
     /// The principal an admin API key stands for.
     pub async fn authenticate_api_key(&self, key: &str) -> Result<Principal, AdminError> {
         if key.is_empty() || key.len() > 512 {
@@ -160,10 +226,11 @@ impl Dcr {
         }
         let record = record.as_ref().clone();
         Ok(Principal {
-            key_id: record.id,
+            actor: Actor::ApiKey(record.id),
             role: record.role,
             programmer: record.programmer_id,
             channel: record.channel_id,
+            source_ip: None,
         })
     }
 
@@ -235,6 +302,14 @@ impl Dcr {
             created_at: unix_now(),
         };
         self.store.insert_programmer(&programmer).await?;
+        self.audit(
+            who,
+            "programmer.created",
+            "programmer",
+            programmer.id.as_str(),
+            Some(&programmer.id),
+        )
+        .await;
         Ok(programmer)
     }
 
@@ -306,6 +381,14 @@ impl Dcr {
             created_at: unix_now(),
         };
         self.store.insert_channel(&channel).await?;
+        self.audit(
+            who,
+            "channel.created",
+            "channel",
+            channel.id.as_str(),
+            Some(&channel.programmer_id),
+        )
+        .await;
         Ok(channel)
     }
 
@@ -402,6 +485,14 @@ impl Dcr {
             revoked_at: None,
         };
         self.store.insert_application(&app).await?;
+        self.audit(
+            who,
+            "application.created",
+            "application",
+            &app.id.to_string(),
+            Some(&app.programmer_id),
+        )
+        .await;
         Ok(app)
     }
 
@@ -467,6 +558,14 @@ impl Dcr {
             .map_err(|e| AdminError::Internal(e.to_string()))?;
         // Stored before it is handed out: a statement we return is always one we know.
         self.store.insert_statement(&record).await?;
+        self.audit(
+            who,
+            "statement.issued",
+            "statement",
+            &record.jti.to_string(),
+            Some(&record.programmer_id),
+        )
+        .await;
         Ok((record, jws))
     }
 
@@ -495,7 +594,16 @@ impl Dcr {
             .await?;
         let revoked = self.store.revoke_statement(&jti, unix_now()).await?;
         self.forget_standings();
-        revoked.ok_or(AdminError::NotFound)
+        let revoked = revoked.ok_or(AdminError::NotFound)?;
+        self.audit(
+            who,
+            "statement.revoked",
+            "statement",
+            &revoked.jti.to_string(),
+            Some(&revoked.programmer_id),
+        )
+        .await;
+        Ok(revoked)
     }
 
     pub async fn revoke_application(
@@ -506,7 +614,16 @@ impl Dcr {
         let app = self.get_application(who, app_id).await?;
         let revoked = self.store.revoke_application(&app.id, unix_now()).await?;
         self.forget_standings();
-        revoked.ok_or(AdminError::NotFound)
+        let revoked = revoked.ok_or(AdminError::NotFound)?;
+        self.audit(
+            who,
+            "application.revoked",
+            "application",
+            &revoked.id.to_string(),
+            Some(&revoked.programmer_id),
+        )
+        .await;
+        Ok(revoked)
     }
 
     pub async fn get_client(&self, who: &Principal, id: &str) -> Result<ClientRecord, AdminError> {
@@ -539,7 +656,16 @@ impl Dcr {
         let client = self.get_client(who, id).await?;
         let revoked = self.store.revoke_client(&client.id, unix_now()).await?;
         self.forget_standings();
-        revoked.ok_or(AdminError::NotFound)
+        let revoked = revoked.ok_or(AdminError::NotFound)?;
+        self.audit(
+            who,
+            "client.revoked",
+            "client",
+            &revoked.id.to_string(),
+            Some(&revoked.programmer_id),
+        )
+        .await;
+        Ok(revoked)
     }
 }
 
@@ -623,6 +749,14 @@ impl Dcr {
             revoked_at: None,
         };
         self.store.insert_api_key(&record).await?;
+        self.audit(
+            who,
+            "api-key.created",
+            "api-key",
+            &record.id.to_string(),
+            record.programmer_id.as_ref(),
+        )
+        .await;
         Ok((record, key))
     }
 
@@ -666,6 +800,15 @@ impl Dcr {
         }
         let revoked = self.store.revoke_api_key(&id, unix_now()).await?;
         self.forget_standings();
-        revoked.ok_or(AdminError::NotFound)
+        let revoked = revoked.ok_or(AdminError::NotFound)?;
+        self.audit(
+            who,
+            "api-key.revoked",
+            "api-key",
+            &revoked.id.to_string(),
+            revoked.programmer_id.as_ref(),
+        )
+        .await;
+        Ok(revoked)
     }
 }

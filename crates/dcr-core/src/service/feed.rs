@@ -41,7 +41,8 @@ impl Dcr {
         let who = self.authenticate_api_key(key).await?;
         if let Some(claimed) = claimed_id {
             // Standard introspection clients send the key id as client_id.
-            let matches = ApiKeyId::parse(claimed).is_ok_and(|id| id == who.key_id);
+            let matches = ApiKeyId::parse(claimed)
+                .is_ok_and(|id| who.actor == super::admin::Actor::ApiKey(id));
             if !matches {
                 return Err(AdminError::Unauthenticated);
             }

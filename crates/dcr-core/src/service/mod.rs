@@ -6,14 +6,16 @@ mod feed;
 mod register;
 mod standing;
 mod token;
+mod users;
 
 use std::sync::{Arc, RwLock};
 
 pub use access::VerifiedAccess;
-pub use admin::{NewApplication, Principal};
+pub use admin::{Actor, NewApplication, Principal};
 pub use feed::{FEED_PAGE, RevocationFeed};
 pub use register::{Registered, RegistrationRequest};
 pub use token::{IssuedToken, TokenRequest};
+pub use users::{AuditQuery, DashboardSession, NewUser, SESSION_TTL_SECONDS};
 
 use crate::catalog::Catalog;
 use crate::crypto::KeyEncryptionKey;
@@ -76,6 +78,9 @@ pub struct Dcr {
     api_keys: standing::ApiKeyCache,
     /// Channel → programmer; channels never move or disappear, so no expiry.
     channel_owners: std::sync::Mutex<std::collections::HashMap<String, String>>,
+    /// Tokens issued per application since the last flush to the store: a counter
+    /// write per token would cost the hot path a transaction.
+    tokens_issued: std::sync::Mutex<std::collections::HashMap<crate::ids::ApplicationId, u64>>,
 }
 
 impl Dcr {
@@ -104,6 +109,7 @@ impl Dcr {
             approvals: Default::default(),
             api_keys: Default::default(),
             channel_owners: Default::default(),
+            tokens_issued: Default::default(),
         })
     }
 
@@ -125,6 +131,48 @@ impl Dcr {
 
     pub fn hasher(&self) -> &SecretHasher {
         &self.hasher
+    }
+
+    pub(crate) fn count_token(&self, app: crate::ids::ApplicationId) {
+        let mut counts = match self.tokens_issued.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        *counts.entry(app).or_insert(0) += 1;
+    }
+
+    /// Adds the tokens counted since the last flush to the store (run on a timer and
+    /// at shutdown). On failure the counts are kept for the next attempt.
+    pub async fn flush_token_counts(&self) -> Result<(), StoreError> {
+        let pending: Vec<_> = {
+            let mut counts = match self.tokens_issued.lock() {
+                Ok(guard) => guard,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            counts.drain().collect()
+        };
+        if pending.is_empty() {
+            return Ok(());
+        }
+        if let Err(e) = self.store.add_tokens_issued(&pending).await {
+            let mut counts = match self.tokens_issued.lock() {
+                Ok(guard) => guard,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            for (app, n) in pending {
+                *counts.entry(app).or_insert(0) += n;
+            }
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Tokens counted here and not yet flushed.
+    pub(crate) fn unflushed_tokens(&self, app: &crate::ids::ApplicationId) -> u64 {
+        match self.tokens_issued.lock() {
+            Ok(guard) => guard.get(app).copied().unwrap_or(0),
+            Err(poisoned) => poisoned.into_inner().get(app).copied().unwrap_or(0),
+        }
     }
 
     /// The client's standing, from the short-lived cache or the store.
@@ -218,6 +266,14 @@ impl Dcr {
         self.reload_keys()
             .await
             .map_err(|e| AdminError::Internal(e.to_string()))?;
+        self.audit(
+            who,
+            "signing-keys.rotated",
+            "signing-key",
+            self.keys().active_kid(),
+            None,
+        )
+        .await;
         self.list_keys(who).await
     }
 

@@ -20,6 +20,8 @@ pub struct RegistrationRequest {
     pub token_endpoint_auth_method: Option<String>,
     pub device: DeviceInfo,
     pub user_agent: Option<String>,
+    /// The device's address as the HTTP layer resolved it, for the audit log.
+    pub source_ip: Option<String>,
 }
 
 /// A new client. `client_secret` exists only here: it is stored as a keyed hash.
@@ -137,6 +139,7 @@ impl Dcr {
             device_info: req.device.to_json(),
             platform: platform.clone(),
             user_agent: req.user_agent.map(|ua| ua.chars().take(512).collect()),
+            source_ip: req.source_ip,
             status: Status::Active,
             created_at: now,
             last_used_at: None,

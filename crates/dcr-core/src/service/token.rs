@@ -110,6 +110,7 @@ impl Dcr {
             });
         }
 
+        self.count_token(app.id);
         Ok(IssuedToken {
             id,
             access_token,

@@ -2,16 +2,20 @@
 //! including who may see what, are in `dcr_core::service::admin`.
 
 use axum::body::Body;
-use axum::extract::{Path, RawQuery, Request, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, RawQuery, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Extension, Json, Router};
 use dcr_core::model::{self, PageOf, PageRequest};
+use dcr_core::service::{AuditQuery, NewUser};
 use dcr_core::service::{NewApplication, Principal};
 use dcr_proto::admin::{
-    self as wire, CreateApplication, CreateChannel, CreateProgrammer, IssuedStatement, Page,
+    self as wire, CreateApplication, CreateChannel, CreateProgrammer, CreateUser, IssuedStatement,
+    Page,
 };
 use dcr_proto::resource::{ApiKey, CreateApiKey};
 use serde::de::DeserializeOwned;
@@ -59,18 +63,31 @@ pub fn router(state: AppState) -> Router<AppState> {
             post(create_global_api_key).get(list_global_api_keys),
         )
         .route("/api-keys/{key_id}", delete(revoke_api_key))
+        .route(
+            "/programmers/{pid}/users",
+            post(create_user).get(list_users),
+        )
+        .route("/users/{user_id}", delete(disable_user))
+        .route("/audit", get(list_audit))
+        .route("/applications/{app_id}/usage", get(application_usage))
         .route("/keys", get(list_keys))
         .route("/keys/rotate", post(rotate_keys))
         .route_layer(middleware::from_fn_with_state(state, authenticate))
 }
 
 /// Resolves `Authorization: Bearer <admin key>` to a [`Principal`] for the handlers.
-async fn authenticate(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+async fn authenticate(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let Some(key) = bearer_token(request.headers()) else {
         return EnhancedFailure::from(dcr_core::error::AdminError::Unauthenticated).into_response();
     };
     match state.dcr.authenticate_api_key(key).await {
         Ok(principal) => {
+            let principal = principal.from_source(state.client_ip(peer.ip(), request.headers()));
             request.extensions_mut().insert(principal);
             next.run(request).await
         }
@@ -166,7 +183,7 @@ async fn create_programmer(
         .dcr
         .create_programmer(&who, &req.id, &req.name)
         .await?;
-    tracing::info!(actor = %who.key_id, programmer = %p.id, "programmer created");
+    tracing::info!(actor = %who.actor, programmer = %p.id, "programmer created");
     Ok(created(programmer_view(p)))
 }
 
@@ -201,7 +218,7 @@ async fn create_channel(
         .dcr
         .create_channel(&who, &pid, &req.id, &req.name)
         .await?;
-    tracing::info!(actor = %who.key_id, channel = %c.id, programmer = %c.programmer_id, "channel created");
+    tracing::info!(actor = %who.actor, channel = %c.id, programmer = %c.programmer_id, "channel created");
     Ok(created(channel_view(c)))
 }
 
@@ -239,7 +256,7 @@ async fn create_application(
             },
         )
         .await?;
-    tracing::info!(actor = %who.key_id, application = %app.id, programmer = %app.programmer_id, "application created");
+    tracing::info!(actor = %who.actor, application = %app.id, programmer = %app.programmer_id, "application created");
     Ok(created(application_view(app)))
 }
 
@@ -274,7 +291,7 @@ async fn issue_statement(
 ) -> AdminResult<Response> {
     empty_body(body).await?;
     let (record, jws) = state.dcr.issue_statement(&who, &app_id).await?;
-    tracing::info!(actor = %who.key_id, jti = %record.jti, application = %record.application_id, "software statement issued");
+    tracing::info!(actor = %who.actor, jti = %record.jti, application = %record.application_id, "software statement issued");
     let mut response = created(IssuedStatement {
         jti: record.jti.to_string(),
         software_statement: jws,
@@ -307,7 +324,7 @@ async fn revoke_statement(
 ) -> AdminResult<Json<wire::SoftwareStatement>> {
     empty_body(body).await?;
     let s = state.dcr.revoke_statement(&who, &jti).await?;
-    tracing::info!(actor = %who.key_id, jti = %s.jti, "software statement revoked");
+    tracing::info!(actor = %who.actor, jti = %s.jti, "software statement revoked");
     crate::metrics::revocation("statement");
     Ok(Json(statement_view(s)))
 }
@@ -320,7 +337,7 @@ async fn revoke_application(
 ) -> AdminResult<Json<wire::Application>> {
     empty_body(body).await?;
     let app = state.dcr.revoke_application(&who, &app_id).await?;
-    tracing::info!(actor = %who.key_id, application = %app.id, "application revoked");
+    tracing::info!(actor = %who.actor, application = %app.id, "application revoked");
     crate::metrics::revocation("application");
     Ok(Json(application_view(app)))
 }
@@ -353,7 +370,7 @@ async fn revoke_client(
 ) -> AdminResult<Json<wire::Client>> {
     empty_body(body).await?;
     let c = state.dcr.revoke_client(&who, &client_id).await?;
-    tracing::info!(actor = %who.key_id, client_id = %c.id, "client revoked");
+    tracing::info!(actor = %who.actor, client_id = %c.id, "client revoked");
     crate::metrics::revocation("client");
     Ok(Json(client_view(c)))
 }
@@ -376,7 +393,7 @@ async fn create_api_key(
             req.name.as_deref().unwrap_or("api key"),
         )
         .await?;
-    tracing::info!(actor = %who.key_id, key_id = %record.id, role = record.role.as_str(), "API key created");
+    tracing::info!(actor = %who.actor, key_id = %record.id, role = record.role.as_str(), "API key created");
     let mut view = api_key_view(record);
     view.key = Some(key);
     let mut response = created(view);
@@ -434,7 +451,7 @@ async fn revoke_api_key(
     Path(key_id): Path<String>,
 ) -> AdminResult<Json<ApiKey>> {
     let key = state.dcr.revoke_api_key(&who, &key_id).await?;
-    tracing::info!(actor = %who.key_id, key_id = %key.id, "API key revoked");
+    tracing::info!(actor = %who.actor, key_id = %key.id, "API key revoked");
     Ok(Json(api_key_view(key)))
 }
 
@@ -456,7 +473,7 @@ async fn rotate_keys(
 ) -> AdminResult<Json<Page<wire::SigningKey>>> {
     empty_body(body).await?;
     let keys = state.dcr.rotate_keys(&who).await?;
-    tracing::info!(actor = %who.key_id, active = %state.dcr.keys().active_kid(), "signing keys rotated");
+    tracing::info!(actor = %who.actor, active = %state.dcr.keys().active_kid(), "signing keys rotated");
     Ok(Json(Page {
         items: keys.into_iter().map(signing_key_view).collect(),
         next_cursor: None,
@@ -483,6 +500,134 @@ fn api_key_view(k: model::ApiKeyRecord) -> ApiKey {
         name: k.name,
         created_at: k.created_at,
         revoked_at: k.revoked_at,
+    }
+}
+
+async fn create_user(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path(pid): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> AdminResult<Response> {
+    let req: CreateUser = json_body(&headers, body).await?;
+    let user = state
+        .dcr
+        .create_user(
+            &who,
+            &pid,
+            NewUser {
+                email: req.email,
+                password: req.password,
+                role: req.role,
+                channel: req.channel,
+            },
+        )
+        .await?;
+    tracing::info!(actor = %who.actor, user = %user.id, "dashboard user created");
+    Ok(created(user_view(user)))
+}
+
+async fn list_users(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path(pid): Path<String>,
+    RawQuery(query): RawQuery,
+) -> AdminResult<Json<Page<wire::User>>> {
+    let page = state.dcr.list_users(&who, &pid, page(query)?).await?;
+    Ok(to_page(page, user_view))
+}
+
+async fn disable_user(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path(user_id): Path<String>,
+) -> AdminResult<Json<wire::User>> {
+    let user = state.dcr.disable_user(&who, &user_id).await?;
+    tracing::info!(actor = %who.actor, user = %user.id, "dashboard user disabled");
+    Ok(Json(user_view(user)))
+}
+
+/// `?programmer=&actor=&action=&target=&since=&until=&cursor=&limit=`, newest first.
+async fn list_audit(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    RawQuery(query): RawQuery,
+) -> AdminResult<Json<Page<wire::AuditEvent>>> {
+    let filters = audit_query(query.as_deref().unwrap_or_default())?;
+    let page = state.dcr.list_audit(&who, filters, page(query)?).await?;
+    Ok(to_page(page, audit_view))
+}
+
+/// The audit filters of a query string; shared with the dashboard.
+pub(crate) fn audit_query(query: &str) -> AdminResult<AuditQuery> {
+    let mut q = AuditQuery::default();
+    let time = |name: &str, value: &str| {
+        value
+            .parse::<i64>()
+            .ok()
+            .filter(|t| *t >= 0)
+            .ok_or_else(|| {
+                EnhancedFailure::invalid_request(format!("{name} must be seconds since the epoch"))
+            })
+    };
+    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+        let value = value.trim();
+        if value.len() > 200 {
+            return Err(EnhancedFailure::invalid_request(format!(
+                "{name} is too long"
+            )));
+        }
+        let text = (!value.is_empty()).then(|| value.to_owned());
+        match name.as_ref() {
+            "programmer" => q.programmer = text,
+            "actor" => q.actor = text,
+            "action" => q.action = text,
+            "target" => q.target = text,
+            "since" if !value.is_empty() => q.since = Some(time("since", value)?),
+            "until" if !value.is_empty() => q.until = Some(time("until", value)?),
+            _ => {}
+        }
+    }
+    Ok(q)
+}
+
+async fn application_usage(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path(app_id): Path<String>,
+) -> AdminResult<Json<wire::ApplicationUsage>> {
+    let u = state.dcr.application_usage(&who, &app_id).await?;
+    Ok(Json(wire::ApplicationUsage {
+        clients: u.clients,
+        active_clients: u.active_clients,
+        tokens_issued: u.tokens_issued,
+    }))
+}
+
+fn user_view(u: model::UserRecord) -> wire::User {
+    wire::User {
+        id: u.id.to_string(),
+        email: u.email,
+        role: u.role.as_str().into(),
+        programmer_id: u.programmer_id.into(),
+        channel: u.channel_id.map(Into::into),
+        created_at: u.created_at,
+        disabled_at: u.disabled_at,
+    }
+}
+
+pub(crate) fn audit_view(e: model::AuditEvent) -> wire::AuditEvent {
+    wire::AuditEvent {
+        seq: e.seq,
+        at: e.at,
+        actor: e.actor,
+        role: e.role,
+        programmer_id: e.programmer_id.map(Into::into),
+        action: e.action,
+        target_kind: e.target_kind,
+        target_id: e.target_id,
+        source_ip: e.source_ip,
     }
 }
 

@@ -1,6 +1,7 @@
 //! One module per feature, each with its own `router()`, merged once in [`router`].
 
 mod admin;
+pub mod dashboard;
 mod discovery;
 mod health;
 mod register;
@@ -25,6 +26,7 @@ pub fn router(state: AppState) -> Router {
         .merge(verify::router())
         .merge(resource::router())
         .nest("/admin/v1", admin::router(state.clone()))
+        .merge(dashboard::router(&state))
         .route("/metrics", axum::routing::get(crate::metrics::render))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -1,7 +1,9 @@
 //! `POST /o/client/register` (SPEC 2).
 
+use std::net::{IpAddr, SocketAddr};
+
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -20,8 +22,14 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/o/client/register", post(register))
 }
 
-async fn register(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
-    match register_client(&state, &headers, body).await {
+async fn register(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let source = state.client_ip(peer.ip(), &headers);
+    match register_client(&state, &headers, source, body).await {
         Ok(response) => {
             crate::metrics::registration("issued");
             response
@@ -36,6 +44,7 @@ async fn register(State(state): State<AppState>, headers: HeaderMap, body: Body)
 async fn register_client(
     state: &AppState,
     headers: &HeaderMap,
+    source: IpAddr,
     body: Body,
 ) -> Result<Response, OAuthFailure> {
     // 1. A well-formed request.
@@ -58,6 +67,7 @@ async fn register_client(
         .register(RegistrationRequest {
             device,
             user_agent: user_agent(headers).map(str::to_owned),
+            source_ip: Some(source.to_string()),
             ..request
         })
         .await?;

@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use dcr_core::ids::{ApiKeyId, ApplicationId, ChannelId, ClientId, ProgrammerId, StatementId};
+use dcr_core::ids::{
+    ApiKeyId, ApplicationId, ChannelId, ClientId, ProgrammerId, StatementId, UserId,
+};
 use dcr_core::model::*;
 use dcr_core::store::{Store, StoreError};
 use dcr_testkit::PgServer;
@@ -70,6 +72,7 @@ fn client(s: &StatementRecord) -> ClientRecord {
         device_info: serde_json::json!({"osName": "iOS"}),
         platform: "ios".into(),
         user_agent: Some("ua".into()),
+        source_ip: Some("192.0.2.1".into()),
         status: Status::Active,
         created_at: 4,
         last_used_at: None,
@@ -388,6 +391,156 @@ async fn conformance(store: Arc<dyn Store>) {
     assert_eq!(state_of("a1"), Some((KeyState::Retired, Some(2))));
     assert_eq!(state_of("n1"), Some((KeyState::Active, None)));
     assert_eq!(state_of("n2"), Some((KeyState::Next, None)));
+
+    management_plane(store.as_ref(), &c1).await;
+}
+
+/// Users, sessions, the audit log and usage counters.
+async fn management_plane(store: &dyn Store, registered: &ClientRecord) {
+    // A registration wrote its audit event with it.
+    let all = store
+        .list_audit(&AuditFilter::default(), page(None, 100))
+        .await
+        .unwrap();
+    let event = all
+        .items
+        .iter()
+        .find(|e| e.target_id == registered.id.to_string())
+        .expect("registration audited");
+    assert_eq!(event.action, "client.registered");
+    assert_eq!(event.source_ip.as_deref(), Some("192.0.2.1"));
+    assert_eq!(
+        event.actor,
+        format!("statement:{}", registered.statement_jti)
+    );
+
+    let pid = registered.programmer_id.clone();
+    for (i, action) in ["a.one", "a.two", "a.three"].iter().enumerate() {
+        store
+            .append_audit(&AuditEvent {
+                seq: 0,
+                at: 1_000 + i as i64,
+                actor: "user:ops@example.com".into(),
+                role: "programmer-admin".into(),
+                programmer_id: Some(pid.clone()),
+                action: (*action).into(),
+                target_kind: "application".into(),
+                target_id: format!("t{i}"),
+                source_ip: None,
+            })
+            .await
+            .unwrap();
+    }
+    // Newest first, paginated, filtered.
+    let filter = AuditFilter {
+        actor: Some("user:ops@example.com".into()),
+        ..Default::default()
+    };
+    let first = store.list_audit(&filter, page(None, 2)).await.unwrap();
+    assert_eq!(
+        first
+            .items
+            .iter()
+            .map(|e| e.action.as_str())
+            .collect::<Vec<_>>(),
+        ["a.three", "a.two"]
+    );
+    let second = store
+        .list_audit(&filter, page(first.next, 2))
+        .await
+        .unwrap();
+    assert_eq!(second.items.len(), 1);
+    assert_eq!(second.items[0].action, "a.one");
+    assert!(second.next.is_none());
+    let timed = AuditFilter {
+        since: Some(1_001),
+        until: Some(1_001),
+        ..Default::default()
+    };
+    let hits = store
+        .list_audit(&timed, page(None, 10))
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0].action, "a.two");
+    let other = AuditFilter {
+        programmer_id: Some(ProgrammerId::parse("nobody").unwrap()),
+        ..Default::default()
+    };
+    assert!(
+        store
+            .list_audit(&other, page(None, 10))
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+
+    let user = UserRecord {
+        id: UserId::new_random(),
+        email: "ops@example.com".into(),
+        password_hash: "$argon2id$stub".into(),
+        role: Role::ProgrammerAdmin,
+        programmer_id: pid.clone(),
+        channel_id: None,
+        created_at: 5,
+        disabled_at: None,
+    };
+    store.insert_user(&user).await.unwrap();
+    let twin = UserRecord {
+        id: UserId::new_random(),
+        ..user.clone()
+    };
+    assert!(matches!(
+        store.insert_user(&twin).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store.find_user_by_email("ops@example.com").await.unwrap(),
+        Some(user.clone())
+    );
+    assert_eq!(
+        store.list_users(&pid, page(None, 10)).await.unwrap().items,
+        vec![user.clone()]
+    );
+
+    let session = SessionRecord {
+        token_hash: vec![9u8; 32],
+        user_id: user.id,
+        csrf_token: "csrf".into(),
+        created_at: 10,
+        expires_at: 20,
+    };
+    store.insert_session(&session).await.unwrap();
+    assert_eq!(
+        store.find_session(&[9u8; 32]).await.unwrap(),
+        Some(session.clone())
+    );
+    // A later sign-in sweeps expired sessions.
+    let later = SessionRecord {
+        token_hash: vec![8u8; 32],
+        created_at: 30,
+        expires_at: 40,
+        ..session.clone()
+    };
+    store.insert_session(&later).await.unwrap();
+    assert_eq!(store.find_session(&[9u8; 32]).await.unwrap(), None);
+    // Disabling a user ends its sessions.
+    let disabled = store.disable_user(&user.id, 50).await.unwrap().unwrap();
+    assert_eq!(disabled.disabled_at, Some(50));
+    assert_eq!(store.find_session(&[8u8; 32]).await.unwrap(), None);
+    assert_eq!(
+        store.disable_user(&UserId::new_random(), 50).await.unwrap(),
+        None
+    );
+
+    let app = registered.application_id;
+    store.add_tokens_issued(&[(app, 3)]).await.unwrap();
+    store.add_tokens_issued(&[(app, 4)]).await.unwrap();
+    let usage = store.application_usage(&app).await.unwrap();
+    assert_eq!(usage.tokens_issued, 7);
+    assert!(usage.clients >= 1);
 }
 
 #[tokio::test]

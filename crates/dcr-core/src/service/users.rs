@@ -1,0 +1,383 @@
+//! Dashboard users and their sessions, the audit log as callers may read it, and
+//! per-application usage.
+//!
+//! A user acts with exactly the rights an API key of the same role would have: the
+//! session resolves to a [`Principal`], and every rule of `admin.rs` applies to it.
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+use super::Dcr;
+use super::admin::{Actor, Principal};
+use crate::error::AdminError;
+use crate::ids::{ChannelId, ProgrammerId, UserId};
+use crate::model::{
+    ApplicationUsage, AuditEvent, AuditFilter, PageOf, PageRequest, Role, SessionRecord, UserRecord,
+};
+use crate::time::unix_now;
+
+/// How long a dashboard sign-in lasts.
+pub const SESSION_TTL_SECONDS: i64 = 8 * 3600;
+const MIN_PASSWORD_CHARS: usize = 12;
+const MAX_PASSWORD_BYTES: usize = 1024;
+const MAX_EMAIL_BYTES: usize = 254;
+
+/// A user as requested, before validation.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub email: String,
+    pub password: String,
+    pub role: String,
+    pub channel: Option<String>,
+}
+
+/// A signed-in dashboard user.
+#[derive(Debug, Clone)]
+pub struct DashboardSession {
+    pub principal: Principal,
+    pub email: String,
+    /// Every form of the session must send this back.
+    pub csrf_token: String,
+}
+
+/// Filters of `GET /admin/v1/audit`, as given.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    pub programmer: Option<String>,
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub target: Option<String>,
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+}
+
+fn invalid(msg: impl Into<String>) -> AdminError {
+    AdminError::InvalidRequest(msg.into())
+}
+
+fn random_token() -> Result<String, AdminError> {
+    let mut bytes = [0u8; 32];
+    crate::crypto::random_bytes(&mut bytes).map_err(|e| AdminError::Internal(e.to_string()))?;
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
+}
+
+fn normalise_email(email: &str) -> Result<String, AdminError> {
+    let email = email.trim().to_lowercase();
+    let well_formed = email.len() <= MAX_EMAIL_BYTES
+        && email
+            .split_once('@')
+            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+    if well_formed {
+        Ok(email)
+    } else {
+        Err(invalid("email must be an address such as ops@example.com"))
+    }
+}
+
+/// Argon2id with the crate's defaults (OWASP's minimum: 19 MiB, 2 passes), off the
+/// async workers because it is deliberately slow.
+async fn hash_password(password: String) -> Result<String, AdminError> {
+    tokio::task::spawn_blocking(move || {
+        let mut salt = [0u8; 16];
+        crate::crypto::random_bytes(&mut salt).map_err(|e| AdminError::Internal(e.to_string()))?;
+        let salt =
+            SaltString::encode_b64(&salt).map_err(|e| AdminError::Internal(e.to_string()))?;
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| AdminError::Internal(e.to_string()))
+    })
+    .await
+    .map_err(|e| AdminError::Internal(e.to_string()))?
+}
+
+async fn password_matches(password: String, stored: String) -> bool {
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&stored).is_ok_and(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// A valid Argon2id hash of nothing anyone knows, checked for unknown emails so that
+/// the answer takes as long as for a wrong password.
+const DECOY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$ZGNyLWRlY295LXNhbHQ$8F3t0xXeyQh6rEjKpmjVwVGzMx8gCwI0aS7F4bA6nZQ";
+
+impl Dcr {
+    pub async fn create_user(
+        &self,
+        who: &Principal,
+        pid: &str,
+        new: NewUser,
+    ) -> Result<UserRecord, AdminError> {
+        let programmer = self.get_programmer(who, pid).await?;
+        if !matches!(who.role, Role::Operator)
+            && !(who.role == Role::ProgrammerAdmin
+                && who.programmer.as_ref() == Some(&programmer.id))
+        {
+            return Err(AdminError::Forbidden);
+        }
+        let email = normalise_email(&new.email)?;
+        if new.password.chars().count() < MIN_PASSWORD_CHARS
+            || new.password.len() > MAX_PASSWORD_BYTES
+        {
+            return Err(invalid(format!(
+                "password must be at least {MIN_PASSWORD_CHARS} characters and at most {MAX_PASSWORD_BYTES} bytes"
+            )));
+        }
+        let role = match new.role.as_str() {
+            "programmer-admin" => Role::ProgrammerAdmin,
+            "channel-admin" => Role::ChannelAdmin,
+            _ => return Err(invalid("role must be programmer-admin or channel-admin")),
+        };
+        let channel_id = match (role, new.channel.as_deref()) {
+            (Role::ChannelAdmin, Some(channel)) => {
+                let id = ChannelId::parse(channel).map_err(|e| invalid(e.0))?;
+                match self.store.get_channel(&id).await? {
+                    Some(c) if c.programmer_id == programmer.id => Some(id),
+                    _ => return Err(invalid("channel is not one of this programmer's")),
+                }
+            }
+            (Role::ChannelAdmin, None) => return Err(invalid("a channel-admin names its channel")),
+            (_, Some(_)) => return Err(invalid("only channel-admin users name a channel")),
+            (_, None) => None,
+        };
+        let user = UserRecord {
+            id: UserId::new_random(),
+            email,
+            password_hash: hash_password(new.password).await?,
+            role,
+            programmer_id: programmer.id.clone(),
+            channel_id,
+            created_at: unix_now(),
+            disabled_at: None,
+        };
+        self.store.insert_user(&user).await.map_err(|e| match e {
+            crate::StoreError::Conflict(_) => {
+                AdminError::Conflict("a user with this email exists already".into())
+            }
+            other => other.into(),
+        })?;
+        self.audit(
+            who,
+            "user.created",
+            "user",
+            &user.id.to_string(),
+            Some(&user.programmer_id),
+        )
+        .await;
+        Ok(user)
+    }
+
+    pub async fn list_users(
+        &self,
+        who: &Principal,
+        pid: &str,
+        page: PageRequest,
+    ) -> Result<PageOf<UserRecord>, AdminError> {
+        let programmer = self.get_programmer(who, pid).await?;
+        if !matches!(who.role, Role::Operator | Role::ProgrammerAdmin) {
+            return Err(AdminError::Forbidden);
+        }
+        Ok(self.store.list_users(&programmer.id, page).await?)
+    }
+
+    /// Disables a user and ends their sessions at once.
+    pub async fn disable_user(&self, who: &Principal, id: &str) -> Result<UserRecord, AdminError> {
+        let id = UserId::parse(id).map_err(|_| AdminError::NotFound)?;
+        let user = self
+            .store
+            .get_user(&id)
+            .await?
+            .ok_or(AdminError::NotFound)?;
+        let allowed = who.role == Role::Operator
+            || (who.role == Role::ProgrammerAdmin
+                && who.programmer.as_ref() == Some(&user.programmer_id));
+        if !allowed {
+            return Err(AdminError::NotFound);
+        }
+        let disabled = self
+            .store
+            .disable_user(&id, unix_now())
+            .await?
+            .ok_or(AdminError::NotFound)?;
+        self.audit(
+            who,
+            "user.disabled",
+            "user",
+            &id.to_string(),
+            Some(&disabled.programmer_id),
+        )
+        .await;
+        Ok(disabled)
+    }
+
+    /// Checks a password and opens a session. Returns the cookie value (shown to the
+    /// browser only) and the session.
+    pub async fn sign_in(
+        &self,
+        email: &str,
+        password: &str,
+        source_ip: Option<String>,
+    ) -> Result<(String, DashboardSession), AdminError> {
+        let user = match normalise_email(email) {
+            Ok(email) => self.store.find_user_by_email(&email).await?,
+            Err(_) => None,
+        };
+        let stored = user
+            .as_ref()
+            .map_or_else(|| DECOY_HASH.to_owned(), |u| u.password_hash.clone());
+        let matches = password.len() <= MAX_PASSWORD_BYTES
+            && password_matches(password.to_owned(), stored).await;
+        let user = match user {
+            Some(u) if matches && u.disabled_at.is_none() => u,
+            _ => return Err(AdminError::Unauthenticated),
+        };
+        let token = random_token()?;
+        let now = unix_now();
+        let session = SessionRecord {
+            token_hash: self.hasher.hash(&token).to_vec(),
+            user_id: user.id,
+            csrf_token: random_token()?,
+            created_at: now,
+            expires_at: now + SESSION_TTL_SECONDS,
+        };
+        self.store.insert_session(&session).await?;
+        let signed_in = user_session(&user, session.csrf_token, source_ip);
+        self.audit(
+            &signed_in.principal,
+            "user.signed-in",
+            "user",
+            &user.id.to_string(),
+            Some(&user.programmer_id),
+        )
+        .await;
+        Ok((token, signed_in))
+    }
+
+    /// The session a cookie value stands for, if it is live and its user enabled.
+    pub async fn dashboard_session(
+        &self,
+        token: &str,
+        source_ip: Option<String>,
+    ) -> Result<DashboardSession, AdminError> {
+        if token.is_empty() || token.len() > 128 {
+            return Err(AdminError::Unauthenticated);
+        }
+        let hash = self.hasher.hash(token);
+        let session = self
+            .store
+            .find_session(&hash)
+            .await?
+            .filter(|s| s.expires_at > unix_now())
+            .ok_or(AdminError::Unauthenticated)?;
+        let user = self
+            .store
+            .get_user(&session.user_id)
+            .await?
+            .filter(|u| u.disabled_at.is_none())
+            .ok_or(AdminError::Unauthenticated)?;
+        Ok(user_session(&user, session.csrf_token, source_ip))
+    }
+
+    pub async fn sign_out(&self, token: &str) -> Result<(), AdminError> {
+        Ok(self.store.delete_session(&self.hasher.hash(token)).await?)
+    }
+
+    /// The audit log, newest first. Operators read all of it; a programmer admin reads
+    /// its programmer's events. Channel admins and resource servers may not read it:
+    /// a programmer's log names the resources of all its channels.
+    pub async fn list_audit(
+        &self,
+        who: &Principal,
+        query: AuditQuery,
+        page: PageRequest,
+    ) -> Result<PageOf<AuditEvent>, AdminError> {
+        let wanted = query
+            .programmer
+            .map(|p| ProgrammerId::parse(p).map_err(|e| invalid(e.0)))
+            .transpose()?;
+        let programmer_id = match who.role {
+            Role::Operator => wanted,
+            Role::ProgrammerAdmin => {
+                let own = who.programmer.clone();
+                if wanted.is_some() && wanted != own {
+                    return Err(AdminError::NotFound);
+                }
+                own
+            }
+            Role::ChannelAdmin | Role::ResourceServer => return Err(AdminError::Forbidden),
+        };
+        let filter = AuditFilter {
+            programmer_id,
+            actor: query.actor.filter(|s| !s.is_empty()),
+            action: query.action.filter(|s| !s.is_empty()),
+            target_id: query.target.filter(|s| !s.is_empty()),
+            since: query.since,
+            until: query.until,
+        };
+        Ok(self.store.list_audit(&filter, page).await?)
+    }
+
+    /// Clients registered and tokens issued for an application the caller may see.
+    pub async fn application_usage(
+        &self,
+        who: &Principal,
+        app_id: &str,
+    ) -> Result<ApplicationUsage, AdminError> {
+        let app = self.get_application(who, app_id).await?;
+        let mut usage = self.store.application_usage(&app.id).await?;
+        usage.tokens_issued += self.unflushed_tokens(&app.id);
+        Ok(usage)
+    }
+}
+
+fn user_session(
+    user: &UserRecord,
+    csrf_token: String,
+    source_ip: Option<String>,
+) -> DashboardSession {
+    DashboardSession {
+        principal: Principal {
+            actor: Actor::User {
+                id: user.id,
+                email: user.email.clone(),
+            },
+            role: user.role,
+            programmer: Some(user.programmer_id.clone()),
+            channel: user.channel_id.clone(),
+            source_ip,
+        },
+        email: user.email.clone(),
+        csrf_token,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_decoy_hash_is_a_valid_argon2id_hash() {
+        let parsed = PasswordHash::new(DECOY_HASH).unwrap();
+        assert_eq!(parsed.algorithm.as_str(), "argon2id");
+    }
+
+    #[test]
+    fn emails_are_normalised_and_checked() {
+        assert_eq!(
+            normalise_email(" Ops@Example.COM ").unwrap(),
+            "ops@example.com"
+        );
+        for bad in ["", "ops", "@example.com", "ops@example", "o ps@example.com"] {
+            assert!(normalise_email(bad).is_err(), "{bad}");
+        }
+    }
+}
