@@ -138,6 +138,22 @@ fn paging() -> Value {
     ])
 }
 
+fn audit_filters() -> Vec<Value> {
+    let text = |name: &str, what: &str| json!({"name": name, "in": "query", "required": false, "description": what, "schema": {"type": "string", "maxLength": 200}});
+    let time = |name: &str, what: &str| json!({"name": name, "in": "query", "required": false, "description": what, "schema": {"type": "integer", "minimum": 0}});
+    vec![
+        text("programmer", "Only this programmer's events"),
+        text(
+            "actor",
+            "e.g. user:ops@example.com, api-key:<id>, statement:<jti>",
+        ),
+        text("action", "e.g. statement.revoked, client.registered"),
+        text("target", "The target's id"),
+        time("since", "Seconds since the epoch, inclusive"),
+        time("until", "Seconds since the epoch, inclusive"),
+    ]
+}
+
 fn id_param(name: &str) -> Value {
     json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}})
 }
@@ -259,6 +275,12 @@ pub fn document(issuer: &str) -> Value {
         "/admin/v1/software-statements/{jti}/revoke": {"post": with_params(admin("Revoke a statement (all its clients)", empty(), ("200", body("The statement", schema_ref("SoftwareStatement")))), vec![id_param("jti")])},
         "/admin/v1/clients/{client_id}": {"get": with_params(admin("A client", empty(), ("200", body("The client", schema_ref("Client")))), vec![id_param("client_id")])},
         "/admin/v1/clients/{client_id}/revoke": {"post": with_params(admin("Revoke a client", empty(), ("200", body("The client", schema_ref("Client")))), vec![id_param("client_id")])},
+        "/admin/v1/programmers/{pid}/users": {
+            "post": with_params(admin("Create a dashboard user (operator or the programmer's admin)", Some(json_request(schema_ref("CreateUser"))), ("201", body("Created", schema_ref("User")))), vec![id_param("pid")]),
+            "get": with_params(admin("List dashboard users", empty(), ("200", body("A page", page_of("User")))), [vec![id_param("pid")], paging().as_array().cloned().unwrap_or_default()].concat())},
+        "/admin/v1/users/{user_id}": {"delete": with_params(admin("Disable a dashboard user and end their sessions", empty(), ("200", body("The user", schema_ref("User")))), vec![id_param("user_id")])},
+        "/admin/v1/audit": {"get": with_params(admin("The audit log, newest first (operator: all; programmer admin: its programmer)", empty(), ("200", body("A page", page_of("AuditEvent")))), [audit_filters(), paging().as_array().cloned().unwrap_or_default()].concat())},
+        "/admin/v1/applications/{app_id}/usage": {"get": with_params(admin("Clients registered and tokens issued", empty(), ("200", body("Usage", schema_ref("ApplicationUsage")))), vec![id_param("app_id")])},
         "/admin/v1/keys": {"get": admin("Signing keys (operator)", empty(), ("200", body("Keys", page_of("SigningKey"))))},
         "/admin/v1/keys/rotate": {"post": admin("Rotate signing keys (operator)", empty(), ("200", body("Keys after rotation", page_of("SigningKey"))))},
     });
@@ -304,6 +326,15 @@ pub fn document(issuer: &str) -> Value {
             "role": {"type": "string", "enum": ["operator", "programmer-admin", "channel-admin", "resource-server"]}, "channel": string, "name": string}},
         "ApiKey": {"type": "object", "required": ["id", "role", "name", "created_at"], "properties": {
             "id": string, "key": string, "role": string, "programmer_id": string, "channel": string, "name": string, "created_at": int, "revoked_at": int}},
+        "CreateUser": {"type": "object", "required": ["email", "password", "role"], "additionalProperties": false, "properties": {
+            "email": string, "password": {"type": "string", "minLength": 12}, "role": {"type": "string", "enum": ["programmer-admin", "channel-admin"]}, "channel": string}},
+        "User": {"type": "object", "required": ["id", "email", "role", "programmer_id", "created_at"], "properties": {
+            "id": string, "email": string, "role": string, "programmer_id": string, "channel": {"type": ["string", "null"]}, "created_at": int, "disabled_at": {"type": ["integer", "null"]}}},
+        "AuditEvent": {"type": "object", "required": ["seq", "at", "actor", "role", "action", "target_kind", "target_id"], "properties": {
+            "seq": int, "at": int, "actor": string, "role": string, "programmer_id": {"type": ["string", "null"]}, "action": string,
+            "target_kind": string, "target_id": string, "source_ip": {"type": ["string", "null"]}}},
+        "ApplicationUsage": {"type": "object", "required": ["clients", "active_clients", "tokens_issued"], "properties": {
+            "clients": int, "active_clients": int, "tokens_issued": int}},
         "SigningKey": {"type": "object", "required": ["kid", "alg", "state", "created_at"], "properties": {
             "kid": string, "alg": string, "state": string, "created_at": int, "retired_at": int}},
     });

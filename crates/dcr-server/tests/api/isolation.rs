@@ -11,6 +11,14 @@ async fn no_role_of_another_programmer_sees_or_changes_foreign_resources() {
     let app = spawn_app().await;
     let acme = app.ready_client().await;
     let (acme_key_id, _) = app.resource_server_key(Some("acme")).await;
+    let (s, acme_user) = app
+        .admin_post(
+            "/programmers/acme/users",
+            json!({"email": "ops@acme.example", "password": "correct horse battery", "role": "programmer-admin"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{acme_user}");
+    let acme_user_id = acme_user["id"].as_str().unwrap().to_owned();
     app.admin_post("/programmers", json!({"id": "beta", "name": "Beta"}))
         .await;
     app.admin_post(
@@ -37,6 +45,8 @@ async fn no_role_of_another_programmer_sees_or_changes_foreign_resources() {
         acme.jti.as_str(),
         acme.client_id.as_str(),
         acme_key_id.as_str(),
+        acme_user_id.as_str(),
+        "ops@acme.example",
     ];
 
     let doc = dcr_server::openapi::document(&app.base);
@@ -53,7 +63,8 @@ async fn no_role_of_another_programmer_sees_or_changes_foreign_resources() {
                 .replace("{app_id}", &acme.app_id)
                 .replace("{jti}", &acme.jti)
                 .replace("{client_id}", &acme.client_id)
-                .replace("{key_id}", &acme_key_id);
+                .replace("{key_id}", &acme_key_id)
+                .replace("{user_id}", &acme_user_id);
             let names_acme = concrete != *path;
             let mut req = app
                 .http
@@ -65,6 +76,9 @@ async fn no_role_of_another_programmer_sees_or_changes_foreign_resources() {
                 "/admin/v1/programmers/{pid}/channels" => Some(json!({"id": "NEWCH", "name": "x"})),
                 "/admin/v1/programmers/{pid}/applications" => Some(
                     json!({"name": "x", "level": "programmer", "platforms": ["ios"], "scopes": ["api:client:v2"]}),
+                ),
+                "/admin/v1/programmers/{pid}/users" => Some(
+                    json!({"email": "x@beta.example", "password": "long enough password", "role": "programmer-admin"}),
                 ),
                 "/admin/v1/programmers/{pid}/api-keys" | "/admin/v1/api-keys" => {
                     Some(json!({"role": "resource-server", "name": "x"}))
@@ -100,6 +114,8 @@ async fn no_role_of_another_programmer_sees_or_changes_foreign_resources() {
     assert_eq!(a["status"], "active");
     let token = app.token(&acme.client_id, &acme.secret).await;
     assert_eq!(app.verify(&token, &[]).await.0, StatusCode::OK);
+    let (_, users) = app.admin_get("/programmers/acme/users").await;
+    assert_eq!(users["items"][0]["disabled_at"], Value::Null);
     let list: Value = app.admin_get("/programmers").await.1;
     assert!(list["items"].as_array().unwrap().len() >= 2);
 }

@@ -9,6 +9,7 @@ mod flow;
 mod isolation;
 mod keys;
 mod limits;
+mod management;
 mod metrics;
 mod openapi;
 mod resource;

@@ -1,0 +1,449 @@
+//! The management plane beyond API keys: dashboard users, the audit log, usage, and
+//! the dashboard's HTTP behaviour (sessions, CSRF, sign-in limits, isolation). The
+//! real-browser walk-through is `tests/browser` (scripts/browser).
+
+use std::collections::BTreeMap;
+
+use dcr_testkit::*;
+use reqwest::StatusCode;
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use serde_json::{Value, json};
+
+const PASSWORD: &str = "correct horse battery";
+
+async fn user(app: &TestApp, pid: &str, email: &str, role: &str, channel: Option<&str>) -> Value {
+    let mut body = json!({"email": email, "password": PASSWORD, "role": role});
+    if let Some(c) = channel {
+        body["channel"] = json!(c);
+    }
+    let (s, v) = app
+        .admin_post(&format!("/programmers/{pid}/users"), body)
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    v
+}
+
+/// A cookie-keeping client that does not follow redirects, like a browser tab.
+struct Tab {
+    http: reqwest::Client,
+    base: String,
+    cookies: BTreeMap<String, String>,
+}
+
+impl Tab {
+    fn new(app: &TestApp) -> Self {
+        Self {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            base: app.base.clone(),
+            cookies: BTreeMap::new(),
+        }
+    }
+
+    fn keep(&mut self, r: &reqwest::Response) {
+        for v in r.headers().get_all(SET_COOKIE) {
+            let text = v.to_str().unwrap();
+            let (pair, attributes) = text.split_once(';').unwrap_or((text, ""));
+            let (k, v) = pair.split_once('=').unwrap();
+            assert!(attributes.contains("HttpOnly"), "{text}");
+            assert!(attributes.contains("SameSite=Strict"), "{text}");
+            if v.is_empty() {
+                self.cookies.remove(k);
+            } else {
+                self.cookies.insert(k.to_owned(), v.to_owned());
+            }
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    async fn get(&mut self, path: &str) -> (StatusCode, String) {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header(COOKIE, self.cookie_header())
+            .send()
+            .await
+            .unwrap();
+        self.keep(&r);
+        (r.status(), r.text().await.unwrap())
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header(COOKIE, self.cookie_header())
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        self.keep(&r);
+        r
+    }
+
+    /// Signs in through the form; returns the final response of the POST.
+    async fn sign_in(&mut self, email: &str, password: &str) -> reqwest::Response {
+        let (s, page) = self.get("/dashboard/login").await;
+        assert_eq!(s, StatusCode::OK);
+        let csrf = hidden_csrf(&page);
+        self.post(
+            "/dashboard/login",
+            &[("csrf", &csrf), ("email", email), ("password", password)],
+        )
+        .await
+    }
+}
+
+fn hidden_csrf(page: &str) -> String {
+    let at = page.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
+    page[at..].split('"').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn users_are_validated_and_never_expose_their_password() {
+    let app = spawn_app().await;
+    app.seed_programmer().await;
+    let created = user(&app, "acme", "Ops@Acme.Example", "programmer-admin", None).await;
+    assert_eq!(created["email"], "ops@acme.example");
+    assert!(!created.to_string().contains(PASSWORD));
+    assert!(!created.to_string().contains("argon2"));
+    for (body, why) in [
+        (
+            json!({"email": "a@b.example", "password": "short", "role": "programmer-admin"}),
+            "short password",
+        ),
+        (
+            json!({"email": "not-an-email", "password": PASSWORD, "role": "programmer-admin"}),
+            "email",
+        ),
+        (
+            json!({"email": "a@b.example", "password": PASSWORD, "role": "operator"}),
+            "role",
+        ),
+        (
+            json!({"email": "a@b.example", "password": PASSWORD, "role": "channel-admin"}),
+            "channel missing",
+        ),
+        (
+            json!({"email": "a@b.example", "password": PASSWORD, "role": "channel-admin", "channel": "NOPE"}),
+            "unknown channel",
+        ),
+        (
+            json!({"email": "a@b.example", "password": PASSWORD, "role": "programmer-admin", "extra": 1}),
+            "unknown field",
+        ),
+    ] {
+        let (s, v) = app.admin_post("/programmers/acme/users", body).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{why}: {v}");
+    }
+    let (s, _) = app
+        .admin_post(
+            "/programmers/acme/users",
+            json!({"email": "ops@acme.example", "password": PASSWORD, "role": "programmer-admin"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    let (s, list) = app.admin_get("/programmers/acme/users").await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn the_audit_log_records_changes_registrations_and_revocations_with_filters() {
+    let app = spawn_app().await;
+    let ready = app.ready_client().await;
+    let (s, _) = app
+        .admin_post(&format!("/clients/{}/revoke", ready.client_id), json!({}))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+
+    let (s, log) = app.admin_get("/audit?programmer=acme").await;
+    assert_eq!(s, StatusCode::OK, "{log}");
+    let actions: Vec<&str> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    // Newest first.
+    assert_eq!(actions.first(), Some(&"client.revoked"), "{actions:?}");
+    for wanted in [
+        "client.registered",
+        "statement.issued",
+        "application.created",
+        "programmer.created",
+    ] {
+        assert!(
+            actions.contains(&wanted),
+            "{wanted} missing from {actions:?}"
+        );
+    }
+    let registered = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "client.registered")
+        .unwrap();
+    assert_eq!(registered["target_id"], ready.client_id.as_str());
+    assert_eq!(registered["actor"], format!("statement:{}", ready.jti));
+    assert_eq!(registered["role"], "device");
+    assert_eq!(registered["source_ip"], "127.0.0.1");
+    let revoked = &log["items"][0];
+    assert!(revoked["actor"].as_str().unwrap().starts_with("api-key:"));
+    assert_eq!(revoked["role"], "operator");
+    assert_eq!(revoked["source_ip"], "127.0.0.1");
+
+    let (_, only) = app
+        .admin_get(&format!(
+            "/audit?action=client.registered&target={}",
+            ready.client_id
+        ))
+        .await;
+    assert_eq!(only["items"].as_array().unwrap().len(), 1);
+    let (_, none) = app.admin_get("/audit?since=4102444800").await;
+    assert!(none["items"].as_array().unwrap().is_empty());
+    let (_, paged) = app.admin_get("/audit?limit=2").await;
+    assert_eq!(paged["items"].as_array().unwrap().len(), 2);
+    let cursor = paged["next_cursor"].as_str().unwrap();
+    let (_, next) = app
+        .admin_get(&format!("/audit?limit=2&cursor={cursor}"))
+        .await;
+    assert!(next["items"][0]["seq"].as_i64() < paged["items"][1]["seq"].as_i64());
+    let (s, _) = app.admin_get("/audit?since=yesterday").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+
+    // A programmer admin reads only its own programmer's log.
+    let (_, key) = app
+        .admin_post(
+            "/programmers/acme/api-keys",
+            json!({"role": "programmer-admin", "name": "pa"}),
+        )
+        .await;
+    let r = app
+        .http
+        .get(app.url("/admin/v1/audit?programmer=other"))
+        .bearer_auth(key["key"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn usage_counts_clients_and_tokens() {
+    let app = spawn_app().await;
+    let ready = app.ready_client().await;
+    app.token(&ready.client_id, &ready.secret).await;
+    let (s, usage) = app
+        .admin_get(&format!("/applications/{}/usage", ready.app_id))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        usage,
+        json!({"clients": 1, "active_clients": 1, "tokens_issued": 2})
+    );
+}
+
+#[tokio::test]
+async fn the_dashboard_signs_in_checks_csrf_and_isolates_tenants() {
+    let app = spawn_app().await;
+    let ready = app.ready_client().await;
+    user(&app, "acme", "ops@acme.example", "programmer-admin", None).await;
+    app.admin_post("/programmers", json!({"id": "beta", "name": "Beta"}))
+        .await;
+    user(&app, "beta", "ops@beta.example", "programmer-admin", None).await;
+
+    // Not signed in: every page sends to the sign-in form.
+    let mut tab = Tab::new(&app);
+    let (s, _) = tab.get("/dashboard/applications").await;
+    assert_eq!(s, StatusCode::SEE_OTHER);
+
+    // A wrong password, and a sign-in without the form's CSRF cookie, are refused.
+    let r = tab.sign_in("ops@acme.example", "wrong password!!").await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let mut stranger = Tab::new(&app);
+    let r = stranger
+        .post(
+            "/dashboard/login",
+            &[
+                ("csrf", "x"),
+                ("email", "ops@acme.example"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+
+    let r = tab.sign_in("ops@acme.example", PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()[LOCATION], "/dashboard/applications");
+    let (s, list) = tab.get("/dashboard/applications").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(list.contains(&ready.app_id), "{list}");
+
+    // A form without the session's CSRF token changes nothing.
+    let r = tab
+        .post(
+            &format!("/dashboard/applications/{}/revoke", ready.app_id),
+            &[("csrf", "forged")],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let (_, a) = app
+        .admin_get(&format!("/applications/{}", ready.app_id))
+        .await;
+    assert_eq!(a["status"], "active");
+
+    // The statement download is a file.
+    let (_, page) = tab
+        .get(&format!("/dashboard/applications/{}", ready.app_id))
+        .await;
+    let csrf = hidden_csrf(&page);
+    let r = tab
+        .post(
+            &format!("/dashboard/applications/{}/statements", ready.app_id),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(
+        r.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment;")
+    );
+    let statement = r.text().await.unwrap();
+    let (client_id, _) = app.register(&statement).await;
+
+    // Another programmer's user sees none of it.
+    let mut beta = Tab::new(&app);
+    assert_eq!(
+        beta.sign_in("ops@beta.example", PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    for path in [
+        format!("/dashboard/applications/{}", ready.app_id),
+        format!("/dashboard/applications/{}/revoke", ready.app_id),
+        format!(
+            "/dashboard/applications/{}/statements/{}/revoke",
+            ready.app_id, ready.jti
+        ),
+        format!(
+            "/dashboard/applications/{}/clients/{client_id}/revoke",
+            ready.app_id
+        ),
+    ] {
+        let (s, body) = beta.get(&path).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{path}");
+        assert!(!body.contains(&ready.app_id) && !body.contains(&client_id));
+    }
+    let (_, beta_page) = beta.get("/dashboard/applications").await;
+    let beta_csrf = hidden_csrf(&beta_page);
+    let r = beta
+        .post(
+            &format!("/dashboard/applications/{}/revoke", ready.app_id),
+            &[("csrf", &beta_csrf)],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let (_, audit) = beta.get("/dashboard/audit").await;
+    assert!(!audit.contains(&ready.client_id));
+
+    // Revoking through the dashboard, after the confirmation page.
+    let (s, confirm) = tab
+        .get(&format!(
+            "/dashboard/applications/{}/statements/{}/revoke",
+            ready.app_id, ready.jti
+        ))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let r = tab
+        .post(
+            &format!(
+                "/dashboard/applications/{}/statements/{}/revoke",
+                ready.app_id, ready.jti
+            ),
+            &[("csrf", &hidden_csrf(&confirm))],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let refused = app.register_raw(&ready.statement, json!({})).await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    let (_, log) = app
+        .admin_get(&format!(
+            "/audit?action=statement.revoked&target={}",
+            ready.jti
+        ))
+        .await;
+    assert_eq!(log["items"][0]["actor"], "user:ops@acme.example");
+
+    // Signing out ends the session on the server.
+    let session = tab.cookies["dcr_session"].clone();
+    let (_, page) = tab.get("/dashboard/applications").await;
+    tab.post("/dashboard/logout", &[("csrf", &hidden_csrf(&page))])
+        .await;
+    let r = app
+        .http
+        .get(app.url("/dashboard/applications"))
+        .header(COOKIE, format!("dcr_session={session}"))
+        .send()
+        .await
+        .unwrap();
+    assert!(r.url().path().ends_with("/dashboard/login"), "{}", r.url());
+}
+
+#[tokio::test]
+async fn sign_in_attempts_are_limited_per_address() {
+    let app = spawn_app().await;
+    app.seed_programmer().await;
+    user(&app, "acme", "ops@acme.example", "programmer-admin", None).await;
+    let mut tab = Tab::new(&app);
+    let mut statuses = Vec::new();
+    for _ in 0..7 {
+        statuses.push(
+            tab.sign_in("ops@acme.example", "not the password")
+                .await
+                .status(),
+        );
+    }
+    assert_eq!(statuses[..5], [StatusCode::UNAUTHORIZED; 5]);
+    assert_eq!(statuses[6], StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn disabling_a_user_ends_their_sessions() {
+    let app = spawn_app().await;
+    app.seed_programmer().await;
+    let created = user(&app, "acme", "ops@acme.example", "programmer-admin", None).await;
+    let mut tab = Tab::new(&app);
+    tab.sign_in("ops@acme.example", PASSWORD).await;
+    assert_eq!(tab.get("/dashboard/applications").await.0, StatusCode::OK);
+    let r = app
+        .http
+        .delete(app.url(&format!(
+            "/admin/v1/users/{}",
+            created["id"].as_str().unwrap()
+        )))
+        .bearer_auth(OPERATOR_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        tab.get("/dashboard/applications").await.0,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(
+        tab.sign_in("ops@acme.example", PASSWORD).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
