@@ -343,6 +343,8 @@ pub struct AuditFilter {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ApplicationUsage {
     pub clients: u64,
+    /// Clients that can still get tokens: neither they, their statement nor the
+    /// application is revoked.
     pub active_clients: u64,
     pub tokens_issued: u64,
 }

@@ -176,7 +176,8 @@ pub struct AuditEvent {
 pub struct ApplicationUsage {
     /// Clients ever registered.
     pub clients: u64,
-    /// Of those, not revoked.
+    /// Of those, the ones that can still get tokens (neither they, their statement
+    /// nor the application revoked).
     pub active_clients: u64,
     /// Access tokens issued (counted in memory, stored every 5 s).
     pub tokens_issued: u64,

@@ -1011,7 +1011,11 @@ impl Store for $store {
         let row = sqlx::query(
             "SELECT \
              (SELECT COUNT(*) FROM clients WHERE application_id = $1) AS clients, \
-             (SELECT COUNT(*) FROM clients WHERE application_id = $1 AND status = 'active') AS active_clients, \
+             (SELECT COUNT(*) FROM clients c \
+              JOIN software_statements s ON s.jti = c.statement_jti \
+              JOIN applications a ON a.id = c.application_id \
+              WHERE c.application_id = $1 AND c.status = 'active' AND s.status = 'active' \
+              AND a.status = 'active') AS active_clients, \
              (SELECT COALESCE(MAX(tokens_issued), 0) FROM application_usage WHERE application_id = $1) AS tokens",
         )
         .bind(id.to_string())

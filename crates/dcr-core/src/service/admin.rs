@@ -81,7 +81,7 @@ impl Principal {
         }
     }
 
-    fn can_manage_programmer(&self, pid: &ProgrammerId) -> bool {
+    pub(super) fn can_manage_programmer(&self, pid: &ProgrammerId) -> bool {
         match self.role {
             Role::Operator => true,
             Role::ProgrammerAdmin => self.programmer.as_ref() == Some(pid),

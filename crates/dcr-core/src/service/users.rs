@@ -118,10 +118,7 @@ impl Dcr {
         new: NewUser,
     ) -> Result<UserRecord, AdminError> {
         let programmer = self.get_programmer(who, pid).await?;
-        if !matches!(who.role, Role::Operator)
-            && !(who.role == Role::ProgrammerAdmin
-                && who.programmer.as_ref() == Some(&programmer.id))
-        {
+        if !who.can_manage_programmer(&programmer.id) {
             return Err(AdminError::Forbidden);
         }
         let email = normalise_email(&new.email)?;
@@ -197,10 +194,7 @@ impl Dcr {
             .get_user(&id)
             .await?
             .ok_or(AdminError::NotFound)?;
-        let allowed = who.role == Role::Operator
-            || (who.role == Role::ProgrammerAdmin
-                && who.programmer.as_ref() == Some(&user.programmer_id));
-        if !allowed {
+        if !who.can_manage_programmer(&user.programmer_id) {
             return Err(AdminError::NotFound);
         }
         let disabled = self

@@ -816,6 +816,12 @@ async fn application_page(
         limit: PageRequest::MAX_LIMIT,
     };
     let statements = state.dcr.list_statements(who, app_id, first).await?;
+    let revoked_statements: Vec<_> = statements
+        .items
+        .iter()
+        .filter(|s| s.status == Status::Revoked)
+        .map(|s| s.jti)
+        .collect();
     let clients = state.dcr.list_clients(who, app_id, first).await?;
     Ok(ApplicationPage {
         nav: Nav::of(session),
@@ -838,12 +844,24 @@ async fn application_page(
             .items
             .into_iter()
             .rev()
-            .map(|c| Line {
-                id: c.id.to_string(),
-                when: when(c.created_at),
-                status: c.status.as_str(),
-                active: c.status == Status::Active,
-                detail: c.platform,
+            .map(|c| {
+                // A client is cut off by its own revocation or by its origin's.
+                let status = if c.status == Status::Revoked {
+                    "revoked"
+                } else if app.status == Status::Revoked {
+                    "cut off: application revoked"
+                } else if revoked_statements.contains(&c.statement_jti) {
+                    "cut off: statement revoked"
+                } else {
+                    "active"
+                };
+                Line {
+                    id: c.id.to_string(),
+                    when: when(c.created_at),
+                    active: status == "active",
+                    status,
+                    detail: c.platform,
+                }
             })
             .collect(),
         app: AppFacts {
