@@ -1,6 +1,8 @@
 //! `dcr`: one binary for the service and its tools. Argument wiring only; the work is
 //! in `dcr-server` and `dcr-core`.
 
+mod admin;
+
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -25,9 +27,8 @@ enum Command {
     Serve(ServeArgs),
     /// Apply database migrations and exit.
     Migrate(StoreArgs),
-    /// Management tasks.
-    #[command(subcommand)]
-    Admin(AdminCommand),
+    /// Manage a running server through its admin API (and bootstrap a store).
+    Admin(AdminArgs),
     /// Act as an app install: register once, get tokens, call protected URLs.
     Client(ClientArgs),
 }
@@ -97,33 +98,16 @@ struct ServeArgs {
     demo: bool,
 }
 
-/// How `dcr admin` reaches a running server.
-#[derive(Args, Clone)]
-struct Remote {
-    /// Base URL of the dcr server.
-    #[arg(long, env = "DCR_URL", default_value = "http://127.0.0.1:8080")]
-    url: String,
-    /// An admin API key (operator for `keys`).
-    #[arg(long, env = "DCR_ADMIN_KEY", hide_env_values = true)]
-    key: String,
-    /// Print the server's JSON instead of a table.
-    #[arg(long)]
-    json: bool,
-}
-
-#[derive(Subcommand)]
-enum KeysCommand {
-    /// List signing keys and their states.
-    List(Remote),
-    /// Rotate: the next key signs, the active one retires, a new next key is made.
-    Rotate(Remote),
+#[derive(Args)]
+struct AdminArgs {
+    #[command(flatten)]
+    remote: admin::Remote,
+    #[command(subcommand)]
+    command: AdminCommand,
 }
 
 #[derive(Subcommand)]
 enum AdminCommand {
-    /// Signing keys (operator).
-    #[command(subcommand)]
-    Keys(KeysCommand),
     /// Create an operator API key directly in the store and print it (shown once).
     Bootstrap {
         #[command(flatten)]
@@ -132,6 +116,8 @@ enum AdminCommand {
         #[arg(long)]
         force: bool,
     },
+    #[command(flatten)]
+    Remote(admin::RemoteCommand),
 }
 
 fn load_config(store: &StoreArgs, extra: &[(&str, Option<String>)]) -> Result<Config, ConfigError> {
@@ -209,36 +195,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Client(args) => client(args).await,
-        Command::Admin(AdminCommand::Keys(cmd)) => {
-            let (remote, method, path) = match cmd {
-                KeysCommand::List(r) => (r, reqwest::Method::GET, "/admin/v1/keys"),
-                KeysCommand::Rotate(r) => (r, reqwest::Method::POST, "/admin/v1/keys/rotate"),
-            };
-            let body = call(&remote, method, path).await?;
-            if remote.json {
-                println!("{}", serde_json::to_string_pretty(&body)?);
-            } else {
-                println!(
-                    "{:<45} {:<6} {:<8} {:>11} {:>11}",
-                    "KID", "ALG", "STATE", "CREATED", "RETIRED"
-                );
-                for k in body["items"].as_array().into_iter().flatten() {
-                    println!(
-                        "{:<45} {:<6} {:<8} {:>11} {:>11}",
-                        k["kid"].as_str().unwrap_or_default(),
-                        k["alg"].as_str().unwrap_or_default(),
-                        k["state"].as_str().unwrap_or_default(),
-                        k["created_at"].as_i64().unwrap_or_default(),
-                        k["retired_at"]
-                            .as_i64()
-                            .map(|t| t.to_string())
-                            .unwrap_or_default(),
-                    );
-                }
-            }
-            Ok(())
-        }
-        Command::Admin(AdminCommand::Bootstrap { store, force }) => {
+        Command::Admin(AdminArgs {
+            remote,
+            command: AdminCommand::Remote(command),
+        }) => admin::run(remote, command).await,
+        Command::Admin(AdminArgs {
+            command: AdminCommand::Bootstrap { store, force },
+            ..
+        }) => {
             let config = load_config(&store, &[])?;
             let dcr = dcr_server::startup::open_domain(&config).await?;
             let key = dcr
@@ -282,28 +246,6 @@ async fn client(args: ClientArgs) -> anyhow::Result<()> {
         eprintln!("this app was registered again: the user must authenticate again");
     }
     Ok(outcome?)
-}
-
-/// One admin API call; a non-2xx answer is an error carrying the server's message.
-async fn call(
-    remote: &Remote,
-    method: reqwest::Method,
-    path: &str,
-) -> anyhow::Result<serde_json::Value> {
-    let url = format!("{}{path}", remote.url.trim_end_matches('/'));
-    let response = reqwest::Client::new()
-        .request(method, &url)
-        .bearer_auth(&remote.key)
-        .send()
-        .await
-        .with_context(|| format!("calling {url}"))?;
-    let status = response.status();
-    let body: serde_json::Value = response.json().await.unwrap_or(serde_json::Value::Null);
-    if !status.is_success() {
-        let message = body["message"].as_str().unwrap_or("request failed");
-        anyhow::bail!("{status}: {message}");
-    }
-    Ok(body)
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -1,0 +1,680 @@
+//! `dcr admin ...`: every admin API route from the command line. Each subcommand is
+//! one HTTP call; the answer prints as a table for people or, with `--json`, as the
+//! server's JSON for scripts.
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use serde_json::{Value, json};
+
+/// How `dcr admin` reaches a running server. Global: accepted before or after the
+/// subcommand.
+#[derive(Args, Clone)]
+pub struct Remote {
+    /// Base URL of the dcr server.
+    #[arg(
+        long,
+        env = "DCR_URL",
+        default_value = "http://127.0.0.1:8080",
+        global = true
+    )]
+    pub url: String,
+    /// An admin API key.
+    #[arg(long, env = "DCR_ADMIN_KEY", hide_env_values = true, global = true)]
+    pub key: Option<String>,
+    /// Print the server's JSON instead of a table.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Args, Clone, Default)]
+pub struct PageArgs {
+    /// Continue after this cursor (printed under a page that has more).
+    #[arg(long)]
+    cursor: Option<String>,
+    /// Items per page (1 to 500).
+    #[arg(long)]
+    limit: Option<u32>,
+}
+
+#[derive(Subcommand)]
+pub enum RemoteCommand {
+    /// Programmers (tenants).
+    #[command(subcommand)]
+    Programmers(ProgrammersCommand),
+    /// Channels of a programmer.
+    #[command(subcommand)]
+    Channels(ChannelsCommand),
+    /// Registered applications.
+    #[command(subcommand)]
+    Applications(ApplicationsCommand),
+    /// Software statements.
+    #[command(subcommand)]
+    Statements(StatementsCommand),
+    /// Registered clients (app installs).
+    #[command(subcommand)]
+    Clients(ClientsCommand),
+    /// Admin and resource-server API keys.
+    #[command(subcommand, name = "api-keys")]
+    ApiKeys(ApiKeysCommand),
+    /// Dashboard users.
+    #[command(subcommand)]
+    Users(UsersCommand),
+    /// The audit log, newest first.
+    Audit(AuditArgs),
+    /// Signing keys (operator).
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Subcommand)]
+pub enum ProgrammersCommand {
+    /// Create a programmer (operator).
+    Create {
+        id: String,
+        name: String,
+    },
+    List(PageArgs),
+    Get {
+        id: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ChannelsCommand {
+    Create {
+        programmer: String,
+        id: String,
+        name: String,
+    },
+    List {
+        programmer: String,
+        #[command(flatten)]
+        page: PageArgs,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ApplicationsCommand {
+    Create {
+        programmer: String,
+        #[arg(long)]
+        name: String,
+        /// `programmer` (all or the chosen channels) or `channel` (exactly one).
+        #[arg(long, default_value = "programmer")]
+        level: String,
+        #[arg(long)]
+        version: Option<String>,
+        /// Repeat for several.
+        #[arg(long = "channel")]
+        channels: Vec<String>,
+        /// Repeat for several.
+        #[arg(long = "platform", required = true)]
+        platforms: Vec<String>,
+        /// Repeat for several.
+        #[arg(long = "scope", required = true)]
+        scopes: Vec<String>,
+        /// Repeat for several: `https://host[:port]` or a reverse-domain scheme.
+        #[arg(long = "domain")]
+        domains: Vec<String>,
+    },
+    List {
+        programmer: String,
+        #[command(flatten)]
+        page: PageArgs,
+    },
+    Get {
+        id: String,
+    },
+    /// Clients registered and tokens issued.
+    Usage {
+        id: String,
+    },
+    /// Revoke the application, its statements and clients.
+    Revoke {
+        id: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum StatementsCommand {
+    /// Sign a new statement; prints it (or writes it to --out).
+    Issue {
+        application: String,
+        #[arg(long, value_name = "FILE")]
+        out: Option<std::path::PathBuf>,
+    },
+    List {
+        application: String,
+        #[command(flatten)]
+        page: PageArgs,
+    },
+    /// Revoke a statement and every client registered with it.
+    Revoke { jti: String },
+}
+
+#[derive(Subcommand)]
+pub enum ClientsCommand {
+    List {
+        application: String,
+        #[command(flatten)]
+        page: PageArgs,
+    },
+    Get {
+        id: String,
+    },
+    Revoke {
+        id: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ApiKeysCommand {
+    /// Create a key (shown once). Without --programmer: a deployment-wide key.
+    Create {
+        #[arg(long)]
+        programmer: Option<String>,
+        /// operator, programmer-admin, channel-admin or resource-server.
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        channel: Option<String>,
+        #[arg(long)]
+        name: Option<String>,
+    },
+    List {
+        #[arg(long)]
+        programmer: Option<String>,
+        #[command(flatten)]
+        page: PageArgs,
+    },
+    Revoke {
+        id: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum UsersCommand {
+    /// Create a dashboard user. The password comes from DCR_USER_PASSWORD or stdin.
+    Create {
+        programmer: String,
+        #[arg(long)]
+        email: String,
+        /// programmer-admin or channel-admin.
+        #[arg(long, default_value = "programmer-admin")]
+        role: String,
+        #[arg(long)]
+        channel: Option<String>,
+    },
+    List {
+        programmer: String,
+        #[command(flatten)]
+        page: PageArgs,
+    },
+    /// Disable a user and end their sessions.
+    Disable { id: String },
+}
+
+#[derive(Args)]
+pub struct AuditArgs {
+    #[arg(long)]
+    programmer: Option<String>,
+    /// e.g. `user:ops@example.com`, `api-key:<id>`, `statement:<jti>`.
+    #[arg(long)]
+    actor: Option<String>,
+    /// e.g. `statement.revoked`, `client.registered`.
+    #[arg(long)]
+    action: Option<String>,
+    /// A target's id.
+    #[arg(long)]
+    target: Option<String>,
+    /// Seconds since the epoch.
+    #[arg(long)]
+    since: Option<i64>,
+    #[arg(long)]
+    until: Option<i64>,
+    #[command(flatten)]
+    page: PageArgs,
+}
+
+#[derive(Subcommand)]
+pub enum KeysCommand {
+    /// List signing keys and their states.
+    List,
+    /// Rotate: the next key signs, the active one retires, a new next key is made.
+    Rotate,
+}
+
+/// One admin call: what to send and which fields make the table's columns.
+struct Call {
+    method: reqwest::Method,
+    path: String,
+    body: Option<Value>,
+    columns: &'static [&'static str],
+}
+
+impl Call {
+    fn get(path: String, columns: &'static [&'static str]) -> Self {
+        Self {
+            method: reqwest::Method::GET,
+            path,
+            body: None,
+            columns,
+        }
+    }
+
+    fn post(path: String, body: Value, columns: &'static [&'static str]) -> Self {
+        Self {
+            method: reqwest::Method::POST,
+            path,
+            body: Some(body),
+            columns,
+        }
+    }
+}
+
+const PROGRAMMER: &[&str] = &["id", "name", "created_at"];
+const CHANNEL: &[&str] = &["id", "programmer_id", "name", "created_at"];
+const APPLICATION: &[&str] = &[
+    "id",
+    "name",
+    "level",
+    "channels",
+    "platforms",
+    "scopes",
+    "status",
+];
+const STATEMENT: &[&str] = &[
+    "jti",
+    "application_id",
+    "kid",
+    "status",
+    "issued_at",
+    "revoked_at",
+];
+const CLIENT: &[&str] = &[
+    "client_id",
+    "platform",
+    "software_statement_jti",
+    "status",
+    "created_at",
+    "last_used_at",
+];
+const API_KEY: &[&str] = &[
+    "id",
+    "role",
+    "programmer_id",
+    "channel",
+    "name",
+    "key",
+    "revoked_at",
+];
+const USER: &[&str] = &[
+    "id",
+    "email",
+    "role",
+    "channel",
+    "created_at",
+    "disabled_at",
+];
+const AUDIT: &[&str] = &[
+    "seq",
+    "at",
+    "actor",
+    "role",
+    "action",
+    "target_kind",
+    "target_id",
+    "source_ip",
+];
+const USAGE: &[&str] = &["clients", "active_clients", "tokens_issued"];
+const SIGNING_KEY: &[&str] = &["kid", "alg", "state", "created_at", "retired_at"];
+
+fn seg(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+fn paged(path: String, page: &PageArgs, mut query: Vec<(&str, String)>) -> String {
+    if let Some(c) = &page.cursor {
+        query.push(("cursor", c.clone()));
+    }
+    if let Some(l) = page.limit {
+        query.push(("limit", l.to_string()));
+    }
+    if query.is_empty() {
+        return path;
+    }
+    let mut q = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in &query {
+        q.append_pair(k, v);
+    }
+    format!("{path}?{}", q.finish())
+}
+
+fn read_password() -> anyhow::Result<String> {
+    if let Ok(p) = std::env::var("DCR_USER_PASSWORD") {
+        return Ok(p);
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("reading the password from stdin")?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+fn plan(command: RemoteCommand) -> anyhow::Result<(Call, Option<std::path::PathBuf>)> {
+    use RemoteCommand as R;
+    let mut out = None;
+    let call = match command {
+        R::Programmers(c) => match c {
+            ProgrammersCommand::Create { id, name } => Call::post(
+                "/programmers".into(),
+                json!({"id": id, "name": name}),
+                PROGRAMMER,
+            ),
+            ProgrammersCommand::List(page) => {
+                Call::get(paged("/programmers".into(), &page, vec![]), PROGRAMMER)
+            }
+            ProgrammersCommand::Get { id } => {
+                Call::get(format!("/programmers/{}", seg(&id)), PROGRAMMER)
+            }
+        },
+        R::Channels(c) => match c {
+            ChannelsCommand::Create {
+                programmer,
+                id,
+                name,
+            } => Call::post(
+                format!("/programmers/{}/channels", seg(&programmer)),
+                json!({"id": id, "name": name}),
+                CHANNEL,
+            ),
+            ChannelsCommand::List { programmer, page } => Call::get(
+                paged(
+                    format!("/programmers/{}/channels", seg(&programmer)),
+                    &page,
+                    vec![],
+                ),
+                CHANNEL,
+            ),
+        },
+        R::Applications(c) => match c {
+            ApplicationsCommand::Create {
+                programmer,
+                name,
+                level,
+                version,
+                channels,
+                platforms,
+                scopes,
+                domains,
+            } => {
+                let mut body = json!({"name": name, "level": level, "platforms": platforms,
+                    "scopes": scopes, "domains": domains, "channels": channels});
+                if let Some(v) = version {
+                    body["version"] = json!(v);
+                }
+                Call::post(
+                    format!("/programmers/{}/applications", seg(&programmer)),
+                    body,
+                    APPLICATION,
+                )
+            }
+            ApplicationsCommand::List { programmer, page } => Call::get(
+                paged(
+                    format!("/programmers/{}/applications", seg(&programmer)),
+                    &page,
+                    vec![],
+                ),
+                APPLICATION,
+            ),
+            ApplicationsCommand::Get { id } => {
+                Call::get(format!("/applications/{}", seg(&id)), APPLICATION)
+            }
+            ApplicationsCommand::Usage { id } => {
+                Call::get(format!("/applications/{}/usage", seg(&id)), USAGE)
+            }
+            ApplicationsCommand::Revoke { id } => Call::post(
+                format!("/applications/{}/revoke", seg(&id)),
+                json!({}),
+                APPLICATION,
+            ),
+        },
+        R::Statements(c) => match c {
+            StatementsCommand::Issue {
+                application,
+                out: file,
+            } => {
+                out = file;
+                Call::post(
+                    format!("/applications/{}/software-statements", seg(&application)),
+                    json!({}),
+                    &["jti", "software_statement"],
+                )
+            }
+            StatementsCommand::List { application, page } => Call::get(
+                paged(
+                    format!("/applications/{}/software-statements", seg(&application)),
+                    &page,
+                    vec![],
+                ),
+                STATEMENT,
+            ),
+            StatementsCommand::Revoke { jti } => Call::post(
+                format!("/software-statements/{}/revoke", seg(&jti)),
+                json!({}),
+                STATEMENT,
+            ),
+        },
+        R::Clients(c) => match c {
+            ClientsCommand::List { application, page } => Call::get(
+                paged(
+                    format!("/applications/{}/clients", seg(&application)),
+                    &page,
+                    vec![],
+                ),
+                CLIENT,
+            ),
+            ClientsCommand::Get { id } => Call::get(format!("/clients/{}", seg(&id)), CLIENT),
+            ClientsCommand::Revoke { id } => {
+                Call::post(format!("/clients/{}/revoke", seg(&id)), json!({}), CLIENT)
+            }
+        },
+        R::ApiKeys(c) => match c {
+            ApiKeysCommand::Create {
+                programmer,
+                role,
+                channel,
+                name,
+            } => {
+                let mut body = json!({"role": role});
+                if let Some(c) = channel {
+                    body["channel"] = json!(c);
+                }
+                if let Some(n) = name {
+                    body["name"] = json!(n);
+                }
+                let path = match programmer {
+                    Some(p) => format!("/programmers/{}/api-keys", seg(&p)),
+                    None => "/api-keys".into(),
+                };
+                Call::post(path, body, API_KEY)
+            }
+            ApiKeysCommand::List { programmer, page } => {
+                let path = match programmer {
+                    Some(p) => format!("/programmers/{}/api-keys", seg(&p)),
+                    None => "/api-keys".into(),
+                };
+                Call::get(paged(path, &page, vec![]), API_KEY)
+            }
+            ApiKeysCommand::Revoke { id } => Call {
+                method: reqwest::Method::DELETE,
+                path: format!("/api-keys/{}", seg(&id)),
+                body: None,
+                columns: API_KEY,
+            },
+        },
+        R::Users(c) => match c {
+            UsersCommand::Create {
+                programmer,
+                email,
+                role,
+                channel,
+            } => {
+                let mut body = json!({"email": email, "role": role, "password": read_password()?});
+                if let Some(c) = channel {
+                    body["channel"] = json!(c);
+                }
+                Call::post(
+                    format!("/programmers/{}/users", seg(&programmer)),
+                    body,
+                    USER,
+                )
+            }
+            UsersCommand::List { programmer, page } => Call::get(
+                paged(
+                    format!("/programmers/{}/users", seg(&programmer)),
+                    &page,
+                    vec![],
+                ),
+                USER,
+            ),
+            UsersCommand::Disable { id } => Call {
+                method: reqwest::Method::DELETE,
+                path: format!("/users/{}", seg(&id)),
+                body: None,
+                columns: USER,
+            },
+        },
+        R::Audit(a) => {
+            let mut query = Vec::new();
+            for (name, value) in [
+                ("programmer", a.programmer),
+                ("actor", a.actor),
+                ("action", a.action),
+                ("target", a.target),
+                ("since", a.since.map(|t| t.to_string())),
+                ("until", a.until.map(|t| t.to_string())),
+            ] {
+                if let Some(v) = value {
+                    query.push((name, v));
+                }
+            }
+            Call::get(paged("/audit".into(), &a.page, query), AUDIT)
+        }
+        R::Keys(KeysCommand::List) => Call::get("/keys".into(), SIGNING_KEY),
+        R::Keys(KeysCommand::Rotate) => Call::post("/keys/rotate".into(), json!({}), SIGNING_KEY),
+    };
+    Ok((call, out))
+}
+
+pub async fn run(remote: Remote, command: RemoteCommand) -> anyhow::Result<()> {
+    let key = remote
+        .key
+        .clone()
+        .context("an admin API key is needed: pass --key or set DCR_ADMIN_KEY")?;
+    let (call, out) = plan(command)?;
+    let url = format!("{}/admin/v1{}", remote.url.trim_end_matches('/'), call.path);
+    let mut request = reqwest::Client::new()
+        .request(call.method, &url)
+        .bearer_auth(key);
+    if let Some(body) = &call.body {
+        request = request.json(body);
+    }
+    let response = request
+        .send()
+        .await
+        .with_context(|| format!("calling {url}"))?;
+    let status = response.status();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    if !status.is_success() {
+        let message = body["message"].as_str().unwrap_or("request failed");
+        anyhow::bail!("{status}: {message}");
+    }
+    if let Some(file) = out {
+        let jws = body["software_statement"].as_str().unwrap_or_default();
+        std::fs::write(&file, format!("{jws}\n"))
+            .with_context(|| format!("writing {}", file.display()))?;
+        eprintln!(
+            "statement {} written to {}",
+            body["jti"].as_str().unwrap_or_default(),
+            file.display()
+        );
+        return Ok(());
+    }
+    if remote.json {
+        println!("{}", serde_json::to_string_pretty(&body)?);
+        return Ok(());
+    }
+    let rows: Vec<&Value> = match body.get("items").and_then(Value::as_array) {
+        Some(items) => items.iter().collect(),
+        None => vec![&body],
+    };
+    print!("{}", table(call.columns, &rows));
+    if let Some(next) = body.get("next_cursor").and_then(Value::as_str) {
+        eprintln!("more: --cursor {next}");
+    }
+    Ok(())
+}
+
+fn cell(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        Value::Array(items) => items.iter().map(cell).collect::<Vec<_>>().join(","),
+        other => other.to_string(),
+    }
+}
+
+/// Left-aligned columns, headers in capitals, one row per item.
+fn table(columns: &[&str], rows: &[&Value]) -> String {
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| columns.iter().map(|c| cell(&r[*c])).collect())
+        .collect();
+    let widths: Vec<usize> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            cells
+                .iter()
+                .map(|r| r[i].chars().count())
+                .chain([c.len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |values: Vec<String>| {
+        let mut text = values
+            .iter()
+            .zip(&widths)
+            .map(|(v, w)| format!("{v:<w$}"))
+            .collect::<Vec<_>>()
+            .join("  ");
+        text.truncate(text.trim_end().len());
+        text.push('\n');
+        text
+    };
+    let mut out = line(columns.iter().map(|c| c.to_uppercase()).collect());
+    for r in cells {
+        out.push_str(&line(r));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_align_and_join_lists() {
+        let rows = [
+            json!({"id": "a", "platforms": ["ios", "roku"], "n": 3}),
+            json!({"id": "long-id", "platforms": [], "n": null}),
+        ];
+        let text = table(&["id", "platforms", "n"], &rows.iter().collect::<Vec<_>>());
+        assert_eq!(
+            text,
+            "ID       PLATFORMS  N\na        ios,roku   3\nlong-id\n"
+        );
+    }
+}
