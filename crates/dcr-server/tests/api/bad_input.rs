@@ -514,9 +514,22 @@ async fn admin_api_refuses_bad_input() {
         get("bad cursor", "/admin/v1/programmers?cursor=abc"),
         get("zero limit", "/admin/v1/programmers?limit=0"),
         get("huge limit", "/admin/v1/programmers?limit=100000"),
+        post("user without password", "/admin/v1/programmers/acme/users").json(r#"{"email":"a@acme.example","role":"programmer-admin"}"#),
+        post("user with short password", "/admin/v1/programmers/acme/users").json(r#"{"email":"a@acme.example","password":"short","role":"programmer-admin"}"#),
+        post("user with huge password", "/admin/v1/programmers/acme/users").json(json!({"email":"a@acme.example","password":"p".repeat(5000),"role":"programmer-admin"}).to_string()),
+        post("user with bad email", "/admin/v1/programmers/acme/users").json(r#"{"email":"a@b","password":"long enough password","role":"programmer-admin"}"#),
+        post("user of unknown programmer", "/admin/v1/programmers/nobody/users").json(r#"{"email":"a@acme.example","password":"long enough password","role":"programmer-admin"}"#).expect(404, "not_found"),
+        case("disable unknown user", Method::DELETE, &format!("/admin/v1/users/{}", uuid::Uuid::new_v4())).header("authorization", auth.clone()).expect(404, "not_found"),
+        get("audit with a bad time", "/admin/v1/audit?since=-1"),
+        get("audit with text time", "/admin/v1/audit?until=tomorrow"),
+        get("audit with a huge filter", &format!("/admin/v1/audit?actor={}", "a".repeat(300))),
+        get("audit with a bad programmer", "/admin/v1/audit?programmer=a%20b"),
+        get("usage of unknown app", &format!("/admin/v1/applications/{}/usage", uuid::Uuid::new_v4())).expect(404, "not_found"),
         case("unknown route", Method::GET, "/nope").expect(404, "not_found"),
     ];
     run(&app, cases).await;
+    let (_, users) = app.admin_get("/programmers/acme/users").await;
+    assert!(users["items"].as_array().unwrap().is_empty());
     // Nothing was created by the refused calls.
     let (_, list) = app.admin_get("/programmers/acme/applications").await;
     assert_eq!(list["items"].as_array().unwrap().len(), 1);

@@ -447,3 +447,78 @@ async fn disabling_a_user_ends_their_sessions() {
         StatusCode::UNAUTHORIZED
     );
 }
+
+#[tokio::test]
+async fn the_dashboard_answers_hostile_input_without_a_server_error() {
+    let app = spawn_app().await;
+    app.seed_programmer().await;
+    user(&app, "acme", "ops@acme.example", "programmer-admin", None).await;
+    let mut tab = Tab::new(&app);
+    tab.sign_in("ops@acme.example", PASSWORD).await;
+    let (_, page) = tab.get("/dashboard/applications/new").await;
+    let csrf = hidden_csrf(&page);
+    let huge = "x".repeat(100_000);
+    let cases: Vec<(&str, Vec<(&str, &str)>)> = vec![
+        (
+            "/dashboard/applications",
+            vec![("csrf", &csrf), ("name", &huge)],
+        ),
+        (
+            "/dashboard/applications",
+            vec![("csrf", &csrf), ("name", "x"), ("level", "galaxy")],
+        ),
+        (
+            "/dashboard/applications",
+            vec![
+                ("csrf", &csrf),
+                ("name", "<script>alert(1)</script>"),
+                ("level", "programmer"),
+                ("platforms", "amiga"),
+            ],
+        ),
+        (
+            "/dashboard/applications/not-a-uuid/revoke",
+            vec![("csrf", &csrf)],
+        ),
+        (
+            "/dashboard/applications/00000000-0000-4000-8000-000000000000/statements",
+            vec![("csrf", &csrf)],
+        ),
+        ("/dashboard/login", vec![("email", &huge)]),
+    ];
+    for (path, form) in cases {
+        let r = tab.post(path, &form).await;
+        let status = r.status();
+        let body = r.text().await.unwrap();
+        assert!(status.is_client_error(), "{path}: {status}");
+        assert!(!body.contains("<script>alert"), "{path}: unescaped input");
+    }
+    let r = tab
+        .http
+        .post(format!("{}/dashboard/applications", app.base))
+        .header(COOKIE, tab.cookie_header())
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    for cookie in [
+        "dcr_session=",
+        "dcr_session=%00%ff",
+        &format!("dcr_session={}", "a".repeat(4000)),
+    ] {
+        let r = tab
+            .http
+            .get(format!("{}/dashboard/audit", app.base))
+            .header(COOKIE, cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{cookie}");
+    }
+    let (s, _) = tab.get("/dashboard/audit?since=never").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, _) = tab.get("/dashboard/applications?cursor=-5").await;
+    assert_eq!(s, StatusCode::OK);
+}
