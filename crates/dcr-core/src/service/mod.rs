@@ -133,32 +133,29 @@ impl Dcr {
         &self.hasher
     }
 
+    /// The unflushed token counts (a panic elsewhere cannot leave them inconsistent:
+    /// each update is one addition).
+    fn token_counts(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<crate::ids::ApplicationId, u64>> {
+        self.tokens_issued
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     pub(crate) fn count_token(&self, app: crate::ids::ApplicationId) {
-        let mut counts = match self.tokens_issued.lock() {
-            Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        *counts.entry(app).or_insert(0) += 1;
+        *self.token_counts().entry(app).or_insert(0) += 1;
     }
 
     /// Adds the tokens counted since the last flush to the store (run on a timer and
     /// at shutdown). On failure the counts are kept for the next attempt.
     pub async fn flush_token_counts(&self) -> Result<(), StoreError> {
-        let pending: Vec<_> = {
-            let mut counts = match self.tokens_issued.lock() {
-                Ok(guard) => guard,
-                Err(poisoned) => poisoned.into_inner(),
-            };
-            counts.drain().collect()
-        };
+        let pending: Vec<_> = self.token_counts().drain().collect();
         if pending.is_empty() {
             return Ok(());
         }
         if let Err(e) = self.store.add_tokens_issued(&pending).await {
-            let mut counts = match self.tokens_issued.lock() {
-                Ok(guard) => guard,
-                Err(poisoned) => poisoned.into_inner(),
-            };
+            let mut counts = self.token_counts();
             for (app, n) in pending {
                 *counts.entry(app).or_insert(0) += n;
             }
@@ -169,10 +166,7 @@ impl Dcr {
 
     /// Tokens counted here and not yet flushed.
     pub(crate) fn unflushed_tokens(&self, app: &crate::ids::ApplicationId) -> u64 {
-        match self.tokens_issued.lock() {
-            Ok(guard) => guard.get(app).copied().unwrap_or(0),
-            Err(poisoned) => poisoned.into_inner().get(app).copied().unwrap_or(0),
-        }
+        self.token_counts().get(app).copied().unwrap_or(0)
     }
 
     /// The client's standing, from the short-lived cache or the store.

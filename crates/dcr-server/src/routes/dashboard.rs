@@ -15,7 +15,7 @@ use askama::Template;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Path, RawQuery, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -91,15 +91,15 @@ pub fn router(state: &AppState) -> Router<AppState> {
         )
         .route(
             "/dashboard/applications/{app_id}/revoke",
-            get(confirm_revoke_application).post(revoke_application),
+            get(revoke_application).post(revoke_application),
         )
         .route(
             "/dashboard/applications/{app_id}/statements/{jti}/revoke",
-            get(confirm_revoke_statement).post(revoke_statement),
+            get(revoke_statement).post(revoke_statement),
         )
         .route(
             "/dashboard/applications/{app_id}/clients/{client_id}/revoke",
-            get(confirm_revoke_client).post(revoke_client),
+            get(revoke_client).post(revoke_client),
         )
         .route("/dashboard/audit", get(audit))
         .layer(middleware::from_fn(security_headers))
@@ -1022,40 +1022,6 @@ async fn confirm(
     )
 }
 
-async fn confirm_revoke_application(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Path(app_id): Path<String>,
-) -> Response {
-    confirm(&state, peer, &headers, &app_id, Revocable::Application).await
-}
-
-async fn confirm_revoke_statement(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Path((app_id, jti)): Path<(String, String)>,
-) -> Response {
-    confirm(&state, peer, &headers, &app_id, Revocable::Statement(jti)).await
-}
-
-async fn confirm_revoke_client(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Path((app_id, client_id)): Path<(String, String)>,
-) -> Response {
-    confirm(
-        &state,
-        peer,
-        &headers,
-        &app_id,
-        Revocable::Client(client_id),
-    )
-    .await
-}
-
 async fn revoke(
     state: &AppState,
     peer: SocketAddr,
@@ -1088,58 +1054,57 @@ async fn revoke(
     }
 }
 
+/// GET shows the confirmation page, POST (from that page) revokes.
+async fn confirm_or_revoke(
+    state: &AppState,
+    method: Method,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    body: Body,
+    app_id: &str,
+    what: Revocable,
+) -> Response {
+    if method == Method::POST {
+        revoke(state, peer, headers, body, app_id, what).await
+    } else {
+        confirm(state, peer, headers, app_id, what).await
+    }
+}
+
 async fn revoke_application(
     State(state): State<AppState>,
+    method: Method,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Path(app_id): Path<String>,
     body: Body,
 ) -> Response {
-    revoke(
-        &state,
-        peer,
-        &headers,
-        body,
-        &app_id,
-        Revocable::Application,
-    )
-    .await
+    let what = Revocable::Application;
+    confirm_or_revoke(&state, method, peer, &headers, body, &app_id, what).await
 }
 
 async fn revoke_statement(
     State(state): State<AppState>,
+    method: Method,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Path((app_id, jti)): Path<(String, String)>,
     body: Body,
 ) -> Response {
-    revoke(
-        &state,
-        peer,
-        &headers,
-        body,
-        &app_id,
-        Revocable::Statement(jti),
-    )
-    .await
+    let what = Revocable::Statement(jti);
+    confirm_or_revoke(&state, method, peer, &headers, body, &app_id, what).await
 }
 
 async fn revoke_client(
     State(state): State<AppState>,
+    method: Method,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Path((app_id, client_id)): Path<(String, String)>,
     body: Body,
 ) -> Response {
-    revoke(
-        &state,
-        peer,
-        &headers,
-        body,
-        &app_id,
-        Revocable::Client(client_id),
-    )
-    .await
+    let what = Revocable::Client(client_id);
+    confirm_or_revoke(&state, method, peer, &headers, body, &app_id, what).await
 }
 
 // ---- audit log --------------------------------------------------------------------
