@@ -1175,45 +1175,55 @@ async fn insert_clients<'a>(
     pool: &sqlx::Pool<$db>,
     clients: impl Iterator<Item = &'a ClientRecord>,
 ) -> StoreResult<()> {
-    let mut tx = pool.begin().await.map_err(map_err)?;
-    for c in clients {
-        sqlx::query(
-            "INSERT INTO clients (id, application_id, programmer_id, statement_jti, secret_hash, \
-             redirect_uris, device_info, platform, user_agent, source_ip, status, created_at, \
-             last_used_at, revoked_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-        )
-        .bind(c.id.to_string())
-        .bind(c.application_id.to_string())
-        .bind(c.programmer_id.as_str())
-        .bind(c.statement_jti.to_string())
-        .bind(&c.secret_hash)
-        .bind(crate::rows::json_list(&c.redirect_uris)?)
-        .bind(c.device_info.to_string())
-        .bind(&c.platform)
-        .bind(&c.user_agent)
-        .bind(&c.source_ip)
-        .bind(c.status.as_str())
-        .bind(c.created_at)
-        .bind(c.last_used_at)
-        .bind(c.revoked_at)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
-        // The registration's audit event commits with it, or neither does.
-        insert_audit(&mut *tx, &AuditEvent {
-            seq: 0,
-            at: c.created_at,
-            actor: format!("statement:{}", c.statement_jti),
-            role: "device".into(),
-            programmer_id: Some(c.programmer_id.clone()),
-            action: "client.registered".into(),
-            target_kind: "client".into(),
-            target_id: c.id.to_string(),
-            source_ip: c.source_ip.clone(),
-        })
-        .await?;
+    let clients: Vec<&ClientRecord> = clients.collect();
+    if clients.is_empty() {
+        return Ok(());
     }
+    // One multi-row statement per table: a batch costs two round trips to the
+    // database, not two per registration.
+    let mut rows = Vec::with_capacity(clients.len());
+    for c in &clients {
+        rows.push((c, crate::rows::json_list(&c.redirect_uris)?, c.device_info.to_string()));
+    }
+    let mut insert = sqlx::QueryBuilder::<$db>::new(
+        "INSERT INTO clients (id, application_id, programmer_id, statement_jti, secret_hash, \
+         redirect_uris, device_info, platform, user_agent, source_ip, status, created_at, \
+         last_used_at, revoked_at) ",
+    );
+    insert.push_values(&rows, |mut b, (c, redirect_uris, device_info)| {
+        b.push_bind(c.id.to_string())
+            .push_bind(c.application_id.to_string())
+            .push_bind(c.programmer_id.as_str().to_owned())
+            .push_bind(c.statement_jti.to_string())
+            .push_bind(c.secret_hash.clone())
+            .push_bind(redirect_uris.clone())
+            .push_bind(device_info.clone())
+            .push_bind(c.platform.clone())
+            .push_bind(c.user_agent.clone())
+            .push_bind(c.source_ip.clone())
+            .push_bind(c.status.as_str())
+            .push_bind(c.created_at)
+            .push_bind(c.last_used_at)
+            .push_bind(c.revoked_at);
+    });
+    // The registrations' audit events commit with them, or neither does.
+    let mut audit = sqlx::QueryBuilder::<$db>::new(
+        "INSERT INTO audit_events (at, actor, role, programmer_id, action, target_kind, \
+         target_id, source_ip) ",
+    );
+    audit.push_values(&clients, |mut b, c| {
+        b.push_bind(c.created_at)
+            .push_bind(format!("statement:{}", c.statement_jti))
+            .push_bind("device")
+            .push_bind(c.programmer_id.as_str().to_owned())
+            .push_bind("client.registered")
+            .push_bind("client")
+            .push_bind(c.id.to_string())
+            .push_bind(c.source_ip.clone());
+    });
+    let mut tx = pool.begin().await.map_err(map_err)?;
+    insert.build().execute(&mut *tx).await.map_err(map_err)?;
+    audit.build().execute(&mut *tx).await.map_err(map_err)?;
     tx.commit().await.map_err(map_err)
 }
 
