@@ -324,7 +324,40 @@ async fn the_dashboard_signs_in_checks_csrf_and_isolates_tenants() {
     let statement = r.text().await.unwrap();
     let (client_id, _) = app.register(&statement).await;
 
-    // Another programmer's user sees none of it.
+    // Another programmer's users, of either role, see none of it.
+    app.admin_post(
+        "/programmers/beta/channels",
+        json!({"id": "BETATV", "name": "Beta TV"}),
+    )
+    .await;
+    user(
+        &app,
+        "beta",
+        "tv@beta.example",
+        "channel-admin",
+        Some("BETATV"),
+    )
+    .await;
+    let mut beta_channel = Tab::new(&app);
+    assert_eq!(
+        beta_channel
+            .sign_in("tv@beta.example", PASSWORD)
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+    let (_, listing) = beta_channel.get("/dashboard/applications").await;
+    assert!(!listing.contains(&ready.app_id));
+    let (s, _) = beta_channel
+        .get(&format!("/dashboard/applications/{}", ready.app_id))
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = beta_channel.get("/dashboard/audit").await;
+    assert_eq!(
+        s,
+        StatusCode::FORBIDDEN,
+        "channel admins do not read the audit log"
+    );
     let mut beta = Tab::new(&app);
     assert_eq!(
         beta.sign_in("ops@beta.example", PASSWORD).await.status(),
