@@ -6,6 +6,7 @@ use axum::body::{Body, Bytes};
 use axum::http::HeaderMap;
 use axum::http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
 use dcr_core::device_info::{DeviceInfo, DeviceInfoError};
+use dcr_core::throttle::TrustedProxies;
 
 /// Why a body could not be read.
 #[derive(Debug, PartialEq, Eq)]
@@ -21,6 +22,20 @@ impl std::fmt::Display for BodyError {
             Self::Unreadable => f.write_str("the request body could not be read"),
         }
     }
+}
+
+/// The caller's address: the peer, or the right-most untrusted `X-Forwarded-For` hop
+/// when the peer is a trusted proxy.
+pub fn client_ip(
+    proxies: &TrustedProxies,
+    peer: std::net::IpAddr,
+    headers: &HeaderMap,
+) -> std::net::IpAddr {
+    let forwarded = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok());
+    proxies.client_ip(peer, forwarded)
 }
 
 /// Reads at most `limit` bytes; a longer body is an error, not a truncation.

@@ -67,7 +67,15 @@ impl Application {
         }
 
         crate::metrics::install();
-        let throttle = Throttle::from_config(&config.throttle, config.redis_url.as_deref())?;
+        let proxies = Arc::new(
+            dcr_core::throttle::TrustedProxies::parse(&config.throttle.trusted_proxies)
+                .map_err(anyhow::Error::msg)?,
+        );
+        let throttle = Throttle::from_config(
+            &config.throttle,
+            config.redis_url.as_deref(),
+            proxies.clone(),
+        )?;
         if let Some(t) = &throttle {
             // Full buckets carry no information: forget them once a minute.
             let weak = Arc::downgrade(t);
@@ -105,13 +113,11 @@ impl Application {
                 }
             }
         });
-        let proxies = dcr_core::throttle::TrustedProxies::parse(&config.throttle.trusted_proxies)
-            .map_err(anyhow::Error::msg)?;
         let state = AppState {
             dcr: dcr.clone(),
             issuer: Arc::from(issuer.trim_end_matches('/')),
             throttle,
-            proxies: Arc::new(proxies),
+            proxies,
             dashboard: Arc::new(crate::routes::dashboard::Dashboard::new(&config.dashboard)),
         };
         let router = with_middleware(routes::router(state), &config);

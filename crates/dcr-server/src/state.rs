@@ -27,13 +27,8 @@ impl AppState {
         format!("{}{path}", self.issuer)
     }
 
-    /// The caller's address: the peer, or the right-most untrusted `X-Forwarded-For`
-    /// hop when the peer is a trusted proxy.
+    /// The caller's address behind the trusted proxies.
     pub fn client_ip(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
-        let forwarded = headers
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|v| v.to_str().ok());
-        self.proxies.client_ip(peer, forwarded)
+        crate::extract::client_ip(&self.proxies, peer, headers)
     }
 }

@@ -33,7 +33,7 @@ struct Bucket {
 }
 
 pub struct Throttle {
-    proxies: TrustedProxies,
+    proxies: Arc<TrustedProxies>,
     /// Per endpoint: `None` when exempt.
     routes: HashMap<&'static str, Option<Arc<Bucket>>>,
     buckets: Vec<Arc<Bucket>>,
@@ -49,11 +49,11 @@ impl Throttle {
     pub fn from_config(
         config: &ThrottleConfig,
         redis_url: Option<&str>,
+        proxies: Arc<TrustedProxies>,
     ) -> anyhow::Result<Option<Arc<Self>>> {
         if !config.enabled {
             return Ok(None);
         }
-        let proxies = TrustedProxies::parse(&config.trusted_proxies).map_err(anyhow::Error::msg)?;
         let shared = Arc::new(Bucket {
             name: "device".into(),
             local: LocalBuckets::new(
@@ -122,14 +122,6 @@ impl Throttle {
         bucket.local.check(client)
     }
 
-    pub fn client_ip(&self, peer: IpAddr, headers: &axum::http::HeaderMap) -> IpAddr {
-        let forwarded = headers
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|v| v.to_str().ok());
-        self.proxies.client_ip(peer, forwarded)
-    }
-
     /// Drops buckets that are full again (run on a timer).
     pub fn prune(&self) {
         for b in &self.buckets {
@@ -145,7 +137,7 @@ pub async fn limit(
     request: Request,
     next: Next,
 ) -> Response {
-    let client = throttle.client_ip(peer.ip(), request.headers());
+    let client = crate::extract::client_ip(&throttle.proxies, peer.ip(), request.headers());
     match throttle.check(endpoint, client).await {
         Ok(()) => next.run(request).await,
         Err(wait) => {
