@@ -64,10 +64,15 @@ pub fn generate_api_key() -> Result<String, CryptoError> {
     generate_with_prefix(API_KEY_PREFIX)
 }
 
-fn generate_with_prefix(prefix: &str) -> Result<String, CryptoError> {
+/// 256 random bits, base64url: session cookies, CSRF tokens.
+pub fn random_token() -> Result<String, CryptoError> {
     let mut entropy = [0u8; 32];
     random_bytes(&mut entropy)?;
-    let body = URL_SAFE_NO_PAD.encode(entropy);
+    Ok(URL_SAFE_NO_PAD.encode(entropy))
+}
+
+fn generate_with_prefix(prefix: &str) -> Result<String, CryptoError> {
+    let body = random_token()?;
     let checksum = URL_SAFE_NO_PAD.encode(crc32fast::hash(body.as_bytes()).to_be_bytes());
     Ok(format!("{prefix}{body}{checksum}"))
 }

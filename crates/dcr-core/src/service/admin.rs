@@ -118,7 +118,7 @@ pub struct NewApplication {
     pub domains: Vec<String>,
 }
 
-fn invalid(msg: impl Into<String>) -> AdminError {
+pub(super) fn invalid(msg: impl Into<String>) -> AdminError {
     AdminError::InvalidRequest(msg.into())
 }
 

@@ -6,11 +6,9 @@
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use super::Dcr;
-use super::admin::{Actor, Principal};
+use super::admin::{Actor, Principal, invalid};
 use crate::error::AdminError;
 use crate::ids::{ChannelId, ProgrammerId, UserId};
 use crate::model::{
@@ -53,14 +51,8 @@ pub struct AuditQuery {
     pub until: Option<i64>,
 }
 
-fn invalid(msg: impl Into<String>) -> AdminError {
-    AdminError::InvalidRequest(msg.into())
-}
-
 fn random_token() -> Result<String, AdminError> {
-    let mut bytes = [0u8; 32];
-    crate::crypto::random_bytes(&mut bytes).map_err(|e| AdminError::Internal(e.to_string()))?;
-    Ok(URL_SAFE_NO_PAD.encode(bytes))
+    crate::secrets::random_token().map_err(|e| AdminError::Internal(e.to_string()))
 }
 
 fn normalise_email(email: &str) -> Result<String, AdminError> {

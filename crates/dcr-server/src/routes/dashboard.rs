@@ -341,15 +341,6 @@ async fn signed_in_form(
     Ok((session, form))
 }
 
-fn random_token() -> String {
-    let mut bytes = [0u8; 24];
-    if dcr_core::crypto::random_bytes(&mut bytes).is_err() {
-        return String::new();
-    }
-    use base64::Engine as _;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
-
 fn see_other(to: &str) -> Response {
     Redirect::to(to).into_response()
 }
@@ -372,7 +363,10 @@ fn login_form(
     email: &str,
     error: Option<String>,
 ) -> Response {
-    let csrf = random_token();
+    let csrf = match dcr_core::secrets::random_token() {
+        Ok(token) => token,
+        Err(e) => return failure(None, AdminError::Internal(e.to_string())),
+    };
     let mut response = html(
         status,
         &LoginPage {
