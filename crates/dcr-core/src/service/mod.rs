@@ -15,7 +15,7 @@ pub use admin::{Actor, NewApplication, Principal};
 pub use feed::{FEED_PAGE, RevocationFeed};
 pub use register::{Registered, RegistrationRequest};
 pub use token::{IssuedToken, TokenRequest};
-pub use users::{AuditQuery, DashboardSession, NewUser, SESSION_TTL_SECONDS};
+pub use users::{ApplicationOverview, AuditQuery, DashboardSession, NewUser, SESSION_TTL_SECONDS};
 
 use crate::catalog::Catalog;
 use crate::crypto::KeyEncryptionKey;

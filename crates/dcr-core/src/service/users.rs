@@ -10,9 +10,10 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use super::Dcr;
 use super::admin::{Actor, Principal, invalid};
 use crate::error::AdminError;
-use crate::ids::{ChannelId, ProgrammerId, UserId};
+use crate::ids::{ApplicationId, ChannelId, ProgrammerId, UserId};
 use crate::model::{
-    ApplicationUsage, AuditEvent, AuditFilter, PageOf, PageRequest, Role, SessionRecord, UserRecord,
+    Application, ApplicationUsage, AuditEvent, AuditFilter, ClientRecord, PageOf, PageRequest,
+    Role, SessionRecord, StatementRecord, UserRecord,
 };
 use crate::time::unix_now;
 
@@ -38,6 +39,15 @@ pub struct DashboardSession {
     pub email: String,
     /// Every form of the session must send this back.
     pub csrf_token: String,
+}
+
+/// What the dashboard shows of one application.
+#[derive(Debug, Clone)]
+pub struct ApplicationOverview {
+    pub application: Application,
+    pub usage: ApplicationUsage,
+    pub statements: PageOf<StatementRecord>,
+    pub clients: PageOf<ClientRecord>,
 }
 
 /// Filters of `GET /admin/v1/audit`, as given.
@@ -319,8 +329,30 @@ impl Dcr {
         app_id: &str,
     ) -> Result<ApplicationUsage, AdminError> {
         let app = self.get_application(who, app_id).await?;
-        let mut usage = self.store.application_usage(&app.id).await?;
-        usage.tokens_issued += self.unflushed_tokens(&app.id);
+        self.usage_of(&app.id).await
+    }
+
+    /// An application with its usage and first pages of statements and clients,
+    /// authorised once (the dashboard's application page).
+    pub async fn application_overview(
+        &self,
+        who: &Principal,
+        app_id: &str,
+        page: PageRequest,
+    ) -> Result<ApplicationOverview, AdminError> {
+        let application = self.get_application(who, app_id).await?;
+        Ok(ApplicationOverview {
+            usage: self.usage_of(&application.id).await?,
+            statements: self.store.list_statements(&application.id, page).await?,
+            clients: self.store.list_clients(&application.id, page).await?,
+            application,
+        })
+    }
+
+    /// Stored counts plus the tokens counted here since the last flush.
+    async fn usage_of(&self, app: &ApplicationId) -> Result<ApplicationUsage, AdminError> {
+        let mut usage = self.store.application_usage(app).await?;
+        usage.tokens_issued += self.unflushed_tokens(app);
         Ok(usage)
     }
 }

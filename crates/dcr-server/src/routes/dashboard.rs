@@ -21,7 +21,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use dcr_core::error::AdminError;
 use dcr_core::model::{PageRequest, Role, Status};
-use dcr_core::service::{DashboardSession, NewApplication, SESSION_TTL_SECONDS};
+use dcr_core::service::{
+    ApplicationOverview, DashboardSession, NewApplication, SESSION_TTL_SECONDS,
+};
 use dcr_core::throttle::{BucketSpec, LocalBuckets};
 use subtle::ConstantTimeEq;
 
@@ -154,12 +156,7 @@ impl Nav {
         Some(Self {
             email: s.email.clone(),
             role: s.principal.role.as_str(),
-            programmer: s
-                .principal
-                .programmer
-                .as_ref()
-                .map(|p| p.as_str().to_owned())
-                .unwrap_or_default(),
+            programmer: programmer_of(s),
             csrf: s.csrf_token.clone(),
             can_read_audit: matches!(s.principal.role, Role::Operator | Role::ProgrammerAdmin),
         })
@@ -498,6 +495,14 @@ struct ApplicationsPage {
     next_cursor: Option<String>,
 }
 
+/// The `cursor` of a page link; anything else starts at the first page.
+fn cursor(query: &str) -> Option<i64> {
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == "cursor")
+        .and_then(|(_, v)| v.parse::<i64>().ok())
+        .filter(|n| *n > 0)
+}
+
 fn programmer_of(session: &DashboardSession) -> String {
     session
         .principal
@@ -517,17 +522,9 @@ async fn applications(
         Ok(s) => s,
         Err(r) => return r,
     };
-    let after = query
-        .as_deref()
-        .and_then(|q| {
-            form_urlencoded::parse(q.as_bytes())
-                .find(|(k, _)| k == "cursor")
-                .and_then(|(_, v)| v.parse::<i64>().ok())
-        })
-        .filter(|n| *n > 0);
     let pid = programmer_of(&session);
     let page = PageRequest {
-        after,
+        after: cursor(query.as_deref().unwrap_or_default()),
         limit: PageRequest::DEFAULT_LIMIT,
     };
     let apps = match state
@@ -802,21 +799,25 @@ async fn application_page(
     session: &DashboardSession,
     app_id: &str,
 ) -> Result<ApplicationPage, AdminError> {
-    let who = &session.principal;
-    let app = state.dcr.get_application(who, app_id).await?;
-    let usage = state.dcr.application_usage(who, app_id).await?;
     let first = PageRequest {
         after: None,
         limit: PageRequest::MAX_LIMIT,
     };
-    let statements = state.dcr.list_statements(who, app_id, first).await?;
+    let ApplicationOverview {
+        application: app,
+        usage,
+        statements,
+        clients,
+    } = state
+        .dcr
+        .application_overview(&session.principal, app_id, first)
+        .await?;
     let revoked_statements: Vec<_> = statements
         .items
         .iter()
         .filter(|s| s.status == Status::Revoked)
         .map(|s| s.jti)
         .collect();
-    let clients = state.dcr.list_clients(who, app_id, first).await?;
     Ok(ApplicationPage {
         nav: Nav::of(session),
         flash: None,
@@ -1144,10 +1145,7 @@ async fn audit(
             );
         }
     };
-    let after = form_urlencoded::parse(query.as_bytes())
-        .find(|(k, _)| k == "cursor")
-        .and_then(|(_, v)| v.parse::<i64>().ok())
-        .filter(|n| *n > 0);
+    let after = cursor(&query);
     let (action, actor, target) = (
         filters.action.clone().unwrap_or_default(),
         filters.actor.clone().unwrap_or_default(),
