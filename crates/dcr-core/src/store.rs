@@ -8,6 +8,9 @@
 //!   same transaction as the status change, the first time only;
 //! - lists are ordered by insertion and paginated by the sequence number in
 //!   [`PageRequest::after`];
+//! - every write that takes an `audit` event appends it in the same transaction as
+//!   the change it records, so the log never misses a committed change nor names one
+//!   that rolled back (a revocation or disabling of an unknown id writes nothing);
 //! - a client's registration appends its `client.registered` audit event in the same
 //!   transaction as the client row; the audit log is never updated or deleted from
 //!   (both schemas refuse it with triggers).
@@ -44,11 +47,15 @@ pub trait Store: Send + Sync + 'static {
     /// Cheap round trip for readiness checks.
     async fn ping(&self) -> StoreResult<()>;
 
-    async fn insert_programmer(&self, programmer: &Programmer) -> StoreResult<()>;
+    async fn insert_programmer(
+        &self,
+        programmer: &Programmer,
+        audit: &AuditEvent,
+    ) -> StoreResult<()>;
     async fn get_programmer(&self, id: &ProgrammerId) -> StoreResult<Option<Programmer>>;
     async fn list_programmers(&self, page: PageRequest) -> StoreResult<PageOf<Programmer>>;
 
-    async fn insert_channel(&self, channel: &Channel) -> StoreResult<()>;
+    async fn insert_channel(&self, channel: &Channel, audit: &AuditEvent) -> StoreResult<()>;
     async fn get_channel(&self, id: &ChannelId) -> StoreResult<Option<Channel>>;
     async fn list_channels(
         &self,
@@ -56,7 +63,7 @@ pub trait Store: Send + Sync + 'static {
         page: PageRequest,
     ) -> StoreResult<PageOf<Channel>>;
 
-    async fn insert_application(&self, app: &Application) -> StoreResult<()>;
+    async fn insert_application(&self, app: &Application, audit: &AuditEvent) -> StoreResult<()>;
     async fn get_application(&self, id: &ApplicationId) -> StoreResult<Option<Application>>;
     async fn list_applications(
         &self,
@@ -64,7 +71,11 @@ pub trait Store: Send + Sync + 'static {
         page: PageRequest,
     ) -> StoreResult<PageOf<Application>>;
 
-    async fn insert_statement(&self, statement: &StatementRecord) -> StoreResult<()>;
+    async fn insert_statement(
+        &self,
+        statement: &StatementRecord,
+        audit: &AuditEvent,
+    ) -> StoreResult<()>;
     async fn get_statement(&self, jti: &StatementId) -> StoreResult<Option<StatementRecord>>;
     async fn list_statements(
         &self,
@@ -89,15 +100,22 @@ pub trait Store: Send + Sync + 'static {
         &self,
         jti: &StatementId,
         at: i64,
+        audit: &AuditEvent,
     ) -> StoreResult<Option<StatementRecord>>;
     async fn revoke_application(
         &self,
         id: &ApplicationId,
         at: i64,
+        audit: &AuditEvent,
     ) -> StoreResult<Option<Application>>;
-    async fn revoke_client(&self, id: &ClientId, at: i64) -> StoreResult<Option<ClientRecord>>;
+    async fn revoke_client(
+        &self,
+        id: &ClientId,
+        at: i64,
+        audit: &AuditEvent,
+    ) -> StoreResult<Option<ClientRecord>>;
 
-    async fn insert_api_key(&self, key: &ApiKeyRecord) -> StoreResult<()>;
+    async fn insert_api_key(&self, key: &ApiKeyRecord, audit: &AuditEvent) -> StoreResult<()>;
     async fn find_api_key_by_hash(&self, hash: &[u8]) -> StoreResult<Option<ApiKeyRecord>>;
     async fn count_api_keys(&self) -> StoreResult<u64>;
     async fn get_api_key(&self, id: &ApiKeyId) -> StoreResult<Option<ApiKeyRecord>>;
@@ -107,7 +125,12 @@ pub trait Store: Send + Sync + 'static {
         programmer: Option<&ProgrammerId>,
         page: PageRequest,
     ) -> StoreResult<PageOf<ApiKeyRecord>>;
-    async fn revoke_api_key(&self, id: &ApiKeyId, at: i64) -> StoreResult<Option<ApiKeyRecord>>;
+    async fn revoke_api_key(
+        &self,
+        id: &ApiKeyId,
+        at: i64,
+        audit: &AuditEvent,
+    ) -> StoreResult<Option<ApiKeyRecord>>;
 
     /// Revocation-log entries after `after_seq` that happened at or after
     /// `not_before`, of one programmer or of all, oldest first.
@@ -128,9 +151,13 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_signing_key(&self, key: &SigningKeyRecord) -> StoreResult<()>;
     /// In one transaction: the active key retires (at `at`), the `next` key becomes
     /// active, and `new_next` is inserted as the new `next`. Requires a `next` key.
-    async fn rotate_signing_keys(&self, new_next: &SigningKeyRecord, at: i64) -> StoreResult<()>;
+    async fn rotate_signing_keys(
+        &self,
+        new_next: &SigningKeyRecord,
+        at: i64,
+        audit: &AuditEvent,
+    ) -> StoreResult<()>;
 
-    async fn append_audit(&self, event: &AuditEvent) -> StoreResult<()>;
     /// Newest first; `page.after` is a `seq` to continue below.
     async fn list_audit(
         &self,
@@ -138,7 +165,7 @@ pub trait Store: Send + Sync + 'static {
         page: PageRequest,
     ) -> StoreResult<PageOf<AuditEvent>>;
 
-    async fn insert_user(&self, user: &UserRecord) -> StoreResult<()>;
+    async fn insert_user(&self, user: &UserRecord, audit: &AuditEvent) -> StoreResult<()>;
     async fn get_user(&self, id: &UserId) -> StoreResult<Option<UserRecord>>;
     async fn find_user_by_email(&self, email: &str) -> StoreResult<Option<UserRecord>>;
     async fn list_users(
@@ -147,10 +174,16 @@ pub trait Store: Send + Sync + 'static {
         page: PageRequest,
     ) -> StoreResult<PageOf<UserRecord>>;
     /// Disables the user and ends their sessions; `None` when unknown.
-    async fn disable_user(&self, id: &UserId, at: i64) -> StoreResult<Option<UserRecord>>;
+    async fn disable_user(
+        &self,
+        id: &UserId,
+        at: i64,
+        audit: &AuditEvent,
+    ) -> StoreResult<Option<UserRecord>>;
 
-    /// Stores a session and forgets sessions that expired before `session.created_at`.
-    async fn insert_session(&self, session: &SessionRecord) -> StoreResult<()>;
+    /// Stores a session (with its `user.signed-in` event) and forgets sessions that
+    /// expired before `session.created_at`.
+    async fn insert_session(&self, session: &SessionRecord, audit: &AuditEvent) -> StoreResult<()>;
     async fn find_session(&self, token_hash: &[u8]) -> StoreResult<Option<SessionRecord>>;
     async fn delete_session(&self, token_hash: &[u8]) -> StoreResult<()>;
 

@@ -410,15 +410,12 @@ impl Store for $store {
             .map_err(map_err)
     }
 
-    async fn insert_programmer(&self, p: &Programmer) -> StoreResult<()> {
-        sqlx::query("INSERT INTO programmers (id, name, created_at) VALUES ($1, $2, $3)")
+    async fn insert_programmer(&self, p: &Programmer, audit: &AuditEvent) -> StoreResult<()> {
+        let insert = sqlx::query("INSERT INTO programmers (id, name, created_at) VALUES ($1, $2, $3)")
             .bind(p.id.as_str())
             .bind(&p.name)
-            .bind(p.created_at)
-            .execute(&self.pool)
-            .await
-            .map(|_| ())
-            .map_err(map_err)
+            .bind(p.created_at);
+        execute_audited(&self.pool, insert, audit).await
     }
 
     async fn get_programmer(&self, id: &ProgrammerId) -> StoreResult<Option<Programmer>> {
@@ -445,18 +442,15 @@ impl Store for $store {
         paginate(rows, limit, crate::rows::programmer_from_row)
     }
 
-    async fn insert_channel(&self, c: &Channel) -> StoreResult<()> {
-        sqlx::query(
+    async fn insert_channel(&self, c: &Channel, audit: &AuditEvent) -> StoreResult<()> {
+        let insert = sqlx::query(
             "INSERT INTO channels (id, programmer_id, name, created_at) VALUES ($1, $2, $3, $4)",
         )
         .bind(c.id.as_str())
         .bind(c.programmer_id.as_str())
         .bind(&c.name)
-        .bind(c.created_at)
-        .execute(&self.pool)
-        .await
-        .map(|_| ())
-        .map_err(map_err)
+        .bind(c.created_at);
+        execute_audited(&self.pool, insert, audit).await
     }
 
     async fn get_channel(&self, id: &ChannelId) -> StoreResult<Option<Channel>> {
@@ -489,9 +483,9 @@ impl Store for $store {
         paginate(rows, limit, crate::rows::channel_from_row)
     }
 
-    async fn insert_application(&self, a: &Application) -> StoreResult<()> {
+    async fn insert_application(&self, a: &Application, audit: &AuditEvent) -> StoreResult<()> {
         let channels: Vec<&str> = a.channels.iter().map(ChannelId::as_str).collect();
-        sqlx::query(
+        let insert = sqlx::query(
             "INSERT INTO applications (id, programmer_id, name, version, level, channels, \
              platforms, scopes, domains, custom_scheme, status, created_at, revoked_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
@@ -508,11 +502,8 @@ impl Store for $store {
         .bind(&a.custom_scheme)
         .bind(a.status.as_str())
         .bind(a.created_at)
-        .bind(a.revoked_at)
-        .execute(&self.pool)
-        .await
-        .map(|_| ())
-        .map_err(map_err)
+        .bind(a.revoked_at);
+        execute_audited(&self.pool, insert, audit).await
     }
 
     async fn get_application(&self, id: &ApplicationId) -> StoreResult<Option<Application>> {
@@ -547,8 +538,8 @@ impl Store for $store {
         paginate(rows, limit, |r| crate::rows::application_from_row(r, ""))
     }
 
-    async fn insert_statement(&self, s: &StatementRecord) -> StoreResult<()> {
-        sqlx::query(
+    async fn insert_statement(&self, s: &StatementRecord, audit: &AuditEvent) -> StoreResult<()> {
+        let insert = sqlx::query(
             "INSERT INTO software_statements (jti, application_id, programmer_id, kid, issued_at, \
              status, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
@@ -558,11 +549,8 @@ impl Store for $store {
         .bind(&s.kid)
         .bind(s.issued_at)
         .bind(s.status.as_str())
-        .bind(s.revoked_at)
-        .execute(&self.pool)
-        .await
-        .map(|_| ())
-        .map_err(map_err)
+        .bind(s.revoked_at);
+        execute_audited(&self.pool, insert, audit).await
     }
 
     async fn get_statement(&self, jti: &StatementId) -> StoreResult<Option<StatementRecord>> {
@@ -676,8 +664,9 @@ impl Store for $store {
         &self,
         jti: &StatementId,
         at: i64,
+        audit: &AuditEvent,
     ) -> StoreResult<Option<StatementRecord>> {
-        revoke(&self.pool, Revocation {
+        revoke(&self.pool, audit, Revocation {
             table: "software_statements",
             key: "jti",
             columns: STATEMENT_COLUMNS,
@@ -690,8 +679,9 @@ impl Store for $store {
         &self,
         id: &ApplicationId,
         at: i64,
+        audit: &AuditEvent,
     ) -> StoreResult<Option<Application>> {
-        revoke(&self.pool, Revocation {
+        revoke(&self.pool, audit, Revocation {
             table: "applications",
             key: "id",
             columns: APP_COLUMNS,
@@ -700,8 +690,13 @@ impl Store for $store {
         .await
     }
 
-    async fn revoke_client(&self, id: &ClientId, at: i64) -> StoreResult<Option<ClientRecord>> {
-        revoke(&self.pool, Revocation {
+    async fn revoke_client(
+        &self,
+        id: &ClientId,
+        at: i64,
+        audit: &AuditEvent,
+    ) -> StoreResult<Option<ClientRecord>> {
+        revoke(&self.pool, audit, Revocation {
             table: "clients",
             key: "id",
             columns: CLIENT_COLUMNS,
@@ -710,8 +705,8 @@ impl Store for $store {
         .await
     }
 
-    async fn insert_api_key(&self, k: &ApiKeyRecord) -> StoreResult<()> {
-        sqlx::query(
+    async fn insert_api_key(&self, k: &ApiKeyRecord, audit: &AuditEvent) -> StoreResult<()> {
+        let insert = sqlx::query(
             "INSERT INTO api_keys (id, key_hash, role, programmer_id, channel_id, name, \
              created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
@@ -722,11 +717,8 @@ impl Store for $store {
         .bind(k.channel_id.as_ref().map(ChannelId::as_str))
         .bind(&k.name)
         .bind(k.created_at)
-        .bind(k.revoked_at)
-        .execute(&self.pool)
-        .await
-        .map(|_| ())
-        .map_err(map_err)
+        .bind(k.revoked_at);
+        execute_audited(&self.pool, insert, audit).await
     }
 
     async fn find_api_key_by_hash(&self, hash: &[u8]) -> StoreResult<Option<ApiKeyRecord>> {
@@ -782,14 +774,31 @@ impl Store for $store {
         paginate(rows, limit, crate::rows::api_key_from_row)
     }
 
-    async fn revoke_api_key(&self, id: &ApiKeyId, at: i64) -> StoreResult<Option<ApiKeyRecord>> {
+    async fn revoke_api_key(
+        &self,
+        id: &ApiKeyId,
+        at: i64,
+        audit: &AuditEvent,
+    ) -> StoreResult<Option<ApiKeyRecord>> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
         sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
             .bind(at)
             .bind(id.to_string())
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(map_err)?;
-        self.get_api_key(id).await
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {API_KEY_COLUMNS} FROM api_keys WHERE id = $1"
+        )))
+        .bind(id.to_string())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        if row.is_some() {
+            insert_audit(&mut *tx, audit).await?;
+        }
+        tx.commit().await.map_err(map_err)?;
+        row.as_ref().map(crate::rows::api_key_from_row).transpose()
     }
 
     async fn revocations_since(
@@ -831,10 +840,6 @@ impl Store for $store {
             .collect()
     }
 
-    async fn append_audit(&self, event: &AuditEvent) -> StoreResult<()> {
-        insert_audit(&self.pool, event).await
-    }
-
     async fn list_audit(
         &self,
         f: &AuditFilter,
@@ -863,8 +868,8 @@ impl Store for $store {
         paginate(rows, limit, crate::rows::audit_from_row)
     }
 
-    async fn insert_user(&self, u: &UserRecord) -> StoreResult<()> {
-        sqlx::query(
+    async fn insert_user(&self, u: &UserRecord, audit: &AuditEvent) -> StoreResult<()> {
+        let insert = sqlx::query(
             "INSERT INTO users (id, email, password_hash, role, programmer_id, channel_id, \
              created_at, disabled_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
@@ -875,11 +880,8 @@ impl Store for $store {
         .bind(u.programmer_id.as_str())
         .bind(u.channel_id.as_ref().map(ChannelId::as_str))
         .bind(u.created_at)
-        .bind(u.disabled_at)
-        .execute(&self.pool)
-        .await
-        .map(|_| ())
-        .map_err(map_err)
+        .bind(u.disabled_at);
+        execute_audited(&self.pool, insert, audit).await
     }
 
     async fn get_user(&self, id: &UserId) -> StoreResult<Option<UserRecord>> {
@@ -923,7 +925,12 @@ impl Store for $store {
         paginate(rows, limit, crate::rows::user_from_row)
     }
 
-    async fn disable_user(&self, id: &UserId, at: i64) -> StoreResult<Option<UserRecord>> {
+    async fn disable_user(
+        &self,
+        id: &UserId,
+        at: i64,
+        audit: &AuditEvent,
+    ) -> StoreResult<Option<UserRecord>> {
         let mut tx = self.pool.begin().await.map_err(map_err)?;
         sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2 AND disabled_at IS NULL")
             .bind(at)
@@ -941,11 +948,14 @@ impl Store for $store {
             .fetch_optional(&mut *tx)
             .await
             .map_err(map_err)?;
+        if row.is_some() {
+            insert_audit(&mut *tx, audit).await?;
+        }
         tx.commit().await.map_err(map_err)?;
         row.as_ref().map(crate::rows::user_from_row).transpose()
     }
 
-    async fn insert_session(&self, s: &SessionRecord) -> StoreResult<()> {
+    async fn insert_session(&self, s: &SessionRecord, audit: &AuditEvent) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(map_err)?;
         sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
             .bind(s.created_at)
@@ -964,6 +974,7 @@ impl Store for $store {
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
+        insert_audit(&mut *tx, audit).await?;
         tx.commit().await.map_err(map_err)
     }
 
@@ -1062,7 +1073,12 @@ impl Store for $store {
         .map_err(map_err)
     }
 
-    async fn rotate_signing_keys(&self, new_next: &SigningKeyRecord, at: i64) -> StoreResult<()> {
+    async fn rotate_signing_keys(
+        &self,
+        new_next: &SigningKeyRecord,
+        at: i64,
+        audit: &AuditEvent,
+    ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(map_err)?;
         let next: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM signing_keys WHERE state = 'next'")
@@ -1099,6 +1115,7 @@ impl Store for $store {
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
+        insert_audit(&mut *tx, audit).await?;
         tx.commit().await.map_err(map_err)
     }
 }
@@ -1111,10 +1128,12 @@ struct Revocation {
     kind: &'static str,
 }
 
-/// Flips one row to `revoked` and, the first time only, appends it to the log — in
-/// one transaction. Returns the row as it now is.
+/// Flips one row to `revoked` and, the first time only, appends it to the revocation
+/// log; appends `audit` whenever the row exists — in one transaction. Returns the row
+/// as it now is.
 async fn revoke<T>(
     pool: &sqlx::Pool<$db>,
+    audit: &AuditEvent,
     what: Revocation,
     id: String,
     at: i64,
@@ -1141,6 +1160,9 @@ async fn revoke<T>(
     let record = row.as_ref().map(decode).transpose()?;
     if let (1, Some(r)) = (changed, &record) {
         log_revocation(&mut tx, kind, &id, owner(r).as_str(), at).await?;
+    }
+    if record.is_some() {
+        insert_audit(&mut *tx, audit).await?;
     }
     tx.commit().await.map_err(map_err)?;
     Ok(record)
@@ -1224,6 +1246,18 @@ async fn insert_clients<'a>(
     let mut tx = pool.begin().await.map_err(map_err)?;
     insert.build().execute(&mut *tx).await.map_err(map_err)?;
     audit.build().execute(&mut *tx).await.map_err(map_err)?;
+    tx.commit().await.map_err(map_err)
+}
+
+/// Runs one write and appends the audit event that records it, in one transaction.
+async fn execute_audited(
+    pool: &sqlx::Pool<$db>,
+    write: sqlx::query::Query<'_, $db, <$db as sqlx::Database>::Arguments>,
+    audit: &AuditEvent,
+) -> StoreResult<()> {
+    let mut tx = pool.begin().await.map_err(map_err)?;
+    write.execute(&mut *tx).await.map_err(map_err)?;
+    insert_audit(&mut *tx, audit).await?;
     tx.commit().await.map_err(map_err)
 }
 

@@ -175,33 +175,30 @@ fn subset_of(
     Ok(out)
 }
 
-impl Dcr {
-    /// Appends one event to the audit log, after the change it records has committed.
-    /// A failure is logged loudly but does not undo or fail the change.
-    pub(crate) async fn audit(
-        &self,
-        who: &Principal,
-        action: &str,
-        target_kind: &str,
-        target_id: &str,
-        programmer: Option<&ProgrammerId>,
-    ) {
-        let event = AuditEvent {
-            seq: 0,
-            at: unix_now(),
-            actor: who.actor.to_string(),
-            role: who.role.as_str().to_owned(),
-            programmer_id: programmer.cloned(),
-            action: action.to_owned(),
-            target_kind: target_kind.to_owned(),
-            target_id: target_id.to_owned(),
-            source_ip: who.source_ip.clone(),
-        };
-        if let Err(e) = self.store.append_audit(&event).await {
-            tracing::error!(error = %e, action, target_id, "could not append to the audit log");
-        }
+/// The audit event recording that `who` did `action` to a target, now. The store
+/// appends it in the same transaction as the change, so a committed change is always
+/// in the log and a failed one never is.
+pub(crate) fn audit_event(
+    who: &Principal,
+    action: &str,
+    target_kind: &str,
+    target_id: &str,
+    programmer: Option<&ProgrammerId>,
+) -> AuditEvent {
+    AuditEvent {
+        seq: 0,
+        at: unix_now(),
+        actor: who.actor.to_string(),
+        role: who.role.as_str().to_owned(),
+        programmer_id: programmer.cloned(),
+        action: action.to_owned(),
+        target_kind: target_kind.to_owned(),
+        target_id: target_id.to_owned(),
+        source_ip: who.source_ip.clone(),
     }
+}
 
+impl Dcr {
     /// The principal an admin API key stands for.
     pub async fn authenticate_api_key(&self, key: &str) -> Result<Principal, AdminError> {
         if key.is_empty() || key.len() > 512 {
@@ -255,7 +252,14 @@ impl Dcr {
             created_at: unix_now(),
             revoked_at: None,
         };
-        match self.store.insert_api_key(&record).await {
+        let audit = audit_event(
+            &Principal::system(),
+            "api-key.created",
+            "api-key",
+            &record.id.to_string(),
+            None,
+        );
+        match self.store.insert_api_key(&record, &audit).await {
             Ok(()) => Ok(true),
             // The same key already exists (another node bootstrapped it first).
             Err(crate::StoreError::Conflict(_)) => Ok(false),
@@ -283,7 +287,14 @@ impl Dcr {
             created_at: unix_now(),
             revoked_at: None,
         };
-        self.store.insert_api_key(&record).await?;
+        let audit = audit_event(
+            &Principal::system(),
+            "api-key.created",
+            "api-key",
+            &record.id.to_string(),
+            None,
+        );
+        self.store.insert_api_key(&record, &audit).await?;
         Ok(key)
     }
 
@@ -301,15 +312,14 @@ impl Dcr {
             name: check_name(name)?,
             created_at: unix_now(),
         };
-        self.store.insert_programmer(&programmer).await?;
-        self.audit(
+        let audit = audit_event(
             who,
             "programmer.created",
             "programmer",
             programmer.id.as_str(),
             Some(&programmer.id),
-        )
-        .await;
+        );
+        self.store.insert_programmer(&programmer, &audit).await?;
         Ok(programmer)
     }
 
@@ -380,15 +390,14 @@ impl Dcr {
             name: check_name(name)?,
             created_at: unix_now(),
         };
-        self.store.insert_channel(&channel).await?;
-        self.audit(
+        let audit = audit_event(
             who,
             "channel.created",
             "channel",
             channel.id.as_str(),
             Some(&channel.programmer_id),
-        )
-        .await;
+        );
+        self.store.insert_channel(&channel, &audit).await?;
         Ok(channel)
     }
 
@@ -484,15 +493,14 @@ impl Dcr {
             created_at: unix_now(),
             revoked_at: None,
         };
-        self.store.insert_application(&app).await?;
-        self.audit(
+        let audit = audit_event(
             who,
             "application.created",
             "application",
             &app.id.to_string(),
             Some(&app.programmer_id),
-        )
-        .await;
+        );
+        self.store.insert_application(&app, &audit).await?;
         Ok(app)
     }
 
@@ -557,15 +565,14 @@ impl Dcr {
             .sign_statement(&claims)
             .map_err(|e| AdminError::Internal(e.to_string()))?;
         // Stored before it is handed out: a statement we return is always one we know.
-        self.store.insert_statement(&record).await?;
-        self.audit(
+        let audit = audit_event(
             who,
             "statement.issued",
             "statement",
             &record.jti.to_string(),
             Some(&record.programmer_id),
-        )
-        .await;
+        );
+        self.store.insert_statement(&record, &audit).await?;
         Ok((record, jws))
     }
 
@@ -592,18 +599,16 @@ impl Dcr {
             .ok_or(AdminError::NotFound)?;
         self.get_application(who, &statement.application_id.to_string())
             .await?;
-        let revoked = self.store.revoke_statement(&jti, unix_now()).await?;
-        self.forget_standings();
-        let revoked = revoked.ok_or(AdminError::NotFound)?;
-        self.audit(
+        let audit = audit_event(
             who,
             "statement.revoked",
             "statement",
-            &revoked.jti.to_string(),
-            Some(&revoked.programmer_id),
-        )
-        .await;
-        Ok(revoked)
+            &jti.to_string(),
+            Some(&statement.programmer_id),
+        );
+        let revoked = self.store.revoke_statement(&jti, audit.at, &audit).await?;
+        self.forget_standings();
+        revoked.ok_or(AdminError::NotFound)
     }
 
     pub async fn revoke_application(
@@ -612,18 +617,19 @@ impl Dcr {
         app_id: &str,
     ) -> Result<Application, AdminError> {
         let app = self.get_application(who, app_id).await?;
-        let revoked = self.store.revoke_application(&app.id, unix_now()).await?;
-        self.forget_standings();
-        let revoked = revoked.ok_or(AdminError::NotFound)?;
-        self.audit(
+        let audit = audit_event(
             who,
             "application.revoked",
             "application",
-            &revoked.id.to_string(),
-            Some(&revoked.programmer_id),
-        )
-        .await;
-        Ok(revoked)
+            &app.id.to_string(),
+            Some(&app.programmer_id),
+        );
+        let revoked = self
+            .store
+            .revoke_application(&app.id, audit.at, &audit)
+            .await?;
+        self.forget_standings();
+        revoked.ok_or(AdminError::NotFound)
     }
 
     pub async fn get_client(&self, who: &Principal, id: &str) -> Result<ClientRecord, AdminError> {
@@ -654,18 +660,19 @@ impl Dcr {
         id: &str,
     ) -> Result<ClientRecord, AdminError> {
         let client = self.get_client(who, id).await?;
-        let revoked = self.store.revoke_client(&client.id, unix_now()).await?;
-        self.forget_standings();
-        let revoked = revoked.ok_or(AdminError::NotFound)?;
-        self.audit(
+        let audit = audit_event(
             who,
             "client.revoked",
             "client",
-            &revoked.id.to_string(),
-            Some(&revoked.programmer_id),
-        )
-        .await;
-        Ok(revoked)
+            &client.id.to_string(),
+            Some(&client.programmer_id),
+        );
+        let revoked = self
+            .store
+            .revoke_client(&client.id, audit.at, &audit)
+            .await?;
+        self.forget_standings();
+        revoked.ok_or(AdminError::NotFound)
     }
 }
 
@@ -748,15 +755,14 @@ impl Dcr {
             created_at: unix_now(),
             revoked_at: None,
         };
-        self.store.insert_api_key(&record).await?;
-        self.audit(
+        let audit = audit_event(
             who,
             "api-key.created",
             "api-key",
             &record.id.to_string(),
             record.programmer_id.as_ref(),
-        )
-        .await;
+        );
+        self.store.insert_api_key(&record, &audit).await?;
         Ok((record, key))
     }
 
@@ -798,17 +804,15 @@ impl Dcr {
         if !allowed {
             return Err(AdminError::NotFound);
         }
-        let revoked = self.store.revoke_api_key(&id, unix_now()).await?;
-        self.forget_standings();
-        let revoked = revoked.ok_or(AdminError::NotFound)?;
-        self.audit(
+        let audit = audit_event(
             who,
             "api-key.revoked",
             "api-key",
-            &revoked.id.to_string(),
-            revoked.programmer_id.as_ref(),
-        )
-        .await;
-        Ok(revoked)
+            &id.to_string(),
+            key.programmer_id.as_ref(),
+        );
+        let revoked = self.store.revoke_api_key(&id, audit.at, &audit).await?;
+        self.forget_standings();
+        revoked.ok_or(AdminError::NotFound)
     }
 }

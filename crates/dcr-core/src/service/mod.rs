@@ -254,20 +254,21 @@ impl Dcr {
             .map_err(|e| AdminError::Internal(e.to_string()))?;
         let new_next = new_key_record(&self.kek, KeyState::Next)
             .map_err(|e| AdminError::Internal(e.to_string()))?;
+        // The target is the key the rotation creates; the event's time tells which
+        // key was active before and after.
+        let audit = admin::audit_event(
+            who,
+            "signing-keys.rotated",
+            "signing-key",
+            &new_next.kid,
+            None,
+        );
         self.store
-            .rotate_signing_keys(&new_next, unix_now())
+            .rotate_signing_keys(&new_next, audit.at, &audit)
             .await?;
         self.reload_keys()
             .await
             .map_err(|e| AdminError::Internal(e.to_string()))?;
-        self.audit(
-            who,
-            "signing-keys.rotated",
-            "signing-key",
-            self.keys().active_kid(),
-            None,
-        )
-        .await;
         self.list_keys(who).await
     }
 

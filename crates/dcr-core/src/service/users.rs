@@ -8,7 +8,7 @@ use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 
 use super::Dcr;
-use super::admin::{Actor, Principal, invalid};
+use super::admin::{Actor, Principal, audit_event, invalid};
 use crate::error::AdminError;
 use crate::ids::{ApplicationId, ChannelId, ProgrammerId, UserId};
 use crate::model::{
@@ -158,20 +158,22 @@ impl Dcr {
             created_at: unix_now(),
             disabled_at: None,
         };
-        self.store.insert_user(&user).await.map_err(|e| match e {
-            crate::StoreError::Conflict(_) => {
-                AdminError::Conflict("a user with this email exists already".into())
-            }
-            other => other.into(),
-        })?;
-        self.audit(
+        let audit = audit_event(
             who,
             "user.created",
             "user",
             &user.id.to_string(),
             Some(&user.programmer_id),
-        )
-        .await;
+        );
+        self.store
+            .insert_user(&user, &audit)
+            .await
+            .map_err(|e| match e {
+                crate::StoreError::Conflict(_) => {
+                    AdminError::Conflict("a user with this email exists already".into())
+                }
+                other => other.into(),
+            })?;
         Ok(user)
     }
 
@@ -199,20 +201,17 @@ impl Dcr {
         if !who.can_manage_programmer(&user.programmer_id) {
             return Err(AdminError::NotFound);
         }
-        let disabled = self
-            .store
-            .disable_user(&id, unix_now())
-            .await?
-            .ok_or(AdminError::NotFound)?;
-        self.audit(
+        let audit = audit_event(
             who,
             "user.disabled",
             "user",
             &id.to_string(),
-            Some(&disabled.programmer_id),
-        )
-        .await;
-        Ok(disabled)
+            Some(&user.programmer_id),
+        );
+        self.store
+            .disable_user(&id, audit.at, &audit)
+            .await?
+            .ok_or(AdminError::NotFound)
     }
 
     /// Checks a password and opens a session. Returns the cookie value (shown to the
@@ -245,16 +244,15 @@ impl Dcr {
             created_at: now,
             expires_at: now + SESSION_TTL_SECONDS,
         };
-        self.store.insert_session(&session).await?;
-        let signed_in = user_session(&user, session.csrf_token, source_ip);
-        self.audit(
+        let signed_in = user_session(&user, session.csrf_token.clone(), source_ip);
+        let audit = audit_event(
             &signed_in.principal,
             "user.signed-in",
             "user",
             &user.id.to_string(),
             Some(&user.programmer_id),
-        )
-        .await;
+        );
+        self.store.insert_session(&session, &audit).await?;
         Ok((token, signed_in))
     }
 

@@ -80,6 +80,35 @@ fn client(s: &StatementRecord) -> ClientRecord {
     }
 }
 
+/// The audit event a test write carries; `target` doubles as its id.
+fn audit(action: &str, target: &str) -> AuditEvent {
+    AuditEvent {
+        seq: 0,
+        at: 1,
+        actor: "api-key:conformance".into(),
+        role: "operator".into(),
+        programmer_id: None,
+        action: action.into(),
+        target_kind: "test".into(),
+        target_id: target.into(),
+        source_ip: None,
+    }
+}
+
+/// How many audit events name `action`.
+async fn audited(store: &dyn Store, action: &str) -> usize {
+    let filter = AuditFilter {
+        action: Some(action.into()),
+        ..Default::default()
+    };
+    store
+        .list_audit(&filter, page(None, 100))
+        .await
+        .unwrap()
+        .items
+        .len()
+}
+
 fn page(after: Option<i64>, limit: u32) -> PageRequest {
     PageRequest { after, limit }
 }
@@ -89,12 +118,19 @@ async fn conformance(store: Arc<dyn Store>) {
 
     // Programmers: insert, conflict, get, paginate.
     for p in ["acme", "beta", "gamma"] {
-        store.insert_programmer(&programmer(p)).await.unwrap();
+        store
+            .insert_programmer(&programmer(p), &audit("programmer.created", p))
+            .await
+            .unwrap();
     }
     assert!(matches!(
-        store.insert_programmer(&programmer("acme")).await,
+        store
+            .insert_programmer(&programmer("acme"), &audit("programmer.created", "acme"))
+            .await,
         Err(StoreError::Conflict(_))
     ));
+    // The refused write left no audit event behind; each committed one left one.
+    assert_eq!(audited(store.as_ref(), "programmer.created").await, 3);
     assert_eq!(
         store
             .get_programmer(&ProgrammerId::parse("acme").unwrap())
@@ -119,22 +155,28 @@ async fn conformance(store: Arc<dyn Store>) {
     assert_eq!(rest.next, None);
 
     // Channels: unique across the deployment, and only for existing programmers.
+    let channel_created = audit("channel.created", "channel");
     store
-        .insert_channel(&channel("ACMETV", "acme"))
+        .insert_channel(&channel("ACMETV", "acme"), &channel_created)
         .await
         .unwrap();
     store
-        .insert_channel(&channel("BETATV", "beta"))
+        .insert_channel(&channel("BETATV", "beta"), &channel_created)
         .await
         .unwrap();
     assert!(matches!(
-        store.insert_channel(&channel("ACMETV", "beta")).await,
+        store
+            .insert_channel(&channel("ACMETV", "beta"), &channel_created)
+            .await,
         Err(StoreError::Conflict(_))
     ));
     assert!(matches!(
-        store.insert_channel(&channel("X", "nobody")).await,
+        store
+            .insert_channel(&channel("X", "nobody"), &channel_created)
+            .await,
         Err(StoreError::MissingReference(_))
     ));
+    assert_eq!(audited(store.as_ref(), "channel.created").await, 2);
     assert_eq!(
         store
             .list_channels(&ProgrammerId::parse("acme").unwrap(), page(None, 10))
@@ -157,13 +199,14 @@ async fn conformance(store: Arc<dyn Store>) {
 
     // Applications round-trip every field.
     let app = application("acme", &["ACMETV"]);
-    store.insert_application(&app).await.unwrap();
+    let app_created = audit("application.created", "app");
+    store.insert_application(&app, &app_created).await.unwrap();
     assert_eq!(
         store.get_application(&app.id).await.unwrap(),
         Some(app.clone())
     );
     assert!(matches!(
-        store.insert_application(&app).await,
+        store.insert_application(&app, &app_created).await,
         Err(StoreError::Conflict(_))
     ));
     assert_eq!(
@@ -178,8 +221,9 @@ async fn conformance(store: Arc<dyn Store>) {
     // Statements and clients.
     let s1 = statement(&app);
     let s2 = statement(&app);
-    store.insert_statement(&s1).await.unwrap();
-    store.insert_statement(&s2).await.unwrap();
+    let issued = audit("statement.issued", "statement");
+    store.insert_statement(&s1, &issued).await.unwrap();
+    store.insert_statement(&s2, &issued).await.unwrap();
     assert_eq!(
         store.get_statement(&s1.jti).await.unwrap(),
         Some(s1.clone())
@@ -233,9 +277,14 @@ async fn conformance(store: Arc<dyn Store>) {
     );
 
     // Revocations: idempotent, logged once each, in order, filterable.
-    let r = store.revoke_client(&c1.id, 10).await.unwrap().unwrap();
+    let revoked = audit("revoked", "revocation");
+    let r = store
+        .revoke_client(&c1.id, 10, &revoked)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((r.status, r.revoked_at), (Status::Revoked, Some(10)));
-    store.revoke_client(&c1.id, 11).await.unwrap();
+    store.revoke_client(&c1.id, 11, &revoked).await.unwrap();
     assert!(
         !store
             .client_standing(&c1.id)
@@ -244,7 +293,7 @@ async fn conformance(store: Arc<dyn Store>) {
             .unwrap()
             .is_active()
     );
-    store.revoke_statement(&s2.jti, 12).await.unwrap();
+    store.revoke_statement(&s2.jti, 12, &revoked).await.unwrap();
     assert_eq!(
         store
             .client_standing(&c2.id)
@@ -254,15 +303,23 @@ async fn conformance(store: Arc<dyn Store>) {
             .statement_status,
         Status::Revoked
     );
-    store.revoke_application(&app.id, 13).await.unwrap();
-    store.revoke_application(&app.id, 14).await.unwrap();
+    store
+        .revoke_application(&app.id, 13, &revoked)
+        .await
+        .unwrap();
+    store
+        .revoke_application(&app.id, 14, &revoked)
+        .await
+        .unwrap();
     assert_eq!(
         store
-            .revoke_client(&ClientId::new_random(), 1)
+            .revoke_client(&ClientId::new_random(), 1, &revoked)
             .await
             .unwrap(),
         None
     );
+    // Every request on an existing row is audited (repeats too); unknown ids are not.
+    assert_eq!(audited(store.as_ref(), "revoked").await, 5);
     let log = store.revocations_since(0, 0, None, 100).await.unwrap();
     assert_eq!(
         log.iter()
@@ -312,7 +369,10 @@ async fn conformance(store: Arc<dyn Store>) {
         revoked_at: None,
     };
     assert_eq!(store.count_api_keys().await.unwrap(), 0);
-    store.insert_api_key(&key).await.unwrap();
+    store
+        .insert_api_key(&key, &audit("api-key.created", "key"))
+        .await
+        .unwrap();
     assert_eq!(
         store.find_api_key_by_hash(&[1u8; 32]).await.unwrap(),
         Some(key.clone())
@@ -339,7 +399,7 @@ async fn conformance(store: Arc<dyn Store>) {
     );
     assert_eq!(
         store
-            .revoke_api_key(&key.id, 6)
+            .revoke_api_key(&key.id, 6, &audit("api-key.revoked", "key"))
             .await
             .unwrap()
             .unwrap()
@@ -347,6 +407,14 @@ async fn conformance(store: Arc<dyn Store>) {
         Some(6)
     );
     assert_eq!(store.count_api_keys().await.unwrap(), 1);
+    assert_eq!(
+        store
+            .revoke_api_key(&ApiKeyId::new_random(), 7, &audit("api-key.revoked", "x"))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(audited(store.as_ref(), "api-key.revoked").await, 1);
 
     // Signing keys and rotation.
     let signing = |kid: &str, state| SigningKeyRecord {
@@ -358,9 +426,10 @@ async fn conformance(store: Arc<dyn Store>) {
         created_at: 1,
         retired_at: None,
     };
+    let rotated = audit("signing-keys.rotated", "n2");
     assert!(matches!(
         store
-            .rotate_signing_keys(&signing("n2", KeyState::Next), 2)
+            .rotate_signing_keys(&signing("n2", KeyState::Next), 2, &rotated)
             .await,
         Err(StoreError::Conflict(_))
     ));
@@ -379,9 +448,10 @@ async fn conformance(store: Arc<dyn Store>) {
         Err(StoreError::Conflict(_))
     ));
     store
-        .rotate_signing_keys(&signing("n2", KeyState::Next), 2)
+        .rotate_signing_keys(&signing("n2", KeyState::Next), 2, &rotated)
         .await
         .unwrap();
+    assert_eq!(audited(store.as_ref(), "signing-keys.rotated").await, 1);
     let keys = store.list_signing_keys().await.unwrap();
     let state_of = |kid: &str| {
         keys.iter()
@@ -416,18 +486,15 @@ async fn management_plane(store: &dyn Store, registered: &ClientRecord) {
 
     let pid = registered.programmer_id.clone();
     for (i, action) in ["a.one", "a.two", "a.three"].iter().enumerate() {
+        let event = AuditEvent {
+            at: 1_000 + i as i64,
+            actor: "user:ops@example.com".into(),
+            role: "programmer-admin".into(),
+            programmer_id: Some(pid.clone()),
+            ..audit(action, &format!("t{i}"))
+        };
         store
-            .append_audit(&AuditEvent {
-                seq: 0,
-                at: 1_000 + i as i64,
-                actor: "user:ops@example.com".into(),
-                role: "programmer-admin".into(),
-                programmer_id: Some(pid.clone()),
-                action: (*action).into(),
-                target_kind: "application".into(),
-                target_id: format!("t{i}"),
-                source_ip: None,
-            })
+            .insert_programmer(&programmer(&format!("audited{i}")), &event)
             .await
             .unwrap();
     }
@@ -487,13 +554,14 @@ async fn management_plane(store: &dyn Store, registered: &ClientRecord) {
         created_at: 5,
         disabled_at: None,
     };
-    store.insert_user(&user).await.unwrap();
+    let user_created = audit("user.created", "user");
+    store.insert_user(&user, &user_created).await.unwrap();
     let twin = UserRecord {
         id: UserId::new_random(),
         ..user.clone()
     };
     assert!(matches!(
-        store.insert_user(&twin).await,
+        store.insert_user(&twin, &user_created).await,
         Err(StoreError::Conflict(_))
     ));
     assert_eq!(
@@ -512,7 +580,8 @@ async fn management_plane(store: &dyn Store, registered: &ClientRecord) {
         created_at: 10,
         expires_at: 20,
     };
-    store.insert_session(&session).await.unwrap();
+    let signed_in = audit("user.signed-in", "user");
+    store.insert_session(&session, &signed_in).await.unwrap();
     assert_eq!(
         store.find_session(&[9u8; 32]).await.unwrap(),
         Some(session.clone())
@@ -524,16 +593,26 @@ async fn management_plane(store: &dyn Store, registered: &ClientRecord) {
         expires_at: 40,
         ..session.clone()
     };
-    store.insert_session(&later).await.unwrap();
+    store.insert_session(&later, &signed_in).await.unwrap();
+    assert_eq!(audited(store, "user.signed-in").await, 2);
     assert_eq!(store.find_session(&[9u8; 32]).await.unwrap(), None);
     // Disabling a user ends its sessions.
-    let disabled = store.disable_user(&user.id, 50).await.unwrap().unwrap();
+    let user_disabled = audit("user.disabled", "user");
+    let disabled = store
+        .disable_user(&user.id, 50, &user_disabled)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(disabled.disabled_at, Some(50));
     assert_eq!(store.find_session(&[8u8; 32]).await.unwrap(), None);
     assert_eq!(
-        store.disable_user(&UserId::new_random(), 50).await.unwrap(),
+        store
+            .disable_user(&UserId::new_random(), 50, &user_disabled)
+            .await
+            .unwrap(),
         None
     );
+    assert_eq!(audited(store, "user.disabled").await, 1);
 
     let app = registered.application_id;
     store.add_tokens_issued(&[(app, 3)]).await.unwrap();
