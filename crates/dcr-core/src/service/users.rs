@@ -4,16 +4,18 @@
 //! A user acts with exactly the rights an API key of the same role would have: the
 //! session resolves to a [`Principal`], and every rule of `admin.rs` applies to it.
 
+use std::collections::HashMap;
+
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 
 use super::Dcr;
 use super::admin::{Actor, Principal, audit_event, invalid};
 use crate::error::AdminError;
-use crate::ids::{ApplicationId, ChannelId, ProgrammerId, UserId};
+use crate::ids::{ApplicationId, ChannelId, ProgrammerId, StatementId, UserId};
 use crate::model::{
     Application, ApplicationUsage, AuditEvent, AuditFilter, ClientRecord, PageOf, PageRequest,
-    Role, SessionRecord, StatementRecord, UserRecord,
+    Role, SessionRecord, StatementRecord, Status, UserRecord,
 };
 use crate::time::unix_now;
 
@@ -48,6 +50,9 @@ pub struct ApplicationOverview {
     pub usage: ApplicationUsage,
     pub statements: PageOf<StatementRecord>,
     pub clients: PageOf<ClientRecord>,
+    /// The status of each statement the listed clients registered with, including
+    /// statements beyond the first page of `statements`.
+    pub statement_status: HashMap<StatementId, Status>,
 }
 
 /// Filters of `GET /admin/v1/audit`, as given.
@@ -330,19 +335,42 @@ impl Dcr {
         self.usage_of(&app.id).await
     }
 
-    /// An application with its usage and first pages of statements and clients,
-    /// authorised once (the dashboard's application page).
+    /// An application with its usage, its first page of statements and a page of its
+    /// clients, authorised once (the dashboard's application page).
     pub async fn application_overview(
         &self,
         who: &Principal,
         app_id: &str,
-        page: PageRequest,
+        clients_page: PageRequest,
     ) -> Result<ApplicationOverview, AdminError> {
         let application = self.get_application(who, app_id).await?;
+        let first_statements = PageRequest {
+            after: None,
+            limit: PageRequest::MAX_LIMIT,
+        };
+        let statements = self
+            .store
+            .list_statements(&application.id, first_statements)
+            .await?;
+        let clients = self
+            .store
+            .list_clients(&application.id, clients_page)
+            .await?;
+        let mut statement_status: HashMap<StatementId, Status> =
+            statements.items.iter().map(|s| (s.jti, s.status)).collect();
+        // Only an application with more statements than one page gets here.
+        for client in &clients.items {
+            if !statement_status.contains_key(&client.statement_jti)
+                && let Some(s) = self.store.get_statement(&client.statement_jti).await?
+            {
+                statement_status.insert(s.jti, s.status);
+            }
+        }
         Ok(ApplicationOverview {
             usage: self.usage_of(&application.id).await?,
-            statements: self.store.list_statements(&application.id, page).await?,
-            clients: self.store.list_clients(&application.id, page).await?,
+            statements,
+            clients,
+            statement_status,
             application,
         })
     }

@@ -768,6 +768,8 @@ struct ApplicationPage {
     usage: dcr_core::model::ApplicationUsage,
     statements: Vec<Line>,
     clients: Vec<Line>,
+    /// Query string of the next page of clients.
+    next_clients: Option<String>,
 }
 
 fn or_all(items: Vec<String>) -> String {
@@ -783,12 +785,14 @@ async fn application(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Path(app_id): Path<String>,
+    RawQuery(query): RawQuery,
 ) -> Response {
     let session = match signed_in(&state, peer, &headers).await {
         Ok(s) => s,
         Err(r) => return r,
     };
-    match application_page(&state, &session, &app_id).await {
+    let clients_after = cursor(query.as_deref().unwrap_or_default());
+    match application_page(&state, &session, &app_id, clients_after).await {
         Ok(page) => html(StatusCode::OK, &page),
         Err(e) => failure(Some(&session), e),
     }
@@ -798,27 +802,24 @@ async fn application_page(
     state: &AppState,
     session: &DashboardSession,
     app_id: &str,
+    clients_after: Option<i64>,
 ) -> Result<ApplicationPage, AdminError> {
-    let first = PageRequest {
-        after: None,
-        limit: PageRequest::MAX_LIMIT,
+    let clients_page = PageRequest {
+        after: clients_after,
+        limit: PageRequest::DEFAULT_LIMIT,
     };
     let ApplicationOverview {
         application: app,
         usage,
         statements,
         clients,
+        statement_status,
     } = state
         .dcr
-        .application_overview(&session.principal, app_id, first)
+        .application_overview(&session.principal, app_id, clients_page)
         .await?;
-    let revoked_statements: Vec<_> = statements
-        .items
-        .iter()
-        .filter(|s| s.status == Status::Revoked)
-        .map(|s| s.jti)
-        .collect();
     Ok(ApplicationPage {
+        next_clients: clients.next.map(|n| format!("cursor={n}")),
         nav: Nav::of(session),
         flash: None,
         csrf: session.csrf_token.clone(),
@@ -838,14 +839,13 @@ async fn application_page(
         clients: clients
             .items
             .into_iter()
-            .rev()
             .map(|c| {
                 // A client is cut off by its own revocation or by its origin's.
                 let status = if c.status == Status::Revoked {
                     "revoked"
                 } else if app.status == Status::Revoked {
                     "cut off: application revoked"
-                } else if revoked_statements.contains(&c.statement_jti) {
+                } else if statement_status.get(&c.statement_jti) != Some(&Status::Active) {
                     "cut off: statement revoked"
                 } else {
                     "active"

@@ -555,3 +555,48 @@ async fn the_dashboard_answers_hostile_input_without_a_server_error() {
     let (s, _) = tab.get("/dashboard/applications?cursor=-5").await;
     assert_eq!(s, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn the_application_page_pages_through_clients_and_shows_each_cut_off() {
+    let app = spawn_app().await;
+    let ready = app.ready_client().await;
+    // 55 more clients: the page shows 50 at a time.
+    for _ in 0..55 {
+        app.register(&ready.statement).await;
+    }
+    let (_, second) = app.statement(&ready.app_id).await;
+    let (on_second, _) = app.register(&second).await;
+    app.admin_post(
+        &format!("/software-statements/{}/revoke", ready.jti),
+        json!({}),
+    )
+    .await;
+    user(&app, "acme", "ops@acme.example", "programmer-admin", None).await;
+    let mut tab = Tab::new(&app);
+    tab.sign_in("ops@acme.example", PASSWORD).await;
+
+    let page_path = format!("/dashboard/applications/{}", ready.app_id);
+    let (s, first) = tab.get(&page_path).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(first.contains("57 (1 active)"), "{first}");
+    assert!(first.contains(&ready.client_id), "oldest first");
+    assert_eq!(first.matches("cut off: statement revoked").count(), 50);
+    let at = first.find("?cursor=").expect("a link to the next clients") + 8;
+    let cursor: String = first[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+
+    let (s, rest) = tab.get(&format!("{page_path}?cursor={cursor}")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(rest.matches("cut off: statement revoked").count(), 6);
+    assert!(rest.contains(&on_second), "{rest}");
+    assert!(!rest.contains("?cursor="), "the last page has no next link");
+    // Only the client of the second statement can still be revoked by hand.
+    assert_eq!(rest.matches("Revoke client").count(), 1);
+
+    // A cursor past the end is an empty page, not an error.
+    let (s, past) = tab.get(&format!("{page_path}?cursor=999999")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(past.contains("No more clients."), "{past}");
+}
