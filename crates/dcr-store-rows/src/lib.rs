@@ -794,11 +794,7 @@ impl Store for $store {
         .fetch_optional(&mut *tx)
         .await
         .map_err(map_err)?;
-        if row.is_some() {
-            insert_audit(&mut *tx, audit).await?;
-        }
-        tx.commit().await.map_err(map_err)?;
-        row.as_ref().map(crate::rows::api_key_from_row).transpose()
+        commit_audited(tx, row, audit, crate::rows::api_key_from_row).await
     }
 
     async fn revocations_since(
@@ -948,11 +944,7 @@ impl Store for $store {
             .fetch_optional(&mut *tx)
             .await
             .map_err(map_err)?;
-        if row.is_some() {
-            insert_audit(&mut *tx, audit).await?;
-        }
-        tx.commit().await.map_err(map_err)?;
-        row.as_ref().map(crate::rows::user_from_row).transpose()
+        commit_audited(tx, row, audit, crate::rows::user_from_row).await
     }
 
     async fn insert_session(&self, s: &SessionRecord, audit: &AuditEvent) -> StoreResult<()> {
@@ -1157,15 +1149,26 @@ async fn revoke<T>(
         .fetch_optional(&mut *tx)
         .await
         .map_err(map_err)?;
-    let record = row.as_ref().map(decode).transpose()?;
-    if let (1, Some(r)) = (changed, &record) {
-        log_revocation(&mut tx, kind, &id, owner(r).as_str(), at).await?;
+    if let (1, Some(r)) = (changed, &row) {
+        let owner = owner(&decode(r)?).as_str().to_owned();
+        log_revocation(&mut tx, kind, &id, &owner, at).await?;
     }
-    if record.is_some() {
+    commit_audited(tx, row, audit, decode).await
+}
+
+/// Ends a change to one row: appends `audit` if the row exists (a change to an
+/// unknown id is not an event), commits, and decodes the row as it now is.
+async fn commit_audited<T>(
+    mut tx: sqlx::Transaction<'_, $db>,
+    row: Option<$row>,
+    audit: &AuditEvent,
+    decode: impl Fn(&$row) -> StoreResult<T>,
+) -> StoreResult<Option<T>> {
+    if row.is_some() {
         insert_audit(&mut *tx, audit).await?;
     }
     tx.commit().await.map_err(map_err)?;
-    Ok(record)
+    row.as_ref().map(decode).transpose()
 }
 
 async fn log_revocation(
