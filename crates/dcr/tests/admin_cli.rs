@@ -115,10 +115,7 @@ async fn every_admin_route_works_from_the_command_line() {
     let listed = cli.json(&["statements", "list", &app_id]);
     let jti = listed["items"][0]["jti"].as_str().unwrap().to_owned();
     let http = reqwest::Client::new();
-    let registered: Value = http
-        .post(format!("{}/o/client/register", server.base))
-        .json(&serde_json::json!({"software_statement": statement}))
-        .send()
+    let registered: Value = common::register(&http, &server.base, &statement)
         .await
         .unwrap()
         .json()

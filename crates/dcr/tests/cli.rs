@@ -177,10 +177,7 @@ async fn debug_logs_never_contain_secrets_statements_or_tokens() {
             .json(&body)
             .send()
     };
-    let reg: serde_json::Value = http
-        .post(format!("{b}/o/client/register"))
-        .json(&json!({"software_statement": statement}))
-        .send()
+    let reg: serde_json::Value = common::register(&http, &b, &statement)
         .await
         .unwrap()
         .json()
@@ -289,28 +286,22 @@ async fn demo_mode_prints_a_statement_and_commands_that_work() {
         .to_owned();
 
     let http = reqwest::Client::new();
-    let reg: serde_json::Value = http
-        .post(format!("{base}/o/client/register"))
-        .json(&serde_json::json!({"software_statement": statement}))
-        .send()
+    let reg: serde_json::Value = common::register(&http, &base, &statement)
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    let tok: serde_json::Value = http
-        .post(format!("{base}/o/client/token"))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", reg["client_id"].as_str().unwrap()),
-            ("client_secret", reg["client_secret"].as_str().unwrap()),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let tok: serde_json::Value = common::token(
+        &http,
+        &base,
+        reg["client_id"].as_str().unwrap(),
+        reg["client_secret"].as_str().unwrap(),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
     let r = http
         .get(format!("{base}/o/auth/verify"))
         .bearer_auth(tok["access_token"].as_str().unwrap())

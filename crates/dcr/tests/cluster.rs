@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{Server, free_port, seed, serve_on};
+use common::{Server, free_port, register, seed, serve_on, token};
 use dcr_testkit::{PgServer, RedisServer};
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::sync::Mutex;
 
 const OPERATOR: &str = "cluster-operator-key-0123";
@@ -19,29 +19,6 @@ fn kek() -> String {
     dcr_core::crypto::KeyEncryptionKey::generate()
         .unwrap()
         .to_base64()
-}
-
-async fn register(
-    http: &reqwest::Client,
-    base: &str,
-    statement: &str,
-) -> reqwest::Result<reqwest::Response> {
-    http.post(format!("{base}/o/client/register"))
-        .json(&json!({"software_statement": statement}))
-        .send()
-        .await
-}
-
-async fn token(http: &reqwest::Client, base: &str, id: &str, secret: &str) -> reqwest::Response {
-    http.post(format!("{base}/o/client/token"))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", id),
-            ("client_secret", secret),
-        ])
-        .send()
-        .await
-        .unwrap()
 }
 
 #[tokio::test]
@@ -142,13 +119,31 @@ async fn three_nodes_share_clients_revocations_and_one_throttling_budget() {
     }
 }
 
-/// Registers continuously with `workers` tasks until `stop`; records every 201.
-async fn load(
-    base: String,
-    statement: String,
-    acked: Arc<Mutex<Vec<(String, String)>>>,
-    stop: Arc<AtomicBool>,
-) {
+/// Credentials of every registration that was answered 201.
+type Acked = Arc<Mutex<Vec<(String, String)>>>;
+
+/// Starts `workers` tasks that register continuously until `stop` is set.
+fn start_load(
+    workers: usize,
+    base: &str,
+    statement: &str,
+    acked: &Acked,
+    stop: &Arc<AtomicBool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    (0..workers)
+        .map(|_| {
+            tokio::spawn(load(
+                base.to_owned(),
+                statement.to_owned(),
+                acked.clone(),
+                stop.clone(),
+            ))
+        })
+        .collect()
+}
+
+/// Registers continuously until `stop`; records every 201.
+async fn load(base: String, statement: String, acked: Acked, stop: Arc<AtomicBool>) {
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
         .build()
@@ -172,28 +167,15 @@ async fn load(
 async fn crash_rounds(envs: Vec<(&'static str, String)>) {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let env_refs = |e: &Vec<(&'static str, String)>| {
-        e.iter().map(|(k, v)| (*k, v.clone())).collect::<Vec<_>>()
-    };
-    let owned = env_refs(&envs);
-    let refs: Vec<(&str, &str)> = owned.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let refs: Vec<(&str, &str)> = envs.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let mut server = serve_on(port, dir.path(), &refs).await;
     let http = reqwest::Client::new();
     let statement = seed(&http, &server.base, OPERATOR).await;
-    let acked = Arc::new(Mutex::new(Vec::new()));
+    let acked = Acked::default();
     let mut checked = 0usize;
     for round in 0..20 {
         let stop = Arc::new(AtomicBool::new(false));
-        let workers: Vec<_> = (0..8)
-            .map(|_| {
-                tokio::spawn(load(
-                    server.base.clone(),
-                    statement.clone(),
-                    acked.clone(),
-                    stop.clone(),
-                ))
-            })
-            .collect();
+        let workers = start_load(8, &server.base, &statement, &acked, &stop);
         // A random moment: 150 to 650 ms into the load.
         let jitter = 150 + (rand_u64() % 500);
         tokio::time::sleep(Duration::from_millis(jitter)).await;
@@ -261,18 +243,9 @@ async fn a_database_outage_is_503_then_recovery_and_nothing_acknowledged_is_lost
         .unwrap();
     let statement = seed(&http, &server.base, OPERATOR).await;
 
-    let acked = Arc::new(Mutex::new(Vec::new()));
+    let acked = Acked::default();
     let stop = Arc::new(AtomicBool::new(false));
-    let workers: Vec<_> = (0..4)
-        .map(|_| {
-            tokio::spawn(load(
-                server.base.clone(),
-                statement.clone(),
-                acked.clone(),
-                stop.clone(),
-            ))
-        })
-        .collect();
+    let workers = start_load(4, &server.base, &statement, &acked, &stop);
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     pg.pause();

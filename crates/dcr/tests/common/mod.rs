@@ -120,3 +120,33 @@ pub async fn seed(http: &reqwest::Client, base: &str, operator: &str) -> String 
         .unwrap();
     st["software_statement"].as_str().unwrap().to_owned()
 }
+
+/// `POST /o/client/register` with a software statement.
+pub async fn register(
+    http: &reqwest::Client,
+    base: &str,
+    statement: &str,
+) -> reqwest::Result<reqwest::Response> {
+    http.post(format!("{base}/o/client/register"))
+        .json(&serde_json::json!({"software_statement": statement}))
+        .send()
+        .await
+}
+
+/// `POST /o/client/token` with the client's credentials in the form.
+pub async fn token(
+    http: &reqwest::Client,
+    base: &str,
+    id: &str,
+    secret: &str,
+) -> reqwest::Response {
+    http.post(format!("{base}/o/client/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", id),
+            ("client_secret", secret),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
