@@ -4,25 +4,14 @@
 use base64::Engine as _;
 use criterion::{Criterion, criterion_group, criterion_main};
 use dcr_core::device_info::DeviceInfo;
-use dcr_core::jose::{KeyRing, LoadedKey, SigningAlgorithm, generate_key};
+use dcr_core::jose::{KeyRing, SigningAlgorithm, generate_key};
 use dcr_core::secrets::{SecretHasher, generate_client_secret};
 use dcr_core::time::unix_now;
 use dcr_proto::claims::{AccessTokenClaims, StatementClaims};
 
 fn ring() -> KeyRing {
     let g = generate_key(SigningAlgorithm::Es256).unwrap();
-    KeyRing::new(
-        "http://127.0.0.1:8080".into(),
-        LoadedKey {
-            kid: g.kid,
-            alg: g.alg,
-            public_jwk: g.public_jwk,
-            private_pkcs8: Some(g.private_pkcs8),
-            published: true,
-        },
-        vec![],
-    )
-    .unwrap()
+    KeyRing::new("http://127.0.0.1:8080".into(), g.into(), vec![]).unwrap()
 }
 
 fn claims(now: i64) -> AccessTokenClaims {

@@ -349,6 +349,20 @@ pub struct LoadedKey {
     pub published: bool,
 }
 
+/// A key generated in this process, ready to sign and published: what a test, a
+/// benchmark or a one-key ring needs without the seal-and-store round trip.
+impl From<GeneratedKey> for LoadedKey {
+    fn from(g: GeneratedKey) -> Self {
+        Self {
+            kid: g.kid,
+            alg: g.alg,
+            public_jwk: g.public_jwk,
+            private_pkcs8: Some(g.private_pkcs8),
+            published: true,
+        }
+    }
+}
+
 impl KeyRing {
     /// Builds the ring from the active key and every other key we have.
     pub fn new(

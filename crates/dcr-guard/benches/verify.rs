@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use dcr_core::jose::{KeyRing, LoadedKey, SigningAlgorithm, generate_key};
+use dcr_core::jose::{KeyRing, SigningAlgorithm, generate_key};
 use dcr_core::time::unix_now;
 use dcr_guard::{Guard, GuardConfig};
 use dcr_proto::claims::AccessTokenClaims;
@@ -16,18 +16,7 @@ const ISSUER: &str = "http://127.0.0.1:8080";
 fn setup(cache: usize) -> (Guard, String) {
     let g = generate_key(SigningAlgorithm::Es256).unwrap();
     let jwk = g.public_jwk.clone();
-    let ring = KeyRing::new(
-        ISSUER.into(),
-        LoadedKey {
-            kid: g.kid.clone(),
-            alg: g.alg,
-            public_jwk: g.public_jwk,
-            private_pkcs8: Some(g.private_pkcs8),
-            published: true,
-        },
-        vec![],
-    )
-    .unwrap();
+    let ring = KeyRing::new(ISSUER.into(), g.into(), vec![]).unwrap();
     let now = unix_now();
     let token = ring
         .sign_access_token(&AccessTokenClaims {

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use dcr_core::jose::{KeyRing, LoadedKey, SigningAlgorithm, generate_key};
+use dcr_core::jose::{KeyRing, SigningAlgorithm, generate_key};
 use dcr_guard::{Guard, GuardConfig};
 use dcr_testkit::*;
 use reqwest::StatusCode;
@@ -48,18 +48,7 @@ fn attacker() -> (KeyRing, dcr_proto::discovery::PublicJwk, Vec<u8>) {
     let g = generate_key(SigningAlgorithm::Es256).unwrap();
     let jwk = g.public_jwk.clone();
     let pkcs8 = g.private_pkcs8.clone();
-    let ring = KeyRing::new(
-        "attacker".into(),
-        LoadedKey {
-            kid: g.kid,
-            alg: g.alg,
-            public_jwk: g.public_jwk,
-            private_pkcs8: Some(g.private_pkcs8),
-            published: true,
-        },
-        vec![],
-    )
-    .unwrap();
+    let ring = KeyRing::new("attacker".into(), g.into(), vec![]).unwrap();
     (ring, jwk, pkcs8)
 }
 

@@ -3,7 +3,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use dcr_core::jose::{KeyRing, LoadedKey, SigningAlgorithm, generate_key};
+use dcr_core::jose::{KeyRing, SigningAlgorithm, generate_key};
 use dcr_proto::claims::StatementClaims;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -127,18 +127,7 @@ fn foreign_statement(issuer: &str, app_id: &str, jti: &str, our_kid: Option<&str
     };
     match our_kid {
         None => {
-            let ring = KeyRing::new(
-                issuer.into(),
-                LoadedKey {
-                    kid: g.kid.clone(),
-                    alg: g.alg,
-                    public_jwk: g.public_jwk.clone(),
-                    private_pkcs8: Some(g.private_pkcs8.clone()),
-                    published: true,
-                },
-                vec![],
-            )
-            .unwrap();
+            let ring = KeyRing::new(issuer.into(), g.into(), vec![]).unwrap();
             ring.sign_statement(&claims).unwrap()
         }
         Some(kid) => {
