@@ -507,16 +507,11 @@ impl Store for $store {
     }
 
     async fn get_application(&self, id: &ApplicationId) -> StoreResult<Option<Application>> {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {APP_COLUMNS} FROM applications WHERE id = $1"
-        )))
-        .bind(id.to_string())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(map_err)?
-        .as_ref()
-        .map(|r| crate::rows::application_from_row(r, ""))
-        .transpose()
+        row_by(&self.pool, APP_COLUMNS, "applications", "id", id.to_string())
+            .await?
+            .as_ref()
+            .map(|r| crate::rows::application_from_row(r, ""))
+            .transpose()
     }
 
     async fn list_applications(
@@ -591,14 +586,9 @@ impl Store for $store {
     }
 
     async fn get_client(&self, id: &ClientId) -> StoreResult<Option<ClientRecord>> {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {CLIENT_COLUMNS} FROM clients WHERE id = $1"
-        )))
-        .bind(id.to_string())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(map_err)?
-        .as_ref()
+        row_by(&self.pool, CLIENT_COLUMNS, "clients", "id", id.to_string())
+            .await?
+            .as_ref()
         .map(crate::rows::client_from_row)
         .transpose()
     }
@@ -743,16 +733,11 @@ impl Store for $store {
     }
 
     async fn get_api_key(&self, id: &ApiKeyId) -> StoreResult<Option<ApiKeyRecord>> {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {API_KEY_COLUMNS} FROM api_keys WHERE id = $1"
-        )))
-        .bind(id.to_string())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(map_err)?
-        .as_ref()
-        .map(crate::rows::api_key_from_row)
-        .transpose()
+        row_by(&self.pool, API_KEY_COLUMNS, "api_keys", "id", id.to_string())
+            .await?
+            .as_ref()
+            .map(crate::rows::api_key_from_row)
+            .transpose()
     }
 
     async fn list_api_keys(
@@ -787,13 +772,7 @@ impl Store for $store {
             .execute(&mut *tx)
             .await
             .map_err(map_err)?;
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {API_KEY_COLUMNS} FROM api_keys WHERE id = $1"
-        )))
-        .bind(id.to_string())
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(map_err)?;
+        let row = row_by(&mut *tx, API_KEY_COLUMNS, "api_keys", "id", id.to_string()).await?;
         commit_audited(tx, row, audit, crate::rows::api_key_from_row).await
     }
 
@@ -881,22 +860,16 @@ impl Store for $store {
     }
 
     async fn get_user(&self, id: &UserId) -> StoreResult<Option<UserRecord>> {
-        sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1")))
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)?
+        row_by(&self.pool, USER_COLUMNS, "users", "id", id.to_string())
+            .await?
             .as_ref()
             .map(crate::rows::user_from_row)
             .transpose()
     }
 
     async fn find_user_by_email(&self, email: &str) -> StoreResult<Option<UserRecord>> {
-        sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1")))
-            .bind(email)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)?
+        row_by(&self.pool, USER_COLUMNS, "users", "email", email.to_owned())
+            .await?
             .as_ref()
             .map(crate::rows::user_from_row)
             .transpose()
@@ -939,11 +912,7 @@ impl Store for $store {
             .execute(&mut *tx)
             .await
             .map_err(map_err)?;
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1")))
-            .bind(id.to_string())
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(map_err)?;
+        let row = row_by(&mut *tx, USER_COLUMNS, "users", "id", id.to_string()).await?;
         commit_audited(tx, row, audit, crate::rows::user_from_row).await
     }
 
@@ -1144,16 +1113,31 @@ async fn revoke<T>(
     .await
     .map_err(map_err)?
     .rows_affected();
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {columns} FROM {table} WHERE {key} = $1")))
-        .bind(&id)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(map_err)?;
+    let row = row_by(&mut *tx, columns, table, key, id.clone()).await?;
     if let (1, Some(r)) = (changed, &row) {
         let owner = owner(&decode(r)?).as_str().to_owned();
         log_revocation(&mut tx, kind, &id, &owner, at).await?;
     }
     commit_audited(tx, row, audit, decode).await
+}
+
+/// The row of `table` whose `key` column equals `value`. `columns`, `table` and `key`
+/// are constants of this module, never input.
+async fn row_by<'e, E>(
+    executor: E,
+    columns: &str,
+    table: &str,
+    key: &str,
+    value: String,
+) -> StoreResult<Option<$row>>
+where
+    E: sqlx::Executor<'e, Database = $db>,
+{
+    sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {columns} FROM {table} WHERE {key} = $1")))
+        .bind(value)
+        .fetch_optional(executor)
+        .await
+        .map_err(map_err)
 }
 
 /// Ends a change to one row: appends `audit` if the row exists (a change to an
