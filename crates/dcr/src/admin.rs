@@ -262,6 +262,11 @@ impl Call {
         }
     }
 
+    /// A page of a collection, with the `--cursor`/`--limit` given.
+    fn list(path: String, page: &PageArgs, columns: &'static [&'static str]) -> Self {
+        Self::get(paged(path, page, vec![]), columns)
+    }
+
     fn post(path: String, body: Value, columns: &'static [&'static str]) -> Self {
         Self {
             method: reqwest::Method::POST,
@@ -269,6 +274,23 @@ impl Call {
             body: Some(body),
             columns,
         }
+    }
+
+    fn delete(path: String, columns: &'static [&'static str]) -> Self {
+        Self {
+            method: reqwest::Method::DELETE,
+            path,
+            body: None,
+            columns,
+        }
+    }
+}
+
+/// A programmer's API keys, or the deployment-wide ones.
+fn api_keys_path(programmer: Option<String>) -> String {
+    match programmer {
+        Some(p) => format!("/programmers/{}/api-keys", seg(&p)),
+        None => "/api-keys".into(),
     }
 }
 
@@ -371,9 +393,7 @@ fn plan(command: RemoteCommand) -> anyhow::Result<(Call, Option<std::path::PathB
                 json!({"id": id, "name": name}),
                 PROGRAMMER,
             ),
-            ProgrammersCommand::List(page) => {
-                Call::get(paged("/programmers".into(), &page, vec![]), PROGRAMMER)
-            }
+            ProgrammersCommand::List(page) => Call::list("/programmers".into(), &page, PROGRAMMER),
             ProgrammersCommand::Get { id } => {
                 Call::get(format!("/programmers/{}", seg(&id)), PROGRAMMER)
             }
@@ -388,12 +408,9 @@ fn plan(command: RemoteCommand) -> anyhow::Result<(Call, Option<std::path::PathB
                 json!({"id": id, "name": name}),
                 CHANNEL,
             ),
-            ChannelsCommand::List { programmer, page } => Call::get(
-                paged(
-                    format!("/programmers/{}/channels", seg(&programmer)),
-                    &page,
-                    vec![],
-                ),
+            ChannelsCommand::List { programmer, page } => Call::list(
+                format!("/programmers/{}/channels", seg(&programmer)),
+                &page,
                 CHANNEL,
             ),
         },
@@ -419,12 +436,9 @@ fn plan(command: RemoteCommand) -> anyhow::Result<(Call, Option<std::path::PathB
                     APPLICATION,
                 )
             }
-            ApplicationsCommand::List { programmer, page } => Call::get(
-                paged(
-                    format!("/programmers/{}/applications", seg(&programmer)),
-                    &page,
-                    vec![],
-                ),
+            ApplicationsCommand::List { programmer, page } => Call::list(
+                format!("/programmers/{}/applications", seg(&programmer)),
+                &page,
                 APPLICATION,
             ),
             ApplicationsCommand::Get { id } => {
@@ -451,12 +465,9 @@ fn plan(command: RemoteCommand) -> anyhow::Result<(Call, Option<std::path::PathB
                     &["jti", "software_statement"],
                 )
             }
-            StatementsCommand::List { application, page } => Call::get(
-                paged(
-                    format!("/applications/{}/software-statements", seg(&application)),
-                    &page,
-                    vec![],
-                ),
+            StatementsCommand::List { application, page } => Call::list(
+                format!("/applications/{}/software-statements", seg(&application)),
+                &page,
                 STATEMENT,
             ),
             StatementsCommand::Revoke { jti } => Call::post(
@@ -466,12 +477,9 @@ fn plan(command: RemoteCommand) -> anyhow::Result<(Call, Option<std::path::PathB
             ),
         },
         R::Clients(c) => match c {
-            ClientsCommand::List { application, page } => Call::get(
-                paged(
-                    format!("/applications/{}/clients", seg(&application)),
-                    &page,
-                    vec![],
-                ),
+            ClientsCommand::List { application, page } => Call::list(
+                format!("/applications/{}/clients", seg(&application)),
+                &page,
                 CLIENT,
             ),
             ClientsCommand::Get { id } => Call::get(format!("/clients/{}", seg(&id)), CLIENT),
@@ -493,25 +501,14 @@ fn plan(command: RemoteCommand) -> anyhow::Result<(Call, Option<std::path::PathB
                 if let Some(n) = name {
                     body["name"] = json!(n);
                 }
-                let path = match programmer {
-                    Some(p) => format!("/programmers/{}/api-keys", seg(&p)),
-                    None => "/api-keys".into(),
-                };
-                Call::post(path, body, API_KEY)
+                Call::post(api_keys_path(programmer), body, API_KEY)
             }
             ApiKeysCommand::List { programmer, page } => {
-                let path = match programmer {
-                    Some(p) => format!("/programmers/{}/api-keys", seg(&p)),
-                    None => "/api-keys".into(),
-                };
-                Call::get(paged(path, &page, vec![]), API_KEY)
+                Call::list(api_keys_path(programmer), &page, API_KEY)
             }
-            ApiKeysCommand::Revoke { id } => Call {
-                method: reqwest::Method::DELETE,
-                path: format!("/api-keys/{}", seg(&id)),
-                body: None,
-                columns: API_KEY,
-            },
+            ApiKeysCommand::Revoke { id } => {
+                Call::delete(format!("/api-keys/{}", seg(&id)), API_KEY)
+            }
         },
         R::Users(c) => match c {
             UsersCommand::Create {
@@ -530,20 +527,12 @@ fn plan(command: RemoteCommand) -> anyhow::Result<(Call, Option<std::path::PathB
                     USER,
                 )
             }
-            UsersCommand::List { programmer, page } => Call::get(
-                paged(
-                    format!("/programmers/{}/users", seg(&programmer)),
-                    &page,
-                    vec![],
-                ),
+            UsersCommand::List { programmer, page } => Call::list(
+                format!("/programmers/{}/users", seg(&programmer)),
+                &page,
                 USER,
             ),
-            UsersCommand::Disable { id } => Call {
-                method: reqwest::Method::DELETE,
-                path: format!("/users/{}", seg(&id)),
-                body: None,
-                columns: USER,
-            },
+            UsersCommand::Disable { id } => Call::delete(format!("/users/{}", seg(&id)), USER),
         },
         R::Audit(a) => {
             let mut query = Vec::new();
