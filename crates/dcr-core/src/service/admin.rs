@@ -73,6 +73,13 @@ impl Principal {
         self.role == Role::Operator
     }
 
+    /// Whether the audit log is open to this caller (within its programmer). Channel
+    /// admins and resource servers may not read it: a programmer's log names the
+    /// resources of all its channels.
+    pub fn may_read_audit(&self) -> bool {
+        matches!(self.role, Role::Operator | Role::ProgrammerAdmin)
+    }
+
     fn can_see_programmer(&self, pid: &ProgrammerId) -> bool {
         match self.role {
             Role::Operator => true,

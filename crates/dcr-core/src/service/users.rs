@@ -290,9 +290,9 @@ impl Dcr {
         Ok(self.store.delete_session(&self.hasher.hash(token)).await?)
     }
 
-    /// The audit log, newest first. Operators read all of it; a programmer admin reads
-    /// its programmer's events. Channel admins and resource servers may not read it:
-    /// a programmer's log names the resources of all its channels.
+    /// The audit log, newest first, for callers who [may read
+    /// it](Principal::may_read_audit). Operators read all of it; a programmer admin
+    /// reads its programmer's events.
     pub async fn list_audit(
         &self,
         who: &Principal,
@@ -303,16 +303,17 @@ impl Dcr {
             .programmer
             .map(|p| ProgrammerId::parse(p).map_err(|e| invalid(e.0)))
             .transpose()?;
-        let programmer_id = match who.role {
-            Role::Operator => wanted,
-            Role::ProgrammerAdmin => {
-                let own = who.programmer.clone();
-                if wanted.is_some() && wanted != own {
-                    return Err(AdminError::NotFound);
-                }
-                own
+        if !who.may_read_audit() {
+            return Err(AdminError::Forbidden);
+        }
+        let programmer_id = if who.role == Role::Operator {
+            wanted
+        } else {
+            let own = who.programmer.clone();
+            if wanted.is_some() && wanted != own {
+                return Err(AdminError::NotFound);
             }
-            Role::ChannelAdmin | Role::ResourceServer => return Err(AdminError::Forbidden),
+            own
         };
         let filter = AuditFilter {
             programmer_id,

@@ -158,7 +158,7 @@ impl Nav {
             role: s.principal.role.as_str(),
             programmer: programmer_of(s),
             csrf: s.csrf_token.clone(),
-            can_read_audit: matches!(s.principal.role, Role::Operator | Role::ProgrammerAdmin),
+            can_read_audit: s.principal.may_read_audit(),
         })
     }
 }
