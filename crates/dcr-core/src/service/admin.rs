@@ -69,7 +69,7 @@ impl Principal {
         self
     }
 
-    fn is_operator(&self) -> bool {
+    pub(super) fn is_operator(&self) -> bool {
         self.role == Role::Operator
     }
 

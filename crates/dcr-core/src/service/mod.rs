@@ -245,7 +245,7 @@ impl Dcr {
     /// made. Tokens signed before keep verifying until they expire; statements keep
     /// verifying for as long as they are not revoked.
     pub async fn rotate_keys(&self, who: &Principal) -> Result<Vec<SigningKeyRecord>, AdminError> {
-        if who.role != crate::model::Role::Operator {
+        if !who.is_operator() {
             return Err(AdminError::Forbidden);
         }
         let records = self.store.list_signing_keys().await?;
@@ -274,7 +274,7 @@ impl Dcr {
 
     /// Signing keys without their private halves.
     pub async fn list_keys(&self, who: &Principal) -> Result<Vec<SigningKeyRecord>, AdminError> {
-        if who.role != crate::model::Role::Operator {
+        if !who.is_operator() {
             return Err(AdminError::Forbidden);
         }
         let mut records = self.store.list_signing_keys().await?;

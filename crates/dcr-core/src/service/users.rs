@@ -306,7 +306,7 @@ impl Dcr {
         if !who.may_read_audit() {
             return Err(AdminError::Forbidden);
         }
-        let programmer_id = if who.role == Role::Operator {
+        let programmer_id = if who.is_operator() {
             wanted
         } else {
             let own = who.programmer.clone();
