@@ -593,7 +593,8 @@ impl Dcr {
         Ok(self.store.list_statements(&app.id, page).await?)
     }
 
-    pub async fn revoke_statement(
+    /// A statement the caller may see (through its application).
+    pub async fn get_statement(
         &self,
         who: &Principal,
         jti: &str,
@@ -606,6 +607,16 @@ impl Dcr {
             .ok_or(AdminError::NotFound)?;
         self.get_application(who, &statement.application_id.to_string())
             .await?;
+        Ok(statement)
+    }
+
+    pub async fn revoke_statement(
+        &self,
+        who: &Principal,
+        jti: &str,
+    ) -> Result<StatementRecord, AdminError> {
+        let statement = self.get_statement(who, jti).await?;
+        let jti = statement.jti;
         let audit = audit_event(
             who,
             "statement.revoked",

@@ -964,16 +964,10 @@ async fn confirm(
             "Revoke the application",
         ),
         Revocable::Statement(jti) => {
-            let page = PageRequest {
-                after: None,
-                limit: PageRequest::MAX_LIMIT,
-            };
-            let known = match state.dcr.list_statements(who, app_id, page).await {
-                Ok(p) => p.items.iter().any(|s| s.jti.to_string() == jti),
+            match state.dcr.get_statement(who, &jti).await {
+                Ok(s) if s.application_id == app.id => {}
+                Ok(_) => return failure(Some(&session), AdminError::NotFound),
                 Err(e) => return failure(Some(&session), e),
-            };
-            if !known {
-                return failure(Some(&session), AdminError::NotFound);
             }
             (
                 format!("Revoke software statement {jti}?"),
