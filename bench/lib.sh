@@ -27,7 +27,7 @@ start_postgres() {
 start_dcr() {
     local work="$1" port="$2"
     shift 2
-    env DCR_THROTTLE__ENABLED=false DCR_BOOTSTRAP_OPERATOR_KEY=bench-operator-key DCR_LOG__LEVEL=warn \
+    env DCR_THROTTLE__ENABLED=false DCR_BOOTSTRAP_OPERATOR_KEY=bench-operator-key-0123456789abcdef DCR_LOG__LEVEL=warn \
         DCR_KEY_ENCRYPTION_KEY="$BENCH_KEK" "$@" \
         taskset -c 0 target/release/dcr serve --listen "127.0.0.1:$port" --data-dir "$work/dcr-data" \
         >>"$work/dcr.log" 2>&1 &

@@ -47,7 +47,7 @@ sleep 1
 peer_idle=$(rss_kb "$peer_pid")
 
 echo "==> preparing $CLIENTS clients on each"
-python3 bench/prepare.py dcr "http://127.0.0.1:$dcr_port" "$work/dcr" "$CLIENTS" bench-operator-key
+python3 bench/prepare.py dcr "http://127.0.0.1:$dcr_port" "$work/dcr" "$CLIENTS" bench-operator-key-0123456789abcdef
 python3 bench/prepare.py peer "http://127.0.0.1:$peer_port" "$work/peer" "$CLIENTS"
 
 declare -A result

@@ -28,7 +28,7 @@ for size in $SIZES; do
     fi
     port=$(free_port)
     start_dcr "$work" "$port" "${store_env[@]}"
-    python3 bench/prepare.py dcr "http://127.0.0.1:$port" "$work/seed" 1 bench-operator-key
+    python3 bench/prepare.py dcr "http://127.0.0.1:$port" "$work/seed" 1 bench-operator-key-0123456789abcdef
     read -r real secret <"$work/seed/creds.txt"
     kill "$DCR_PID"; wait "$DCR_PID" 2>/dev/null || true
     start=$(date +%s)

@@ -33,7 +33,7 @@ try {
   await page.keyboard.type(process.env.DCR_PASSWORD);
   await Promise.all([page.waitForURL(/\/dashboard\/applications$/), page.keyboard.press('Enter')]);
   const cookies = await context.cookies();
-  const session = cookies.find((c) => c.name === 'dcr_session');
+  const session = cookies.find((c) => c.name === '__Host-dcr_session');
   assert.ok(session, 'a session cookie is set');
   assert.equal(session.httpOnly, true);
   assert.equal(session.sameSite, 'Strict');

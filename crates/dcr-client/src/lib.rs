@@ -85,20 +85,22 @@ impl CredentialStore for FileStore {
         }
     }
 
+    /// Writes a new temporary file next to the target, created exclusively with mode
+    /// 0600 (so neither an existing file's looser mode nor a planted symlink is ever
+    /// used), syncs it, then renames it over the target.
     fn save(&self, credentials: &Credentials) -> std::io::Result<()> {
         use std::io::Write;
-        let tmp = self.0.with_extension("tmp");
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let mut file = options.open(&tmp)?;
+        let dir = match self.0.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => std::path::Path::new("."),
+        };
+        let mut file = tempfile::Builder::new()
+            .prefix(".dcr-credentials-")
+            .tempfile_in(dir)?;
         file.write_all(&serde_json::to_vec_pretty(credentials).map_err(std::io::Error::other)?)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, &self.0)
+        file.as_file().sync_all()?;
+        file.persist(&self.0).map_err(|e| e.error)?;
+        Ok(())
     }
 }
 
@@ -249,7 +251,8 @@ impl DcrClient {
         };
         let token = CachedToken {
             access_token: issued.access_token.clone(),
-            expires_at: now() + issued.expires_in,
+            // The lifetime comes from the server: never let it overflow.
+            expires_at: now().saturating_add(issued.expires_in),
         };
         if let Some(c) = state.as_mut() {
             c.token = Some(token);
@@ -329,5 +332,49 @@ impl DcrClient {
             });
         }
         Err(ClientError::Throttled(self.config.max_attempts))
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn creds() -> Credentials {
+        Credentials {
+            client_id: "id".into(),
+            client_secret: "secret".into(),
+            token: None,
+        }
+    }
+
+    #[test]
+    fn the_file_store_never_writes_through_a_planted_file_or_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("creds.json");
+        // A world-readable file where the credentials go, and a symlink where a
+        // predictable temporary file would be.
+        std::fs::write(&path, b"{}").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, b"untouched").unwrap();
+        std::os::unix::fs::symlink(&victim, dir.path().join("creds.tmp")).unwrap();
+
+        let store = FileStore(path.clone());
+        store.save(&creds()).unwrap();
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert_eq!(std::fs::read(&victim).unwrap(), b"untouched");
+        assert_eq!(store.load().unwrap(), Some(creds()));
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(".dcr-credentials-"))
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
     }
 }

@@ -53,6 +53,8 @@ pub enum AccessError {
     Expired,
     #[error("the client, its software statement or its application is revoked or deleted")]
     Revoked,
+    #[error("the access token belongs to another programmer")]
+    OtherProgrammer,
     #[error("the access token does not cover channel {0:?}")]
     WrongChannel(String),
     #[error("the access token lacks scope {0:?}")]
@@ -100,7 +102,7 @@ impl AccessError {
                 format!("the access token is not valid: {why}"),
             ),
             Self::Expired => (401, C::AccessTokenExpired, self.to_string()),
-            Self::Revoked => (
+            Self::Revoked | Self::OtherProgrammer => (
                 401,
                 C::InvalidAccessTokenClientApplication,
                 self.to_string(),

@@ -109,18 +109,31 @@ pub struct RefusedRedirectUri {
     pub reason: &'static str,
 }
 
-/// Checks `uri` against the application's domains and custom scheme.
+/// Checks `uri` against the application's domains and custom scheme and returns it in
+/// its parsed, normalised form: what is stored and returned is what every URL parser
+/// reads the same way, never the bytes as sent.
 pub fn check_redirect_uri(
     uri: &str,
     domains: &[DomainEntry],
     custom_scheme: &str,
-) -> Result<(), RefusedRedirectUri> {
+) -> Result<String, RefusedRedirectUri> {
     let refuse = |reason| RefusedRedirectUri {
         uri: uri.chars().take(100).collect(),
         reason,
     };
     if uri.is_empty() || uri.len() > MAX_URI_LEN {
         return Err(refuse("must be 1 to 2048 characters"));
+    }
+    // Parsers disagree about these (WHATWG parsers drop tabs and read `\` as `/`, so
+    // `https://a.example\@b.example` has host `a.example` for one and `b.example` for
+    // another): refuse rather than pick one reading.
+    if uri
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || c == '\\')
+    {
+        return Err(refuse(
+            "must not contain whitespace, control characters or backslashes",
+        ));
     }
     if uri.contains('#') {
         return Err(refuse("must not contain a fragment"));
@@ -135,7 +148,7 @@ pub fn check_redirect_uri(
     }
     let app_scheme = custom_scheme.trim_end_matches("://").trim_end_matches(':');
     if scheme.eq_ignore_ascii_case(app_scheme) {
-        return Ok(());
+        return Ok(url.into());
     }
     let allowed = domains.iter().any(|entry| match entry {
         DomainEntry::Https { host, port } => {
@@ -151,7 +164,7 @@ pub fn check_redirect_uri(
         DomainEntry::ReverseDomain(reverse) => scheme.eq_ignore_ascii_case(reverse),
     });
     if allowed {
-        Ok(())
+        Ok(url.into())
     } else {
         Err(refuse("is not among the application's domains"))
     }
@@ -207,7 +220,7 @@ mod tests {
             "http://localhost:3000/cb",
         ];
         for uri in ok {
-            assert_eq!(check_redirect_uri(uri, &d, scheme), Ok(()), "{uri}");
+            assert!(check_redirect_uri(uri, &d, scheme).is_ok(), "{uri}");
         }
         let refused = [
             "https://evil.example/cb",
@@ -222,9 +235,37 @@ mod tests {
             "/relative/cb",
             "com.evil.app:/cb",
             "",
+            "https://acme.example\\@evil.example/cb",
+            "https://acme.example/cb\t",
+            " https://acme.example/cb",
+            "https://acme.example/c\nb",
+            "https://acme.example/c b",
+            "https://acme.example/\u{0}",
         ];
         for uri in refused {
-            assert!(check_redirect_uri(uri, &d, scheme).is_err(), "{uri}");
+            assert!(check_redirect_uri(uri, &d, scheme).is_err(), "{uri:?}");
+        }
+    }
+
+    #[test]
+    fn accepted_uris_come_back_normalised() {
+        let d = domains(&["https://acme.example", "com.acme.app"]);
+        let scheme = "dcr.0123abcd://";
+        for (sent, stored) in [
+            ("HTTPS://ACME.example/cb", "https://acme.example/cb"),
+            (
+                "https://acme.example:443/a/../cb",
+                "https://acme.example/cb",
+            ),
+            ("https://acme.example", "https://acme.example/"),
+            ("com.acme.app:/cb", "com.acme.app:/cb"),
+            ("https://acme.example/%7Ex", "https://acme.example/%7Ex"),
+        ] {
+            assert_eq!(
+                check_redirect_uri(sent, &d, scheme).as_deref(),
+                Ok(stored),
+                "{sent}"
+            );
         }
     }
 }

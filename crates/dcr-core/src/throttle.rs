@@ -95,6 +95,23 @@ fn canonical(ip: IpAddr) -> IpAddr {
     }
 }
 
+/// The default prefix length an IPv6 client is keyed by: one host is routinely given
+/// a whole /64, so a finer key lets it pick a fresh address per request.
+pub const DEFAULT_IPV6_PREFIX: u8 = 64;
+
+/// The throttling key of a client address: IPv4 addresses as they are, IPv6 addresses
+/// truncated to their first `ipv6_prefix` bits (clamped to 1..=128).
+pub fn device_key(ip: IpAddr, ipv6_prefix: u8) -> IpAddr {
+    match canonical(ip) {
+        IpAddr::V6(v6) => {
+            let bits = u32::from(ipv6_prefix.clamp(1, 128));
+            let mask = u128::MAX.checked_shl(128 - bits).unwrap_or(0);
+            IpAddr::V6(std::net::Ipv6Addr::from(u128::from(v6) & mask))
+        }
+        v4 => v4,
+    }
+}
+
 /// A token bucket: `capacity` requests at once, refilled at `refill_per_second`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BucketSpec {
@@ -109,11 +126,13 @@ impl BucketSpec {
     }
 }
 
-/// Local (in-process) buckets keyed by client IP, bounded in the keys they track.
+/// Local (in-process) buckets keyed by client IP ([`device_key`]: IPv6 by prefix),
+/// bounded in the keys they track.
 pub struct LocalBuckets {
     spec: BucketSpec,
     limiter: DefaultKeyedRateLimiter<IpAddr>,
     max_keys: usize,
+    ipv6_prefix: u8,
 }
 
 impl LocalBuckets {
@@ -126,7 +145,15 @@ impl LocalBuckets {
             spec,
             limiter: RateLimiter::keyed(quota),
             max_keys,
+            ipv6_prefix: DEFAULT_IPV6_PREFIX,
         }
+    }
+
+    /// Keys IPv6 clients by their first `bits` bits instead of
+    /// [`DEFAULT_IPV6_PREFIX`].
+    pub fn with_ipv6_prefix(mut self, bits: u8) -> Self {
+        self.ipv6_prefix = bits;
+        self
     }
 
     pub fn spec(&self) -> BucketSpec {
@@ -139,7 +166,7 @@ impl LocalBuckets {
             self.prune();
         }
         self.limiter
-            .check_key(&ip)
+            .check_key(&device_key(ip, self.ipv6_prefix))
             .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
     }
 
@@ -227,5 +254,33 @@ mod tests {
         assert!(wait <= Duration::from_secs(1) && wait > Duration::ZERO);
         assert_eq!(retry_after_seconds(wait), 1);
         assert!(b.check(ip("192.0.2.2")).is_ok(), "buckets are per device");
+    }
+
+    #[test]
+    fn ipv6_clients_are_keyed_by_their_prefix() {
+        assert_eq!(
+            device_key(ip("2001:db8:1:2:aaaa:bbbb:cccc:dddd"), 64),
+            ip("2001:db8:1:2::")
+        );
+        assert_eq!(device_key(ip("2001:db8:1:2::1"), 48), ip("2001:db8:1::"));
+        assert_eq!(device_key(ip("2001:db8::1"), 128), ip("2001:db8::1"));
+        assert_eq!(device_key(ip("2001:db8::1"), 0), ip("::"));
+        assert_eq!(device_key(ip("192.0.2.7"), 64), ip("192.0.2.7"));
+        assert_eq!(device_key(ip("::ffff:192.0.2.7"), 64), ip("192.0.2.7"));
+
+        let b = LocalBuckets::new(
+            BucketSpec {
+                capacity: 2,
+                refill_per_second: 0.001,
+            },
+            100,
+        );
+        assert!(b.check(ip("2001:db8:0:1::1")).is_ok());
+        assert!(b.check(ip("2001:db8:0:1::2")).is_ok());
+        assert!(
+            b.check(ip("2001:db8:0:1:ffff::3")).is_err(),
+            "one /64 is one device"
+        );
+        assert!(b.check(ip("2001:db8:0:2::1")).is_ok(), "another /64 is not");
     }
 }

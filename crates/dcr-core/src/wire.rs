@@ -2,12 +2,13 @@
 //! parameters, and `Authorization` header values. Pure functions over bytes and text,
 //! so they are unit-tested and fuzzed without a server.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::Value;
 
+use crate::redirect::MAX_REDIRECT_URIS;
 use crate::service::RegistrationRequest;
 
 /// The registration body: `software_statement` (required), `redirect_uri` (Adobe)
@@ -26,25 +27,33 @@ pub fn parse_registration_body(bytes: &[u8]) -> Result<RegistrationRequest, Stri
         }
         Some(_) => return Err("software_statement must be a string".into()),
     };
-    let mut redirect_uris: Vec<String> = Vec::new();
-    match members.get("redirect_uri") {
-        None | Some(Value::Null) => {}
-        Some(Value::String(uri)) => redirect_uris.push(uri.clone()),
+    let single = match members.get("redirect_uri") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(uri)) => Some(uri),
         Some(_) => return Err("redirect_uri must be a string".into()),
-    }
-    match members.get("redirect_uris") {
-        None | Some(Value::Null) => {}
-        Some(Value::Array(items)) => {
-            for item in items {
-                let Value::String(uri) = item else {
-                    return Err("redirect_uris must be an array of strings".into());
-                };
-                if !redirect_uris.contains(uri) {
-                    redirect_uris.push(uri.clone());
-                }
-            }
-        }
+    };
+    let listed: &[Value] = match members.get("redirect_uris") {
+        None | Some(Value::Null) => &[],
+        Some(Value::Array(items)) => items,
         Some(_) => return Err("redirect_uris must be an array of strings".into()),
+    };
+    // The cap comes before any work per item.
+    if listed.len() + usize::from(single.is_some()) > MAX_REDIRECT_URIS {
+        return Err(format!("at most {MAX_REDIRECT_URIS} redirect URIs"));
+    }
+    let mut redirect_uris: Vec<String> = Vec::new();
+    let mut seen: HashSet<&str> = HashSet::new();
+    if let Some(uri) = single {
+        seen.insert(uri);
+        redirect_uris.push(uri.clone());
+    }
+    for item in listed {
+        let Value::String(uri) = item else {
+            return Err("redirect_uris must be an array of strings".into());
+        };
+        if seen.insert(uri) {
+            redirect_uris.push(uri.clone());
+        }
     }
     let token_endpoint_auth_method = match members.get("token_endpoint_auth_method") {
         Some(Value::String(m)) => Some(m.clone()),

@@ -47,6 +47,7 @@ fn setup(cache: usize) -> (Guard, String) {
         revoked_applications: vec![],
         entries: vec![],
         channels: BTreeMap::new(),
+        programmer: None,
     };
     (Guard::with_keys(config, &[jwk], feed).unwrap(), token)
 }

@@ -254,6 +254,12 @@ impl Guard {
                 "the revocation feed is stale".into(),
             )));
         }
+        if set
+            .programmer()
+            .is_some_and(|mine| mine != claims.programmer)
+        {
+            return Err(AccessError::OtherProgrammer);
+        }
         let owner = if needs_channel_owner(claims, channel) {
             channel.and_then(|c| set.channel_owner(c))
         } else {

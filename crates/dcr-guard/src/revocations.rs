@@ -13,6 +13,8 @@ pub(crate) struct RevocationSet {
     statements: HashMap<String, i64>,
     applications: HashMap<String, i64>,
     channels: HashMap<String, String>,
+    /// The programmer the guard's key is limited to, as the feed says.
+    programmer: Option<String>,
     cursor: i64,
     last_sync: Option<Instant>,
 }
@@ -31,6 +33,12 @@ impl RevocationSet {
         self.clients.contains_key(&claims.client_id)
             || self.statements.contains_key(&claims.sst)
             || self.applications.contains_key(&claims.software_id)
+    }
+
+    /// The programmer this guard's key is limited to: tokens of any other programmer
+    /// must be refused, since their revocations never reach this feed.
+    pub(crate) fn programmer(&self) -> Option<&str> {
+        self.programmer.as_deref()
     }
 
     pub(crate) fn channel_owner(&self, channel: &str) -> Option<&str> {
@@ -57,6 +65,7 @@ impl RevocationSet {
             set.retain(|_, at| *at >= page.horizon);
         }
         self.channels = page.channels.into_iter().collect();
+        self.programmer = page.programmer;
         if let Ok(cursor) = page.cursor.parse::<i64>() {
             self.cursor = self.cursor.max(cursor);
         }

@@ -20,6 +20,10 @@ pub enum OAuthErrorCode {
     UnauthorizedClient,
     UnsupportedGrantType,
     InvalidScope,
+    /// RFC 8707: the `resource` is not one the client's tokens may be for.
+    InvalidTarget,
+    /// Throttled, or past a registration quota (429 with `Retry-After`).
+    TooManyRequests,
     TemporarilyUnavailable,
     ServerError,
 }
@@ -36,6 +40,8 @@ impl OAuthErrorCode {
             Self::UnauthorizedClient => "unauthorized_client",
             Self::UnsupportedGrantType => "unsupported_grant_type",
             Self::InvalidScope => "invalid_scope",
+            Self::InvalidTarget => "invalid_target",
+            Self::TooManyRequests => "too_many_requests",
             Self::TemporarilyUnavailable => "temporarily_unavailable",
             Self::ServerError => "server_error",
         }
@@ -71,6 +77,8 @@ pub enum EnhancedErrorCode {
     NotFound,
     /// Admin API: the resource exists already.
     Conflict,
+    /// The request (or its body) did not arrive, or was not answered, in time.
+    RequestTimeout,
     /// Something failed on our side; the trace id is in the logs.
     InternalError,
 }
@@ -90,6 +98,7 @@ impl EnhancedErrorCode {
             Self::Forbidden => "forbidden",
             Self::NotFound => "not_found",
             Self::Conflict => "conflict",
+            Self::RequestTimeout => "request_timeout",
             Self::InternalError => "internal_error",
         }
     }
@@ -101,9 +110,10 @@ impl EnhancedErrorCode {
             | Self::AccessTokenExpired
             | Self::InvalidAccessTokenServiceProvider => Action::ApplicationRegistration,
             Self::InsufficientScope => Action::Configuration,
-            Self::TooManyRequests | Self::TemporarilyUnavailable | Self::InternalError => {
-                Action::Retry
-            }
+            Self::TooManyRequests
+            | Self::TemporarilyUnavailable
+            | Self::RequestTimeout
+            | Self::InternalError => Action::Retry,
             Self::InvalidHeaderDeviceInfo
             | Self::InvalidRequest
             | Self::Unauthenticated

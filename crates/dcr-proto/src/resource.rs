@@ -65,6 +65,11 @@ pub struct RevocationFeed {
     pub entries: Vec<RevocationEntry>,
     /// Channel id → owning programmer, for the caller's programmer(s).
     pub channels: BTreeMap<String, String>,
+    /// The programmer the key is limited to (`None` for a deployment-wide key). The
+    /// feed lists only that programmer's revocations, so a guard using such a key must
+    /// refuse every other programmer's tokens.
+    #[serde(default)]
+    pub programmer: Option<String>,
 }
 
 /// `POST /admin/v1/.../api-keys` body.

@@ -78,6 +78,9 @@ pub struct ThrottleConfig {
     pub trusted_proxies: Vec<String>,
     /// Buckets kept in memory before idle (full) ones are pruned.
     pub max_tracked_keys: usize,
+    /// IPv6 clients are keyed by this prefix (one host owns a whole /64). Also keys
+    /// the dashboard's sign-in limiter and the limit on failed authentications.
+    pub ipv6_prefix_length: u8,
     /// Per endpoint (`register`, `token`): exempt it, or give it a bucket of its own.
     pub endpoints: std::collections::BTreeMap<String, EndpointThrottle>,
 }
@@ -126,8 +129,16 @@ pub struct LimitsConfig {
     pub max_concurrent_requests: usize,
     /// Open connections before new ones wait in the listen backlog.
     pub max_connections: usize,
-    /// Time a client has to send its request headers.
+    /// Time a client has to send its request headers (on a new connection: its first
+    /// complete request head, whatever the protocol).
     pub header_read_timeout_seconds: u64,
+    /// A connection with no request in flight for this long is closed.
+    pub idle_timeout_seconds: u64,
+    /// Time a client has to send a request body once its head arrived (408 beyond).
+    pub body_read_timeout_seconds: u64,
+    /// Failed authentications (unknown API keys, resource-server keys, session cookies)
+    /// an address may make: a burst of this many, then one per `60 / n` seconds.
+    pub failed_auth_per_minute: u32,
     /// Largest request head (request line and headers).
     pub max_header_bytes: usize,
     /// On shutdown, how long in-flight requests may take to finish.
@@ -171,6 +182,7 @@ impl Default for ThrottleConfig {
             refill_per_second: 1.0,
             trusted_proxies: Vec::new(),
             max_tracked_keys: 100_000,
+            ipv6_prefix_length: dcr_core::throttle::DEFAULT_IPV6_PREFIX,
             endpoints: Default::default(),
         }
     }
@@ -192,6 +204,9 @@ impl Default for LimitsConfig {
             max_concurrent_requests: 1024,
             max_connections: 10_000,
             header_read_timeout_seconds: 10,
+            idle_timeout_seconds: 60,
+            body_read_timeout_seconds: 10,
+            failed_auth_per_minute: 30,
             max_header_bytes: 32 * 1024,
             shutdown_grace_seconds: 10,
         }
@@ -276,6 +291,9 @@ impl Config {
         {
             return bad("throttle.capacity and throttle.refill_per_second must be positive");
         }
+        if !(16..=128).contains(&self.throttle.ipv6_prefix_length) {
+            return bad("throttle.ipv6_prefix_length must be between 16 and 128");
+        }
         if let Err(e) = dcr_core::throttle::TrustedProxies::parse(&self.throttle.trusted_proxies) {
             return Err(ConfigError::Invalid(format!(
                 "throttle.trusted_proxies: {e}"
@@ -298,9 +316,22 @@ impl Config {
             || l.max_concurrent_requests == 0
             || l.max_connections == 0
             || l.header_read_timeout_seconds == 0
+            || l.idle_timeout_seconds == 0
+            || l.body_read_timeout_seconds == 0
+            || l.failed_auth_per_minute == 0
             || l.max_header_bytes < 8192
         {
             return bad("limits must be positive");
+        }
+        if let Some(key) = &self.bootstrap_operator_key {
+            use secrecy::ExposeSecret;
+            let min = dcr_core::service::MIN_BOOTSTRAP_KEY_CHARS;
+            if key.expose_secret().trim().len() < min {
+                return Err(ConfigError::Invalid(format!(
+                    "bootstrap_operator_key (DCR_BOOTSTRAP_OPERATOR_KEY) must be at least {min} \
+                     characters; generate one with `openssl rand -hex 32`"
+                )));
+            }
         }
         if let Some(issuer) = &self.issuer
             && !(issuer.starts_with("https://") || issuer.starts_with("http://"))

@@ -21,6 +21,8 @@ pub struct OAuthFailure {
     pub description: String,
     /// `WWW-Authenticate` challenge for a 401 after HTTP Basic.
     pub basic_challenge: bool,
+    /// `Retry-After` seconds, for a 429.
+    pub retry_after: Option<u64>,
 }
 
 impl OAuthFailure {
@@ -35,7 +37,16 @@ impl OAuthFailure {
             code,
             description: description.into(),
             basic_challenge: false,
+            retry_after: None,
         }
+    }
+
+    /// 429 `too_many_requests` with `Retry-After`.
+    pub fn too_many_requests(wait: std::time::Duration, description: impl Into<String>) -> Self {
+        let mut f = Self::new(OAuthErrorCode::TooManyRequests, description);
+        f.status = StatusCode::TOO_MANY_REQUESTS;
+        f.retry_after = Some(dcr_core::throttle::retry_after_seconds(wait));
+        f
     }
 
     pub fn invalid_request(description: impl Into<String>) -> Self {
@@ -73,6 +84,9 @@ impl IntoResponse for OAuthFailure {
                 header::RETRY_AFTER,
                 HeaderValue::from_static(RETRY_AFTER_UNAVAILABLE),
             );
+        }
+        if let Some(seconds) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }
@@ -143,6 +157,8 @@ pub struct EnhancedFailure {
     pub status: StatusCode,
     pub code: EnhancedErrorCode,
     pub message: String,
+    /// `Retry-After` seconds, for a 429.
+    pub retry_after: Option<u64>,
 }
 
 impl EnhancedFailure {
@@ -151,7 +167,19 @@ impl EnhancedFailure {
             status,
             code,
             message: message.into(),
+            retry_after: None,
         }
+    }
+
+    /// 429 `too_many_requests` with `Retry-After`.
+    pub fn too_many_requests(wait: std::time::Duration, message: impl Into<String>) -> Self {
+        let mut f = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            EnhancedErrorCode::TooManyRequests,
+            message,
+        );
+        f.retry_after = Some(dcr_core::throttle::retry_after_seconds(wait));
+        f
     }
 
     pub fn invalid_request(message: impl Into<String>) -> Self {
@@ -201,6 +229,9 @@ impl IntoResponse for EnhancedFailure {
                 header::RETRY_AFTER,
                 HeaderValue::from_static(RETRY_AFTER_UNAVAILABLE),
             );
+        }
+        if let Some(seconds) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }

@@ -3,9 +3,11 @@
 //! documented bodies in [`error`]; no domain rule lives here.
 
 pub mod config;
+pub mod deadline;
 pub mod demo;
 pub mod error;
 pub mod extract;
+pub mod failed_auth;
 pub mod metrics;
 pub mod openapi;
 pub mod routes;

@@ -5,17 +5,18 @@
 //!   template; unknown paths collapse into `route="unmatched"`;
 //! - `dcr_registrations_total{outcome}` and `dcr_tokens_total{outcome}`: `issued`, or
 //!   the error code;
-//! - `dcr_throttled_requests_total{endpoint}`, `dcr_throttle_redis_fallbacks_total`;
+//! - `dcr_throttled_requests_total{endpoint}`, `dcr_throttle_redis_outages_total` and the
+//!   `dcr_throttle_redis_up` gauge (breaker transitions, not requests);
 //! - `dcr_store_errors_total{operation}`: store failures answered 503/500;
 //! - `dcr_revocations_total{kind}`; `dcr_revocation_feed_reads_total` and
 //!   `dcr_revocation_feed_entries_total` (the guards' polls). Feed lag is measured
 //!   where it happens, in each guard: `dcr_guard_revocation_feed_lag_seconds`.
 
 use std::sync::OnceLock;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request};
-use axum::http::header;
+use axum::http::{Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
@@ -28,7 +29,12 @@ const LATENCY_BUCKETS: &[f64] = &[
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
-/// Installs the process-wide recorder once (several servers in one test process share it).
+/// How often histogram samples are folded into their buckets. Until then every sample
+/// is kept, so without this timer memory grows with traffic whenever nobody scrapes.
+const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Installs the process-wide recorder once (several servers in one test process share
+/// it), and its upkeep timer.
 pub fn install() {
     HANDLE.get_or_init(|| {
         let recorder = PrometheusBuilder::new()
@@ -40,6 +46,18 @@ pub fn install() {
             .build_recorder();
         let handle = recorder.handle();
         metrics::set_global_recorder(recorder).ok()?;
+        let upkeep = handle.clone();
+        // A thread, not a task: the recorder outlives any one runtime (tests start
+        // many), and upkeep is a short lock-and-fold every few seconds.
+        std::thread::Builder::new()
+            .name("dcr-metrics-upkeep".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(UPKEEP_INTERVAL);
+                    upkeep.run_upkeep();
+                }
+            })
+            .ok()?;
         Some(handle)
     });
 }
@@ -61,14 +79,31 @@ pub async fn track(request: Request, next: Next) -> Response {
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = request.method().as_str().to_owned();
+    let method = method_label(request.method());
     let response = next.run(request).await;
     let status = response.status().as_u16().to_string();
-    metrics::counter!("http_requests_total", "route" => route.clone(), "method" => method.clone(), "status" => status)
+    metrics::counter!("http_requests_total", "route" => route.clone(), "method" => method, "status" => status)
         .increment(1);
     metrics::histogram!("http_request_duration_seconds", "route" => route, "method" => method)
         .record(start.elapsed().as_secs_f64());
     response
+}
+
+/// The method as a label from a closed set: a client chooses the method, and an
+/// unbounded label set is unbounded memory and an unbounded `/metrics`.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "other",
+    }
 }
 
 pub fn registration(outcome: &'static str) {
@@ -83,8 +118,13 @@ pub fn throttled(endpoint: &'static str) {
     metrics::counter!("dcr_throttled_requests_total", "endpoint" => endpoint).increment(1);
 }
 
-pub fn redis_fallback() {
-    metrics::counter!("dcr_throttle_redis_fallbacks_total").increment(1);
+/// The Redis circuit breaker opened (`down`) or closed again: counted once per
+/// transition, never per request.
+pub fn redis_outage(down: bool) {
+    if down {
+        metrics::counter!("dcr_throttle_redis_outages_total").increment(1);
+    }
+    metrics::gauge!("dcr_throttle_redis_up").set(if down { 0.0 } else { 1.0 });
 }
 
 pub fn store_error(operation: &'static str) {

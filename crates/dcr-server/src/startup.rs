@@ -18,9 +18,9 @@ use dcr_store_sqlite::SqliteStore;
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
+use tower::limit::GlobalConcurrencyLimitLayer;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
@@ -63,6 +63,11 @@ impl Application {
                 .map_err(|e| anyhow::anyhow!("bootstrapping the operator key: {e}"))?;
             if created {
                 tracing::info!("operator API key created from DCR_BOOTSTRAP_OPERATOR_KEY");
+            } else {
+                tracing::warn!(
+                    "DCR_BOOTSTRAP_OPERATOR_KEY is set but the store already has API keys: it \
+                     was ignored (it only seeds an empty store); unset it"
+                );
             }
         }
 
@@ -77,6 +82,7 @@ impl Application {
             proxies.clone(),
         )?;
         if let Some(t) = &throttle {
+            t.start().await;
             // Full buckets carry no information: forget them once a minute.
             let weak = Arc::downgrade(t);
             tokio::spawn(async move {
@@ -113,12 +119,29 @@ impl Application {
                 }
             }
         });
+        let failed_auth = Arc::new(crate::failed_auth::FailedAuthentications::new(
+            config.limits.failed_auth_per_minute,
+            config.throttle.ipv6_prefix_length,
+        ));
+        let weak = Arc::downgrade(&failed_auth);
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                every.tick().await;
+                let Some(f) = weak.upgrade() else { return };
+                f.prune();
+            }
+        });
         let state = AppState {
             dcr: dcr.clone(),
             issuer: Arc::from(issuer.trim_end_matches('/')),
             throttle,
             proxies,
-            dashboard: Arc::new(crate::routes::dashboard::Dashboard::new(&config.dashboard)),
+            dashboard: Arc::new(crate::routes::dashboard::Dashboard::new(
+                &config.dashboard,
+                config.throttle.ipv6_prefix_length,
+            )),
+            failed_auth,
         };
         let router = with_middleware(routes::router(state), &config);
         tracing::info!(listen = %local, %issuer, "dcr is ready");
@@ -269,11 +292,18 @@ fn with_middleware(router: Router, config: &Config) -> Router {
             .layer(trace)
             .layer(PropagateRequestIdLayer::new(REQUEST_ID))
             .layer(CatchPanicLayer::custom(panic_response))
-            .layer(TimeoutLayer::with_status_code(
-                StatusCode::REQUEST_TIMEOUT,
-                Duration::from_secs(config.limits.request_timeout_seconds),
+            .layer(axum::middleware::from_fn_with_state(
+                crate::deadline::Deadlines {
+                    body: Duration::from_secs(config.limits.body_read_timeout_seconds),
+                    request: Duration::from_secs(config.limits.request_timeout_seconds),
+                },
+                crate::deadline::enforce,
             ))
-            .concurrency_limit(config.limits.max_concurrent_requests),
+            // One cap for the whole service: `Router::layer` wraps each route on its
+            // own, so a plain `ConcurrencyLimitLayer` would cap each route separately.
+            .layer(GlobalConcurrencyLimitLayer::new(
+                config.limits.max_concurrent_requests,
+            )),
     )
 }
 

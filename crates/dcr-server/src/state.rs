@@ -7,6 +7,8 @@ use axum::http::HeaderMap;
 use dcr_core::Dcr;
 use dcr_core::throttle::TrustedProxies;
 
+use crate::error::EnhancedFailure;
+use crate::failed_auth::FailedAuthentications;
 use crate::routes::dashboard::Dashboard;
 use crate::throttle::Throttle;
 
@@ -20,6 +22,7 @@ pub struct AppState {
     /// Whose `X-Forwarded-For` to believe when naming a caller's address.
     pub proxies: Arc<TrustedProxies>,
     pub dashboard: Arc<Dashboard>,
+    pub failed_auth: Arc<FailedAuthentications>,
 }
 
 impl AppState {
@@ -30,5 +33,19 @@ impl AppState {
     /// The caller's address behind the trusted proxies.
     pub fn client_ip(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
         crate::extract::client_ip(&self.proxies, peer, headers)
+    }
+
+    /// 429 for an address that failed to authenticate too often lately: checked before
+    /// any credential lookup.
+    pub fn admit_authentication(&self, ip: IpAddr) -> Result<(), EnhancedFailure> {
+        self.failed_auth.admit(ip).map_err(|wait| {
+            EnhancedFailure::too_many_requests(
+                wait,
+                format!(
+                    "too many failed authentications from this address; retry in {} s",
+                    dcr_core::throttle::retry_after_seconds(wait)
+                ),
+            )
+        })
     }
 }

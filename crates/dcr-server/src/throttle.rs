@@ -7,15 +7,15 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use dcr_core::throttle::{BucketSpec, LocalBuckets, TrustedProxies, retry_after_seconds};
-use dcr_proto::EnhancedErrorCode;
+use dcr_core::throttle::{
+    BucketSpec, LocalBuckets, TrustedProxies, device_key, retry_after_seconds,
+};
 
 use crate::config::ThrottleConfig;
 use crate::error::EnhancedFailure;
@@ -23,8 +23,11 @@ use crate::error::EnhancedFailure;
 /// Endpoints that can be throttled, by configuration name.
 pub const ENDPOINTS: &[&str] = &["register", "token"];
 
-/// Longest a Redis round trip may take before the local bucket decides instead.
-const REDIS_TIMEOUT: Duration = Duration::from_millis(250);
+/// Longest a Redis connect or command may take before the local bucket decides instead.
+const REDIS_TIMEOUT: Duration = Duration::from_millis(100);
+/// The circuit breaker's first wait before probing Redis again, and its cap.
+const FIRST_PROBE_BACKOFF: Duration = Duration::from_millis(250);
+const MAX_PROBE_BACKOFF: Duration = Duration::from_secs(30);
 
 /// One bucket family: a name (the Redis key prefix) and its local buckets.
 struct Bucket {
@@ -38,10 +41,7 @@ pub struct Throttle {
     routes: HashMap<&'static str, Option<Arc<Bucket>>>,
     buckets: Vec<Arc<Bucket>>,
     redis: Option<RedisGcra>,
-    /// Decisions taken locally because Redis was unreachable.
-    pub redis_fallbacks: AtomicU64,
-    /// Requests refused with 429.
-    pub throttled: AtomicU64,
+    ipv6_prefix: u8,
 }
 
 impl Throttle {
@@ -62,7 +62,8 @@ impl Throttle {
                     refill_per_second: config.refill_per_second,
                 },
                 config.max_tracked_keys,
-            ),
+            )
+            .with_ipv6_prefix(config.ipv6_prefix_length),
         });
         let mut buckets = vec![shared.clone()];
         let mut routes = HashMap::new();
@@ -81,7 +82,8 @@ impl Throttle {
                                 .unwrap_or(config.refill_per_second),
                         },
                         config.max_tracked_keys,
-                    ),
+                    )
+                    .with_ipv6_prefix(config.ipv6_prefix_length),
                 });
                 buckets.push(own.clone());
                 Some(own)
@@ -96,8 +98,7 @@ impl Throttle {
             routes,
             buckets,
             redis,
-            redis_fallbacks: AtomicU64::new(0),
-            throttled: AtomicU64::new(0),
+            ipv6_prefix: config.ipv6_prefix_length,
         })))
     }
 
@@ -107,19 +108,20 @@ impl Throttle {
             return Ok(());
         };
         if let Some(redis) = &self.redis {
-            match redis.check(&bucket.name, client, bucket.local.spec()).await {
-                Ok(decision) => return decision,
-                Err(e) => {
-                    let n = self.redis_fallbacks.fetch_add(1, Ordering::Relaxed);
-                    crate::metrics::redis_fallback();
-                    // One line per hundred fallbacks: loud enough, never a log flood.
-                    if n.is_multiple_of(100) {
-                        tracing::warn!(error = %e, fallbacks = n + 1, "Redis unreachable; throttling with local buckets");
-                    }
-                }
+            let key = device_key(client, self.ipv6_prefix);
+            // On failure the breaker has logged and counted the outage once.
+            if let Ok(decision) = redis.check(&bucket.name, key, bucket.local.spec()).await {
+                return decision;
             }
         }
         bucket.local.check(client)
+    }
+
+    /// Connects to Redis, when configured (bounded; a failure opens the breaker).
+    pub async fn start(&self) {
+        if let Some(redis) = &self.redis {
+            redis.start().await;
+        }
     }
 
     /// Drops buckets that are full again (run on a timer).
@@ -141,19 +143,13 @@ pub async fn limit(
     match throttle.check(endpoint, client).await {
         Ok(()) => next.run(request).await,
         Err(wait) => {
-            throttle.throttled.fetch_add(1, Ordering::Relaxed);
             crate::metrics::throttled(endpoint);
             let seconds = retry_after_seconds(wait);
-            let mut response = EnhancedFailure::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                EnhancedErrorCode::TooManyRequests,
+            EnhancedFailure::too_many_requests(
+                wait,
                 format!("too many requests from this device; retry in {seconds} s"),
             )
-            .into_response();
-            if let Ok(v) = HeaderValue::from_str(&seconds.to_string()) {
-                response.headers_mut().insert(header::RETRY_AFTER, v);
-            }
-            response
+            .into_response()
         }
     }
 }
@@ -161,10 +157,26 @@ pub async fn limit(
 /// GCRA in Redis: one atomic script per request, timed by the Redis server's clock so
 /// nodes with skewed clocks still share one budget. The key holds the "theoretical
 /// arrival time" in milliseconds and expires once the bucket would be full again.
+///
+/// A Redis that is down, slow or silent must not slow requests down, so:
+/// - connecting and every command are bounded by [`REDIS_TIMEOUT`];
+/// - the connection is cloned out of a lock that is never held across I/O;
+/// - after a failure a circuit breaker opens: requests use local buckets without
+///   trying Redis, while one background task probes Redis with an exponential backoff
+///   (capped at [`MAX_PROBE_BACKOFF`]) and closes the breaker when Redis answers.
+///   Each transition is logged and counted once.
 struct RedisGcra {
-    client: redis::Client,
-    connection: tokio::sync::Mutex<Option<(redis::aio::ConnectionManager, Instant)>>,
+    shared: Arc<RedisShared>,
     script: redis::Script,
+}
+
+struct RedisShared {
+    client: redis::Client,
+    connection: std::sync::RwLock<Option<redis::aio::MultiplexedConnection>>,
+    /// Open: decide locally without trying Redis.
+    open: AtomicBool,
+    /// A probe task is running.
+    probing: AtomicBool,
 }
 
 const GCRA: &str = r"
@@ -186,23 +198,23 @@ return 0
 impl RedisGcra {
     fn new(url: &str) -> anyhow::Result<Self> {
         Ok(Self {
-            client: redis::Client::open(url).map_err(|e| anyhow::anyhow!("redis_url: {e}"))?,
-            connection: tokio::sync::Mutex::new(None),
+            shared: Arc::new(RedisShared {
+                client: redis::Client::open(url).map_err(|e| anyhow::anyhow!("redis_url: {e}"))?,
+                connection: std::sync::RwLock::new(None),
+                open: AtomicBool::new(false),
+                probing: AtomicBool::new(false),
+            }),
             script: redis::Script::new(GCRA),
         })
     }
 
-    async fn connection(&self) -> Result<redis::aio::ConnectionManager, String> {
-        let mut slot = self.connection.lock().await;
-        if let Some((conn, _)) = slot.as_ref() {
-            return Ok(conn.clone());
+    /// Connects at start-up (bounded); on failure the breaker opens and the prober
+    /// keeps trying in the background.
+    async fn start(&self) {
+        match self.shared.connect().await {
+            Ok(conn) => self.shared.set_connection(Some(conn)),
+            Err(e) => self.shared.trip(&e),
         }
-        let conn = tokio::time::timeout(REDIS_TIMEOUT, self.client.get_connection_manager())
-            .await
-            .map_err(|_| "connect timed out".to_owned())?
-            .map_err(|e| e.to_string())?;
-        *slot = Some((conn.clone(), Instant::now()));
-        Ok(conn)
     }
 
     async fn check(
@@ -211,7 +223,13 @@ impl RedisGcra {
         ip: IpAddr,
         spec: BucketSpec,
     ) -> Result<Result<(), Duration>, String> {
-        let mut conn = self.connection().await?;
+        if self.shared.open.load(Ordering::Acquire) {
+            return Err("circuit open".into());
+        }
+        let Some(mut conn) = self.shared.current() else {
+            self.shared.trip("no connection");
+            return Err("no connection".into());
+        };
         let interval_ms = (spec.emission_interval().as_secs_f64() * 1000.0)
             .ceil()
             .max(1.0) as u64;
@@ -222,10 +240,14 @@ impl RedisGcra {
         let wait_ms = match tokio::time::timeout(REDIS_TIMEOUT, call).await {
             Ok(Ok(ms)) => ms,
             Ok(Err(e)) => {
-                self.connection.lock().await.take();
-                return Err(e.to_string());
+                let e = e.to_string();
+                self.shared.trip(&e);
+                return Err(e);
             }
-            Err(_) => return Err("Redis call timed out".into()),
+            Err(_) => {
+                self.shared.trip("command timed out");
+                return Err("Redis call timed out".into());
+            }
         };
         Ok(if wait_ms <= 0 {
             Ok(())
@@ -234,5 +256,79 @@ impl RedisGcra {
                 u64::try_from(wait_ms).unwrap_or(1000),
             ))
         })
+    }
+}
+
+impl RedisShared {
+    fn current(&self) -> Option<redis::aio::MultiplexedConnection> {
+        self.connection
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn set_connection(&self, conn: Option<redis::aio::MultiplexedConnection>) {
+        *self
+            .connection
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = conn;
+    }
+
+    /// A new connection that has answered a PING, within [`REDIS_TIMEOUT`] each.
+    async fn connect(&self) -> Result<redis::aio::MultiplexedConnection, String> {
+        let config = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(REDIS_TIMEOUT))
+            .set_response_timeout(Some(REDIS_TIMEOUT));
+        let mut conn = tokio::time::timeout(
+            REDIS_TIMEOUT,
+            self.client
+                .get_multiplexed_async_connection_with_config(&config),
+        )
+        .await
+        .map_err(|_| "connect timed out".to_owned())?
+        .map_err(|e| e.to_string())?;
+        let ping = redis::cmd("PING");
+        tokio::time::timeout(REDIS_TIMEOUT, ping.query_async::<String>(&mut conn))
+            .await
+            .map_err(|_| "PING timed out".to_owned())?
+            .map_err(|e| e.to_string())?;
+        Ok(conn)
+    }
+
+    /// Opens the breaker (once per outage) and starts the prober.
+    fn trip(self: &Arc<Self>, why: &str) {
+        self.set_connection(None);
+        if !self.open.swap(true, Ordering::AcqRel) {
+            crate::metrics::redis_outage(true);
+            tracing::warn!(
+                error = why,
+                "Redis unreachable; throttling with local buckets until it answers again"
+            );
+        }
+        if self.probing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let this = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut backoff = FIRST_PROBE_BACKOFF;
+            loop {
+                tokio::time::sleep(backoff).await;
+                let Some(this) = this.upgrade() else { return };
+                match this.connect().await {
+                    Ok(conn) => {
+                        this.set_connection(Some(conn));
+                        this.open.store(false, Ordering::Release);
+                        this.probing.store(false, Ordering::Release);
+                        crate::metrics::redis_outage(false);
+                        tracing::info!("Redis answers again; throttling with shared buckets");
+                        return;
+                    }
+                    Err(e) => {
+                        tracing::debug!(error = %e, ?backoff, "Redis probe failed");
+                        backoff = (backoff * 2).min(MAX_PROBE_BACKOFF);
+                    }
+                }
+            }
+        });
     }
 }

@@ -13,7 +13,7 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
-pub const OPERATOR_KEY: &str = "test-operator-key-0123456789";
+pub const OPERATOR_KEY: &str = "test-operator-key-0123456789abcdef";
 
 pub struct TestApp {
     pub base: String,

@@ -13,7 +13,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-const OPERATOR: &str = "admin-cli-operator-key";
+const OPERATOR: &str = "admin-cli-operator-key-0123456789abcdef";
 
 struct Cli {
     base: String,

@@ -18,13 +18,16 @@ async fn serve_bootstraps_answers_and_stops_gracefully_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let mut server = serve(
         dir.path(),
-        &[("DCR_BOOTSTRAP_OPERATOR_KEY", "cli-test-operator-key")],
+        &[(
+            "DCR_BOOTSTRAP_OPERATOR_KEY",
+            "cli-test-operator-key-0123456789abcdef",
+        )],
     )
     .await;
     let http = reqwest::Client::new();
     let r = http
         .post(format!("{}/admin/v1/programmers", server.base))
-        .bearer_auth("cli-test-operator-key")
+        .bearer_auth("cli-test-operator-key-0123456789abcdef")
         .json(&serde_json::json!({"id": "acme", "name": "Acme"}))
         .send()
         .await
@@ -49,7 +52,12 @@ async fn serve_bootstraps_answers_and_stops_gracefully_on_sigterm() {
         Command::new(env!("CARGO_BIN_EXE_dcr"))
             .args(["admin", "keys"])
             .args(args)
-            .args(["--url", &server.base, "--key", "cli-test-operator-key"])
+            .args([
+                "--url",
+                &server.base,
+                "--key",
+                "cli-test-operator-key-0123456789abcdef",
+            ])
             .output()
             .unwrap()
     };
@@ -95,7 +103,7 @@ async fn serve_bootstraps_answers_and_stops_gracefully_on_sigterm() {
     assert!(exit.success(), "{exit:?}");
     let logs = server.logs();
     assert!(
-        !logs.contains("cli-test-operator-key"),
+        !logs.contains("cli-test-operator-key-0123456789abcdef"),
         "a secret reached the logs"
     );
 }
@@ -129,13 +137,16 @@ fn admin_bootstrap_prints_a_new_operator_key_once() {
 fn print_config_redacts_secrets_and_bad_config_is_a_clear_error() {
     let out = Command::new(env!("CARGO_BIN_EXE_dcr"))
         .args(["serve", "--print-config"])
-        .env("DCR_BOOTSTRAP_OPERATOR_KEY", "super-secret-value")
+        .env(
+            "DCR_BOOTSTRAP_OPERATOR_KEY",
+            "super-secret-value-0123456789abcdef",
+        )
         .env("DCR_THROTTLE__CAPACITY", "20")
         .output()
         .unwrap();
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(!text.contains("super-secret-value"));
+    assert!(!text.contains("super-secret-value-0123456789abcdef"));
     assert!(text.contains("[redacted]"));
     assert!(text.contains("capacity = 20"), "{text}");
 
@@ -158,7 +169,7 @@ fn print_config_redacts_secrets_and_bad_config_is_a_clear_error() {
 async fn debug_logs_never_contain_secrets_statements_or_tokens() {
     use serde_json::json;
     let dir = tempfile::tempdir().unwrap();
-    let operator = "log-test-operator-key-123";
+    let operator = "log-test-operator-key-0123456789abcdef";
     let mut server = serve(
         dir.path(),
         &[
@@ -389,14 +400,17 @@ async fn dcr_client_registers_once_prints_tokens_and_calls() {
     let mut server = serve(
         dir.path(),
         &[
-            ("DCR_BOOTSTRAP_OPERATOR_KEY", "client-cli-operator"),
+            (
+                "DCR_BOOTSTRAP_OPERATOR_KEY",
+                "client-cli-operator-key-0123456789abcdef",
+            ),
             ("DCR_THROTTLE__ENABLED", "false"),
         ],
     )
     .await;
     let http = reqwest::Client::new();
     let b = server.base.clone();
-    let jws = common::seed(&http, &b, "client-cli-operator").await;
+    let jws = common::seed(&http, &b, "client-cli-operator-key-0123456789abcdef").await;
     let statement = dir.path().join("statement.jwt");
     std::fs::write(&statement, &jws).unwrap();
     let cache = dir.path().join("creds.json");
@@ -449,7 +463,7 @@ async fn dcr_client_registers_once_prints_tokens_and_calls() {
     }
     // Revoked: the next token request re-registers and says the user must sign in again.
     http.post(format!("{b}/admin/v1/clients/{id}/revoke"))
-        .bearer_auth("client-cli-operator")
+        .bearer_auth("client-cli-operator-key-0123456789abcdef")
         .send()
         .await
         .unwrap();

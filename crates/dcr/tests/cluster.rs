@@ -13,7 +13,7 @@ use dcr_testkit::{PgServer, RedisServer};
 use serde_json::Value;
 use tokio::sync::Mutex;
 
-const OPERATOR: &str = "cluster-operator-key-0123";
+const OPERATOR: &str = "cluster-operator-key-0123456789abcdef";
 
 fn kek() -> String {
     dcr_core::crypto::KeyEncryptionKey::generate()

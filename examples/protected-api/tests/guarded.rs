@@ -435,3 +435,38 @@ async fn the_guard_can_throttle_per_device_like_the_server() {
         "too_many_requests"
     );
 }
+
+/// A guard holding one programmer's key only hears that programmer's revocations, so
+/// it must refuse every other programmer's tokens, also on routes naming no channel.
+#[tokio::test]
+async fn a_guard_refuses_other_programmers_tokens() {
+    let app = spawn_app().await;
+    let acme = app.ready_client().await;
+    app.admin_post("/programmers", json!({"id": "beta", "name": "Beta"}))
+        .await;
+    let (s, beta_app) = app
+        .admin_post(
+            "/programmers/beta/applications",
+            json!({"name": "b", "level": "programmer", "platforms": ["ios"], "scopes": ["api:client:v2"]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{beta_app}");
+    let (_, statement) = app.statement(beta_app["id"].as_str().unwrap()).await;
+    let (id, secret) = app.register(&statement).await;
+    let beta_token = app.token(&id, &secret).await;
+
+    let guard = guard_for(&app, |_| {}).await;
+    assert!(guard.verify(&acme.token, None, None).await.is_ok());
+    let refused = guard.verify(&beta_token, None, None).await.unwrap_err();
+    let (status, code, _) = refused.rejection();
+    assert_eq!(status, 401);
+    assert_eq!(code.as_str(), "invalid_access_token_client_application");
+
+    // A deployment-wide key hears every programmer and accepts both.
+    let (_, key) = app.resource_server_key(None).await;
+    let wide = Guard::connect(GuardConfig::new(&app.base, key))
+        .await
+        .unwrap();
+    assert!(wide.verify(&acme.token, None, None).await.is_ok());
+    assert!(wide.verify(&beta_token, None, None).await.is_ok());
+}

@@ -205,6 +205,10 @@ pub(crate) fn audit_event(
     }
 }
 
+/// Shortest bootstrap operator key: it is chosen by a person, so make guessing it as
+/// hard as guessing a generated key.
+pub const MIN_BOOTSTRAP_KEY_CHARS: usize = 32;
+
 impl Dcr {
     /// The principal an admin API key stands for.
     pub async fn authenticate_api_key(&self, key: &str) -> Result<Principal, AdminError> {
@@ -212,23 +216,21 @@ impl Dcr {
             return Err(AdminError::Unauthenticated);
         }
         let hash = self.hasher.hash(key);
-        let record = match self.api_keys.get(&hash) {
+        let cached = match self.api_keys.get(&hash) {
             Some(hit) => hit,
             None => {
-                let found = self
-                    .store
-                    .find_api_key_by_hash(&hash)
-                    .await?
-                    .ok_or(AdminError::Unauthenticated)?;
-                let found = std::sync::Arc::new(found);
+                let found = std::sync::Arc::new(self.store.find_api_key_by_hash(&hash).await?);
                 self.api_keys.insert(hash, found.clone());
                 found
             }
         };
+        let Some(record) = cached.as_ref() else {
+            return Err(AdminError::Unauthenticated);
+        };
         if record.revoked_at.is_some() || !self.hasher.verify(key, &record.key_hash) {
             return Err(AdminError::Unauthenticated);
         }
-        let record = record.as_ref().clone();
+        let record = record.clone();
         Ok(Principal {
             actor: Actor::ApiKey(record.id),
             role: record.role,
@@ -238,13 +240,24 @@ impl Dcr {
         })
     }
 
+    /// An API key for the admin API: any role but `resource-server`, whose keys may
+    /// only introspect and read the revocation feed (403 everywhere else).
+    pub async fn authenticate_admin(&self, key: &str) -> Result<Principal, AdminError> {
+        let who = self.authenticate_api_key(key).await?;
+        if who.role == Role::ResourceServer {
+            return Err(AdminError::Forbidden);
+        }
+        Ok(who)
+    }
+
     /// Creates an operator key with the given value when the store has no key at all.
     /// Returns whether a key was created.
     pub async fn bootstrap_operator(&self, key: &str) -> Result<bool, AdminError> {
-        if key.trim().is_empty() || key.len() > 512 {
-            return Err(invalid(
-                "the bootstrap operator key must be 1 to 512 characters",
-            ));
+        if key.trim().len() < MIN_BOOTSTRAP_KEY_CHARS || key.len() > 512 {
+            return Err(invalid(format!(
+                "the bootstrap operator key must be {MIN_BOOTSTRAP_KEY_CHARS} to 512 characters \
+                 (e.g. `openssl rand -hex 32`)"
+            )));
         }
         if self.store.count_api_keys().await? > 0 {
             return Ok(false);
@@ -266,12 +279,15 @@ impl Dcr {
             &record.id.to_string(),
             None,
         );
-        match self.store.insert_api_key(&record, &audit).await {
-            Ok(()) => Ok(true),
+        let created = match self.store.insert_api_key(&record, &audit).await {
+            Ok(()) => true,
             // The same key already exists (another node bootstrapped it first).
-            Err(crate::StoreError::Conflict(_)) => Ok(false),
-            Err(e) => Err(e.into()),
-        }
+            Err(crate::StoreError::Conflict(_)) => false,
+            Err(e) => return Err(e.into()),
+        };
+        // A lookup of this value may have been remembered as unknown.
+        self.api_keys.clear();
+        Ok(created)
     }
 
     /// Creates an operator key with a generated value (`dcr admin bootstrap`). Refuses

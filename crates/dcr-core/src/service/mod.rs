@@ -11,7 +11,7 @@ mod users;
 use std::sync::{Arc, RwLock};
 
 pub use access::VerifiedAccess;
-pub use admin::{Actor, NewApplication, Principal};
+pub use admin::{Actor, MIN_BOOTSTRAP_KEY_CHARS, NewApplication, Principal};
 pub use feed::{FEED_PAGE, RevocationFeed};
 pub use register::{Registered, RegistrationRequest};
 pub use token::{IssuedToken, TokenRequest};

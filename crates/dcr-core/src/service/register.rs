@@ -122,9 +122,14 @@ impl Dcr {
             .iter()
             .filter_map(|d| DomainEntry::parse(d).ok())
             .collect();
+        let mut redirect_uris: Vec<String> = Vec::with_capacity(req.redirect_uris.len());
         for uri in &req.redirect_uris {
-            check_redirect_uri(uri, &domains, &app.custom_scheme)
+            let normalised = check_redirect_uri(uri, &domains, &app.custom_scheme)
                 .map_err(|e| RegisterError::InvalidRedirectUri(e.to_string()))?;
+            // Two spellings of one URI are one URI (at most 32: a linear scan is fine).
+            if !redirect_uris.contains(&normalised) {
+                redirect_uris.push(normalised);
+            }
         }
 
         let secret =
@@ -135,7 +140,7 @@ impl Dcr {
             programmer_id: app.programmer_id.clone(),
             statement_jti: jti,
             secret_hash: self.hasher.hash(&secret).to_vec(),
-            redirect_uris: req.redirect_uris.clone(),
+            redirect_uris: redirect_uris.clone(),
             device_info: req.device.to_json(),
             platform: platform.clone(),
             user_agent: req.user_agent.map(|ua| ua.chars().take(512).collect()),
@@ -155,7 +160,7 @@ impl Dcr {
             client_id: client.id,
             client_secret: secret,
             issued_at: now,
-            redirect_uris: req.redirect_uris,
+            redirect_uris,
             token_endpoint_auth_method: auth_method,
             scopes: app.scopes.clone(),
             software_id: app.id,

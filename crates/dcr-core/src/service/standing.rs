@@ -32,7 +32,9 @@ impl<K, V> Default for TtlCache<K, V> {
 pub(crate) type StandingCache = TtlCache<ClientId, ClientStanding>;
 /// A statement with its application, as registration needs them.
 pub(crate) type ApprovalCache = TtlCache<StatementId, (StatementRecord, Option<Application>)>;
-pub(crate) type ApiKeyCache = TtlCache<[u8; 32], ApiKeyRecord>;
+/// API keys by hash; `None` remembers an unknown key, so a caller repeating a wrong
+/// key costs no store query within the TTL.
+pub(crate) type ApiKeyCache = TtlCache<[u8; 32], Option<ApiKeyRecord>>;
 
 impl<K: std::hash::Hash + Eq + Clone, V> TtlCache<K, V> {
     pub(crate) fn get(&self, id: &K) -> Option<Arc<V>> {

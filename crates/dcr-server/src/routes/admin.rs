@@ -10,6 +10,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Extension, Json, Router};
+use dcr_core::error::AdminError;
 use dcr_core::model::{self, PageOf, PageRequest};
 use dcr_core::service::{AuditQuery, NewUser};
 use dcr_core::service::{NewApplication, Principal};
@@ -76,22 +77,32 @@ pub fn router(state: AppState) -> Router<AppState> {
 }
 
 /// Resolves `Authorization: Bearer <admin key>` to a [`Principal`] for the handlers.
+/// Resource-server keys may only introspect and read the revocation feed: 403 here.
 async fn authenticate(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     mut request: Request,
     next: Next,
 ) -> Response {
+    let ip = state.client_ip(peer.ip(), request.headers());
     let Some(key) = bearer_token(request.headers()) else {
-        return EnhancedFailure::from(dcr_core::error::AdminError::Unauthenticated).into_response();
+        // No credential: nothing to look up, nothing to count.
+        return EnhancedFailure::from(AdminError::Unauthenticated).into_response();
     };
-    match state.dcr.authenticate_api_key(key).await {
+    if let Err(refused) = state.admit_authentication(ip) {
+        return refused.into_response();
+    }
+    match state.dcr.authenticate_admin(key).await {
         Ok(principal) => {
-            let principal = principal.from_source(state.client_ip(peer.ip(), request.headers()));
-            request.extensions_mut().insert(principal);
+            request.extensions_mut().insert(principal.from_source(ip));
             next.run(request).await
         }
-        Err(e) => EnhancedFailure::from(e).into_response(),
+        Err(e) => {
+            if matches!(e, AdminError::Unauthenticated) {
+                state.failed_auth.failed(ip);
+            }
+            EnhancedFailure::from(e).into_response()
+        }
     }
 }
 

@@ -31,8 +31,13 @@ use crate::config::DashboardConfig;
 use crate::extract::read_body;
 use crate::state::AppState;
 
+/// Cookie names. With secure cookies they carry the `__Host-` prefix, which browsers
+/// accept only from a secure origin, with `Path=/` and no `Domain`: a sibling subdomain
+/// or a plain-HTTP page cannot plant one (a cookie-tossing attack on the sign-in CSRF
+/// check).
 const SESSION_COOKIE: &str = "dcr_session";
 const LOGIN_CSRF_COOKIE: &str = "dcr_login_csrf";
+const HOST_PREFIX: &str = "__Host-";
 const MAX_FORM_BODY: usize = 16 * 1024;
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self'; \
      form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
@@ -45,7 +50,7 @@ pub struct Dashboard {
 }
 
 impl Dashboard {
-    pub fn new(config: &DashboardConfig) -> Self {
+    pub fn new(config: &DashboardConfig, ipv6_prefix: u8) -> Self {
         let per_minute = config.login_attempts_per_minute.max(1);
         Self {
             enabled: config.enabled,
@@ -56,16 +61,55 @@ impl Dashboard {
                     refill_per_second: f64::from(per_minute) / 60.0,
                 },
                 100_000,
-            ),
+            )
+            .with_ipv6_prefix(ipv6_prefix),
         }
     }
 
     fn cookie(&self, name: &str, value: &str, max_age: i64) -> HeaderValue {
-        let secure = if self.secure_cookies { "; Secure" } else { "" };
-        let text = format!(
-            "{name}={value}; Path=/dashboard; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
-        );
+        let text = if self.secure_cookies {
+            format!(
+                "{HOST_PREFIX}{name}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}; Secure"
+            )
+        } else {
+            format!("{name}={value}; Path=/dashboard; HttpOnly; SameSite=Strict; Max-Age={max_age}")
+        };
         HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
+    }
+
+    /// The value of our cookie `name` in the request; `Err` when the request carries it
+    /// more than once (under either name), since then it is unknowable which one we set.
+    fn cookie_value<'a>(
+        &self,
+        headers: &'a HeaderMap,
+        name: &str,
+    ) -> Result<Option<&'a str>, AdminError> {
+        let prefixed = format!("{HOST_PREFIX}{name}");
+        let wanted = if self.secure_cookies {
+            prefixed.as_str()
+        } else {
+            name
+        };
+        let mut found = None;
+        let pairs = headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='));
+        for (k, v) in pairs {
+            let k = k.trim();
+            if k != name && k != prefixed {
+                continue;
+            }
+            if found.is_some() {
+                return Err(AdminError::InvalidRequest(
+                    "the request carries a dashboard cookie twice; clear this site's cookies and sign in again".into(),
+                ));
+            }
+            found = Some((k == wanted).then_some(v));
+        }
+        Ok(found.flatten())
     }
 }
 
@@ -104,12 +148,23 @@ pub fn router(state: &AppState) -> Router<AppState> {
             get(revoke_client).post(revoke_client),
         )
         .route("/dashboard/audit", get(audit))
-        .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn_with_state(
+            state.dashboard.secure_cookies,
+            security_headers,
+        ))
 }
 
-async fn security_headers(request: Request, next: Next) -> Response {
+/// `secure`: the dashboard is served over HTTPS (secure cookies on), so browsers are
+/// also told to never use plain HTTP for this host (HSTS).
+async fn security_headers(State(secure): State<bool>, request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     let h = response.headers_mut();
+    if secure {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(CONTENT_SECURITY_POLICY),
@@ -247,17 +302,6 @@ fn when(seconds: i64) -> String {
 
 // ---- sessions and forms ---------------------------------------------------------
 
-fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
-}
-
 /// The signed-in session, or the redirect to the sign-in page.
 async fn signed_in(
     state: &AppState,
@@ -265,16 +309,24 @@ async fn signed_in(
     headers: &HeaderMap,
 ) -> Result<DashboardSession, Response> {
     let ip = state.client_ip(peer.ip(), headers);
-    let Some(token) = cookie_value(headers, SESSION_COOKIE) else {
-        return Err(Redirect::to("/dashboard/login").into_response());
+    let token = match state.dashboard.cookie_value(headers, SESSION_COOKIE) {
+        Ok(Some(token)) => token,
+        Ok(None) => return Err(Redirect::to("/dashboard/login").into_response()),
+        Err(e) => return Err(failure(None, e)),
     };
+    if let Err(refused) = state.admit_authentication(ip) {
+        return Err(refused.into_response());
+    }
     match state
         .dcr
         .dashboard_session(token, Some(ip.to_string()))
         .await
     {
         Ok(s) => Ok(s),
-        Err(AdminError::Unauthenticated) => Err(Redirect::to("/dashboard/login").into_response()),
+        Err(AdminError::Unauthenticated) => {
+            state.failed_auth.failed(ip);
+            Err(Redirect::to("/dashboard/login").into_response())
+        }
         Err(e) => Err(failure(None, e)),
     }
 }
@@ -412,7 +464,10 @@ async fn login(
         Err(e) => return login_form(&state, StatusCode::BAD_REQUEST, "", Some(e.to_string())),
     };
     let email = form.one("email");
-    let expected = cookie_value(&headers, LOGIN_CSRF_COOKIE).unwrap_or_default();
+    let expected = match state.dashboard.cookie_value(&headers, LOGIN_CSRF_COOKIE) {
+        Ok(value) => value.unwrap_or_default(),
+        Err(e) => return login_form(&state, StatusCode::BAD_REQUEST, "", Some(e.to_string())),
+    };
     if !same_secret(form.one("csrf"), expected) {
         return login_form(
             &state,
@@ -460,7 +515,7 @@ async fn logout(
     if let Err(r) = signed_in_form(&state, peer, &headers, body).await {
         return r;
     }
-    if let Some(token) = cookie_value(&headers, SESSION_COOKIE)
+    if let Ok(Some(token)) = state.dashboard.cookie_value(&headers, SESSION_COOKIE)
         && let Err(e) = state.dcr.sign_out(token).await
     {
         return failure(None, e);

@@ -1,7 +1,9 @@
 //! For resource servers: `POST /o/introspect` (RFC 7662) and `GET /o/revocations`.
 
 use axum::body::Body;
-use axum::extract::{RawQuery, State};
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -36,10 +38,29 @@ fn unauthorized() -> OAuthFailure {
 
 async fn introspect(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     uri: Uri,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, OAuthFailure> {
+    let ip = state.client_ip(peer.ip(), &headers);
+    state.failed_auth.admit(ip).map_err(|wait| {
+        OAuthFailure::too_many_requests(wait, "too many failed authentications from this address")
+    })?;
+    // Credentials in headers are checked before the body is read: an unauthenticated
+    // caller costs no body read.
+    let basic = basic_credentials(&headers).map_err(OAuthFailure::invalid_request)?;
+    let in_headers = match (bearer_token(&headers), basic) {
+        (Some(_), Some(_)) => {
+            return Err(OAuthFailure::invalid_request(
+                "authenticate in exactly one way",
+            ));
+        }
+        (Some(key), None) => Some(authenticated(&state, ip, key, None).await?),
+        (None, Some((id, key))) => Some(authenticated(&state, ip, &key, Some(&id)).await?),
+        (None, None) => None,
+    };
+
     let bytes = read_body(body, MAX_INTROSPECT_BODY)
         .await
         .map_err(|e| OAuthFailure::invalid_request(e.to_string()))?;
@@ -50,33 +71,18 @@ async fn introspect(
     let params = dcr_core::wire::parse_form(uri.query().unwrap_or_default().as_bytes(), &bytes)
         .map_err(OAuthFailure::invalid_request)?;
 
-    // The key: Bearer, or HTTP Basic / form with the key id as client id.
-    let basic = basic_credentials(&headers).map_err(OAuthFailure::invalid_request)?;
+    // Or the key id and key as form client credentials.
     let form = (params.get("client_id"), params.get("client_secret"));
-    let who = match (bearer_token(&headers), basic, form) {
-        (Some(key), None, (None, None)) => state.dcr.authenticate_resource_server(key, None).await,
-        (None, Some((id, key)), (None, None)) => {
-            state
-                .dcr
-                .authenticate_resource_server(&key, Some(&id))
-                .await
-        }
-        (None, None, (Some(id), Some(key))) => {
-            state.dcr.authenticate_resource_server(key, Some(id)).await
-        }
-        (None, None, (None, None)) => Err(AdminError::Unauthenticated),
+    let who = match (in_headers, form) {
+        (Some(who), (None, None)) => who,
+        (None, (Some(id), Some(key))) => authenticated(&state, ip, key, Some(id)).await?,
+        (None, (None, None)) => return Err(unauthorized()),
         _ => {
             return Err(OAuthFailure::invalid_request(
                 "authenticate in exactly one way",
             ));
         }
-    }
-    .map_err(|e| match e {
-        AdminError::Unavailable(e) => {
-            OAuthFailure::from(dcr_core::error::TokenError::Unavailable(e))
-        }
-        _ => unauthorized(),
-    })?;
+    };
 
     let token = params
         .get("token")
@@ -118,20 +124,55 @@ async fn introspect(
     Ok(response)
 }
 
+/// A resource-server key (or an operator's), counting failures against `ip`.
+async fn authenticated(
+    state: &AppState,
+    ip: IpAddr,
+    key: &str,
+    claimed_id: Option<&str>,
+) -> Result<Principal, OAuthFailure> {
+    state
+        .dcr
+        .authenticate_resource_server(key, claimed_id)
+        .await
+        .map_err(|e| match e {
+            AdminError::Unavailable(e) => {
+                OAuthFailure::from(dcr_core::error::TokenError::Unavailable(e))
+            }
+            _ => {
+                state.failed_auth.failed(ip);
+                unauthorized()
+            }
+        })
+}
+
 async fn feed_principal(
     state: &AppState,
+    ip: IpAddr,
     headers: &HeaderMap,
 ) -> Result<Principal, EnhancedFailure> {
     let key = bearer_token(headers).ok_or(AdminError::Unauthenticated)?;
-    Ok(state.dcr.authenticate_resource_server(key, None).await?)
+    state.admit_authentication(ip)?;
+    state
+        .dcr
+        .authenticate_resource_server(key, None)
+        .await
+        .map_err(|e| {
+            if matches!(e, AdminError::Unauthenticated | AdminError::Forbidden) {
+                state.failed_auth.failed(ip);
+            }
+            e.into()
+        })
 }
 
 async fn revocations(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<Json<RevocationFeed>, EnhancedFailure> {
-    let who = feed_principal(&state, &headers).await?;
+    let ip = state.client_ip(peer.ip(), &headers);
+    let who = feed_principal(&state, ip, &headers).await?;
     let mut since = 0i64;
     for (name, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
         if name == "since" && !value.is_empty() {
@@ -178,5 +219,6 @@ async fn revocations(
             .into_iter()
             .map(|(c, p)| (c.to_string(), p.to_string()))
             .collect(),
+        programmer: who.programmer.as_ref().map(ToString::to_string),
     }))
 }

@@ -508,15 +508,58 @@ async fn redirect_uris_follow_the_application_domains() {
         "https://acme.example/cb#frag",
         "/relative",
         "com.evil.app:/cb",
+        // Parsers disagree on these: refused, never stored as sent.
+        "https://acme.example\\@evil.example/cb",
+        "https://acme.example/cb\t",
+        " https://acme.example/cb",
+        "https://acme.example/c\nb",
+        "https://acme.example/c\u{7f}b",
     ] {
         let r = app
             .register_raw(&ready.statement, json!({"redirect_uri": uri}))
             .await;
-        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{uri}");
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{uri:?}");
         assert_eq!(
             r.json::<Value>().await.unwrap()["error"],
             "invalid_redirect_uri",
-            "{uri}"
+            "{uri:?}"
         );
     }
+}
+
+#[tokio::test]
+async fn redirect_uris_are_stored_normalised_and_capped_before_any_work() {
+    let app = spawn_app().await;
+    let ready = app.ready_client().await;
+    let r = app
+        .register_raw(
+            &ready.statement,
+            json!({"redirect_uris": [
+                "HTTPS://ACME.example:443/a/../cb",
+                "https://acme.example/cb",
+                "com.acme.app:/b"
+            ]}),
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let reg: Value = r.json().await.unwrap();
+    assert_eq!(
+        reg["redirect_uris"],
+        json!(["https://acme.example/cb", "com.acme.app:/b"])
+    );
+    let (_, stored) = app
+        .admin_get(&format!("/clients/{}", reg["client_id"].as_str().unwrap()))
+        .await;
+    assert_eq!(stored["redirect_uris"], reg["redirect_uris"]);
+
+    // 33 URIs, even all the same, are refused as a whole.
+    let many: Vec<String> = (0..33)
+        .map(|_| "https://acme.example/cb".to_owned())
+        .collect();
+    let r = app
+        .register_raw(&ready.statement, json!({"redirect_uris": many}))
+        .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["error"], "invalid_request", "{v}");
 }

@@ -6,6 +6,7 @@ mod admin;
 mod bad_input;
 mod conformance;
 mod flow;
+mod hostile;
 mod isolation;
 mod keys;
 mod limits;

@@ -420,14 +420,14 @@ async fn the_dashboard_signs_in_checks_csrf_and_isolates_tenants() {
     assert_eq!(log["items"][0]["actor"], "user:ops@acme.example");
 
     // Signing out ends the session on the server.
-    let session = tab.cookies["dcr_session"].clone();
+    let session = tab.cookies["__Host-dcr_session"].clone();
     let (_, page) = tab.get("/dashboard/applications").await;
     tab.post("/dashboard/logout", &[("csrf", &hidden_csrf(&page))])
         .await;
     let r = app
         .http
         .get(app.url("/dashboard/applications"))
-        .header(COOKIE, format!("dcr_session={session}"))
+        .header(COOKIE, format!("__Host-dcr_session={session}"))
         .send()
         .await
         .unwrap();
@@ -537,9 +537,9 @@ async fn the_dashboard_answers_hostile_input_without_a_server_error() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     for cookie in [
-        "dcr_session=",
-        "dcr_session=%00%ff",
-        &format!("dcr_session={}", "a".repeat(4000)),
+        "__Host-dcr_session=",
+        "__Host-dcr_session=%00%ff",
+        &format!("__Host-dcr_session={}", "a".repeat(4000)),
     ] {
         let r = tab
             .http
@@ -599,4 +599,150 @@ async fn the_application_page_pages_through_clients_and_shows_each_cut_off() {
     let (s, past) = tab.get(&format!("{page_path}?cursor=999999")).await;
     assert_eq!(s, StatusCode::OK);
     assert!(past.contains("No more clients."), "{past}");
+}
+
+#[tokio::test]
+async fn secure_cookies_use_the_host_prefix_and_hsts() {
+    let app = spawn_app().await;
+    let r = app
+        .http
+        .get(app.url("/dashboard/login"))
+        .send()
+        .await
+        .unwrap();
+    let cookie = r.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+    assert!(cookie.starts_with("__Host-dcr_login_csrf="), "{cookie}");
+    assert!(cookie.contains("; Path=/;"), "{cookie}");
+    assert!(cookie.contains("Secure"), "{cookie}");
+    assert!(!cookie.contains("Domain"), "{cookie}");
+    assert!(
+        r.headers()["strict-transport-security"]
+            .to_str()
+            .unwrap()
+            .starts_with("max-age="),
+    );
+
+    // Without secure cookies (a knowing choice): plain names, no HSTS.
+    let app = spawn_app_with(|c| c.dashboard.secure_cookies = false).await;
+    let r = app
+        .http
+        .get(app.url("/dashboard/login"))
+        .send()
+        .await
+        .unwrap();
+    let cookie = r.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+    assert!(cookie.starts_with("dcr_login_csrf="), "{cookie}");
+    assert!(!r.headers().contains_key("strict-transport-security"));
+}
+
+#[tokio::test]
+async fn a_planted_second_cookie_does_not_sign_in() {
+    let app = spawn_app().await;
+    app.seed_programmer().await;
+    user(&app, "acme", "ops@acme.example", "programmer-admin", None).await;
+    let mut tab = Tab::new(&app);
+    let (_, page) = tab.get("/dashboard/login").await;
+    let real = tab.cookies["__Host-dcr_login_csrf"].clone();
+    assert_eq!(hidden_csrf(&page), real);
+    // An attacker planted `dcr_login_csrf=AAAA` (from a sibling subdomain or plain
+    // HTTP) and posts a form carrying AAAA: both spellings and orders are refused.
+    for cookies in [
+        format!("dcr_login_csrf=AAAA; __Host-dcr_login_csrf={real}"),
+        format!("__Host-dcr_login_csrf=AAAA; __Host-dcr_login_csrf={real}"),
+        format!("__Host-dcr_login_csrf={real}; __Host-dcr_login_csrf=AAAA"),
+        "dcr_login_csrf=AAAA".to_owned(),
+    ] {
+        let r = tab
+            .http
+            .post(app.url("/dashboard/login"))
+            .header(COOKIE, cookies.clone())
+            .form(&[
+                ("csrf", "AAAA"),
+                ("email", "ops@acme.example"),
+                ("password", PASSWORD),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{cookies}");
+        assert!(
+            r.headers()
+                .get(SET_COOKIE)
+                .is_some_and(|c| !c.to_str().unwrap().starts_with("__Host-dcr_session"))
+        );
+    }
+    // A session cookie sent twice is refused too.
+    let r = tab.sign_in("ops@acme.example", PASSWORD).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let session = tab.cookies["__Host-dcr_session"].clone();
+    let r = tab
+        .http
+        .get(app.url("/dashboard/applications"))
+        .header(
+            COOKIE,
+            format!("__Host-dcr_session={session}; dcr_session=x"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn sign_in_attempts_from_one_ipv6_prefix_are_limited_together() {
+    let app = spawn_app_with(|c| c.throttle.trusted_proxies = vec!["127.0.0.1".into()]).await;
+    app.seed_programmer().await;
+    user(&app, "acme", "ops@acme.example", "programmer-admin", None).await;
+    let mut statuses = Vec::new();
+    for i in 0..8 {
+        let mut tab = Tab::new(&app);
+        let (_, page) = tab.get("/dashboard/login").await;
+        let r = tab
+            .http
+            .post(app.url("/dashboard/login"))
+            .header(COOKIE, tab.cookie_header())
+            .header("x-forwarded-for", format!("2001:db8:9:9:{i:x}::{i:x}"))
+            .form(&[
+                ("csrf", hidden_csrf(&page).as_str()),
+                ("email", "ops@acme.example"),
+                ("password", "not the password"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status());
+    }
+    assert_eq!(statuses[..5], [StatusCode::UNAUTHORIZED; 5]);
+    assert_eq!(statuses[7], StatusCode::TOO_MANY_REQUESTS, "{statuses:?}");
+}
+
+#[tokio::test]
+async fn operator_addresses_stay_out_of_a_tenants_audit_log() {
+    let app = spawn_app().await;
+    let ready = app.ready_client().await;
+    // The operator revokes a client of acme's; acme's admin reads the log.
+    app.admin_post(&format!("/clients/{}/revoke", ready.client_id), json!({}))
+        .await;
+    let (s, key) = app
+        .admin_post(
+            "/programmers/acme/api-keys",
+            json!({"role": "programmer-admin", "name": "ops"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let r = app
+        .http
+        .get(app.url("/admin/v1/audit?action=client.revoked"))
+        .bearer_auth(key["key"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let v: Value = r.json().await.unwrap();
+    let event = &v["items"][0];
+    assert_eq!(event["role"], "operator", "{v}");
+    assert!(event.get("source_ip").is_none_or(Value::is_null), "{v}");
+    // The operator still sees where it came from.
+    let (_, v) = app.admin_get("/audit?action=client.revoked").await;
+    assert_eq!(v["items"][0]["source_ip"], "127.0.0.1");
 }

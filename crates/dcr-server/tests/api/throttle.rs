@@ -238,3 +238,112 @@ async fn nodes_share_one_budget_through_redis_and_fall_back_when_it_is_down() {
         "fallback must be fast"
     );
 }
+
+#[tokio::test]
+async fn ipv6_addresses_of_one_prefix_share_one_bucket() {
+    let app = spawn_app_with(|c| c.throttle = throttling(5, 0.01, &["127.0.0.1"])).await;
+    // Thirty addresses of one /64, as one host can pick: five pass, the rest wait.
+    let mut refused = 0;
+    for i in 0..30 {
+        let ip = format!("2001:db8:1:2:{i:x}:{:x}::1", (i * 7919) % 65536);
+        if token_status(&app, Some(&ip)).await.status() == StatusCode::TOO_MANY_REQUESTS {
+            refused += 1;
+        }
+    }
+    assert_eq!(refused, 25, "one /64 must be one device");
+    // Another /64 is another device.
+    assert_eq!(
+        token_status(&app, Some("2001:db8:1:3::1")).await.status(),
+        StatusCode::BAD_REQUEST
+    );
+
+    // A configured prefix: /48.
+    let app = spawn_app_with(|c| {
+        c.throttle = throttling(2, 0.01, &["127.0.0.1"]);
+        c.throttle.ipv6_prefix_length = 48;
+    })
+    .await;
+    for ip in ["2001:db8:7:1::1", "2001:db8:7:2::1"] {
+        assert_eq!(
+            token_status(&app, Some(ip)).await.status(),
+            StatusCode::BAD_REQUEST
+        );
+    }
+    assert_eq!(
+        token_status(&app, Some("2001:db8:7:ffff::1"))
+            .await
+            .status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+/// A Redis that accepts connections and never answers: requests must not wait for it.
+#[tokio::test]
+async fn a_silent_redis_does_not_slow_requests_down() {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("redis://{}", silent.local_addr().unwrap());
+    // Accept and hold every connection without a word.
+    let held = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    {
+        let held = held.clone();
+        std::thread::spawn(move || {
+            for stream in silent.incoming().flatten() {
+                held.lock().unwrap().push(stream);
+            }
+        });
+    }
+    let app = spawn_app_with(|c| {
+        c.throttle = throttling(1000, 100.0, &[]);
+        c.redis_url = Some(url);
+    })
+    .await;
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..50 {
+        let http = app.http.clone();
+        let url = app.url("/o/client/token");
+        tasks.push(tokio::spawn(async move {
+            let t = Instant::now();
+            let r = http
+                .post(url)
+                .form(&[
+                    ("grant_type", "client_credentials"),
+                    ("client_id", "nobody"),
+                    ("client_secret", "x"),
+                ])
+                .send()
+                .await
+                .unwrap();
+            (r.status(), t.elapsed())
+        }));
+    }
+    let mut slowest = Duration::ZERO;
+    for t in tasks {
+        let (status, took) = t.await.unwrap();
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        slowest = slowest.max(took);
+    }
+    assert!(
+        slowest < Duration::from_millis(800),
+        "slowest request took {slowest:?} (all: {:?})",
+        start.elapsed()
+    );
+    // The breaker counted the outage (the recorder is shared by every test of this
+    // process, so only "at least once" can be asserted here).
+    let metrics = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let outages: f64 = metrics
+        .lines()
+        .find(|l| l.starts_with("dcr_throttle_redis_outages_total"))
+        .and_then(|l| l.split_whitespace().last())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0);
+    assert!(outages >= 1.0, "{metrics}");
+}

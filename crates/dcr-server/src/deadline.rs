@@ -1,0 +1,122 @@
+//! Time limits on a request once its head has arrived: the body must arrive within
+//! `body_read_timeout`, and the whole request must be answered within
+//! `request_timeout`. Either is answered 408 in the route's documented error shape,
+//! so a slow client gets a clear error instead of holding a worker.
+//!
+//! (The head itself is timed by the accept loop, `serve.rs`.)
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::body::{Body, Bytes, HttpBody};
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use dcr_proto::{EnhancedErrorCode, OAuthErrorCode};
+use hyper::body::Frame;
+use tokio::time::Sleep;
+
+use crate::error::{EnhancedFailure, OAuthFailure};
+
+/// The two limits, from `LimitsConfig`.
+#[derive(Debug, Clone, Copy)]
+pub struct Deadlines {
+    pub body: Duration,
+    pub request: Duration,
+}
+
+/// Middleware applying [`Deadlines`] to every request.
+pub async fn enforce(State(limits): State<Deadlines>, request: Request, next: Next) -> Response {
+    let oauth = speaks_oauth(request.uri().path());
+    let timed_out = Arc::new(AtomicBool::new(false));
+    let (parts, body) = request.into_parts();
+    let body = Body::new(DeadlineBody {
+        inner: body,
+        sleep: Box::pin(tokio::time::sleep(limits.body)),
+        timed_out: timed_out.clone(),
+    });
+    let answered = tokio::time::timeout(limits.request, next.run(Request::from_parts(parts, body)));
+    match answered.await {
+        // Whatever the handler made of the failed read, the client was too slow.
+        Ok(_) if timed_out.load(Ordering::Acquire) => timeout_response(
+            oauth,
+            format!(
+                "the request body did not arrive within {} s",
+                limits.body.as_secs()
+            ),
+        ),
+        Ok(response) => response,
+        Err(_) => timeout_response(
+            oauth,
+            format!(
+                "the request was not answered within {} s",
+                limits.request.as_secs()
+            ),
+        ),
+    }
+}
+
+/// Routes whose errors are OAuth bodies rather than enhanced errors.
+fn speaks_oauth(path: &str) -> bool {
+    path.starts_with("/o/client/") || path.starts_with("/oauth2/") || path == "/o/introspect"
+}
+
+fn timeout_response(oauth: bool, message: String) -> Response {
+    if oauth {
+        let mut failure = OAuthFailure::new(OAuthErrorCode::InvalidRequest, message);
+        failure.status = StatusCode::REQUEST_TIMEOUT;
+        failure.into_response()
+    } else {
+        EnhancedFailure::new(
+            StatusCode::REQUEST_TIMEOUT,
+            EnhancedErrorCode::RequestTimeout,
+            message,
+        )
+        .into_response()
+    }
+}
+
+/// A request body that fails once its deadline passes.
+struct DeadlineBody {
+    inner: Body,
+    sleep: Pin<Box<Sleep>>,
+    timed_out: Arc<AtomicBool>,
+}
+
+/// The error a [`DeadlineBody`] ends with.
+#[derive(Debug, thiserror::Error)]
+#[error("the request body did not arrive in time")]
+pub struct BodyTimedOut;
+
+impl HttpBody for DeadlineBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        let this = self.get_mut();
+        if let Poll::Ready(frame) = Pin::new(&mut this.inner).poll_frame(cx) {
+            return Poll::Ready(frame);
+        }
+        if this.sleep.as_mut().poll(cx).is_ready() {
+            this.timed_out.store(true, Ordering::Release);
+            return Poll::Ready(Some(Err(axum::Error::new(BodyTimedOut))));
+        }
+        Poll::Pending
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
+    }
+}
