@@ -3,6 +3,12 @@
 
 mod admin;
 
+/// mimalloc instead of the system allocator: glibc's malloc keeps freed memory in
+/// per-thread arenas, so a burst of connections leaves the heap large long after
+/// they close; mimalloc returns it. It is also faster on the request path.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::path::PathBuf;
 
 use anyhow::Context;

@@ -1,0 +1,200 @@
+//! Legitimate traffic at a fixed rate (open loop).
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+use tokio::time::{Instant, MissedTickBehavior};
+
+/// Requests in flight beyond which a scheduled request counts as failed instead of
+/// piling up (the server is not keeping up).
+const MAX_IN_FLIGHT: u64 = 2_000;
+
+#[derive(Debug, Clone, Copy)]
+pub enum Kind {
+    Token,
+    Verify,
+    Register,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Token => "token",
+            Self::Verify => "verify",
+            Self::Register => "register",
+        }
+    }
+}
+
+/// What the traffic uses, from the work directory.
+#[derive(Clone)]
+pub struct Target {
+    pub base: String,
+    pub http: reqwest::Client,
+    creds: Arc<Vec<(String, String)>>,
+    tokens: Arc<Vec<String>>,
+    statement: Arc<String>,
+    per_client_address: bool,
+}
+
+fn lines(work: &Path, name: &str) -> anyhow::Result<Vec<String>> {
+    Ok(std::fs::read_to_string(work.join(name))?
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect())
+}
+
+impl Target {
+    pub fn load(base: &str, work: &Path, per_client_address: bool) -> anyhow::Result<Self> {
+        let creds = lines(work, "creds.txt")?
+            .into_iter()
+            .filter_map(|l| {
+                l.split_once(' ')
+                    .map(|(a, b)| (a.to_owned(), b.to_owned()))
+            })
+            .collect::<Vec<_>>();
+        anyhow::ensure!(!creds.is_empty(), "no clients in creds.txt");
+        Ok(Self {
+            base: base.trim_end_matches('/').to_owned(),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .pool_max_idle_per_host(256)
+                .build()?,
+            creds: Arc::new(creds),
+            tokens: Arc::new(lines(work, "tokens.txt")?),
+            statement: Arc::new(lines(work, "statement.txt")?.into_iter().next().unwrap_or_default()),
+            per_client_address,
+        })
+    }
+
+    /// One request of `kind`, for the `i`-th scheduled slot.
+    async fn send(&self, kind: Kind, i: u64) -> bool {
+        let request = match kind {
+            Kind::Token => {
+                let n = (i as usize) % self.creds.len();
+                let (id, secret) = &self.creds[n];
+                let mut r = self.http.post(format!("{}/oauth2/token", self.base)).form(&[
+                    ("grant_type", "client_credentials"),
+                    ("client_id", id),
+                    ("client_secret", secret),
+                ]);
+                if self.per_client_address {
+                    r = r.header("x-forwarded-for", client_address(n));
+                }
+                r
+            }
+            Kind::Verify => {
+                let token = &self.tokens[(i as usize) % self.tokens.len().max(1)];
+                self.http
+                    .get(format!("{}/o/auth/verify", self.base))
+                    .bearer_auth(token)
+            }
+            Kind::Register => {
+                let mut r = self
+                    .http
+                    .post(format!("{}/o/client/register", self.base))
+                    .header("content-type", "application/json")
+                    .body(format!(r#"{{"software_statement":"{}"}}"#, self.statement));
+                if self.per_client_address {
+                    // A fresh device each time, so registrations are not throttled away.
+                    r = r.header("x-forwarded-for", client_address(1_000_000 + i as usize));
+                }
+                r
+            }
+        };
+        matches!(request.send().await, Ok(r) if r.status().is_success())
+    }
+}
+
+/// A distinct IPv4 address per client, in 10.0.0.0/8.
+pub fn client_address(n: usize) -> String {
+    let n = n % (1 << 24);
+    format!("10.{}.{}.{}", (n >> 16) & 255, (n >> 8) & 255, n & 255)
+}
+
+/// What one run of one kind of traffic measured.
+pub struct RunResult {
+    pub sent: u64,
+    pub errors: u64,
+    pub seconds: f64,
+    latency_us: Histogram<u64>,
+}
+
+impl RunResult {
+    fn quantile_ms(&self, q: f64) -> f64 {
+        self.latency_us.value_at_quantile(q) as f64 / 1000.0
+    }
+
+    pub fn p99_ms(&self) -> f64 {
+        self.quantile_ms(0.99)
+    }
+
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "sent": self.sent,
+            "errors": self.errors,
+            "error_rate": self.errors as f64 / (self.sent.max(1)) as f64,
+            "achieved_rps": self.sent as f64 / self.seconds,
+            "p50_ms": self.quantile_ms(0.50),
+            "p99_ms": self.quantile_ms(0.99),
+            "p999_ms": self.quantile_ms(0.999),
+            "max_ms": self.latency_us.max() as f64 / 1000.0,
+        })
+    }
+}
+
+/// Sends `rate` requests of `kind` per second for `length`, open loop.
+pub async fn run(target: &Target, kind: Kind, rate: u32, length: Duration) -> RunResult {
+    let latency = Arc::new(Mutex::new(
+        Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("valid histogram bounds"),
+    ));
+    let errors = Arc::new(AtomicU64::new(0));
+    let in_flight = Arc::new(AtomicU64::new(0));
+    let period = Duration::from_secs_f64(1.0 / f64::from(rate.max(1)));
+    let mut ticker = tokio::time::interval(period);
+    // Catch up after a stall: the schedule is what it is.
+    ticker.set_missed_tick_behavior(MissedTickBehavior::Burst);
+    let start = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut sent = 0u64;
+    while start.elapsed() < length {
+        let scheduled = ticker.tick().await;
+        sent += 1;
+        if in_flight.load(Ordering::Relaxed) >= MAX_IN_FLIGHT {
+            errors.fetch_add(1, Ordering::Relaxed);
+            continue;
+        }
+        in_flight.fetch_add(1, Ordering::Relaxed);
+        let (target, latency, errors, in_flight) = (
+            target.clone(),
+            latency.clone(),
+            errors.clone(),
+            in_flight.clone(),
+        );
+        let i = sent;
+        tasks.spawn(async move {
+            let ok = target.send(kind, i).await;
+            let took = scheduled.elapsed();
+            in_flight.fetch_sub(1, Ordering::Relaxed);
+            if !ok {
+                errors.fetch_add(1, Ordering::Relaxed);
+            }
+            let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX).max(1);
+            let _ = latency.lock().expect("not poisoned").record(micros);
+        });
+        while tasks.try_join_next().is_some() {}
+    }
+    while tasks.join_next().await.is_some() {}
+    let seconds = start.elapsed().as_secs_f64();
+    let latency_us = latency.lock().expect("not poisoned").clone();
+    RunResult {
+        sent,
+        errors: errors.load(Ordering::Relaxed),
+        seconds,
+        latency_us,
+    }
+}
