@@ -52,10 +52,7 @@ impl Target {
     pub fn load(base: &str, work: &Path, per_client_address: bool) -> anyhow::Result<Self> {
         let creds = lines(work, "creds.txt")?
             .into_iter()
-            .filter_map(|l| {
-                l.split_once(' ')
-                    .map(|(a, b)| (a.to_owned(), b.to_owned()))
-            })
+            .filter_map(|l| l.split_once(' ').map(|(a, b)| (a.to_owned(), b.to_owned())))
             .collect::<Vec<_>>();
         anyhow::ensure!(!creds.is_empty(), "no clients in creds.txt");
         Ok(Self {
@@ -66,7 +63,12 @@ impl Target {
                 .build()?,
             creds: Arc::new(creds),
             tokens: Arc::new(lines(work, "tokens.txt")?),
-            statement: Arc::new(lines(work, "statement.txt")?.into_iter().next().unwrap_or_default()),
+            statement: Arc::new(
+                lines(work, "statement.txt")?
+                    .into_iter()
+                    .next()
+                    .unwrap_or_default(),
+            ),
             per_client_address,
         })
     }
@@ -77,11 +79,14 @@ impl Target {
             Kind::Token => {
                 let n = (i as usize) % self.creds.len();
                 let (id, secret) = &self.creds[n];
-                let mut r = self.http.post(format!("{}/oauth2/token", self.base)).form(&[
-                    ("grant_type", "client_credentials"),
-                    ("client_id", id),
-                    ("client_secret", secret),
-                ]);
+                let mut r = self
+                    .http
+                    .post(format!("{}/oauth2/token", self.base))
+                    .form(&[
+                        ("grant_type", "client_credentials"),
+                        ("client_id", id),
+                        ("client_secret", secret),
+                    ]);
                 if self.per_client_address {
                     r = r.header("x-forwarded-for", client_address(n));
                 }

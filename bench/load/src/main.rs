@@ -187,10 +187,7 @@ async fn soak(
     loop {
         let rss = report::Rss::read(pid)?;
         let at = start.elapsed().as_secs();
-        eprintln!(
-            "t={at:>5}s rss={} kB anon={} kB",
-            rss.rss_kb, rss.anon_kb
-        );
+        eprintln!("t={at:>5}s rss={} kB anon={} kB", rss.rss_kb, rss.anon_kb);
         samples.push(serde_json::json!({"t_s": at, "rss_kb": rss.rss_kb, "anon_kb": rss.anon_kb, "file_kb": rss.file_kb}));
         if start.elapsed() >= length {
             break;

@@ -69,7 +69,11 @@ impl Holder {
 }
 
 /// Starts every probe; the handle resolves to their counts once `length` has passed.
-pub fn start(base: &str, strength: Strength, length: Duration) -> JoinHandle<anyhow::Result<Value>> {
+pub fn start(
+    base: &str,
+    strength: Strength,
+    length: Duration,
+) -> JoinHandle<anyhow::Result<Value>> {
     let base = base.to_owned();
     tokio::spawn(async move {
         let address = base
@@ -87,7 +91,12 @@ pub fn start(base: &str, strength: Strength, length: Duration) -> JoinHandle<any
         ] {
             holders.push((
                 holder.name(),
-                tokio::spawn(hold(address.clone(), holder, strength.held_connections, deadline)),
+                tokio::spawn(hold(
+                    address.clone(),
+                    holder,
+                    strength.held_connections,
+                    deadline,
+                )),
             ));
         }
         let mut senders = Vec::new();

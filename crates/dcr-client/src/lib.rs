@@ -47,6 +47,8 @@ pub enum ClientError {
     Refused { status: u16, body: String },
     #[error("still throttled after {0} attempts")]
     Throttled(u32),
+    #[error("the server's answer is malformed: {0}")]
+    Malformed(String),
 }
 
 /// What is kept between runs: the credentials forever, the token while it lives.
@@ -274,7 +276,9 @@ impl DcrClient {
             let registered: RegisterResponse = response.json().await?;
             let creds = Credentials {
                 client_id: registered.client_id,
-                client_secret: registered.client_secret,
+                client_secret: registered.client_secret.ok_or_else(|| {
+                    ClientError::Malformed("the registration answer has no client_secret".into())
+                })?,
                 token: None,
             };
             self.config.store.save(&creds)?;

@@ -22,20 +22,46 @@ pub fn verify_token(
         })
 }
 
-/// Step 2: with the origin's standing known, the channel the route names and the scope
-/// it needs. `channel_owner` is the programmer owning `channel`, needed only when the
-/// token covers all of its programmer's channels (it carries no channel list).
+/// What a protected route requires of a token beyond being ours, unexpired and
+/// standing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Requirements<'a> {
+    /// A scope the token must carry.
+    pub scope: Option<&'a str>,
+    /// A channel the token must cover.
+    pub channel: Option<&'a str>,
+    /// A value the token's `aud` must contain.
+    pub audience: Option<&'a str>,
+    /// The programmer the token must belong to.
+    pub programmer: Option<&'a str>,
+}
+
+/// Step 2: with the origin's standing known, what the route requires, in the order
+/// of the SPEC 3 table: revoked, another programmer's, another audience's, another
+/// channel's, then the scope. `channel_owner` is the programmer owning the required
+/// channel, needed only when the token covers all of its programmer's channels.
 pub fn authorize(
     claims: &AccessTokenClaims,
     origin_active: bool,
-    required_scope: Option<&str>,
-    channel: Option<&str>,
+    required: &Requirements<'_>,
     channel_owner: Option<&str>,
 ) -> Result<(), AccessError> {
     if !origin_active {
         return Err(AccessError::Revoked);
     }
-    if let Some(channel) = channel {
+    if let Some(programmer) = required.programmer
+        && programmer != claims.programmer
+    {
+        return Err(AccessError::OtherProgrammer);
+    }
+    if let Some(audience) = required.audience
+        && !claims.aud.contains(audience)
+    {
+        return Err(AccessError::WrongAudience(
+            audience.chars().take(100).collect(),
+        ));
+    }
+    if let Some(channel) = required.channel {
         let covered = match &claims.channels {
             Some(list) => list.iter().any(|c| c == channel),
             None => channel_owner == Some(claims.programmer.as_str()),
@@ -46,7 +72,7 @@ pub fn authorize(
             ));
         }
     }
-    if let Some(scope) = required_scope
+    if let Some(scope) = required.scope
         && !claims.has_scope(scope)
     {
         return Err(AccessError::InsufficientScope(
@@ -57,8 +83,8 @@ pub fn authorize(
 }
 
 /// True when `channel` must be resolved to its programmer before [`authorize`].
-pub fn needs_channel_owner(claims: &AccessTokenClaims, channel: Option<&str>) -> bool {
-    channel.is_some() && claims.channels.is_none()
+pub fn needs_channel_owner(claims: &AccessTokenClaims, required: &Requirements<'_>) -> bool {
+    required.channel.is_some() && claims.channels.is_none()
 }
 
 #[cfg(test)]
@@ -69,6 +95,7 @@ mod tests {
         AccessTokenClaims {
             iss: "i".into(),
             sub: "c".into(),
+            aud: dcr_proto::claims::Audience(vec!["https://api.example".into()]),
             client_id: "c".into(),
             jti: "t".into(),
             iat: 0,
@@ -83,10 +110,18 @@ mod tests {
         }
     }
 
+    fn needs<'a>(scope: Option<&'a str>, channel: Option<&'a str>) -> Requirements<'a> {
+        Requirements {
+            scope,
+            channel,
+            ..Default::default()
+        }
+    }
+
     #[test]
     fn revoked_origin_comes_first() {
         assert_eq!(
-            authorize(&claims(None), false, Some("zzz"), None, None),
+            authorize(&claims(None), false, &needs(Some("zzz"), None), None),
             Err(AccessError::Revoked)
         );
     }
@@ -94,22 +129,25 @@ mod tests {
     #[test]
     fn channel_lists_and_programmer_wide_tokens() {
         let limited = claims(Some(vec!["TV"]));
-        assert_eq!(authorize(&limited, true, None, Some("TV"), None), Ok(()));
+        assert_eq!(
+            authorize(&limited, true, &needs(None, Some("TV")), None),
+            Ok(())
+        );
         assert!(matches!(
-            authorize(&limited, true, None, Some("NEWS"), None),
+            authorize(&limited, true, &needs(None, Some("NEWS")), None),
             Err(AccessError::WrongChannel(_))
         ));
         let wide = claims(None);
         assert_eq!(
-            authorize(&wide, true, None, Some("TV"), Some("acme")),
+            authorize(&wide, true, &needs(None, Some("TV")), Some("acme")),
             Ok(())
         );
         assert!(matches!(
-            authorize(&wide, true, None, Some("TV"), Some("other")),
+            authorize(&wide, true, &needs(None, Some("TV")), Some("other")),
             Err(AccessError::WrongChannel(_))
         ));
         assert!(matches!(
-            authorize(&wide, true, None, Some("TV"), None),
+            authorize(&wide, true, &needs(None, Some("TV")), None),
             Err(AccessError::WrongChannel(_))
         ));
     }
@@ -118,16 +156,46 @@ mod tests {
     fn channel_before_scope() {
         let limited = claims(Some(vec!["TV"]));
         assert!(matches!(
-            authorize(&limited, true, Some("zzz"), Some("NEWS"), None),
+            authorize(&limited, true, &needs(Some("zzz"), Some("NEWS")), None),
             Err(AccessError::WrongChannel(_))
         ));
         assert!(matches!(
-            authorize(&limited, true, Some("zzz"), Some("TV"), None),
+            authorize(&limited, true, &needs(Some("zzz"), Some("TV")), None),
             Err(AccessError::InsufficientScope(_))
         ));
         assert_eq!(
-            authorize(&limited, true, Some("b"), Some("TV"), None),
+            authorize(&limited, true, &needs(Some("b"), Some("TV")), None),
             Ok(())
         );
+    }
+
+    #[test]
+    fn programmer_and_audience_come_before_channel_and_scope() {
+        let token = claims(Some(vec!["TV"]));
+        let other = Requirements {
+            programmer: Some("beta"),
+            channel: Some("NEWS"),
+            ..Default::default()
+        };
+        assert_eq!(
+            authorize(&token, true, &other, None),
+            Err(AccessError::OtherProgrammer)
+        );
+        let elsewhere = Requirements {
+            audience: Some("https://other.example"),
+            scope: Some("zzz"),
+            ..Default::default()
+        };
+        assert!(matches!(
+            authorize(&token, true, &elsewhere, None),
+            Err(AccessError::WrongAudience(_))
+        ));
+        let fine = Requirements {
+            audience: Some("https://api.example"),
+            programmer: Some("acme"),
+            channel: Some("TV"),
+            scope: Some("a"),
+        };
+        assert_eq!(authorize(&token, true, &fine, None), Ok(()));
     }
 }

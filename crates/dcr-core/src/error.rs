@@ -36,6 +36,9 @@ pub enum TokenError {
     UnsupportedGrantType,
     #[error("{0}")]
     InvalidScope(String),
+    /// RFC 8707: a `resource` the client's tokens may not be for.
+    #[error("{0}")]
+    InvalidTarget(String),
     #[error("the store is unavailable")]
     Unavailable(StoreError),
     #[error("internal error: {0}")]
@@ -55,6 +58,8 @@ pub enum AccessError {
     Revoked,
     #[error("the access token belongs to another programmer")]
     OtherProgrammer,
+    #[error("the access token is not for audience {0:?}")]
+    WrongAudience(String),
     #[error("the access token does not cover channel {0:?}")]
     WrongChannel(String),
     #[error("the access token lacks scope {0:?}")]
@@ -102,7 +107,7 @@ impl AccessError {
                 format!("the access token is not valid: {why}"),
             ),
             Self::Expired => (401, C::AccessTokenExpired, self.to_string()),
-            Self::Revoked | Self::OtherProgrammer => (
+            Self::Revoked | Self::OtherProgrammer | Self::WrongAudience(_) => (
                 401,
                 C::InvalidAccessTokenClientApplication,
                 self.to_string(),

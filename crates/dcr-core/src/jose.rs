@@ -10,8 +10,13 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _};
+use aws_lc_rs::rsa::KeySize;
+use aws_lc_rs::signature::{
+    ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, KeyPair as _, RSA_PKCS1_SHA256,
+    RsaKeyPair,
+};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use dcr_proto::claims::{ACCESS_TOKEN_TYP, AccessTokenClaims, STATEMENT_TYP, StatementClaims};
@@ -57,26 +62,39 @@ pub enum JoseError {
 }
 
 /// The algorithms we can sign with. The JWKS publishes one per key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum SigningAlgorithm {
+    /// ECDSA P-256 with SHA-256: small, fast tokens. The default.
+    #[default]
+    #[serde(rename = "ES256")]
     Es256,
+    /// RSASSA-PKCS1-v1_5 with SHA-256, RSA 2048: what RSA-only gateways (AWS API
+    /// Gateway's JWT authorizer) accept.
+    #[serde(rename = "RS256")]
+    Rs256,
+    /// Ed25519.
+    #[serde(rename = "EdDSA")]
+    EdDsa,
 }
 
 impl SigningAlgorithm {
+    pub const ALL: [Self; 3] = [Self::Es256, Self::Rs256, Self::EdDsa];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Es256 => "ES256",
+            Self::Rs256 => "RS256",
+            Self::EdDsa => "EdDSA",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "ES256" => Some(Self::Es256),
-            _ => None,
-        }
+        Self::ALL.into_iter().find(|a| a.as_str() == s)
     }
     fn jwt(self) -> Algorithm {
         match self {
             Self::Es256 => Algorithm::ES256,
+            Self::Rs256 => Algorithm::RS256,
+            Self::EdDsa => Algorithm::EdDSA,
         }
     }
 }
@@ -92,45 +110,138 @@ pub struct GeneratedKey {
 
 /// Generates a signing key; the `kid` is the RFC 7638 thumbprint of its public JWK.
 pub fn generate_key(alg: SigningAlgorithm) -> Result<GeneratedKey, JoseError> {
-    match alg {
+    let private_pkcs8 = match alg {
         SigningAlgorithm::Es256 => {
-            let rng = SystemRandom::new();
-            let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
-                .map_err(|_| JoseError::Signing)?;
-            let public_jwk = es256_public_jwk(pkcs8.as_ref())?;
-            Ok(GeneratedKey {
-                kid: public_jwk.kid.clone(),
-                alg,
-                private_pkcs8: pkcs8.as_ref().to_vec(),
-                public_jwk,
-            })
+            EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
+                .map_err(|_| JoseError::Signing)?
+                .as_ref()
+                .to_vec()
         }
-    }
+        SigningAlgorithm::Rs256 => RsaKeyPair::generate(KeySize::Rsa2048)
+            .and_then(|pair| pair.as_der())
+            .map_err(|_| JoseError::Signing)?
+            .as_ref()
+            .to_vec(),
+        SigningAlgorithm::EdDsa => Ed25519KeyPair::generate_pkcs8(&SystemRandom::new())
+            .map_err(|_| JoseError::Signing)?
+            .as_ref()
+            .to_vec(),
+    };
+    let public_jwk = Signer::from_pkcs8(alg, &private_pkcs8)?.public_jwk()?;
+    Ok(GeneratedKey {
+        kid: public_jwk.kid.clone(),
+        alg,
+        private_pkcs8,
+        public_jwk,
+    })
 }
 
-fn es256_public_jwk(pkcs8: &[u8]) -> Result<PublicJwk, JoseError> {
-    let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8)
-        .map_err(|_| JoseError::Signing)?;
-    // Uncompressed SEC1 point: 0x04 || x || y.
-    let point = pair.public_key().as_ref();
-    if point.len() != 65 || point[0] != 4 {
-        return Err(JoseError::Signing);
+/// RFC 7638: the SHA-256 of the JWK's required members in lexicographic order,
+/// base64url. Our `kid`s are these, so a verifier can recompute them.
+fn thumbprint(canonical_members: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(canonical_members.as_bytes()))
+}
+
+/// A private key, parsed once, of any algorithm we sign with.
+enum Signer {
+    Es256(EcdsaKeyPair),
+    Rs256(RsaKeyPair),
+    EdDsa(Ed25519KeyPair),
+}
+
+impl Signer {
+    fn from_pkcs8(alg: SigningAlgorithm, pkcs8: &[u8]) -> Result<Self, JoseError> {
+        Ok(match alg {
+            SigningAlgorithm::Es256 => Self::Es256(
+                EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8)
+                    .map_err(|_| JoseError::Signing)?,
+            ),
+            SigningAlgorithm::Rs256 => {
+                let pair = RsaKeyPair::from_pkcs8(pkcs8).map_err(|_| JoseError::Signing)?;
+                // RFC 7518 3.3: 2048 bits or larger.
+                if pair.public_modulus_len() < 256 {
+                    return Err(JoseError::Signing);
+                }
+                Self::Rs256(pair)
+            }
+            SigningAlgorithm::EdDsa => {
+                Self::EdDsa(Ed25519KeyPair::from_pkcs8(pkcs8).map_err(|_| JoseError::Signing)?)
+            }
+        })
     }
-    let x = URL_SAFE_NO_PAD.encode(&point[1..33]);
-    let y = URL_SAFE_NO_PAD.encode(&point[33..65]);
-    let thumbprint_input = format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#);
-    let kid = URL_SAFE_NO_PAD.encode(Sha256::digest(thumbprint_input.as_bytes()));
-    Ok(PublicJwk {
-        kty: "EC".into(),
-        kid,
-        alg: "ES256".into(),
-        use_: "sig".into(),
-        crv: Some("P-256".into()),
-        x: Some(x),
-        y: Some(y),
-        n: None,
-        e: None,
-    })
+
+    /// The public half as a JWK with `alg`, `use: "sig"` and a thumbprint `kid`.
+    fn public_jwk(&self) -> Result<PublicJwk, JoseError> {
+        let b64 = |bytes: &[u8]| URL_SAFE_NO_PAD.encode(bytes);
+        let mut jwk = PublicJwk {
+            kty: String::new(),
+            kid: String::new(),
+            alg: String::new(),
+            use_: "sig".into(),
+            crv: None,
+            x: None,
+            y: None,
+            n: None,
+            e: None,
+        };
+        match self {
+            Self::Es256(pair) => {
+                // Uncompressed SEC1 point: 0x04 || x || y.
+                let point = pair.public_key().as_ref();
+                if point.len() != 65 || point[0] != 4 {
+                    return Err(JoseError::Signing);
+                }
+                let (x, y) = (b64(&point[1..33]), b64(&point[33..65]));
+                jwk.kid = thumbprint(&format!(
+                    r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#
+                ));
+                jwk.kty = "EC".into();
+                jwk.alg = "ES256".into();
+                jwk.crv = Some("P-256".into());
+                (jwk.x, jwk.y) = (Some(x), Some(y));
+            }
+            Self::Rs256(pair) => {
+                let public = pair.public_key();
+                let n = b64(public.modulus().big_endian_without_leading_zero());
+                let e = b64(public.exponent().big_endian_without_leading_zero());
+                jwk.kid = thumbprint(&format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#));
+                jwk.kty = "RSA".into();
+                jwk.alg = "RS256".into();
+                (jwk.n, jwk.e) = (Some(n), Some(e));
+            }
+            Self::EdDsa(pair) => {
+                let x = b64(pair.public_key().as_ref());
+                jwk.kid = thumbprint(&format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#));
+                jwk.kty = "OKP".into();
+                jwk.alg = "EdDSA".into();
+                jwk.crv = Some("Ed25519".into());
+                jwk.x = Some(x);
+            }
+        }
+        Ok(jwk)
+    }
+
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, JoseError> {
+        match self {
+            // The fixed `r || s` form JWS uses (RFC 7518 3.4).
+            Self::Es256(pair) => pair
+                .sign(&SystemRandom::new(), message)
+                .map(|s| s.as_ref().to_vec())
+                .map_err(|_| JoseError::Signing),
+            Self::Rs256(pair) => {
+                let mut signature = vec![0u8; pair.public_modulus_len()];
+                pair.sign(
+                    &RSA_PKCS1_SHA256,
+                    &SystemRandom::new(),
+                    message,
+                    &mut signature,
+                )
+                .map_err(|_| JoseError::Signing)?;
+                Ok(signature)
+            }
+            Self::EdDsa(pair) => Ok(pair.sign(message).as_ref().to_vec()),
+        }
+    }
 }
 
 /// A key we verify with.
@@ -145,7 +256,7 @@ struct VerifyingKey {
 /// signature itself on the token path.
 struct ActiveKey {
     kid: String,
-    pair: EcdsaKeyPair,
+    signer: Signer,
     /// `base64url(header)` per `typ`, computed once.
     statement_header: String,
     token_header: String,
@@ -169,7 +280,7 @@ impl Verifier {
             .iter()
             .filter_map(|jwk| {
                 let alg = SigningAlgorithm::parse(&jwk.alg)?;
-                let key = decoding_key(jwk).ok()?;
+                let key = decoding_key(jwk, alg).ok()?;
                 Some((jwk.kid.clone(), VerifyingKey { alg, key }))
             })
             .collect();
@@ -371,12 +482,7 @@ impl KeyRing {
         others: Vec<LoadedKey>,
     ) -> Result<Self, JoseError> {
         let private = active.private_pkcs8.as_deref().ok_or(JoseError::Signing)?;
-        let pair = match active.alg {
-            SigningAlgorithm::Es256 => {
-                EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, private)
-                    .map_err(|_| JoseError::Signing)?
-            }
-        };
+        let signer = Signer::from_pkcs8(active.alg, private)?;
         let encoded_header = |typ: &str| -> Result<String, JoseError> {
             let mut header = Header::new(active.alg.jwt());
             header.typ = Some(typ.to_owned());
@@ -388,7 +494,7 @@ impl KeyRing {
             kid: active.kid.clone(),
             statement_header: encoded_header(STATEMENT_TYP)?,
             token_header: encoded_header(ACCESS_TOKEN_TYP)?,
-            pair,
+            signer,
         };
         let all: Vec<&LoadedKey> = std::iter::once(&active).chain(others.iter()).collect();
         let published: Vec<PublicJwk> = std::iter::once(&active)
@@ -433,9 +539,8 @@ impl KeyRing {
         self.sign(&self.active.token_header, claims)
     }
 
-    /// Compact JWS (RFC 7515 7.1): `header.payload.signature`, ES256 in the fixed
-    /// `r || s` form JWS uses (RFC 7518 3.4). Every token signed here is verified by
-    /// `jsonwebtoken` in the tests, so the format cannot drift unnoticed.
+    /// Compact JWS (RFC 7515 7.1): `header.payload.signature`. Every token signed here
+    /// is verified by `jsonwebtoken` in the tests, so the format cannot drift unnoticed.
     fn sign<T: serde::Serialize>(
         &self,
         encoded_header: &str,
@@ -446,13 +551,9 @@ impl KeyRing {
         jws.push_str(encoded_header);
         jws.push('.');
         URL_SAFE_NO_PAD.encode_string(&payload, &mut jws);
-        let signature = self
-            .active
-            .pair
-            .sign(&SystemRandom::new(), jws.as_bytes())
-            .map_err(|_| JoseError::Signing)?;
+        let signature = self.active.signer.sign(jws.as_bytes())?;
         jws.push('.');
-        URL_SAFE_NO_PAD.encode_string(signature.as_ref(), &mut jws);
+        URL_SAFE_NO_PAD.encode_string(&signature, &mut jws);
         Ok(jws)
     }
 
@@ -465,11 +566,23 @@ impl KeyRing {
     }
 }
 
-fn decoding_key(jwk: &PublicJwk) -> Result<DecodingKey, JoseError> {
-    match (jwk.kty.as_str(), &jwk.x, &jwk.y) {
-        ("EC", Some(x), Some(y)) => {
-            DecodingKey::from_ec_components(x, y).map_err(|_| JoseError::UnknownKey)
-        }
+/// The verification key of a published JWK; its `kty` (and curve) must be the one its
+/// `alg` needs, so an RSA key can never verify an ES256 signature or the reverse.
+fn decoding_key(jwk: &PublicJwk, alg: SigningAlgorithm) -> Result<DecodingKey, JoseError> {
+    let unknown = |_| JoseError::UnknownKey;
+    match (alg, jwk.kty.as_str(), jwk.crv.as_deref()) {
+        (SigningAlgorithm::Es256, "EC", Some("P-256")) => match (&jwk.x, &jwk.y) {
+            (Some(x), Some(y)) => DecodingKey::from_ec_components(x, y).map_err(unknown),
+            _ => Err(JoseError::UnknownKey),
+        },
+        (SigningAlgorithm::Rs256, "RSA", None) => match (&jwk.n, &jwk.e) {
+            (Some(n), Some(e)) => DecodingKey::from_rsa_components(n, e).map_err(unknown),
+            _ => Err(JoseError::UnknownKey),
+        },
+        (SigningAlgorithm::EdDsa, "OKP", Some("Ed25519")) => match &jwk.x {
+            Some(x) => DecodingKey::from_ed_components(x).map_err(unknown),
+            None => Err(JoseError::UnknownKey),
+        },
         _ => Err(JoseError::UnknownKey),
     }
 }
@@ -506,6 +619,7 @@ mod tests {
         AccessTokenClaims {
             iss: iss.into(),
             sub: "c".into(),
+            aud: dcr_proto::claims::Audience(vec!["https://api.example".into()]),
             client_id: "c".into(),
             jti: "t".into(),
             iat: 1,

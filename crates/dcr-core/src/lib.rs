@@ -11,6 +11,7 @@
 //! and never trusts the header to choose it.
 
 pub mod access;
+pub mod audience;
 pub mod catalog;
 pub mod crypto;
 pub mod device_info;

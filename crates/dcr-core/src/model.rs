@@ -81,9 +81,22 @@ pub struct Application {
     pub scopes: Vec<String>,
     pub domains: Vec<String>,
     pub custom_scheme: String,
+    /// Absolute URIs of the APIs its tokens are for (`aud`); may be empty.
+    pub audiences: Vec<String>,
+    pub policy: ApplicationPolicy,
     pub status: Status,
     pub created_at: i64,
     pub revoked_at: Option<i64>,
+    /// Who revoked it (an audit actor), when revoked.
+    pub revoked_by: Option<String>,
+}
+
+/// An application's optional lifecycle limits; `None` is no limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ApplicationPolicy {
+    pub max_registrations_per_hour_per_statement: Option<u32>,
+    pub max_registrations_per_hour: Option<u32>,
+    pub expire_inactive_after_days: Option<u32>,
 }
 
 impl Application {
@@ -104,6 +117,12 @@ pub struct StatementRecord {
     pub issued_at: i64,
     pub status: Status,
     pub revoked_at: Option<i64>,
+    pub revoked_by: Option<String>,
+    /// Retired: registers no new clients, while those it made keep working.
+    pub retired_at: Option<i64>,
+    pub retired_by: Option<String>,
+    /// The statement a rotation issued in this one's place.
+    pub successor: Option<StatementId>,
 }
 
 /// One installed app instance.
@@ -125,6 +144,13 @@ pub struct ClientRecord {
     pub created_at: i64,
     pub last_used_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    /// How the client itself was cut off (never `statement` or `application`: those
+    /// are read from the statement and the application).
+    pub revoked_via: Option<RevokedVia>,
+    pub revoked_by: Option<String>,
+    /// Keyed hash of the RFC 7592 registration access token (`None` for clients
+    /// registered before it existed).
+    pub registration_token_hash: Option<Vec<u8>>,
 }
 
 /// A client with the standing of what it came from, read in one go on the token path.
@@ -132,6 +158,7 @@ pub struct ClientRecord {
 pub struct ClientStanding {
     pub client: ClientRecord,
     pub statement_status: Status,
+    pub statement_revoked_at: Option<i64>,
     pub application: Application,
 }
 
@@ -141,6 +168,98 @@ impl ClientStanding {
         self.client.status == Status::Active
             && self.statement_status == Status::Active
             && self.application.status == Status::Active
+    }
+
+    /// The client's effective status: the one rule every reader (admin API, CLI,
+    /// dashboard) reports. The client's own cut-off comes first, then its
+    /// application's, then its statement's.
+    pub fn effective(&self) -> Effective {
+        let c = &self.client;
+        if c.status == Status::Revoked {
+            let via = c.revoked_via.unwrap_or(RevokedVia::Client);
+            return Effective {
+                status: if via == RevokedVia::Inactivity {
+                    EffectiveStatus::Expired
+                } else {
+                    EffectiveStatus::Revoked
+                },
+                revoked_via: Some(via),
+                revoked_at: c.revoked_at,
+            };
+        }
+        if self.application.status == Status::Revoked {
+            return Effective::revoked(RevokedVia::Application, self.application.revoked_at);
+        }
+        if self.statement_status == Status::Revoked {
+            return Effective::revoked(RevokedVia::Statement, self.statement_revoked_at);
+        }
+        Effective::ACTIVE
+    }
+}
+
+/// `active | revoked | expired` (SPEC 1), for clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EffectiveStatus {
+    Active,
+    Revoked,
+    Expired,
+    /// Statements only: no new registrations, existing clients keep working.
+    Retired,
+}
+
+impl EffectiveStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Revoked => "revoked",
+            Self::Expired => "expired",
+            Self::Retired => "retired",
+        }
+    }
+}
+
+/// A status as every reader reports it, with its cause.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Effective {
+    pub status: EffectiveStatus,
+    pub revoked_via: Option<RevokedVia>,
+    pub revoked_at: Option<i64>,
+}
+
+impl Effective {
+    pub const ACTIVE: Self = Self {
+        status: EffectiveStatus::Active,
+        revoked_via: None,
+        revoked_at: None,
+    };
+
+    fn revoked(via: RevokedVia, at: Option<i64>) -> Self {
+        Self {
+            status: EffectiveStatus::Revoked,
+            revoked_via: Some(via),
+            revoked_at: at,
+        }
+    }
+}
+
+impl StatementRecord {
+    /// The statement's effective status given its application: revoked (by itself or
+    /// through the application), retired, or active.
+    pub fn effective(&self, application: &Application) -> Effective {
+        if self.status == Status::Revoked {
+            return Effective::revoked(RevokedVia::Statement, self.revoked_at);
+        }
+        if application.status == Status::Revoked {
+            return Effective::revoked(RevokedVia::Application, application.revoked_at);
+        }
+        if self.retired_at.is_some() {
+            return Effective {
+                status: EffectiveStatus::Retired,
+                revoked_via: None,
+                revoked_at: None,
+            };
+        }
+        Effective::ACTIVE
     }
 }
 
@@ -251,6 +370,8 @@ pub enum RevocationKind {
     Client,
     Statement,
     Application,
+    /// One access token, by `jti` (RFC 7009).
+    Token,
 }
 
 impl RevocationKind {
@@ -259,6 +380,7 @@ impl RevocationKind {
             Self::Client => "client",
             Self::Statement => "statement",
             Self::Application => "application",
+            Self::Token => "token",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
@@ -266,8 +388,49 @@ impl RevocationKind {
             "client" => Some(Self::Client),
             "statement" => Some(Self::Statement),
             "application" => Some(Self::Application),
+            "token" => Some(Self::Token),
             _ => None,
         }
+    }
+}
+
+/// How a client was cut off (SPEC 1 `revoked_via`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RevokedVia {
+    /// Revoked on its own.
+    Client,
+    Statement,
+    Application,
+    /// By a bulk revocation with a filter.
+    Bulk,
+    /// Expired by its application's inactivity policy.
+    Inactivity,
+    /// Deleted by the client itself (RFC 7592).
+    SelfDeleted,
+}
+
+impl RevokedVia {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Client => "client",
+            Self::Statement => "statement",
+            Self::Application => "application",
+            Self::Bulk => "bulk",
+            Self::Inactivity => "inactivity",
+            Self::SelfDeleted => "self",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::Client,
+            Self::Statement,
+            Self::Application,
+            Self::Bulk,
+            Self::Inactivity,
+            Self::SelfDeleted,
+        ]
+        .into_iter()
+        .find(|v| v.as_str() == s)
     }
 }
 

@@ -17,6 +17,8 @@ use crate::crypto::{CryptoError, random_bytes};
 pub const CLIENT_SECRET_PREFIX: &str = "dcrcs_";
 /// Prefix of admin API keys.
 pub const API_KEY_PREFIX: &str = "dcrak_";
+/// Prefix of RFC 7592 registration access tokens.
+pub const REGISTRATION_TOKEN_PREFIX: &str = "dcrrt_";
 
 /// A keyed hash as stored.
 pub type SecretHash = [u8; 32];
@@ -64,6 +66,11 @@ pub fn generate_api_key() -> Result<String, CryptoError> {
     generate_with_prefix(API_KEY_PREFIX)
 }
 
+/// A fresh RFC 7592 registration access token.
+pub fn generate_registration_token() -> Result<String, CryptoError> {
+    generate_with_prefix(REGISTRATION_TOKEN_PREFIX)
+}
+
 /// 256 random bits, base64url: session cookies, CSRF tokens.
 pub fn random_token() -> Result<String, CryptoError> {
     let mut entropy = [0u8; 32];
@@ -82,6 +89,7 @@ pub fn looks_generated(s: &str) -> bool {
     let Some(rest) = s
         .strip_prefix(CLIENT_SECRET_PREFIX)
         .or_else(|| s.strip_prefix(API_KEY_PREFIX))
+        .or_else(|| s.strip_prefix(REGISTRATION_TOKEN_PREFIX))
     else {
         return false;
     };

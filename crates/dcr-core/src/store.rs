@@ -20,7 +20,7 @@ use async_trait::async_trait;
 use crate::ids::{ApiKeyId, ApplicationId, ChannelId, ClientId, ProgrammerId, StatementId, UserId};
 use crate::model::{
     ApiKeyRecord, Application, ApplicationUsage, AuditEvent, AuditFilter, Channel, ClientRecord,
-    ClientStanding, PageOf, PageRequest, Programmer, RevocationEntry, SessionRecord,
+    ClientStanding, PageOf, PageRequest, Programmer, RevocationEntry, RevokedVia, SessionRecord,
     SigningKeyRecord, StatementRecord, UserRecord,
 };
 
@@ -108,12 +108,16 @@ pub trait Store: Send + Sync + 'static {
         at: i64,
         audit: &AuditEvent,
     ) -> StoreResult<Option<Application>>;
+    /// `via` says how (a direct revocation, or the client deleting itself).
     async fn revoke_client(
         &self,
         id: &ClientId,
+        via: RevokedVia,
         at: i64,
         audit: &AuditEvent,
     ) -> StoreResult<Option<ClientRecord>>;
+    /// Appends one access token (`jti`) to the revocation log (RFC 7009).
+    async fn revoke_token(&self, jti: &str, programmer: &ProgrammerId, at: i64) -> StoreResult<()>;
 
     async fn insert_api_key(&self, key: &ApiKeyRecord, audit: &AuditEvent) -> StoreResult<()>;
     async fn find_api_key_by_hash(&self, hash: &[u8]) -> StoreResult<Option<ApiKeyRecord>>;
@@ -156,6 +160,13 @@ pub trait Store: Send + Sync + 'static {
         new_next: &SigningKeyRecord,
         at: i64,
         audit: &AuditEvent,
+    ) -> StoreResult<()>;
+    /// In one transaction: every `next` key retires (at `at`; it never signed) and
+    /// `new_next` becomes the `next` key. How a change of signing algorithm starts.
+    async fn replace_next_signing_key(
+        &self,
+        new_next: &SigningKeyRecord,
+        at: i64,
     ) -> StoreResult<()>;
 
     /// Newest first; `page.after` is a `seq` to continue below.

@@ -72,9 +72,29 @@ pub fn parse_registration_body(bytes: &[u8]) -> Result<RegistrationRequest, Stri
 /// Query-string and form-body parameters together; a name given twice, in either or
 /// across both, is refused (RFC 6749 3.1).
 pub fn parse_form(query: &[u8], body: &[u8]) -> Result<HashMap<String, String>, String> {
+    parse_form_with(query, body, "").map(|(params, _)| params)
+}
+
+/// [`parse_form`], except that `repeatable` may be given any number of times (RFC 8707
+/// `resource`); its values come back apart, in order.
+pub fn parse_form_with(
+    query: &[u8],
+    body: &[u8],
+    repeatable: &str,
+) -> Result<(HashMap<String, String>, Vec<String>), String> {
     let mut params = HashMap::new();
+    let mut repeated = Vec::new();
     for (name, value) in form_urlencoded::parse(query).chain(form_urlencoded::parse(body)) {
         if name.is_empty() {
+            continue;
+        }
+        if !repeatable.is_empty() && name == repeatable {
+            if repeated.len() >= MAX_REPEATED_PARAMS {
+                return Err(format!(
+                    "at most {MAX_REPEATED_PARAMS} {repeatable} parameters"
+                ));
+            }
+            repeated.push(value.into_owned());
             continue;
         }
         if params
@@ -85,8 +105,11 @@ pub fn parse_form(query: &[u8], body: &[u8]) -> Result<HashMap<String, String>, 
             return Err(format!("parameter {shown:?} was given more than once"));
         }
     }
-    Ok(params)
+    Ok((params, repeated))
 }
+
+/// Most values of a repeatable parameter one request may carry.
+const MAX_REPEATED_PARAMS: usize = 16;
 
 /// Credentials of an `Authorization: Basic` value (RFC 6749 2.3.1: each half is
 /// form-urlencoded before the base64). `Ok(None)` for any other scheme.

@@ -22,6 +22,7 @@ fn setup(cache: usize) -> (Guard, String) {
         .sign_access_token(&AccessTokenClaims {
             iss: ISSUER.into(),
             sub: "8c1a3d7e-0000-4000-8000-000000000001".into(),
+            aud: dcr_proto::claims::Audience(vec!["https://api.example".into()]),
             client_id: "8c1a3d7e-0000-4000-8000-000000000001".into(),
             jti: "8c1a3d7e-0000-4000-8000-000000000002".into(),
             iat: now,
@@ -45,6 +46,7 @@ fn setup(cache: usize) -> (Guard, String) {
         revoked_clients: vec![],
         revoked_statements: vec![],
         revoked_applications: vec![],
+        revoked_tokens: vec![],
         entries: vec![],
         channels: BTreeMap::new(),
         programmer: None,

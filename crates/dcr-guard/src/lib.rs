@@ -46,7 +46,7 @@ mod revocations;
 use std::sync::{Arc, RwLock, Weak};
 use std::time::{Duration, Instant};
 
-use dcr_core::access::{authorize, needs_channel_owner, verify_token};
+use dcr_core::access::{Requirements, authorize, needs_channel_owner, verify_token};
 use dcr_core::error::AccessError;
 use dcr_core::jose::{Verifier, access_token_kid};
 use dcr_core::time::unix_now;
@@ -78,6 +78,8 @@ pub struct GuardConfig {
     /// Verified tokens remembered, so a token presented again skips the signature check
     /// (expiry and revocation are still checked on every request).
     pub token_cache_capacity: usize,
+    /// When set, every token's `aud` must contain this value (the API's own URI).
+    pub audience: Option<String>,
 }
 
 impl GuardConfig {
@@ -91,7 +93,14 @@ impl GuardConfig {
             jwks_refetch_interval: Duration::from_secs(5),
             http_timeout: Duration::from_secs(5),
             token_cache_capacity: 10_000,
+            audience: None,
         }
+    }
+
+    /// Requires every token's `aud` to contain `audience`.
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.audience = Some(audience.into());
+        self
     }
 }
 
@@ -254,18 +263,20 @@ impl Guard {
                 "the revocation feed is stale".into(),
             )));
         }
-        if set
-            .programmer()
-            .is_some_and(|mine| mine != claims.programmer)
-        {
-            return Err(AccessError::OtherProgrammer);
-        }
-        let owner = if needs_channel_owner(claims, channel) {
+        // A key limited to one programmer hears only that programmer's revocations:
+        // every other programmer's token must be refused.
+        let required = Requirements {
+            scope: required_scope,
+            channel,
+            audience: self.inner.config.audience.as_deref(),
+            programmer: set.programmer(),
+        };
+        let owner = if needs_channel_owner(claims, &required) {
             channel.and_then(|c| set.channel_owner(c))
         } else {
             None
         };
-        authorize(claims, !set.revokes(claims), required_scope, channel, owner)
+        authorize(claims, !set.revokes(claims), &required, owner)
     }
 
     /// Time since the revocation feed was last read successfully (`None` before the

@@ -12,6 +12,8 @@ pub(crate) struct RevocationSet {
     clients: HashMap<String, i64>,
     statements: HashMap<String, i64>,
     applications: HashMap<String, i64>,
+    /// Access tokens revoked one by one (RFC 7009), by `jti`.
+    tokens: HashMap<String, i64>,
     channels: HashMap<String, String>,
     /// The programmer the guard's key is limited to, as the feed says.
     programmer: Option<String>,
@@ -33,6 +35,7 @@ impl RevocationSet {
         self.clients.contains_key(&claims.client_id)
             || self.statements.contains_key(&claims.sst)
             || self.applications.contains_key(&claims.software_id)
+            || self.tokens.contains_key(&claims.jti)
     }
 
     /// The programmer this guard's key is limited to: tokens of any other programmer
@@ -51,6 +54,7 @@ impl RevocationSet {
                 "client" => &mut self.clients,
                 "statement" => &mut self.statements,
                 "application" => &mut self.applications,
+                "token" => &mut self.tokens,
                 _ => continue,
             };
             set.insert(entry.id, entry.revoked_at);
@@ -61,6 +65,7 @@ impl RevocationSet {
             &mut self.clients,
             &mut self.statements,
             &mut self.applications,
+            &mut self.tokens,
         ] {
             set.retain(|_, at| *at >= page.horizon);
         }

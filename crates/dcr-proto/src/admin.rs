@@ -53,6 +53,10 @@ pub struct CreateApplication {
     pub scopes: Vec<String>,
     #[serde(default)]
     pub domains: Vec<String>,
+    /// Absolute URIs of the APIs its tokens are for (`aud`); at most 10. When empty,
+    /// tokens carry the deployment's default audience (the issuer unless configured).
+    #[serde(default)]
+    pub audiences: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,6 +72,8 @@ pub struct Application {
     pub scopes: Vec<String>,
     pub domains: Vec<String>,
     pub custom_scheme: String,
+    #[serde(default)]
+    pub audiences: Vec<String>,
     pub status: String,
     pub created_at: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -9,6 +9,9 @@ pub struct AuthorizationServerMetadata {
     pub token_endpoint: String,
     pub jwks_uri: String,
     pub introspection_endpoint: String,
+    /// RFC 7009.
+    pub revocation_endpoint: String,
+    pub revocation_endpoint_auth_methods_supported: Vec<String>,
     pub grant_types_supported: Vec<String>,
     pub response_types_supported: Vec<String>,
     pub token_endpoint_auth_methods_supported: Vec<String>,

@@ -22,6 +22,8 @@ pub enum OAuthErrorCode {
     InvalidScope,
     /// RFC 8707: the `resource` is not one the client's tokens may be for.
     InvalidTarget,
+    /// RFC 6750 / RFC 7592: a bearer token (the registration access token) is refused.
+    InvalidToken,
     /// Throttled, or past a registration quota (429 with `Retry-After`).
     TooManyRequests,
     TemporarilyUnavailable,
@@ -41,6 +43,7 @@ impl OAuthErrorCode {
             Self::UnsupportedGrantType => "unsupported_grant_type",
             Self::InvalidScope => "invalid_scope",
             Self::InvalidTarget => "invalid_target",
+            Self::InvalidToken => "invalid_token",
             Self::TooManyRequests => "too_many_requests",
             Self::TemporarilyUnavailable => "temporarily_unavailable",
             Self::ServerError => "server_error",

@@ -2,11 +2,14 @@
 
 use serde::{Deserialize, Serialize};
 
-/// `201` answer of `POST /o/client/register`.
+/// `201` answer of `POST /o/client/register`, and (without the secrets) of
+/// `GET /o/client/register/{client_id}` (RFC 7592).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RegisterResponse {
     pub client_id: String,
-    pub client_secret: String,
+    /// Present only in the registration answer: it is never shown again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
     /// Seconds since the epoch (RFC 7591).
     pub client_id_issued_at: i64,
     /// Always 0: the secret does not expire.
@@ -23,6 +26,13 @@ pub struct RegisterResponse {
     /// Space-separated form of `scopes`, for RFC 7591 clients.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// RFC 7592: the bearer token that reads and deletes this registration. Present
+    /// only in the registration answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration_access_token: Option<String>,
+    /// RFC 7592: where the registration is read and deleted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration_client_uri: Option<String>,
 }
 
 /// Success answer of `POST /o/client/token` (201) and `POST /oauth2/token` (200).

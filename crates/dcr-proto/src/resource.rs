@@ -12,6 +12,8 @@ pub struct Introspection {
     pub sub: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aud: Option<crate::claims::Audience>,
     /// Space-separated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
@@ -41,9 +43,9 @@ pub struct Introspection {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RevocationEntry {
     pub seq: i64,
-    /// `client`, `statement` or `application`.
+    /// `client`, `statement`, `application` or `token` (RFC 7009).
     pub kind: String,
-    /// Client id, statement `jti` or application id.
+    /// Client id, statement `jti`, application id or access-token `jti`.
     pub id: String,
     pub programmer: String,
     pub revoked_at: i64,
@@ -62,6 +64,9 @@ pub struct RevocationFeed {
     pub revoked_clients: Vec<String>,
     pub revoked_statements: Vec<String>,
     pub revoked_applications: Vec<String>,
+    /// `jti`s of access tokens their clients revoked (RFC 7009).
+    #[serde(default)]
+    pub revoked_tokens: Vec<String>,
     pub entries: Vec<RevocationEntry>,
     /// Channel id → owning programmer, for the caller's programmer(s).
     pub channels: BTreeMap<String, String>,

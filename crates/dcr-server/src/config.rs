@@ -32,6 +32,8 @@ pub struct Config {
     pub platform_policy: PlatformPolicy,
     pub catalog: Catalog,
     pub token: TokenConfig,
+    pub signing: SigningConfig,
+    pub cors: CorsConfig,
     pub throttle: ThrottleConfig,
     pub log: LogConfig,
     pub limits: LimitsConfig,
@@ -65,6 +67,29 @@ impl Default for DashboardConfig {
 #[serde(default)]
 pub struct TokenConfig {
     pub ttl_seconds: u64,
+    /// `aud` of tokens whose application lists no audiences; defaults to the issuer.
+    pub default_audience: Option<String>,
+}
+
+/// How tokens and statements are signed.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SigningConfig {
+    /// `ES256` (default), `RS256` (RSA 2048) or `EdDSA` (Ed25519). Changing it is a
+    /// rotation: the new key is published as `next` at start-up and signs after
+    /// `dcr admin keys rotate`.
+    pub algorithm: dcr_core::jose::SigningAlgorithm,
+}
+
+/// CORS on the public endpoints (registration, token, revocation, RFC 7592,
+/// discovery, JWKS); never on admin routes or the dashboard.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CorsConfig {
+    /// Origins allowed to call the public endpoints from a browser (`https://app.example`),
+    /// or `*` for any. None by default.
+    #[serde(deserialize_with = "comma_list")]
+    pub allowed_origins: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -158,6 +183,8 @@ impl Default for Config {
             platform_policy: PlatformPolicy::Warn,
             catalog: Catalog::default(),
             token: TokenConfig::default(),
+            signing: SigningConfig::default(),
+            cors: CorsConfig::default(),
             throttle: ThrottleConfig::default(),
             log: LogConfig::default(),
             limits: LimitsConfig::default(),
@@ -170,6 +197,7 @@ impl Default for TokenConfig {
     fn default() -> Self {
         Self {
             ttl_seconds: 21_600,
+            default_audience: None,
         }
     }
 }
@@ -337,6 +365,18 @@ impl Config {
             && !(issuer.starts_with("https://") || issuer.starts_with("http://"))
         {
             return bad("issuer must be an http(s) URL");
+        }
+        if let Some(aud) = &self.token.default_audience
+            && dcr_core::audience::Audience::parse(aud).is_err()
+        {
+            return bad("token.default_audience must be an absolute URI without a fragment");
+        }
+        for origin in &self.cors.allowed_origins {
+            if origin != "*" && crate::cors::parse_origin(origin).is_none() {
+                return Err(ConfigError::Invalid(format!(
+                    "cors.allowed_origins: {origin:?} is not an origin such as https://app.example"
+                )));
+            }
         }
         if self.catalog.platforms.is_empty() || self.catalog.scopes.is_empty() {
             return bad("catalog.platforms and catalog.scopes must not be empty");

@@ -39,6 +39,7 @@ pub async fn prepare(dcr: &Dcr, base: &str, data_dir: &Path) -> anyhow::Result<S
                         platforms: catalog.platforms.clone(),
                         scopes: catalog.scopes.clone(),
                         domains: vec!["https://demo.example".into(), "com.example.demo".into()],
+                        audiences: vec![],
                     },
                 )
                 .await

@@ -138,6 +138,7 @@ impl From<TokenError> for OAuthFailure {
                 "only grant_type=client_credentials is supported",
             ),
             TokenError::InvalidScope(m) => Self::new(C::InvalidScope, m),
+            TokenError::InvalidTarget(m) => Self::new(C::InvalidTarget, m),
             TokenError::Unavailable(e) => {
                 crate::metrics::store_error("token");
                 tracing::warn!(error = %e, "store unavailable during token issuance");

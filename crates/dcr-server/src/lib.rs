@@ -3,6 +3,7 @@
 //! documented bodies in [`error`]; no domain rule lives here.
 
 pub mod config;
+pub mod cors;
 pub mod deadline;
 pub mod demo;
 pub mod error;

@@ -41,7 +41,10 @@ fn common(responses: &mut Map<String, Value>, oauth: bool) {
     responses.insert("405".into(), body("Method not allowed", enhanced_error()));
     responses.insert(
         "408".into(),
-        json!({"description": "The request took longer than the request timeout"}),
+        body(
+            "The body did not arrive within the body timeout, or the request took longer than the request timeout",
+            err.clone(),
+        ),
     );
     responses.insert(
         "431".into(),
@@ -182,7 +185,8 @@ pub fn document(issuer: &str) -> Value {
                 json!({
                 "grant_type": {"type": "string", "enum": ["client_credentials"]},
                 "client_id": {"type": "string"}, "client_secret": {"type": "string"},
-                "scope": {"type": "string"}}),
+                "scope": {"type": "string"},
+                "resource": {"type": "string", "description": "RFC 8707: the token's aud, one of the application's audiences (may repeat)"}}),
                 json!(["grant_type"]),
             )),
             responses(&[
@@ -225,8 +229,16 @@ pub fn document(issuer: &str) -> Value {
         vec![
             json!({"name": "X-Required-Scope", "in": "header", "required": false, "schema": {"type": "string"}}),
             json!({"name": "X-Service-Provider", "in": "header", "required": false, "schema": {"type": "string"}}),
+            json!({"name": "X-Required-Audience", "in": "header", "required": false, "schema": {"type": "string"}}),
+            json!({"name": "X-Required-Programmer", "in": "header", "required": false, "schema": {"type": "string"}}),
         ],
     );
+    let registration_token_refused = || {
+        body(
+            "`invalid_token`: wrong or missing registration access token, or a deleted client (no hint which)",
+            oauth_error(),
+        )
+    };
     let empty = || None;
 
     let paths = json!({
@@ -234,6 +246,18 @@ pub fn document(issuer: &str) -> Value {
             Some(json_request(schema_ref("RegisterRequest"))),
             responses(&[("201", body("The client's credentials", schema_ref("RegisterResponse"))), ("429", body("Throttled", enhanced_error()))]), true),
             vec![json!({"name": "X-Device-Info", "in": "header", "required": false, "schema": {"type": "string"}})])},
+        "/o/client/register/{client_id}": {
+            "get": with_params(operation("oauth", "Read a client's registration (RFC 7592)", Some("registrationAccessToken"), None,
+                responses(&[("200", body("The registration, without secrets", schema_ref("RegisterResponse"))), ("401", registration_token_refused()), ("429", body("Too many failed authentications", oauth_error()))]), true),
+                vec![id_param("client_id")]),
+            "delete": with_params(operation("oauth", "Delete a client: an app uninstall (RFC 7592)", Some("registrationAccessToken"), None,
+                responses(&[("204", json!({"description": "Deleted; its tokens are refused everywhere within 5 s"})), ("401", registration_token_refused()), ("429", body("Too many failed authentications", oauth_error()))]), true),
+                vec![id_param("client_id")])},
+        "/oauth2/revoke": {"post": operation("oauth", "Revoke one of the client's own access tokens (RFC 7009)", None,
+            Some(form(json!({"token": {"type": "string"}, "token_type_hint": {"type": "string"},
+                "client_id": {"type": "string"}, "client_secret": {"type": "string"}}), json!(["token"]))),
+            responses(&[("200", json!({"description": "Revoked, or nothing to revoke (an unknown or foreign token)"})),
+                ("401", body("`invalid_client` after HTTP Basic", oauth_error())), ("429", body("Throttled", enhanced_error()))]), true)},
         "/o/client/token": {"post": token_op("201", "client_credentials token (Adobe-compatible, 201)")},
         "/oauth2/token": {"post": token_op("200", "client_credentials token (RFC 6749, 200)")},
         "/o/auth/verify": {"get": verify.clone(), "post": verify.clone(), "put": verify.clone(), "delete": verify.clone(), "patch": verify},
@@ -295,26 +319,30 @@ pub fn document(issuer: &str) -> Value {
             "status": int, "code": string, "message": string, "action": string, "trace": string, "helpUrl": string, "details": {}}},
         "RegisterRequest": {"type": "object", "required": ["software_statement"], "properties": {
             "software_statement": string, "redirect_uri": string, "redirect_uris": strings, "token_endpoint_auth_method": string}},
-        "RegisterResponse": {"type": "object", "required": ["client_id", "client_secret", "client_id_issued_at", "client_secret_expires_at", "redirect_uris", "grant_types", "token_endpoint_auth_method", "scopes", "software_id"], "properties": {
+        "RegisterResponse": {"type": "object", "required": ["client_id", "client_id_issued_at", "client_secret_expires_at", "redirect_uris", "grant_types", "token_endpoint_auth_method", "scopes", "software_id"], "properties": {
             "client_id": string, "client_secret": string, "client_id_issued_at": int, "client_secret_expires_at": int,
             "redirect_uris": strings, "grant_types": strings, "token_endpoint_auth_method": string, "scopes": strings,
-            "scope": string, "software_id": string, "software_version": string}},
+            "scope": string, "software_id": string, "software_version": string,
+            "registration_access_token": string, "registration_client_uri": string}},
         "TokenResponse": {"type": "object", "required": ["id", "access_token", "token_type", "expires_in", "created_at", "scope"], "properties": {
             "id": string, "access_token": string, "token_type": string, "expires_in": int, "created_at": int, "scope": string}},
-        "Introspection": {"type": "object", "required": ["active"], "properties": {"active": {"type": "boolean"}}},
+        "Introspection": {"type": "object", "required": ["active"], "properties": {"active": {"type": "boolean"},
+            "aud": {"oneOf": [string, strings]}}},
         "RevocationFeed": {"type": "object", "required": ["cursor", "has_more", "horizon", "revoked_clients", "revoked_statements", "revoked_applications", "entries", "channels"], "properties": {
             "cursor": string, "has_more": {"type": "boolean"}, "horizon": int, "revoked_clients": strings, "revoked_statements": strings,
-            "revoked_applications": strings, "entries": {"type": "array"}, "channels": {"type": "object"}}},
+            "revoked_applications": strings, "revoked_tokens": strings, "entries": {"type": "array"}, "channels": {"type": "object"},
+            "programmer": {"type": ["string", "null"]}}},
         "CreateProgrammer": {"type": "object", "required": ["id", "name"], "additionalProperties": false, "properties": {"id": string, "name": string}},
         "Programmer": {"type": "object", "required": ["id", "name", "created_at"], "properties": {"id": string, "name": string, "created_at": int}},
         "CreateChannel": {"type": "object", "required": ["id", "name"], "additionalProperties": false, "properties": {"id": string, "name": string}},
         "Channel": {"type": "object", "required": ["id", "programmer_id", "name", "created_at"], "properties": {"id": string, "programmer_id": string, "name": string, "created_at": int}},
         "CreateApplication": {"type": "object", "required": ["name", "level", "platforms", "scopes"], "additionalProperties": false, "properties": {
             "name": string, "version": string, "level": {"type": "string", "enum": ["programmer", "channel"]}, "channels": strings,
-            "platforms": strings, "scopes": strings, "domains": strings}},
+            "platforms": strings, "scopes": strings, "domains": strings, "audiences": strings}},
         "Application": {"type": "object", "required": ["id", "programmer_id", "name", "version", "level", "channels", "platforms", "scopes", "domains", "custom_scheme", "status", "created_at"], "properties": {
             "id": string, "programmer_id": string, "name": string, "version": string, "level": string, "channels": strings,
-            "platforms": strings, "scopes": strings, "domains": strings, "custom_scheme": string, "status": string, "created_at": int, "revoked_at": int}},
+            "platforms": strings, "scopes": strings, "domains": strings, "custom_scheme": string, "audiences": strings,
+            "status": string, "created_at": int, "revoked_at": int}},
         "IssuedStatement": {"type": "object", "required": ["jti", "software_statement"], "properties": {"jti": string, "software_statement": string}},
         "SoftwareStatement": {"type": "object", "required": ["jti", "application_id", "kid", "status", "issued_at"], "properties": {
             "jti": string, "application_id": string, "kid": string, "status": string, "issued_at": int, "revoked_at": int}},
@@ -350,7 +378,8 @@ pub fn document(issuer: &str) -> Value {
             "securitySchemes": {
                 "adminKey": {"type": "http", "scheme": "bearer", "description": "An admin API key"},
                 "resourceServerKey": {"type": "http", "scheme": "bearer", "description": "A resource-server API key"},
-                "bearerToken": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": "An access token"}
+                "bearerToken": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": "An access token"},
+                "registrationAccessToken": {"type": "http", "scheme": "bearer", "description": "The registration access token returned at registration (RFC 7592)"}
             }
         }
     })

@@ -32,6 +32,8 @@ use crate::throttle::Throttle;
 const KEK_FILE: &str = "key-encryption-key";
 /// How often signing keys are re-read from the store.
 const KEY_RELOAD_INTERVAL: Duration = Duration::from_secs(30);
+/// How often access tokens revoked on other nodes are read from the revocation log.
+const REVOKED_TOKENS_SYNC_INTERVAL: Duration = Duration::from_secs(1);
 /// How often token counts per application are added to the store.
 const TOKEN_COUNT_FLUSH_INTERVAL: Duration = Duration::from_secs(5);
 
@@ -107,6 +109,18 @@ impl Application {
                 }
             }
         });
+        // Access tokens revoked on any node (RFC 7009) reach this one within a second.
+        let weak = Arc::downgrade(&dcr);
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(REVOKED_TOKENS_SYNC_INTERVAL);
+            loop {
+                every.tick().await;
+                let Some(dcr) = weak.upgrade() else { return };
+                if let Err(e) = dcr.sync_revoked_tokens().await {
+                    tracing::debug!(error = %e, "reading revoked tokens failed; will retry");
+                }
+            }
+        });
         // Token counts per application reach the store every few seconds.
         let weak = Arc::downgrade(&dcr);
         tokio::spawn(async move {
@@ -143,7 +157,10 @@ impl Application {
             )),
             failed_auth,
         };
-        let router = with_middleware(routes::router(state), &config);
+        let router = with_middleware(
+            routes::router(state, crate::cors::layer(&config.cors.allowed_origins)),
+            &config,
+        );
         tracing::info!(listen = %local, %issuer, "dcr is ready");
         Ok(Self {
             listener,
@@ -242,6 +259,12 @@ async fn open(config: &Config, issuer: &str) -> anyhow::Result<(Arc<Dcr>, Option
             token_ttl_seconds: config.token.ttl_seconds,
             catalog: config.catalog.clone(),
             platform_policy: config.platform_policy,
+            signing_algorithm: config.signing.algorithm,
+            default_audience: config
+                .token
+                .default_audience
+                .clone()
+                .unwrap_or_else(|| issuer.to_owned()),
         },
     )
     .await

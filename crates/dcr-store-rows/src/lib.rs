@@ -14,9 +14,9 @@ macro_rules! decoders {
             ApiKeyId, ApplicationId, ChannelId, ClientId, ProgrammerId, StatementId, UserId,
         };
         use dcr_core::model::{
-            ApiKeyRecord, AppLevel, Application, AuditEvent, Channel, ClientRecord, KeyState,
-            Programmer, RevocationEntry, RevocationKind, Role, SessionRecord, SigningKeyRecord,
-            StatementRecord, Status, UserRecord,
+            ApiKeyRecord, AppLevel, Application, ApplicationPolicy, AuditEvent, Channel,
+            ClientRecord, KeyState, Programmer, RevocationEntry, RevocationKind, RevokedVia, Role,
+            SessionRecord, SigningKeyRecord, StatementRecord, Status, UserRecord,
         };
         use dcr_core::store::{StoreError, StoreResult};
         use sqlx::Row;
@@ -60,6 +60,14 @@ macro_rules! decoders {
         fn programmer_id(row: &$row, column: &str) -> StoreResult<ProgrammerId> {
             let text: String = get(row, column)?;
             ProgrammerId::parse(text).map_err(|_| corrupt(column))
+        }
+
+        /// An optional non-negative count (a policy limit).
+        fn limit(row: &$row, column: &str) -> StoreResult<Option<u32>> {
+            let value: Option<i64> = get(row, column)?;
+            value
+                .map(|v| u32::try_from(v).map_err(|_| corrupt(column)))
+                .transpose()
         }
 
         fn channel_id(text: String, column: &str) -> StoreResult<ChannelId> {
@@ -108,9 +116,19 @@ macro_rules! decoders {
                 scopes: list(row, &col("scopes"))?,
                 domains: list(row, &col("domains"))?,
                 custom_scheme: get(row, &col("custom_scheme"))?,
+                audiences: list(row, &col("audiences"))?,
+                policy: ApplicationPolicy {
+                    max_registrations_per_hour_per_statement: limit(
+                        row,
+                        &col("max_registrations_per_hour_per_statement"),
+                    )?,
+                    max_registrations_per_hour: limit(row, &col("max_registrations_per_hour"))?,
+                    expire_inactive_after_days: limit(row, &col("expire_inactive_after_days"))?,
+                },
                 status: status_of(row, &col("status"))?,
                 created_at: get(row, &col("created_at"))?,
                 revoked_at: get(row, &col("revoked_at"))?,
+                revoked_by: get(row, &col("revoked_by"))?,
             })
         }
 
@@ -123,6 +141,12 @@ macro_rules! decoders {
                 issued_at: get(row, "issued_at")?,
                 status: status_of(row, "status")?,
                 revoked_at: get(row, "revoked_at")?,
+                revoked_by: get(row, "revoked_by")?,
+                retired_at: get(row, "retired_at")?,
+                retired_by: get(row, "retired_by")?,
+                successor: get::<Option<String>>(row, "successor")?
+                    .map(|s| StatementId::parse(&s).map_err(|_| corrupt("successor")))
+                    .transpose()?,
             })
         }
 
@@ -144,6 +168,11 @@ macro_rules! decoders {
                 created_at: get(row, "created_at")?,
                 last_used_at: get(row, "last_used_at")?,
                 revoked_at: get(row, "revoked_at")?,
+                revoked_via: get::<Option<String>>(row, "revoked_via")?
+                    .map(|v| RevokedVia::parse(&v).ok_or_else(|| corrupt("revoked_via")))
+                    .transpose()?,
+                revoked_by: get(row, "revoked_by")?,
+                registration_token_hash: get(row, "registration_token_hash")?,
             })
         }
 
@@ -319,7 +348,7 @@ macro_rules! sql_store {
         use dcr_core::model::{
             ApiKeyRecord, Application, ApplicationUsage, AuditEvent, AuditFilter, Channel,
             ClientRecord, ClientStanding, PageOf, PageRequest, Programmer, RevocationEntry,
-            SessionRecord, SigningKeyRecord, StatementRecord, UserRecord,
+            RevokedVia, SessionRecord, SigningKeyRecord, StatementRecord, UserRecord,
         };
         use dcr_core::store::{Store, StoreError, StoreResult};
         use sqlx::Row as _;
@@ -387,14 +416,16 @@ fn paginate<T>(
 }
 
 const APP_COLUMNS: &str = "seq, id, programmer_id, name, version, level, channels, platforms, \
-     scopes, domains, custom_scheme, status, created_at, revoked_at";
-const STATEMENT_COLUMNS: &str =
-    "seq, jti, application_id, programmer_id, kid, issued_at, status, revoked_at";
+     scopes, domains, custom_scheme, audiences, max_registrations_per_hour_per_statement, \
+     max_registrations_per_hour, expire_inactive_after_days, status, created_at, revoked_at, \
+     revoked_by";
+const STATEMENT_COLUMNS: &str = "seq, jti, application_id, programmer_id, kid, issued_at, \
+     status, revoked_at, revoked_by, retired_at, retired_by, successor";
 const API_KEY_COLUMNS: &str =
     "seq, id, key_hash, role, programmer_id, channel_id, name, created_at, revoked_at";
 const CLIENT_COLUMNS: &str = "seq, id, application_id, programmer_id, statement_jti, secret_hash, \
      redirect_uris, device_info, platform, user_agent, source_ip, status, created_at, last_used_at, \
-     revoked_at";
+     revoked_at, revoked_via, revoked_by, registration_token_hash";
 const USER_COLUMNS: &str =
     "seq, id, email, password_hash, role, programmer_id, channel_id, created_at, disabled_at";
 const AUDIT_COLUMNS: &str =
@@ -487,8 +518,10 @@ impl Store for $store {
         let channels: Vec<&str> = a.channels.iter().map(ChannelId::as_str).collect();
         let insert = sqlx::query(
             "INSERT INTO applications (id, programmer_id, name, version, level, channels, \
-             platforms, scopes, domains, custom_scheme, status, created_at, revoked_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+             platforms, scopes, domains, custom_scheme, audiences, \
+             max_registrations_per_hour_per_statement, max_registrations_per_hour, \
+             expire_inactive_after_days, status, created_at, revoked_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
         )
         .bind(a.id.to_string())
         .bind(a.programmer_id.as_str())
@@ -500,6 +533,10 @@ impl Store for $store {
         .bind(crate::rows::json_list(&a.scopes)?)
         .bind(crate::rows::json_list(&a.domains)?)
         .bind(&a.custom_scheme)
+        .bind(crate::rows::json_list(&a.audiences)?)
+        .bind(a.policy.max_registrations_per_hour_per_statement.map(i64::from))
+        .bind(a.policy.max_registrations_per_hour.map(i64::from))
+        .bind(a.policy.expire_inactive_after_days.map(i64::from))
         .bind(a.status.as_str())
         .bind(a.created_at)
         .bind(a.revoked_at);
@@ -549,10 +586,9 @@ impl Store for $store {
     }
 
     async fn get_statement(&self, jti: &StatementId) -> StoreResult<Option<StatementRecord>> {
-        sqlx::query(
-            "SELECT seq, jti, application_id, programmer_id, kid, issued_at, status, revoked_at \
-             FROM software_statements WHERE jti = $1",
-        )
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {STATEMENT_COLUMNS} FROM software_statements WHERE jti = $1"
+        )))
         .bind(jti.to_string())
         .fetch_optional(&self.pool)
         .await
@@ -568,10 +604,10 @@ impl Store for $store {
         page: PageRequest,
     ) -> StoreResult<PageOf<StatementRecord>> {
         let (after, limit) = page_bounds(page);
-        let rows = sqlx::query(
-            "SELECT seq, jti, application_id, programmer_id, kid, issued_at, status, revoked_at \
-             FROM software_statements WHERE application_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
-        )
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {STATEMENT_COLUMNS} FROM software_statements \
+             WHERE application_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
+        )))
         .bind(app.to_string())
         .bind(after)
         .bind(limit)
@@ -597,13 +633,19 @@ impl Store for $store {
         let row = sqlx::query(
             "SELECT c.seq, c.id, c.application_id, c.programmer_id, c.statement_jti, c.secret_hash, \
              c.redirect_uris, c.device_info, c.platform, c.user_agent, c.source_ip, c.status, \
-             c.created_at, c.last_used_at, c.revoked_at, s.status AS statement_status, \
+             c.created_at, c.last_used_at, c.revoked_at, c.revoked_via, c.revoked_by, \
+             c.registration_token_hash, s.status AS statement_status, \
+             s.revoked_at AS statement_revoked_at, \
              a.seq AS app_seq, a.id AS app_id, a.programmer_id AS app_programmer_id, \
              a.name AS app_name, a.version AS app_version, a.level AS app_level, \
              a.channels AS app_channels, a.platforms AS app_platforms, a.scopes AS app_scopes, \
              a.domains AS app_domains, a.custom_scheme AS app_custom_scheme, \
+             a.audiences AS app_audiences, \
+             a.max_registrations_per_hour_per_statement AS app_max_registrations_per_hour_per_statement, \
+             a.max_registrations_per_hour AS app_max_registrations_per_hour, \
+             a.expire_inactive_after_days AS app_expire_inactive_after_days, \
              a.status AS app_status, a.created_at AS app_created_at, \
-             a.revoked_at AS app_revoked_at \
+             a.revoked_at AS app_revoked_at, a.revoked_by AS app_revoked_by \
              FROM clients c \
              JOIN software_statements s ON s.jti = c.statement_jti \
              JOIN applications a ON a.id = c.application_id \
@@ -617,6 +659,7 @@ impl Store for $store {
         Ok(Some(ClientStanding {
             client: crate::rows::client_from_row(&row)?,
             statement_status: crate::rows::status_of(&row, "statement_status")?,
+            statement_revoked_at: row.try_get("statement_revoked_at").map_err(map_err)?,
             application: crate::rows::application_from_row(&row, "app_")?,
         }))
     }
@@ -661,6 +704,7 @@ impl Store for $store {
             key: "jti",
             columns: STATEMENT_COLUMNS,
             kind: "statement",
+            via: None,
         }, jti.to_string(), at, crate::rows::statement_from_row, |s| &s.programmer_id)
         .await
     }
@@ -676,6 +720,7 @@ impl Store for $store {
             key: "id",
             columns: APP_COLUMNS,
             kind: "application",
+            via: None,
         }, id.to_string(), at, |r| crate::rows::application_from_row(r, ""), |a| &a.programmer_id)
         .await
     }
@@ -683,6 +728,7 @@ impl Store for $store {
     async fn revoke_client(
         &self,
         id: &ClientId,
+        via: RevokedVia,
         at: i64,
         audit: &AuditEvent,
     ) -> StoreResult<Option<ClientRecord>> {
@@ -691,8 +737,20 @@ impl Store for $store {
             key: "id",
             columns: CLIENT_COLUMNS,
             kind: "client",
+            via: Some(via.as_str()),
         }, id.to_string(), at, crate::rows::client_from_row, |c| &c.programmer_id)
         .await
+    }
+
+    async fn revoke_token(
+        &self,
+        jti: &str,
+        programmer: &ProgrammerId,
+        at: i64,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        log_revocation(&mut tx, "token", jti, programmer.as_str(), at).await?;
+        tx.commit().await.map_err(map_err)
     }
 
     async fn insert_api_key(&self, k: &ApiKeyRecord, audit: &AuditEvent) -> StoreResult<()> {
@@ -1079,6 +1137,34 @@ impl Store for $store {
         insert_audit(&mut *tx, audit).await?;
         tx.commit().await.map_err(map_err)
     }
+
+    async fn replace_next_signing_key(
+        &self,
+        new_next: &SigningKeyRecord,
+        at: i64,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        sqlx::query(
+            "UPDATE signing_keys SET state = 'retired', retired_at = $1 WHERE state = 'next'",
+        )
+        .bind(at)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        sqlx::query(
+            "INSERT INTO signing_keys (kid, alg, state, sealed_private_key, public_jwk, \
+             created_at, retired_at) VALUES ($1, $2, 'next', $3, $4, $5, NULL)",
+        )
+        .bind(&new_next.kid)
+        .bind(&new_next.alg)
+        .bind(&new_next.sealed_private_key)
+        .bind(&new_next.public_jwk)
+        .bind(new_next.created_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)
+    }
 }
 
 /// Which row a revocation flips, and how it is logged.
@@ -1087,6 +1173,8 @@ struct Revocation {
     key: &'static str,
     columns: &'static str,
     kind: &'static str,
+    /// `revoked_via` of a client; `None` for tables without one.
+    via: Option<&'static str>,
 }
 
 /// Flips one row to `revoked` and, the first time only, appends it to the revocation
@@ -1101,14 +1189,17 @@ async fn revoke<T>(
     decode: impl Fn(&$row) -> StoreResult<T>,
     owner: impl Fn(&T) -> &ProgrammerId,
 ) -> StoreResult<Option<T>> {
-    let Revocation { table, key, columns, kind } = what;
+    let Revocation { table, key, columns, kind, via } = what;
     let mut tx = pool.begin().await.map_err(map_err)?;
-    // `table`, `key` and `columns` are constants of this module, never input.
+    // `table`, `key`, `columns` and `via` are constants of this module, never input.
+    let set_via = via.map(|v| format!(", revoked_via = '{v}'")).unwrap_or_default();
     let changed = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "UPDATE {table} SET status = 'revoked', revoked_at = $1 WHERE {key} = $2 AND status = 'active'"
+        "UPDATE {table} SET status = 'revoked', revoked_at = $1, revoked_by = $3{set_via} \
+         WHERE {key} = $2 AND status = 'active'"
     )))
     .bind(at)
     .bind(&id)
+    .bind(&audit.actor)
     .execute(&mut *tx)
     .await
     .map_err(map_err)?
@@ -1197,7 +1288,7 @@ async fn insert_clients<'a>(
     let mut insert = sqlx::QueryBuilder::<$db>::new(
         "INSERT INTO clients (id, application_id, programmer_id, statement_jti, secret_hash, \
          redirect_uris, device_info, platform, user_agent, source_ip, status, created_at, \
-         last_used_at, revoked_at) ",
+         last_used_at, revoked_at, registration_token_hash) ",
     );
     insert.push_values(&rows, |mut b, (c, redirect_uris, device_info)| {
         b.push_bind(c.id.to_string())
@@ -1213,7 +1304,8 @@ async fn insert_clients<'a>(
             .push_bind(c.status.as_str())
             .push_bind(c.created_at)
             .push_bind(c.last_used_at)
-            .push_bind(c.revoked_at);
+            .push_bind(c.revoked_at)
+            .push_bind(c.registration_token_hash.clone());
     });
     // The registrations' audit events commit with them, or neither does.
     let mut audit = sqlx::QueryBuilder::<$db>::new(

@@ -4,7 +4,7 @@
 use dcr_proto::claims::AccessTokenClaims;
 
 use super::Dcr;
-use crate::access::{authorize, needs_channel_owner, verify_token};
+use crate::access::{Requirements, authorize, needs_channel_owner, verify_token};
 use crate::error::AccessError;
 use std::sync::Arc;
 
@@ -19,29 +19,22 @@ pub struct VerifiedAccess {
 }
 
 impl Dcr {
-    /// Verifies `token`, that its client, statement and application are still active,
-    /// then the channel the route names and the scope it needs.
+    /// Verifies `token`, that it and its client, statement and application are still
+    /// active, then what the route requires (programmer, audience, channel, scope).
     pub async fn verify_access(
         &self,
         token: &str,
-        required_scope: Option<&str>,
-        channel: Option<&str>,
+        required: &Requirements<'_>,
     ) -> Result<VerifiedAccess, AccessError> {
         let claims = self.verified_claims(token)?;
         let origin_active = self.origin_active(&claims).await?;
-        let owner = match channel {
-            Some(ch) if origin_active && needs_channel_owner(&claims, channel) => {
+        let owner = match required.channel {
+            Some(ch) if origin_active && needs_channel_owner(&claims, required) => {
                 self.channel_owner(ch).await?
             }
             _ => None,
         };
-        authorize(
-            &claims,
-            origin_active,
-            required_scope,
-            channel,
-            owner.as_deref(),
-        )?;
+        authorize(&claims, origin_active, required, owner.as_deref())?;
         Ok(VerifiedAccess {
             claims: claims.as_ref().clone(),
         })
@@ -61,11 +54,15 @@ impl Dcr {
         Ok(claims)
     }
 
-    /// Whether the token's client, statement and application all still stand.
+    /// Whether the token itself (RFC 7009) and its client, statement and application
+    /// all still stand.
     pub(crate) async fn origin_active(
         &self,
         claims: &AccessTokenClaims,
     ) -> Result<bool, AccessError> {
+        if self.revoked_tokens.contains(&claims.jti) {
+            return Ok(false);
+        }
         let client_id = ClientId::parse(&claims.client_id)
             .map_err(|_| AccessError::InvalidToken(JoseError::BadClaims))?;
         let Some(standing) = self.standing(&client_id).await? else {

@@ -11,7 +11,7 @@ use crate::error::AdminError;
 use crate::ids::{ApiKeyId, ApplicationId, ChannelId, ClientId, ProgrammerId, StatementId, UserId};
 use crate::model::{
     ApiKeyRecord, AppLevel, Application, AuditEvent, Channel, ClientRecord, PageOf, PageRequest,
-    Programmer, Role, StatementRecord, Status,
+    Programmer, RevokedVia, Role, StatementRecord, Status,
 };
 use crate::redirect::DomainEntry;
 use crate::time::unix_now;
@@ -123,6 +123,8 @@ pub struct NewApplication {
     pub platforms: Vec<String>,
     pub scopes: Vec<String>,
     pub domains: Vec<String>,
+    /// Absolute URIs of the APIs its tokens are for (`aud`), at most 10.
+    pub audiences: Vec<String>,
 }
 
 pub(super) fn invalid(msg: impl Into<String>) -> AdminError {
@@ -499,6 +501,11 @@ impl Dcr {
                 domains.push(d.clone());
             }
         }
+        let audiences = crate::audience::parse_list(&req.audiences)
+            .map_err(invalid)?
+            .into_iter()
+            .map(|a| a.as_str().to_owned())
+            .collect();
         let id = ApplicationId::new_random();
         let short_id: String = id.as_uuid().simple().to_string().chars().take(16).collect();
         let app = Application {
@@ -512,9 +519,12 @@ impl Dcr {
             scopes,
             domains,
             custom_scheme: format!("dcr.{short_id}://"),
+            audiences,
+            policy: Default::default(),
             status: Status::Active,
             created_at: unix_now(),
             revoked_at: None,
+            revoked_by: None,
         };
         let audit = audit_event(
             who,
@@ -574,6 +584,10 @@ impl Dcr {
             issued_at: now,
             status: Status::Active,
             revoked_at: None,
+            revoked_by: None,
+            retired_at: None,
+            retired_by: None,
+            successor: None,
         };
         let claims = StatementClaims {
             iss: self.settings.issuer.clone(),
@@ -703,7 +717,7 @@ impl Dcr {
         );
         let revoked = self
             .store
-            .revoke_client(&client.id, audit.at, &audit)
+            .revoke_client(&client.id, RevokedVia::Client, audit.at, &audit)
             .await?;
         self.forget_standings();
         revoked.ok_or(AdminError::NotFound)

@@ -2,6 +2,7 @@
 
 mod access;
 mod admin;
+mod client_management;
 mod feed;
 mod register;
 mod standing;
@@ -12,6 +13,7 @@ use std::sync::{Arc, RwLock};
 
 pub use access::VerifiedAccess;
 pub use admin::{Actor, MIN_BOOTSTRAP_KEY_CHARS, NewApplication, Principal};
+pub use client_management::RegistrationAccessError;
 pub use feed::{FEED_PAGE, RevocationFeed};
 pub use register::{Registered, RegistrationRequest};
 pub use token::{IssuedToken, TokenRequest};
@@ -45,6 +47,12 @@ pub struct DcrSettings {
     pub token_ttl_seconds: u64,
     pub catalog: Catalog,
     pub platform_policy: PlatformPolicy,
+    /// What new keys are made with. Changing it is a rotation: a key of the new
+    /// algorithm is published as `next` at start-up and signs after the next rotation.
+    pub signing_algorithm: SigningAlgorithm,
+    /// `aud` of tokens whose application names no audiences (RFC 9068 2.2 makes it
+    /// required); the issuer unless configured.
+    pub default_audience: String,
 }
 
 /// Why the domain could not start.
@@ -78,6 +86,8 @@ pub struct Dcr {
     api_keys: standing::ApiKeyCache,
     /// Channel → programmer; channels never move or disappear, so no expiry.
     channel_owners: std::sync::Mutex<std::collections::HashMap<String, String>>,
+    /// Access tokens revoked one by one (RFC 7009).
+    revoked_tokens: client_management::RevokedTokens,
     /// Tokens issued per application since the last flush to the store: a counter
     /// write per token would cost the hot path a transaction.
     tokens_issued: std::sync::Mutex<std::collections::HashMap<crate::ids::ApplicationId, u64>>,
@@ -90,13 +100,7 @@ impl Dcr {
         kek: &KeyEncryptionKey,
         settings: DcrSettings,
     ) -> Result<Self, OpenError> {
-        let keys = load_key_ring(
-            store.as_ref(),
-            kek,
-            &settings.issuer,
-            settings.token_ttl_seconds,
-        )
-        .await?;
+        let keys = load_key_ring(store.as_ref(), kek, &settings).await?;
         Ok(Self {
             store,
             keys: RwLock::new(keys),
@@ -109,6 +113,7 @@ impl Dcr {
             approvals: Default::default(),
             api_keys: Default::default(),
             channel_owners: Default::default(),
+            revoked_tokens: Default::default(),
             tokens_issued: Default::default(),
         })
     }
@@ -248,11 +253,18 @@ impl Dcr {
         if !who.is_operator() {
             return Err(AdminError::Forbidden);
         }
+        let alg = self.settings.signing_algorithm;
         let records = self.store.list_signing_keys().await?;
-        ensure_key(self.store.as_ref(), &self.kek, &records, KeyState::Next)
-            .await
-            .map_err(|e| AdminError::Internal(e.to_string()))?;
-        let new_next = new_key_record(&self.kek, KeyState::Next)
+        ensure_key(
+            self.store.as_ref(),
+            &self.kek,
+            &records,
+            KeyState::Next,
+            alg,
+        )
+        .await
+        .map_err(|e| AdminError::Internal(e.to_string()))?;
+        let new_next = new_key_record(&self.kek, KeyState::Next, alg)
             .map_err(|e| AdminError::Internal(e.to_string()))?;
         // The target is the key the rotation creates; the event's time tells which
         // key was active before and after.
@@ -289,8 +301,12 @@ impl Dcr {
 /// may live a full TTL, and verifiers cache the JWKS for a while.
 const RETIRED_PUBLISH_GRACE: i64 = 600;
 
-fn new_key_record(kek: &KeyEncryptionKey, state: KeyState) -> Result<SigningKeyRecord, OpenError> {
-    let generated = jose::generate_key(SigningAlgorithm::Es256).map_err(OpenError::Generate)?;
+fn new_key_record(
+    kek: &KeyEncryptionKey,
+    state: KeyState,
+    alg: SigningAlgorithm,
+) -> Result<SigningKeyRecord, OpenError> {
+    let generated = jose::generate_key(alg).map_err(OpenError::Generate)?;
     let fail = |reason: String| OpenError::Key {
         kid: generated.kid.clone(),
         reason,
@@ -316,11 +332,15 @@ async fn ensure_key(
     kek: &KeyEncryptionKey,
     records: &[SigningKeyRecord],
     state: KeyState,
+    alg: SigningAlgorithm,
 ) -> Result<bool, OpenError> {
     if records.iter().any(|k| k.state == state) {
         return Ok(false);
     }
-    match store.insert_signing_key(&new_key_record(kek, state)?).await {
+    match store
+        .insert_signing_key(&new_key_record(kek, state, alg)?)
+        .await
+    {
         Ok(()) | Err(StoreError::Conflict(_)) => Ok(true),
         Err(e) => Err(e.into()),
     }
@@ -329,17 +349,27 @@ async fn ensure_key(
 async fn load_key_ring(
     store: &dyn Store,
     kek: &KeyEncryptionKey,
-    issuer: &str,
-    token_ttl_seconds: u64,
+    settings: &DcrSettings,
 ) -> Result<KeyRing, OpenError> {
+    let alg = settings.signing_algorithm;
     let mut records = store.list_signing_keys().await?;
     // First start: an active key to sign with and a next key published ahead of use.
-    let added_active = ensure_key(store, kek, &records, KeyState::Active).await?;
-    let added_next = ensure_key(store, kek, &records, KeyState::Next).await?;
-    if added_active || added_next {
+    let added_active = ensure_key(store, kek, &records, KeyState::Active, alg).await?;
+    let added_next = ensure_key(store, kek, &records, KeyState::Next, alg).await?;
+    // A new signing algorithm: its key is published as `next` now and signs after the
+    // next rotation, once verifiers have fetched it. The old `next` never signed.
+    let stale_next = records
+        .iter()
+        .any(|k| k.state == KeyState::Next && k.alg != alg.as_str());
+    if stale_next {
+        store
+            .replace_next_signing_key(&new_key_record(kek, KeyState::Next, alg)?, unix_now())
+            .await?;
+    }
+    if added_active || added_next || stale_next {
         records = store.list_signing_keys().await?;
     }
-    key_ring_from(records, kek, issuer, token_ttl_seconds)
+    key_ring_from(records, kek, &settings.issuer, settings.token_ttl_seconds)
 }
 
 fn key_ring_from(

@@ -8,7 +8,7 @@ use crate::error::RegisterError;
 use crate::ids::{ApplicationId, ClientId, StatementId};
 use crate::model::{ClientRecord, Status};
 use crate::redirect::{DomainEntry, MAX_REDIRECT_URIS, check_redirect_uri};
-use crate::secrets::generate_client_secret;
+use crate::secrets::{generate_client_secret, generate_registration_token};
 use crate::time::unix_now;
 
 /// A registration request, already parsed from the wire.
@@ -29,6 +29,9 @@ pub struct RegistrationRequest {
 pub struct Registered {
     pub client_id: ClientId,
     pub client_secret: String,
+    /// RFC 7592: lets the client read and delete its own registration. Like the
+    /// secret, it exists only here and is stored as a keyed hash.
+    pub registration_access_token: String,
     pub issued_at: i64,
     pub redirect_uris: Vec<String>,
     pub token_endpoint_auth_method: String,
@@ -98,6 +101,12 @@ impl Dcr {
         if statement.status != Status::Active {
             return Err(unapproved("the software statement has been revoked"));
         }
+        if statement.retired_at.is_some() {
+            return Err(unapproved(
+                "the software statement has been retired: it registers no new clients; \
+                 use the application's current statement",
+            ));
+        }
         if statement.application_id != app_id {
             return Err(unapproved("the software statement is unknown"));
         }
@@ -134,6 +143,8 @@ impl Dcr {
 
         let secret =
             generate_client_secret().map_err(|e| RegisterError::Internal(e.to_string()))?;
+        let registration_access_token =
+            generate_registration_token().map_err(|e| RegisterError::Internal(e.to_string()))?;
         let client = ClientRecord {
             id: ClientId::new_random(),
             application_id: app.id,
@@ -149,6 +160,9 @@ impl Dcr {
             created_at: now,
             last_used_at: None,
             revoked_at: None,
+            revoked_via: None,
+            revoked_by: None,
+            registration_token_hash: Some(self.hasher.hash(&registration_access_token).to_vec()),
         };
         self.store.insert_client(&client).await?;
 
@@ -159,6 +173,7 @@ impl Dcr {
         Ok(Registered {
             client_id: client.id,
             client_secret: secret,
+            registration_access_token,
             issued_at: now,
             redirect_uris,
             token_endpoint_auth_method: auth_method,

@@ -1,7 +1,7 @@
 //! `POST /o/client/token` and `POST /oauth2/token`: client credentials become a
 //! short-lived access token.
 
-use dcr_proto::claims::AccessTokenClaims;
+use dcr_proto::claims::{AccessTokenClaims, Audience};
 
 use super::{Dcr, PlatformPolicy};
 use crate::device_info::DeviceInfo;
@@ -19,6 +19,9 @@ pub struct TokenRequest {
     pub client_secret: String,
     /// Space-separated subset of the application's scopes; all of them when absent.
     pub scope: Option<String>,
+    /// RFC 8707 `resource` values: the token's `aud`, among the application's
+    /// audiences. Empty: all of its audiences, or the deployment's default.
+    pub resources: Vec<String>,
     /// Present when the request carried `X-Device-Info`.
     pub device: Option<DeviceInfo>,
 }
@@ -38,23 +41,10 @@ impl Dcr {
     pub async fn issue_token(&self, req: TokenRequest) -> Result<IssuedToken, TokenError> {
         // An id that cannot exist still costs one hash, so timing does not tell a
         // malformed id from a wrong secret.
-        let Ok(client_id) = ClientId::parse(&req.client_id) else {
-            let _ = self.hasher.verify(&req.client_secret, &[0u8; 32]);
-            return Err(TokenError::InvalidClient);
-        };
-        let Some(standing) = self.standing(&client_id).await? else {
-            let _ = self.hasher.verify(&req.client_secret, &[0u8; 32]);
-            return Err(TokenError::InvalidClient);
-        };
-        if !self
-            .hasher
-            .verify(&req.client_secret, &standing.client.secret_hash)
-        {
-            return Err(TokenError::InvalidClient);
-        }
-        if !standing.is_active() {
-            return Err(TokenError::InvalidClient);
-        }
+        let standing = self
+            .authenticated_client(&req.client_id, &req.client_secret)
+            .await?;
+        let client_id = standing.client.id;
         let app = &standing.application;
 
         if self.settings.platform_policy == PlatformPolicy::Enforce
@@ -69,6 +59,11 @@ impl Dcr {
         }
 
         let scopes = granted_scopes(&app.scopes, req.scope.as_deref())?;
+        let aud = granted_audience(
+            &app.audiences,
+            &self.settings.default_audience,
+            &req.resources,
+        )?;
         let now = unix_now();
         let created_at_millis = unix_now_millis();
         let ttl = self.settings.token_ttl_seconds;
@@ -76,6 +71,7 @@ impl Dcr {
         let claims = AccessTokenClaims {
             iss: self.settings.issuer.clone(),
             sub: client_id.to_string(),
+            aud,
             client_id: client_id.to_string(),
             jti: id.to_string(),
             iat: now,
@@ -148,6 +144,43 @@ fn granted_scopes(
         .collect())
 }
 
+/// The token's `aud` (RFC 9068 2.2, RFC 8707 2): the requested resources, each one of
+/// the application's audiences (or the deployment default when it lists none); without
+/// a request, all of the application's audiences, else the default.
+fn granted_audience(
+    app_audiences: &[String],
+    default: &str,
+    requested: &[String],
+) -> Result<Audience, TokenError> {
+    let default = [default.to_owned()];
+    let allowed: &[String] = if app_audiences.is_empty() {
+        &default
+    } else {
+        app_audiences
+    };
+    if requested.is_empty() {
+        return Ok(Audience(allowed.to_vec()));
+    }
+    for r in requested {
+        crate::audience::Audience::parse(r)
+            .map_err(|e| TokenError::InvalidTarget(format!("resource {e}")))?;
+        if !allowed.contains(r) {
+            let shown: String = r.chars().take(100).collect();
+            return Err(TokenError::InvalidTarget(format!(
+                "resource {shown:?} is not an audience of this application"
+            )));
+        }
+    }
+    // The application's order, so equal requests give equal tokens.
+    Ok(Audience(
+        allowed
+            .iter()
+            .filter(|a| requested.contains(a))
+            .cloned()
+            .collect(),
+    ))
+}
+
 /// Runs `fut` in the background when a Tokio runtime is present (always, in the server).
 fn tokio_free_spawn<F>(fut: F)
 where
@@ -164,6 +197,28 @@ mod tests {
 
     fn s(v: &[&str]) -> Vec<String> {
         v.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn the_audience_is_requested_among_the_applications_or_the_default() {
+        let apis = s(&["https://a.example", "https://b.example"]);
+        let d = "https://issuer.example";
+        assert_eq!(granted_audience(&apis, d, &[]), Ok(Audience(apis.clone())));
+        assert_eq!(granted_audience(&[], d, &[]), Ok(Audience(s(&[d]))));
+        assert_eq!(
+            granted_audience(&apis, d, &s(&["https://b.example"])),
+            Ok(Audience(s(&["https://b.example"])))
+        );
+        assert_eq!(granted_audience(&[], d, &s(&[d])), Ok(Audience(s(&[d]))));
+        for bad in ["https://c.example", "b.example", "https://b.example#x", d] {
+            assert!(
+                matches!(
+                    granted_audience(&apis, d, &s(&[bad])),
+                    Err(TokenError::InvalidTarget(_))
+                ),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -264,6 +264,7 @@ async fn create_application(
                 platforms: req.platforms,
                 scopes: req.scopes,
                 domains: req.domains,
+                audiences: req.audiences,
             },
         )
         .await?;
@@ -671,6 +672,7 @@ fn application_view(a: model::Application) -> wire::Application {
         scopes: a.scopes,
         domains: a.domains,
         custom_scheme: a.custom_scheme,
+        audiences: a.audiences,
         status: a.status.as_str().into(),
         created_at: a.created_at,
         revoked_at: a.revoked_at,

@@ -390,6 +390,15 @@ async fn signed_in_form(
     Ok((session, form))
 }
 
+/// The non-empty lines of a textarea, trimmed.
+fn lines(text: &str) -> Vec<String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
 fn see_other(to: &str) -> Response {
     Redirect::to(to).into_response()
 }
@@ -762,13 +771,8 @@ async fn create_application(
         channels: Some(form.all("channels")),
         platforms: form.all("platforms"),
         scopes: form.all("scopes"),
-        domains: form
-            .one("domains")
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .map(str::to_owned)
-            .collect(),
+        domains: lines(form.one("domains")),
+        audiences: lines(form.one("audiences")),
     };
     let pid = programmer_of(&session);
     match state

@@ -28,6 +28,11 @@ async fn metadata(State(state): State<AppState>) -> Json<AuthorizationServerMeta
         token_endpoint: state.url("/oauth2/token"),
         jwks_uri: state.url("/.well-known/jwks.json"),
         introspection_endpoint: state.url("/o/introspect"),
+        revocation_endpoint: state.url("/oauth2/revoke"),
+        revocation_endpoint_auth_methods_supported: strings(&[
+            "client_secret_post",
+            "client_secret_basic",
+        ]),
         grant_types_supported: strings(&["client_credentials"]),
         response_types_supported: strings(&["none"]),
         token_endpoint_auth_methods_supported: strings(&[

@@ -17,12 +17,20 @@ use crate::error::EnhancedFailure;
 use crate::state::AppState;
 
 /// Every route of the service.
-pub fn router(state: AppState) -> Router {
-    Router::new()
-        .merge(health::router())
+pub fn router(state: AppState, cors: Option<tower_http::cors::CorsLayer>) -> Router {
+    // What browsers and smart-TV web apps call from their own origin.
+    let public = Router::new()
         .merge(discovery::router())
         .merge(throttled(register::router(), &state, "register"))
-        .merge(throttled(token::router(), &state, "token"))
+        .merge(register::management_router())
+        .merge(throttled(token::router(), &state, "token"));
+    let public = match cors {
+        Some(layer) => public.layer(layer),
+        None => public,
+    };
+    Router::new()
+        .merge(health::router())
+        .merge(public)
         .merge(verify::router())
         .merge(resource::router())
         .nest("/admin/v1", admin::router(state.clone()))

@@ -3,16 +3,18 @@
 use std::net::{IpAddr, SocketAddr};
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Json, Router};
-use dcr_core::service::RegistrationRequest;
+use dcr_core::service::{RegistrationAccessError, RegistrationRequest};
 use dcr_proto::oauth::RegisterResponse;
 
 use crate::error::OAuthFailure;
-use crate::extract::{accepts_json, device_info, read_body, require_media_type, user_agent};
+use crate::extract::{
+    accepts_json, bearer_token, device_info, read_body, require_media_type, user_agent,
+};
 use crate::state::AppState;
 
 /// Largest registration body (SPEC 2).
@@ -20,6 +22,118 @@ pub const MAX_REGISTER_BODY: usize = 64 * 1024;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/o/client/register", post(register))
+}
+
+/// RFC 7592: `GET`/`DELETE /o/client/register/{client_id}`, for the holder of the
+/// registration access token. Not throttled with registration (an uninstall must
+/// always get through) but bounded by the failed-authentication limit.
+pub fn management_router() -> Router<AppState> {
+    Router::new().route(
+        "/o/client/register/{client_id}",
+        get(read_registration).delete(delete_registration),
+    )
+}
+
+/// 401 `invalid_token` (RFC 6750 3.1), the same for every refusal.
+fn invalid_registration_token() -> Response {
+    let mut response = (
+        StatusCode::UNAUTHORIZED,
+        Json(dcr_proto::OAuthError {
+            error: dcr_proto::OAuthErrorCode::InvalidToken,
+            error_description: Some(
+                "the registration access token is not valid for this client".into(),
+            ),
+        }),
+    )
+        .into_response();
+    let h = response.headers_mut();
+    h.insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Bearer realm=\"dcr\", error=\"invalid_token\""),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+fn registration_refusal(state: &AppState, ip: IpAddr, e: RegistrationAccessError) -> Response {
+    match e {
+        RegistrationAccessError::InvalidToken => {
+            state.failed_auth.failed(ip);
+            invalid_registration_token()
+        }
+        RegistrationAccessError::Unavailable(s) => {
+            OAuthFailure::from(dcr_core::error::TokenError::Unavailable(s)).into_response()
+        }
+        RegistrationAccessError::Internal(m) => {
+            OAuthFailure::from(dcr_core::error::TokenError::Internal(m)).into_response()
+        }
+    }
+}
+
+async fn read_registration(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(client_id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let ip = state.client_ip(peer.ip(), &headers);
+    if let Err(wait) = state.failed_auth.admit(ip) {
+        return OAuthFailure::too_many_requests(wait, "too many failed authentications")
+            .into_response();
+    }
+    let token = bearer_token(&headers).unwrap_or_default();
+    let standing = match state.dcr.read_registration(&client_id, token).await {
+        Ok(s) => s,
+        Err(e) => return registration_refusal(&state, ip, e),
+    };
+    let client = &standing.client;
+    let app = &standing.application;
+    let body = RegisterResponse {
+        client_id: client.id.to_string(),
+        client_secret: None,
+        client_id_issued_at: client.created_at,
+        client_secret_expires_at: 0,
+        redirect_uris: client.redirect_uris.clone(),
+        grant_types: vec!["client_credentials".into()],
+        token_endpoint_auth_method: "client_secret_post".into(),
+        scope: Some(app.scopes.join(" ")),
+        scopes: app.scopes.clone(),
+        software_id: app.id.to_string(),
+        software_version: Some(app.version.clone()),
+        client_name: None,
+        registration_access_token: None,
+        registration_client_uri: Some(state.url(&format!("/o/client/register/{}", client.id))),
+    };
+    let mut response = Json(body).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+async fn delete_registration(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(client_id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let ip = state.client_ip(peer.ip(), &headers);
+    if let Err(wait) = state.failed_auth.admit(ip) {
+        return OAuthFailure::too_many_requests(wait, "too many failed authentications")
+            .into_response();
+    }
+    let token = bearer_token(&headers).unwrap_or_default();
+    match state
+        .dcr
+        .delete_registration(&client_id, token, Some(ip.to_string()))
+        .await
+    {
+        Ok(()) => {
+            crate::metrics::revocation("self");
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(e) => registration_refusal(&state, ip, e),
+    }
 }
 
 async fn register(
@@ -88,8 +202,12 @@ async fn register_client(
         "client registered"
     );
     let body = RegisterResponse {
+        registration_client_uri: Some(
+            state.url(&format!("/o/client/register/{}", registered.client_id)),
+        ),
+        registration_access_token: Some(registered.registration_access_token),
         client_id: registered.client_id.to_string(),
-        client_secret: registered.client_secret,
+        client_secret: Some(registered.client_secret),
         client_id_issued_at: registered.issued_at,
         client_secret_expires_at: 0,
         redirect_uris: registered.redirect_uris,

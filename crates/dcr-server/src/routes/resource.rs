@@ -104,6 +104,7 @@ async fn introspect(
             active: true,
             sub: Some(c.sub),
             client_id: Some(c.client_id),
+            aud: (!c.aud.is_empty()).then_some(c.aud),
             scope: Some(c.scope),
             exp: Some(c.exp),
             iat: Some(c.iat),
@@ -203,6 +204,7 @@ async fn revocations(
         revoked_clients: ids(RevocationKind::Client),
         revoked_statements: ids(RevocationKind::Statement),
         revoked_applications: ids(RevocationKind::Application),
+        revoked_tokens: ids(RevocationKind::Token),
         entries: feed
             .entries
             .iter()

@@ -21,6 +21,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/o/client/token", post(adobe_token))
         .route("/oauth2/token", post(oauth2_token))
+        .route("/oauth2/revoke", post(revoke))
 }
 
 async fn adobe_token(state: State<AppState>, uri: Uri, headers: HeaderMap, body: Body) -> Response {
@@ -67,12 +68,39 @@ async fn token(
     }
 }
 
-async fn issue(
-    state: &AppState,
+/// Client authentication (RFC 6749 2.3.1): HTTP Basic, or `client_id` and
+/// `client_secret` parameters; never both (a form `client_id` equal to the Basic one
+/// is tolerated, as some libraries send it).
+fn client_credentials(
+    headers: &HeaderMap,
+    params: &std::collections::HashMap<String, String>,
+) -> Result<(AuthWay, String, String), OAuthFailure> {
+    let basic = basic_credentials(headers).map_err(OAuthFailure::invalid_request)?;
+    let form_id = params.get("client_id").filter(|s| !s.is_empty());
+    let form_secret = params.get("client_secret").filter(|s| !s.is_empty());
+    match (basic, form_id, form_secret) {
+        (Some(_), _, Some(_)) => Err(OAuthFailure::invalid_request(
+            "client credentials were given in two ways; use one",
+        )),
+        (Some((id, _)), Some(form_id), None) if *form_id != id => {
+            Err(OAuthFailure::invalid_request(
+                "client_id differs from the one in the Authorization header",
+            ))
+        }
+        (Some((id, secret)), _, None) => Ok((AuthWay::Basic, id, secret)),
+        (None, Some(id), Some(secret)) => Ok((AuthWay::Parameters, id.clone(), secret.clone())),
+        (None, None, _) => Err(OAuthFailure::invalid_request("client_id is required")),
+        (None, Some(_), None) => Err(OAuthFailure::invalid_request("client_secret is required")),
+    }
+}
+
+/// The form parameters of a client endpoint: query string and form body together.
+async fn form_params(
     uri: &Uri,
     headers: &HeaderMap,
     body: Body,
-) -> Result<TokenResponse, OAuthFailure> {
+    repeatable: &str,
+) -> Result<(std::collections::HashMap<String, String>, Vec<String>), OAuthFailure> {
     let bytes = read_body(body, MAX_TOKEN_BODY)
         .await
         .map_err(|e| OAuthFailure::invalid_request(e.to_string()))?;
@@ -82,8 +110,58 @@ async fn issue(
         require_media_type(headers, "application/x-www-form-urlencoded")
             .map_err(OAuthFailure::invalid_request)?;
     }
-    let params = dcr_core::wire::parse_form(uri.query().unwrap_or_default().as_bytes(), &bytes)
-        .map_err(OAuthFailure::invalid_request)?;
+    dcr_core::wire::parse_form_with(
+        uri.query().unwrap_or_default().as_bytes(),
+        &bytes,
+        repeatable,
+    )
+    .map_err(OAuthFailure::invalid_request)
+}
+
+/// RFC 7009: a client revokes one of its own access tokens. 200 with an empty body for
+/// any well-formed, authenticated request, whatever the token (RFC 7009 2.2).
+async fn revoke(
+    State(state): State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let used_basic = matches!(basic_credentials(&headers), Ok(Some(_)));
+    let outcome = async {
+        let (params, _) = form_params(&uri, &headers, body, "").await?;
+        let token = params
+            .get("token")
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| OAuthFailure::invalid_request("token is required"))?;
+        // `token_type_hint` is only a hint (RFC 7009 2.1): every token here is an
+        // access token, so it changes nothing.
+        let (_, id, secret) = client_credentials(&headers, &params)?;
+        state
+            .dcr
+            .revoke_own_token(&id, &secret, token)
+            .await
+            .map_err(OAuthFailure::from)
+    }
+    .await;
+    match outcome {
+        Ok(()) => {
+            let mut response = StatusCode::OK.into_response();
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+        }
+        Err(failure) => failure.with_basic(used_basic).into_response(),
+    }
+}
+
+async fn issue(
+    state: &AppState,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<TokenResponse, OAuthFailure> {
+    let (params, resources) = form_params(uri, headers, body, "resource").await?;
     let device = explicit_device_info(headers)
         .map_err(|e| OAuthFailure::invalid_request(format!("invalid X-Device-Info: {e}")))?;
 
@@ -98,27 +176,7 @@ async fn issue(
         }
     }
 
-    let basic = basic_credentials(headers).map_err(OAuthFailure::invalid_request)?;
-    let form_id = params.get("client_id").filter(|s| !s.is_empty());
-    let form_secret = params.get("client_secret").filter(|s| !s.is_empty());
-    let (way, client_id, client_secret) = match (basic, form_id, form_secret) {
-        (Some(_), _, Some(_)) => {
-            return Err(OAuthFailure::invalid_request(
-                "client credentials were given in two ways; use one",
-            ));
-        }
-        (Some((id, _)), Some(form_id), None) if *form_id != id => {
-            return Err(OAuthFailure::invalid_request(
-                "client_id differs from the one in the Authorization header",
-            ));
-        }
-        (Some((id, secret)), _, None) => (AuthWay::Basic, id, secret),
-        (None, Some(id), Some(secret)) => (AuthWay::Parameters, id.clone(), secret.clone()),
-        (None, None, _) => return Err(OAuthFailure::invalid_request("client_id is required")),
-        (None, Some(_), None) => {
-            return Err(OAuthFailure::invalid_request("client_secret is required"));
-        }
-    };
+    let (way, client_id, client_secret) = client_credentials(headers, &params)?;
 
     let issued = state
         .dcr
@@ -126,6 +184,7 @@ async fn issue(
             client_id,
             client_secret,
             scope: params.get("scope").cloned(),
+            resources,
             device,
         })
         .await

@@ -6,6 +6,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::{Json, Router};
+use dcr_core::access::Requirements;
 use dcr_core::error::AccessError;
 use dcr_proto::EnhancedErrorCode;
 use serde_json::json;
@@ -30,16 +31,20 @@ async fn verify(
         )
     })?;
     let token = bearer_token(&headers).ok_or(AccessError::MissingToken)?;
-    let scope = single_header(&headers, "x-required-scope")
-        .map_err(EnhancedFailure::invalid_request)?
-        .map(str::trim)
-        .filter(|s| !s.is_empty());
-    let channel = single_header(&headers, "x-service-provider")
-        .map_err(EnhancedFailure::invalid_request)?
-        .map(str::trim)
-        .filter(|s| !s.is_empty());
+    let requirement = |name: &str| -> Result<Option<&str>, EnhancedFailure> {
+        Ok(single_header(&headers, name)
+            .map_err(EnhancedFailure::invalid_request)?
+            .map(str::trim)
+            .filter(|s| !s.is_empty()))
+    };
+    let required = Requirements {
+        scope: requirement("x-required-scope")?,
+        channel: requirement("x-service-provider")?,
+        audience: requirement("x-required-audience")?,
+        programmer: requirement("x-required-programmer")?,
+    };
 
-    let access = state.dcr.verify_access(token, scope, channel).await?;
+    let access = state.dcr.verify_access(token, &required).await?;
     let claims = &access.claims;
     let mut response = Json(json!({
         "active": true,
@@ -47,6 +52,7 @@ async fn verify(
         "software_id": claims.software_id,
         "programmer": claims.programmer,
         "scope": claims.scope,
+        "aud": claims.aud,
         "channels": claims.channels,
         "exp": claims.exp,
     }))

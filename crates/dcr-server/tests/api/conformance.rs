@@ -43,9 +43,16 @@ fn application(p: &str, channels: &[&str]) -> Application {
         scopes: vec!["api:client:v2".into()],
         domains: vec!["https://acme.example".into()],
         custom_scheme: format!("dcr.{}://", id.as_uuid().simple()),
+        audiences: vec!["https://api.acme.example".into()],
+        policy: ApplicationPolicy {
+            max_registrations_per_hour_per_statement: Some(100),
+            max_registrations_per_hour: None,
+            expire_inactive_after_days: Some(90),
+        },
         status: Status::Active,
         created_at: 2,
         revoked_at: None,
+        revoked_by: None,
     }
 }
 
@@ -58,6 +65,10 @@ fn statement(app: &Application) -> StatementRecord {
         issued_at: 3,
         status: Status::Active,
         revoked_at: None,
+        revoked_by: None,
+        retired_at: None,
+        retired_by: None,
+        successor: None,
     }
 }
 
@@ -77,6 +88,9 @@ fn client(s: &StatementRecord) -> ClientRecord {
         created_at: 4,
         last_used_at: None,
         revoked_at: None,
+        revoked_via: None,
+        revoked_by: None,
+        registration_token_hash: Some(vec![9u8; 32]),
     }
 }
 
@@ -279,12 +293,15 @@ async fn conformance(store: Arc<dyn Store>) {
     // Revocations: idempotent, logged once each, in order, filterable.
     let revoked = audit("revoked", "revocation");
     let r = store
-        .revoke_client(&c1.id, 10, &revoked)
+        .revoke_client(&c1.id, RevokedVia::Client, 10, &revoked)
         .await
         .unwrap()
         .unwrap();
     assert_eq!((r.status, r.revoked_at), (Status::Revoked, Some(10)));
-    store.revoke_client(&c1.id, 11, &revoked).await.unwrap();
+    store
+        .revoke_client(&c1.id, RevokedVia::Client, 11, &revoked)
+        .await
+        .unwrap();
     assert!(
         !store
             .client_standing(&c1.id)
@@ -313,7 +330,7 @@ async fn conformance(store: Arc<dyn Store>) {
         .unwrap();
     assert_eq!(
         store
-            .revoke_client(&ClientId::new_random(), 1, &revoked)
+            .revoke_client(&ClientId::new_random(), RevokedVia::Client, 1, &revoked)
             .await
             .unwrap(),
         None

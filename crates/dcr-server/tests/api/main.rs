@@ -14,5 +14,6 @@ mod management;
 mod metrics;
 mod openapi;
 mod resource;
+mod standards;
 mod throttle;
 mod verify;

@@ -1,0 +1,231 @@
+//! What a client does to its own credentials: revoke one of its access tokens
+//! (RFC 7009), and read or delete its registration (RFC 7592) with the registration
+//! access token it was given at registration.
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+
+use super::Dcr;
+use crate::access::verify_token;
+use crate::error::TokenError;
+use crate::ids::ClientId;
+use crate::model::{AuditEvent, ClientStanding, RevocationKind, RevokedVia, Status};
+use crate::store::StoreError;
+use crate::time::unix_now;
+
+/// Why an RFC 7592 call is refused: always 401 `invalid_token`, with no hint whether
+/// the client exists.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RegistrationAccessError {
+    #[error("the registration access token is not valid for this client")]
+    InvalidToken,
+    #[error("the store is unavailable")]
+    Unavailable(StoreError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for RegistrationAccessError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(_) => Self::Unavailable(e),
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+/// Access tokens revoked one by one (RFC 7009), by `jti`, with when: what every
+/// verifier in this process checks besides the client's standing. Filled at once on
+/// the node that revokes and within a second on the others (from the revocation
+/// log); entries leave once every token they could name has expired.
+#[derive(Default)]
+pub(crate) struct RevokedTokens {
+    entries: RwLock<HashMap<String, i64>>,
+    /// Revocation-log position read so far.
+    cursor: RwLock<i64>,
+}
+
+impl RevokedTokens {
+    pub(crate) fn contains(&self, jti: &str) -> bool {
+        self.entries
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains_key(jti)
+    }
+
+    fn insert(&self, jti: String, at: i64) {
+        self.entries
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(jti, at);
+    }
+}
+
+impl Dcr {
+    /// RFC 7009: the client (authenticated like at the token endpoint) revokes one of
+    /// its own access tokens. A token that is not ours, not the client's, malformed or
+    /// already expired is a success that changes nothing (RFC 7009 2.2).
+    pub async fn revoke_own_token(
+        &self,
+        client_id: &str,
+        client_secret: &str,
+        token: &str,
+    ) -> Result<(), TokenError> {
+        let standing = self.authenticated_client(client_id, client_secret).await?;
+        let Ok(claims) = verify_token(self.keys().verifier(), token, unix_now()) else {
+            return Ok(());
+        };
+        if claims.client_id != standing.client.id.to_string()
+            || self.revoked_tokens.contains(&claims.jti)
+        {
+            return Ok(());
+        }
+        let now = unix_now();
+        self.store
+            .revoke_token(&claims.jti, &standing.client.programmer_id, now)
+            .await?;
+        self.revoked_tokens.insert(claims.jti.clone(), now);
+        tracing::info!(client_id = %standing.client.id, jti = %claims.jti, "access token revoked by its client");
+        Ok(())
+    }
+
+    /// Client authentication as at the token endpoint: a known, active client and its
+    /// secret, compared in constant time (an unknown id still costs one hash).
+    pub(crate) async fn authenticated_client(
+        &self,
+        client_id: &str,
+        client_secret: &str,
+    ) -> Result<std::sync::Arc<ClientStanding>, TokenError> {
+        let Ok(id) = ClientId::parse(client_id) else {
+            let _ = self.hasher.verify(client_secret, &[0u8; 32]);
+            return Err(TokenError::InvalidClient);
+        };
+        let Some(standing) = self.standing(&id).await? else {
+            let _ = self.hasher.verify(client_secret, &[0u8; 32]);
+            return Err(TokenError::InvalidClient);
+        };
+        if !self
+            .hasher
+            .verify(client_secret, &standing.client.secret_hash)
+            || !standing.is_active()
+        {
+            return Err(TokenError::InvalidClient);
+        }
+        Ok(standing)
+    }
+
+    /// RFC 7592 read: the client's registration, for the holder of its registration
+    /// access token. A deleted (or otherwise revoked) client answers like an unknown one.
+    pub async fn read_registration(
+        &self,
+        client_id: &str,
+        registration_access_token: &str,
+    ) -> Result<ClientStanding, RegistrationAccessError> {
+        self.registration_holder(client_id, registration_access_token)
+            .await
+    }
+
+    /// RFC 7592 delete: an app uninstall. The client is revoked (`revoked_via: self`),
+    /// logged for the feed so every verifier refuses its tokens, and audited.
+    pub async fn delete_registration(
+        &self,
+        client_id: &str,
+        registration_access_token: &str,
+        source_ip: Option<String>,
+    ) -> Result<(), RegistrationAccessError> {
+        let standing = self
+            .registration_holder(client_id, registration_access_token)
+            .await?;
+        let client = &standing.client;
+        // The device acts on itself, as at registration.
+        let audit = AuditEvent {
+            seq: 0,
+            at: unix_now(),
+            actor: format!("client:{}", client.id),
+            role: "device".into(),
+            programmer_id: Some(client.programmer_id.clone()),
+            action: "client.deleted".into(),
+            target_kind: "client".into(),
+            target_id: client.id.to_string(),
+            source_ip,
+        };
+        self.store
+            .revoke_client(&client.id, RevokedVia::SelfDeleted, audit.at, &audit)
+            .await?;
+        self.forget_standings();
+        tracing::info!(client_id = %client.id, "client deleted its own registration");
+        Ok(())
+    }
+
+    /// The client the registration access token belongs to, if it still stands. Any
+    /// failure is the same `InvalidToken`; a miss still costs one hash.
+    async fn registration_holder(
+        &self,
+        client_id: &str,
+        token: &str,
+    ) -> Result<ClientStanding, RegistrationAccessError> {
+        let invalid = || {
+            let _ = self.hasher.verify(token, &[0u8; 32]);
+            RegistrationAccessError::InvalidToken
+        };
+        let Ok(id) = ClientId::parse(client_id) else {
+            return Err(invalid());
+        };
+        if token.is_empty() || token.len() > 512 {
+            return Err(invalid());
+        }
+        // Not the cached standing: a deletion on another node must be seen at once.
+        let Some(standing) = self.store.client_standing(&id).await? else {
+            return Err(invalid());
+        };
+        let Some(stored) = standing.client.registration_token_hash.as_deref() else {
+            return Err(invalid());
+        };
+        if !self.hasher.verify(token, stored) || standing.client.status != Status::Active {
+            return Err(RegistrationAccessError::InvalidToken);
+        }
+        Ok(standing)
+    }
+
+    /// Reads access tokens revoked since the last call from the revocation log (run
+    /// every second, so a revocation made on another node is enforced here within
+    /// about a second), and forgets those every token of which has expired.
+    pub async fn sync_revoked_tokens(&self) -> Result<(), StoreError> {
+        let ttl = i64::try_from(self.settings.token_ttl_seconds).unwrap_or(i64::MAX);
+        let horizon = unix_now().saturating_sub(ttl).saturating_sub(60);
+        loop {
+            let since = *self
+                .revoked_tokens
+                .cursor
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let page = self
+                .store
+                .revocations_since(since, horizon, None, super::FEED_PAGE)
+                .await?;
+            let Some(last) = page.last().map(|e| e.seq) else {
+                break;
+            };
+            for entry in &page {
+                if entry.kind == RevocationKind::Token {
+                    self.revoked_tokens
+                        .insert(entry.target.clone(), entry.revoked_at);
+                }
+            }
+            *self
+                .revoked_tokens
+                .cursor
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = last;
+            if page.len() < super::FEED_PAGE as usize {
+                break;
+            }
+        }
+        self.revoked_tokens
+            .entries
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .retain(|_, at| *at >= horizon);
+        Ok(())
+    }
+}

@@ -1,0 +1,34 @@
+-- Wave 2: audiences and lifecycle policy per application, retired statements, RFC 7592
+-- registration access tokens, why a client was revoked and by whom, and access tokens
+-- revoked one by one (RFC 7009) in the revocation log.
+ALTER TABLE applications ADD COLUMN audiences TEXT NOT NULL DEFAULT '[]'; -- JSON array
+ALTER TABLE applications ADD COLUMN max_registrations_per_hour_per_statement INTEGER;
+ALTER TABLE applications ADD COLUMN max_registrations_per_hour INTEGER;
+ALTER TABLE applications ADD COLUMN expire_inactive_after_days INTEGER;
+ALTER TABLE applications ADD COLUMN revoked_by TEXT;
+
+-- A retired statement registers no new clients; those it made keep working.
+ALTER TABLE software_statements ADD COLUMN retired_at INTEGER;
+ALTER TABLE software_statements ADD COLUMN retired_by TEXT;
+ALTER TABLE software_statements ADD COLUMN revoked_by TEXT;
+-- The statement a rotation issued in this one's place.
+ALTER TABLE software_statements ADD COLUMN successor TEXT;
+
+ALTER TABLE clients ADD COLUMN registration_token_hash BLOB;
+-- client | bulk | inactivity | self: how the client itself was cut off.
+ALTER TABLE clients ADD COLUMN revoked_via TEXT;
+ALTER TABLE clients ADD COLUMN revoked_by TEXT;
+
+-- SQLite cannot change a CHECK constraint: rebuild the log with the 'token' kind.
+CREATE TABLE revocations_v2 (
+    seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind          TEXT    NOT NULL CHECK (kind IN ('client', 'statement', 'application', 'token')),
+    target        TEXT    NOT NULL,
+    programmer_id TEXT    NOT NULL,
+    revoked_at    INTEGER NOT NULL
+);
+INSERT INTO revocations_v2 (seq, kind, target, programmer_id, revoked_at)
+    SELECT seq, kind, target, programmer_id, revoked_at FROM revocations;
+DROP TABLE revocations;
+ALTER TABLE revocations_v2 RENAME TO revocations;
+CREATE INDEX revocations_by_time ON revocations (revoked_at);
