@@ -56,6 +56,11 @@ pub enum ClientError {
 pub struct Credentials {
     pub client_id: String,
     pub client_secret: String,
+    /// RFC 7592: lets this install delete its own registration ([`DcrClient::unregister`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration_access_token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registration_client_uri: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<CachedToken>,
 }
@@ -71,6 +76,8 @@ pub struct CachedToken {
 pub trait CredentialStore: Send + Sync {
     fn load(&self) -> std::io::Result<Option<Credentials>>;
     fn save(&self, credentials: &Credentials) -> std::io::Result<()>;
+    /// Forgets the credentials (after [`DcrClient::unregister`]).
+    fn clear(&self) -> std::io::Result<()>;
 }
 
 /// A JSON file, mode 0600, replaced atomically.
@@ -103,6 +110,13 @@ impl CredentialStore for FileStore {
         file.as_file().sync_all()?;
         file.persist(&self.0).map_err(|e| e.error)?;
         Ok(())
+    }
+
+    fn clear(&self) -> std::io::Result<()> {
+        match std::fs::remove_file(&self.0) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -193,6 +207,35 @@ impl DcrClient {
         Ok(self.ensure_registered(&mut state).await?.client_id.clone())
     }
 
+    /// Deletes this install's registration on the server (RFC 7592: an uninstall or a
+    /// sign-out) and forgets the credentials. Its tokens are refused everywhere within
+    /// seconds. Does nothing when the install never registered; a registration the
+    /// server no longer knows counts as deleted.
+    pub async fn unregister(&self) -> Result<(), ClientError> {
+        let mut state = self.state.lock().await;
+        let Some(creds) = state.as_ref() else {
+            return Ok(());
+        };
+        if let Some(token) = &creds.registration_access_token {
+            let uri = creds.registration_client_uri.clone().unwrap_or_else(|| {
+                format!(
+                    "{}/o/client/register/{}",
+                    self.config.server, creds.client_id
+                )
+            });
+            match self
+                .send_with_retry(|| self.http.delete(&uri).bearer_auth(token))
+                .await
+            {
+                Ok(_) | Err(ClientError::Refused { status: 401, .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        self.config.store.clear()?;
+        *state = None;
+        Ok(())
+    }
+
     /// A valid access token, renewed ahead of expiry; one request in flight at most.
     pub async fn access_token(&self) -> Result<String, ClientError> {
         self.token(None).await
@@ -279,6 +322,8 @@ impl DcrClient {
                 client_secret: registered.client_secret.ok_or_else(|| {
                     ClientError::Malformed("the registration answer has no client_secret".into())
                 })?,
+                registration_access_token: registered.registration_access_token,
+                registration_client_uri: registered.registration_client_uri,
                 token: None,
             };
             self.config.store.save(&creds)?;
@@ -349,6 +394,8 @@ mod tests {
         Credentials {
             client_id: "id".into(),
             client_secret: "secret".into(),
+            registration_access_token: None,
+            registration_client_uri: None,
             token: None,
         }
     }

@@ -176,3 +176,26 @@ async fn throttling_is_waited_out_as_told() {
     );
     assert!(!token.is_empty());
 }
+
+#[tokio::test]
+async fn unregister_deletes_the_registration_and_the_cache() {
+    let app = spawn_app().await;
+    let (_, statement) = setup(&app).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("creds.json");
+    let client = DcrClient::new(ClientConfig::new(&app.base, &statement, &cache)).unwrap();
+    let id = client.client_id().await.unwrap();
+    let token = client.access_token().await.unwrap();
+    client.unregister().await.unwrap();
+    assert!(!cache.exists(), "the cache is gone");
+    assert_eq!(
+        app.verify(&token, &[]).await.0,
+        401,
+        "its tokens are refused"
+    );
+    let (_, record) = app.admin_get(&format!("/clients/{id}")).await;
+    assert_eq!(record["status"], "revoked");
+    // Idempotent; and the next use registers a new client.
+    client.unregister().await.unwrap();
+    assert_ne!(client.client_id().await.unwrap(), id);
+}

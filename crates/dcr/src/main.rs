@@ -58,6 +58,8 @@ struct ClientArgs {
 enum ClientCommand {
     /// Register (once) and print the client id.
     Register,
+    /// Delete this install's registration on the server (RFC 7592) and the cache.
+    Unregister,
     /// Print a valid access token alone on stdout.
     Token,
     /// Call a protected URL with the token; print the body; exit 0 on 2xx.
@@ -232,6 +234,7 @@ async fn client(args: ClientArgs) -> anyhow::Result<()> {
     ))?;
     let outcome = match args.command {
         ClientCommand::Register => sdk.client_id().await.map(|id| println!("{id}")),
+        ClientCommand::Unregister => sdk.unregister().await,
         ClientCommand::Token => sdk.access_token().await.map(|t| println!("{t}")),
         ClientCommand::Call { url, method } => {
             let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes())

@@ -470,3 +470,58 @@ async fn a_guard_refuses_other_programmers_tokens() {
     assert!(wide.verify(&acme.token, None, None).await.is_ok());
     assert!(wide.verify(&beta_token, None, None).await.is_ok());
 }
+
+/// A guard configured with an audience refuses tokens for other APIs; a token its
+/// client revoked (RFC 7009) is refused within a poll.
+#[tokio::test]
+async fn the_guard_checks_the_audience_and_hears_revoked_tokens() {
+    let app = spawn_app().await;
+    let ready = app.ready_client().await;
+    let created = app
+        .create_app(
+            json!({"name": "api app", "level": "programmer", "platforms": ["ios"],
+            "scopes": ["api:client:v2"], "audiences": ["https://api.acme.example"]}),
+        )
+        .await;
+    let (_, statement) = app.statement(created["id"].as_str().unwrap()).await;
+    let (id, secret) = app.register(&statement).await;
+    let for_api = app.token(&id, &secret).await;
+
+    let guard = guard_for(&app, |c| {
+        c.audience = Some("https://api.acme.example".into())
+    })
+    .await;
+    assert!(guard.verify(&for_api, None, None).await.is_ok());
+    // The default app's tokens are for the issuer, not this API.
+    let refused = guard.verify(&ready.token, None, None).await.unwrap_err();
+    let (status, code, _) = refused.rejection();
+    assert_eq!(
+        (status, code.as_str()),
+        (401, "invalid_access_token_client_application")
+    );
+
+    // The client revokes its token; the guard refuses it within one poll.
+    let r = app
+        .http
+        .post(app.url("/oauth2/revoke"))
+        .form(&[
+            ("token", for_api.as_str()),
+            ("client_id", id.as_str()),
+            ("client_secret", secret.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let start = Instant::now();
+    while guard.verify(&for_api, None, None).await.is_ok() {
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "still accepted after 5 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // A fresh token of the same client still passes.
+    let fresh = app.token(&id, &secret).await;
+    assert!(guard.verify(&fresh, None, None).await.is_ok());
+}

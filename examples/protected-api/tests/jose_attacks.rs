@@ -1,6 +1,9 @@
 //! RFC 8725 attacks against every place that verifies a JWS: registration (statements),
-//! forward auth, introspection and the guard (access tokens). Every attack is refused,
-//! quickly, and none makes the server or the guard open a connection anywhere.
+//! forward auth, introspection and the guard (access tokens), for each signing
+//! algorithm a deployment can use (ES256, RS256, EdDSA): `none`, HMAC keyed with every
+//! form of our public key (RS/HS and ES/HS confusion), algorithm substitution, foreign
+//! keys under our `kid`, keys offered by the token, tampering and oversize. Every attack
+//! is refused, quickly, and none makes the server or the guard open a connection.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::{Duration, Instant};
@@ -52,6 +55,40 @@ fn attacker() -> (KeyRing, dcr_proto::discovery::PublicJwk, Vec<u8>) {
     (ring, jwk, pkcs8)
 }
 
+/// `header.payload` signed with a fresh key of the attacker's, of algorithm `alg`,
+/// whatever the header says: a valid signature by the wrong key.
+fn signed_by_stranger(alg: SigningAlgorithm, header: &Value, payload: &Value) -> String {
+    use aws_lc_rs::signature::{
+        ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, RSA_PKCS1_SHA256, RsaKeyPair,
+    };
+    let g = generate_key(alg).unwrap();
+    let input = format!("{}.{}", part(header), part(payload));
+    let rng = aws_lc_rs::rand::SystemRandom::new();
+    let signature = match alg {
+        SigningAlgorithm::Es256 => {
+            EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &g.private_pkcs8)
+                .unwrap()
+                .sign(&rng, input.as_bytes())
+                .unwrap()
+                .as_ref()
+                .to_vec()
+        }
+        SigningAlgorithm::Rs256 => {
+            let pair = RsaKeyPair::from_pkcs8(&g.private_pkcs8).unwrap();
+            let mut sig = vec![0u8; pair.public_modulus_len()];
+            pair.sign(&RSA_PKCS1_SHA256, &rng, input.as_bytes(), &mut sig)
+                .unwrap();
+            sig
+        }
+        SigningAlgorithm::EdDsa => Ed25519KeyPair::from_pkcs8(&g.private_pkcs8)
+            .unwrap()
+            .sign(input.as_bytes())
+            .as_ref()
+            .to_vec(),
+    };
+    format!("{input}.{}", B64.encode(signature))
+}
+
 /// Re-signs `payload` with the attacker's key under an arbitrary header.
 fn attacker_signed(
     header: serde_json::Map<String, Value>,
@@ -69,8 +106,8 @@ fn attacker_signed(
     jsonwebtoken::encode(&h, payload, &jsonwebtoken::EncodingKey::from_ec_der(pkcs8)).unwrap()
 }
 
-/// Attacks derived from one genuine JWS of ours.
-fn corpus(genuine: &str, jwks: &Value, trap: &str) -> Vec<(String, String)> {
+/// Attacks derived from one genuine JWS of ours, signed with `alg`.
+fn corpus(alg: SigningAlgorithm, genuine: &str, jwks: &Value, trap: &str) -> Vec<(String, String)> {
     let (header, payload, signature) = parts(genuine);
     let our_kid = header["kid"].as_str().unwrap().to_owned();
     let typ = header["typ"].as_str().unwrap().to_owned();
@@ -89,24 +126,29 @@ fn corpus(genuine: &str, jwks: &Value, trap: &str) -> Vec<(String, String)> {
             format!("{}.{}.{signature}", part(&h), part(&payload)),
         );
     }
-    // HMAC keyed with what a verifier could mistake for a shared secret: our public key.
-    let public = jwks["keys"][0].clone();
-    let materials: Vec<(&str, Vec<u8>)> = vec![
-        ("JWKS document", jwks.to_string().into_bytes()),
-        ("public JWK", public.to_string().into_bytes()),
-        (
-            "x coordinate",
-            B64.decode(public["x"].as_str().unwrap()).unwrap(),
-        ),
-        (
-            "x and y",
-            [
-                B64.decode(public["x"].as_str().unwrap()).unwrap(),
-                B64.decode(public["y"].as_str().unwrap()).unwrap(),
-            ]
-            .concat(),
-        ),
+    // HMAC keyed with what a verifier could mistake for a shared secret: our public key
+    // in every form it is published in (RS/HS and ES/HS confusion).
+    let public = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kid"] == our_kid.as_str())
+        .unwrap()
+        .clone();
+    let mut materials: Vec<(String, Vec<u8>)> = vec![
+        ("JWKS document".into(), jwks.to_string().into_bytes()),
+        ("public JWK".into(), public.to_string().into_bytes()),
     ];
+    let mut all_fields = Vec::new();
+    for field in ["x", "y", "n", "e"] {
+        if let Some(value) = public[field].as_str() {
+            let bytes = B64.decode(value).unwrap();
+            materials.push((format!("{field} member"), bytes.clone()));
+            materials.push((format!("{field} member as text"), value.as_bytes().to_vec()));
+            all_fields.extend(bytes);
+        }
+    }
+    materials.push(("all key members".into(), all_fields));
     for alg in ["HS256", "HS384", "HS512"] {
         for (what, secret) in &materials {
             let h = json!({"alg": alg, "typ": typ, "kid": our_kid});
@@ -116,12 +158,29 @@ fn corpus(genuine: &str, jwks: &Value, trap: &str) -> Vec<(String, String)> {
             );
         }
     }
-    for alg in ["ES384", "ES512", "RS256", "PS256", "EdDSA", "es256", ""] {
+    for other in [
+        "ES256", "ES384", "ES512", "RS256", "RS384", "PS256", "EdDSA", "Ed25519", "es256", "rs256",
+        "",
+    ] {
+        if other == alg.as_str() {
+            continue;
+        }
         add(
-            &format!("alg {alg:?} with our kid and signature"),
+            &format!("alg {other:?} with our kid and signature"),
             with_header(genuine, |h| {
-                h.insert("alg".into(), json!(alg));
+                h.insert("alg".into(), json!(other));
             }),
+        );
+    }
+    // A valid signature by a stranger's key of every algorithm, under our kid.
+    for stranger in SigningAlgorithm::ALL {
+        let h = json!({"alg": stranger.as_str(), "typ": typ, "kid": our_kid});
+        add(
+            &format!(
+                "{} signature by a stranger's key, our kid",
+                stranger.as_str()
+            ),
+            signed_by_stranger(stranger, &h, &payload),
         );
     }
     add(
@@ -264,22 +323,24 @@ fn corpus(genuine: &str, jwks: &Value, trap: &str) -> Vec<(String, String)> {
             B64.encode(&sig[..32])
         ),
     );
-    add(
-        "DER signature",
-        format!(
-            "{}.{}",
-            genuine.rsplit_once('.').unwrap().0,
-            B64.encode(
-                [
-                    &[0x30u8, 0x44, 0x02, 0x20][..],
-                    &sig[..32],
-                    &[0x02, 0x20],
-                    &sig[32..]
-                ]
-                .concat()
-            )
-        ),
-    );
+    if alg == SigningAlgorithm::Es256 {
+        add(
+            "DER signature",
+            format!(
+                "{}.{}",
+                genuine.rsplit_once('.').unwrap().0,
+                B64.encode(
+                    [
+                        &[0x30u8, 0x44, 0x02, 0x20][..],
+                        &sig[..32],
+                        &[0x02, 0x20],
+                        &sig[32..]
+                    ]
+                    .concat()
+                )
+            ),
+        );
+    }
     add(
         "empty signature",
         format!("{}.", genuine.rsplit_once('.').unwrap().0),
@@ -304,13 +365,29 @@ fn corpus(genuine: &str, jwks: &Value, trap: &str) -> Vec<(String, String)> {
 }
 
 #[tokio::test]
-async fn every_verifier_refuses_the_rfc8725_corpus_without_outbound_connections() {
+async fn es256_deployments_refuse_the_rfc8725_corpus() {
+    refuses_the_corpus(SigningAlgorithm::Es256).await;
+}
+
+#[tokio::test]
+async fn rs256_deployments_refuse_the_rfc8725_corpus() {
+    refuses_the_corpus(SigningAlgorithm::Rs256).await;
+}
+
+#[tokio::test]
+async fn eddsa_deployments_refuse_the_rfc8725_corpus() {
+    refuses_the_corpus(SigningAlgorithm::EdDsa).await;
+}
+
+/// Every verifier of a deployment signing with `alg` refuses the whole corpus, without
+/// an outbound connection, and still accepts the genuine documents.
+async fn refuses_the_corpus(alg: SigningAlgorithm) {
     // A trap: any connection to it means a header-supplied URL was fetched.
     let trap = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     trap.set_nonblocking(true).unwrap();
     let trap_url = format!("http://{}", trap.local_addr().unwrap());
 
-    let app = spawn_app().await;
+    let app = spawn_app_with(|c| c.signing.algorithm = alg).await;
     let ready = app.ready_client().await;
     let jwks: Value = app.get_json("/.well-known/jwks.json").await;
     let (_, rs_key) = app.resource_server_key(Some("acme")).await;
@@ -318,9 +395,10 @@ async fn every_verifier_refuses_the_rfc8725_corpus_without_outbound_connections(
         .await
         .unwrap();
 
-    let mut statements = corpus(&ready.statement, &jwks, &trap_url);
+    assert_eq!(header(&ready.token)["alg"], alg.as_str());
+    let mut statements = corpus(alg, &ready.statement, &jwks, &trap_url);
     statements.push(("access token as statement".into(), ready.token.clone()));
-    let mut tokens = corpus(&ready.token, &jwks, &trap_url);
+    let mut tokens = corpus(alg, &ready.token, &jwks, &trap_url);
     tokens.push(("statement as access token".into(), ready.statement.clone()));
     assert!(statements.len() > 50 && tokens.len() > 50);
 
@@ -386,7 +464,12 @@ async fn every_verifier_refuses_the_rfc8725_corpus_without_outbound_connections(
             failures.push(format!("guard / {name}: accepted"));
         }
     }
-    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{}:\n{}",
+        alg.as_str(),
+        failures.join("\n")
+    );
 
     // The genuine ones still pass, so the refusals above are not a broken verifier.
     assert!(guard.verify(&ready.token, None, None).await.is_ok());
