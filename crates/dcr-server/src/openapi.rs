@@ -268,6 +268,7 @@ pub fn document(issuer: &str) -> Value {
             responses(&[("200", body("Revoked clients, statements and applications", schema_ref("RevocationFeed"))), ("401", body("Missing or wrong key", enhanced_error())), ("403", body("Not a resource-server key", enhanced_error()))]), false),
             vec![json!({"name": "since", "in": "query", "required": false, "schema": {"type": "string"}})])},
         "/.well-known/oauth-authorization-server": {"get": operation("discovery", "RFC 8414 metadata", None, None, responses(&[("200", body("Metadata", json!({"type": "object"})))]), false)},
+        "/.well-known/openid-configuration": {"get": operation("discovery", "The RFC 8414 metadata again, where OpenID-only verifiers look for jwks_uri", None, None, responses(&[("200", body("Metadata", json!({"type": "object"})))]), false)},
         "/.well-known/jwks.json": {"get": operation("discovery", "Public signing keys", None, None, responses(&[("200", body("JWKS", json!({"type": "object", "required": ["keys"], "properties": {"keys": {"type": "array"}}})))]), false)},
         "/openapi.json": {"get": operation("discovery", "This document", None, None, responses(&[("200", body("OpenAPI 3.1", json!({"type": "object"})))]), false)},
         "/healthz": {"get": operation("operations", "The process answers", None, None, responses(&[("200", body("OK", json!({"type": "object"})))]), false)},

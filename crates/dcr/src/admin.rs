@@ -116,6 +116,10 @@ pub enum ApplicationsCommand {
         /// Repeat for several: `https://host[:port]` or a reverse-domain scheme.
         #[arg(long = "domain")]
         domains: Vec<String>,
+        /// Repeat for several (at most 10): absolute URIs of the APIs its tokens are for
+        /// (`aud`). Without any, tokens carry the deployment's default audience.
+        #[arg(long = "audience")]
+        audiences: Vec<String>,
     },
     List {
         programmer: String,
@@ -303,6 +307,7 @@ const APPLICATION: &[&str] = &[
     "channels",
     "platforms",
     "scopes",
+    "audiences",
     "status",
 ];
 const STATEMENT: &[&str] = &[
@@ -424,9 +429,11 @@ fn plan(command: RemoteCommand) -> anyhow::Result<(Call, Option<std::path::PathB
                 platforms,
                 scopes,
                 domains,
+                audiences,
             } => {
                 let mut body = json!({"name": name, "level": level, "platforms": platforms,
-                    "scopes": scopes, "domains": domains, "channels": channels});
+                    "scopes": scopes, "domains": domains, "channels": channels,
+                    "audiences": audiences});
                 if let Some(v) = version {
                     body["version"] = json!(v);
                 }

@@ -651,6 +651,7 @@ struct NewApplicationPage {
     platforms: Vec<Choice>,
     scopes: Vec<Choice>,
     domains: String,
+    audiences: String,
 }
 
 async fn application_form(
@@ -738,6 +739,9 @@ async fn application_form(
             domains: form
                 .map(|f| f.one("domains").to_owned())
                 .unwrap_or_default(),
+            audiences: form
+                .map(|f| f.one("audiences").to_owned())
+                .unwrap_or_default(),
         },
     )
 }
@@ -806,6 +810,7 @@ struct AppFacts {
     platforms: String,
     scopes: String,
     domains: String,
+    audiences: String,
     custom_scheme: String,
 }
 
@@ -934,6 +939,11 @@ async fn application_page(
             platforms: app.platforms.join(", "),
             scopes: app.scopes.join(" "),
             domains: app.domains.join(", "),
+            audiences: if app.audiences.is_empty() {
+                "(the deployment's default)".into()
+            } else {
+                app.audiences.join(", ")
+            },
             custom_scheme: app.custom_scheme,
         },
     })

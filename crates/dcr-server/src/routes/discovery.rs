@@ -12,6 +12,11 @@ use crate::state::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/.well-known/oauth-authorization-server", get(metadata))
+        // The same RFC 8414 document where JWT verifiers that only know OpenID Connect
+        // discovery look for `jwks_uri` (AWS API Gateway's JWT authorizer, for one).
+        // RFC 8414 3 allows it; it names no OpenID Provider fields, since dcr issues
+        // no ID tokens.
+        .route("/.well-known/openid-configuration", get(metadata))
         .route("/.well-known/jwks.json", get(jwks))
         .route("/openapi.json", get(openapi))
 }

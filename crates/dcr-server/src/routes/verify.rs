@@ -16,7 +16,10 @@ use crate::extract::{bearer_token, explicit_device_info, single_header};
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/o/auth/verify", any(verify))
+    Router::new()
+        .route("/o/auth/verify", any(verify))
+        // Envoy's ext_authz appends the original path to its `path_prefix`.
+        .route("/o/auth/verify/{*original_path}", any(verify))
 }
 
 async fn verify(

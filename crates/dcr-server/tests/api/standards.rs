@@ -556,3 +556,25 @@ async fn a_client_reads_and_deletes_its_registration() {
     // Other clients of the statement are untouched.
     assert_eq!(app.verify(&ready.token, &[]).await.0, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn gateways_find_what_they_look_for() {
+    let app = spawn_app().await;
+    let ready = app.ready_client().await;
+    // AWS API Gateway reads jwks_uri from OpenID Connect discovery.
+    let oauth: Value = app.get_json("/.well-known/oauth-authorization-server").await;
+    let oidc: Value = app.get_json("/.well-known/openid-configuration").await;
+    assert_eq!(oauth, oidc);
+    assert_eq!(oidc["jwks_uri"], format!("{}/.well-known/jwks.json", app.base));
+    // Envoy's ext_authz appends the original path to the configured prefix.
+    let r = app
+        .http
+        .post(app.url("/o/auth/verify/api/v2/ACMETV/configuration?x=1"))
+        .bearer_auth(&ready.token)
+        .header("X-Required-Scope", "api:client:v2")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["x-client-id"], ready.client_id.as_str());
+}
