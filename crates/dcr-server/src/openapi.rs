@@ -50,6 +50,12 @@ fn common(responses: &mut Map<String, Value>, oauth: bool) {
         "431".into(),
         json!({"description": "Request headers too large"}),
     );
+    responses.entry("429").or_insert_with(|| {
+        body(
+            "Throttled, or too many failed authentications from this address; retry after `Retry-After` seconds",
+            err.clone(),
+        )
+    });
     responses.insert(
         "500".into(),
         body(

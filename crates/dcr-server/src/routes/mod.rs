@@ -18,26 +18,31 @@ use crate::state::AppState;
 
 /// Every route of the service.
 pub fn router(state: AppState, cors: Option<tower_http::cors::CorsLayer>) -> Router {
-    // What browsers and smart-TV web apps call from their own origin.
+    // What browsers and smart-TV web apps call from their own origin. The 405 fallback
+    // is set before the CORS layer so preflights (OPTIONS) reach the layer; set on the
+    // outer router it would replace the layered fallback of these routes.
     let public = Router::new()
         .merge(discovery::router())
         .merge(throttled(register::router(), &state, "register"))
         .merge(register::management_router())
-        .merge(throttled(token::router(), &state, "token"));
+        .merge(throttled(token::router(), &state, "token"))
+        .method_not_allowed_fallback(method_not_allowed);
     let public = match cors {
         Some(layer) => public.layer(layer),
         None => public,
     };
-    Router::new()
+    let private = Router::new()
         .merge(health::router())
-        .merge(public)
         .merge(verify::router())
         .merge(resource::router())
         .nest("/admin/v1", admin::router(state.clone()))
         .merge(dashboard::router(&state))
         .route("/metrics", axum::routing::get(crate::metrics::render))
+        .method_not_allowed_fallback(method_not_allowed);
+    Router::new()
+        .merge(public)
+        .merge(private)
         .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(crate::metrics::track))
         .with_state(state)
 }

@@ -562,10 +562,15 @@ async fn gateways_find_what_they_look_for() {
     let app = spawn_app().await;
     let ready = app.ready_client().await;
     // AWS API Gateway reads jwks_uri from OpenID Connect discovery.
-    let oauth: Value = app.get_json("/.well-known/oauth-authorization-server").await;
+    let oauth: Value = app
+        .get_json("/.well-known/oauth-authorization-server")
+        .await;
     let oidc: Value = app.get_json("/.well-known/openid-configuration").await;
     assert_eq!(oauth, oidc);
-    assert_eq!(oidc["jwks_uri"], format!("{}/.well-known/jwks.json", app.base));
+    assert_eq!(
+        oidc["jwks_uri"],
+        format!("{}/.well-known/jwks.json", app.base)
+    );
     // Envoy's ext_authz appends the original path to the configured prefix.
     let r = app
         .http
@@ -577,4 +582,61 @@ async fn gateways_find_what_they_look_for() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(r.headers()["x-client-id"], ready.client_id.as_str());
+}
+
+#[tokio::test]
+async fn cors_covers_the_public_endpoints_only() {
+    let preflight = |app: &TestApp, path: &str| {
+        app.http
+            .request(reqwest::Method::OPTIONS, app.url(path))
+            .header("Origin", "https://tv.example")
+            .header("Access-Control-Request-Method", "POST")
+            .header("Access-Control-Request-Headers", "content-type,x-device-info")
+            .send()
+    };
+    let app = spawn_app_with(|c| c.cors.allowed_origins = vec!["https://tv.example".into()]).await;
+    for path in [
+        "/o/client/register",
+        "/o/client/token",
+        "/oauth2/token",
+        "/oauth2/revoke",
+        "/o/client/register/00000000-0000-4000-8000-000000000000",
+        "/.well-known/oauth-authorization-server",
+        "/.well-known/jwks.json",
+    ] {
+        let r = preflight(&app, path).await.unwrap();
+        assert!(r.status().is_success(), "{path}: {}", r.status());
+        assert_eq!(r.headers()["access-control-allow-origin"], "https://tv.example", "{path}");
+        let allowed = r.headers()["access-control-allow-headers"].to_str().unwrap();
+        assert!(allowed.contains("x-device-info"), "{path}: {allowed}");
+    }
+    // The actual request carries the header too, errors included.
+    let r = app
+        .http
+        .post(app.url("/o/client/register"))
+        .header("Origin", "https://tv.example")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(r.headers()["access-control-allow-origin"], "https://tv.example");
+    // Never on admin routes, the dashboard, or for another origin.
+    for path in ["/admin/v1/programmers", "/dashboard/login", "/o/introspect"] {
+        let r = preflight(&app, path).await.unwrap();
+        assert!(!r.headers().contains_key("access-control-allow-origin"), "{path}");
+    }
+    let r = app
+        .http
+        .request(reqwest::Method::OPTIONS, app.url("/oauth2/token"))
+        .header("Origin", "https://evil.example")
+        .header("Access-Control-Request-Method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert!(!r.headers().contains_key("access-control-allow-origin"));
+    // Off by default.
+    let plain = spawn_app().await;
+    let r = preflight(&plain, "/oauth2/token").await.unwrap();
+    assert!(!r.headers().contains_key("access-control-allow-origin"));
 }

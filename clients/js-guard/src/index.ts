@@ -1,0 +1,329 @@
+/**
+ * dcr-guard: protect a Node API with dcr access tokens, enforcing revocations within
+ * seconds. What the Rust `dcr-guard` crate does, for Express/Connect and anything else:
+ *
+ * - verifies tokens locally against dcr's JWKS (`jose`; the algorithm is the one
+ *   published on the key named by `kid`, HMAC and `none` never accepted), `typ:
+ *   at+jwt`, issuer, expiry and, when configured, the audience;
+ * - polls the revocation feed (`GET /o/revocations`, every 2 s by default) and
+ *   refuses tokens of revoked clients, statements, applications and revoked tokens;
+ *   a key limited to one programmer hears only that programmer's revocations, so
+ *   every other programmer's tokens are refused;
+ * - fails closed (503) when the feed has not been read for `maxStalenessMs` (15 s);
+ * - checks the scope and the channel a route names;
+ * - answers with dcr's error table (status, `code`, `action`, `WWW-Authenticate`).
+ *
+ * ```js
+ * import express from 'express';
+ * import { createGuard } from 'dcr-guard';
+ * const guard = await createGuard({ baseUrl: 'https://dcr.example.com', apiKey: process.env.DCR_RESOURCE_SERVER_KEY });
+ * app.get('/api/v2/:serviceProvider/configuration',
+ *   guard.middleware({ scope: 'api:client:v2', channelParam: 'serviceProvider' }),
+ *   (req, res) => res.json({ client: req.dcr.clientId }));
+ * ```
+ */
+import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from 'jose';
+
+export interface GuardOptions {
+  /** The dcr server; also the expected issuer unless `issuer` is given. */
+  baseUrl: string;
+  /** A resource-server API key (role `resource-server`). */
+  apiKey: string;
+  /** When set, every token's `aud` must contain it (your API's URI). */
+  audience?: string;
+  /** Expected `iss`; defaults to `baseUrl`. */
+  issuer?: string;
+  /** How often the revocation feed is read (default 2000 ms). */
+  pollIntervalMs?: number;
+  /** After this long without a successful read, every request is refused with 503 (default 15000 ms). */
+  maxStalenessMs?: number;
+  fetch?: typeof fetch;
+}
+
+/** The caller of a protected route, as verified. */
+export interface VerifiedClient {
+  clientId: string;
+  /** The registered application (`software_id`). */
+  applicationId: string;
+  programmer: string;
+  /** The software statement the client registered with. */
+  statementJti: string;
+  scopes: string[];
+  /** Set when the application is limited to these channels; otherwise all of its programmer's. */
+  channels?: string[];
+  audience: string[];
+  /** Seconds since the epoch. */
+  expiresAt: number;
+  claims: JWTPayload;
+}
+
+/** A refusal, with the status and code of dcr's error table. */
+export class GuardError extends Error {
+  readonly action: string;
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'GuardError';
+    this.action = ACTIONS[code] ?? 'none';
+  }
+
+  /** The enhanced-error body dcr's own endpoints answer with. */
+  body(): Record<string, unknown> {
+    return {
+      status: this.status,
+      code: this.code,
+      message: this.message,
+      action: this.action,
+      trace: randomTrace(),
+      helpUrl: `https://dcr.dev/docs/errors#${this.code}`,
+    };
+  }
+
+  /** `WWW-Authenticate` for this refusal, if any (RFC 6750 3). */
+  challenge(): string | undefined {
+    if (this.status === 401) return 'Bearer realm="dcr", error="invalid_token"';
+    if (this.code === 'insufficient_scope') return 'Bearer realm="dcr", error="insufficient_scope"';
+    return undefined;
+  }
+}
+
+const ACTIONS: Record<string, string> = {
+  invalid_access_token_client_application: 'application-registration',
+  access_token_expired: 'application-registration',
+  invalid_access_token_service_provider: 'application-registration',
+  insufficient_scope: 'configuration',
+  temporarily_unavailable: 'retry',
+};
+
+const invalid = (message: string) => new GuardError(401, 'invalid_access_token_client_application', message);
+
+function randomTrace(): string {
+  return typeof crypto !== 'undefined' && 'randomUUID' in crypto ? crypto.randomUUID() : String(Date.now());
+}
+
+interface FeedEntry {
+  kind: string;
+  id: string;
+  revoked_at: number;
+}
+
+interface FeedPage {
+  cursor: string;
+  has_more: boolean;
+  horizon: number;
+  entries: FeedEntry[];
+  channels: Record<string, string>;
+  programmer?: string | null;
+}
+
+/** Revoked ids by kind, with when; pruned at the feed's horizon. */
+class RevocationSet {
+  private readonly byKind = new Map<string, Map<string, number>>();
+  cursor = '0';
+  channels = new Map<string, string>();
+  programmer: string | null = null;
+  lastSync = 0;
+
+  apply(page: FeedPage, now: number): void {
+    for (const entry of page.entries) {
+      let set = this.byKind.get(entry.kind);
+      if (!set) this.byKind.set(entry.kind, (set = new Map()));
+      set.set(entry.id, entry.revoked_at);
+    }
+    for (const set of this.byKind.values()) {
+      for (const [id, at] of set) if (at < page.horizon) set.delete(id);
+    }
+    this.channels = new Map(Object.entries(page.channels ?? {}));
+    this.programmer = page.programmer ?? null;
+    if (BigInt(page.cursor) > BigInt(this.cursor)) this.cursor = page.cursor;
+    this.lastSync = now;
+  }
+
+  revokes(claims: JWTPayload): boolean {
+    const has = (kind: string, id: unknown) => typeof id === 'string' && (this.byKind.get(kind)?.has(id) ?? false);
+    return (
+      has('client', claims.client_id) ||
+      has('statement', claims.sst) ||
+      has('application', claims.software_id) ||
+      has('token', claims.jti)
+    );
+  }
+}
+
+/** The only algorithms dcr signs with; each key's own `alg` pins it further. */
+const ALGORITHMS = ['ES256', 'RS256', 'EdDSA'];
+
+export class Guard {
+  private readonly set = new RevocationSet();
+  private readonly jwks: ReturnType<typeof createRemoteJWKSet>;
+  private readonly baseUrl: string;
+  private readonly issuer: string;
+  private readonly fetchImpl: typeof fetch;
+  private timer: ReturnType<typeof setInterval> | null = null;
+
+  /** Use {@link createGuard}: it reads the feed before the guard is used. */
+  constructor(private readonly options: GuardOptions) {
+    if (!options.baseUrl || !options.apiKey) throw new TypeError('createGuard needs baseUrl and apiKey');
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.issuer = options.issuer ?? this.baseUrl;
+    this.fetchImpl = options.fetch ?? fetch;
+    // Refetched on an unknown kid, at most every 5 s.
+    this.jwks = createRemoteJWKSet(new URL(`${this.baseUrl}/.well-known/jwks.json`), {
+      cooldownDuration: 5_000,
+      cacheMaxAge: 10 * 60_000,
+    });
+  }
+
+  /** Reads the revocation feed up to date (what the poller does). */
+  async sync(): Promise<void> {
+    for (;;) {
+      const response = await this.fetchImpl(`${this.baseUrl}/o/revocations?since=${encodeURIComponent(this.set.cursor)}`, {
+        headers: { Authorization: `Bearer ${this.options.apiKey}` },
+      });
+      if (!response.ok) throw new Error(`the revocation feed answered ${response.status}`);
+      const page = (await response.json()) as FeedPage;
+      if (!Array.isArray(page.entries) || typeof page.cursor !== 'string') {
+        throw new Error('the revocation feed answer is malformed');
+      }
+      this.set.apply(page, Date.now());
+      if (!page.has_more) return;
+    }
+  }
+
+  /** Starts polling the feed every `pollIntervalMs`; the timer does not keep the process alive. */
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => {
+      this.sync().catch(() => {
+        // Failures show as staleness; requests fail closed once it exceeds the bound.
+      });
+    }, this.options.pollIntervalMs ?? 2_000);
+    (this.timer as { unref?: () => void }).unref?.();
+  }
+
+  /** Stops polling. */
+  close(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** Milliseconds since the feed was last read. */
+  feedLag(): number {
+    return Date.now() - this.set.lastSync;
+  }
+
+  /**
+   * Verifies an `Authorization` header value for a route needing `scope` and naming
+   * `channel`; rejects with a {@link GuardError}.
+   */
+  async verify(authorization: string | undefined, required: { scope?: string; channel?: string } = {}): Promise<VerifiedClient> {
+    const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(authorization ?? '');
+    if (!match) throw invalid('missing or malformed bearer token');
+    const token = match[1];
+    let claims: JWTPayload;
+    try {
+      ({ payload: claims } = await jwtVerify(token, this.jwks, {
+        issuer: this.issuer,
+        audience: this.options.audience,
+        typ: 'at+jwt',
+        algorithms: ALGORITHMS,
+        requiredClaims: ['sub', 'exp', 'iat', 'jti'],
+      }));
+    } catch (e) {
+      if (e instanceof errors.JWTExpired) throw new GuardError(401, 'access_token_expired', 'the access token has expired');
+      throw invalid(`the access token is not valid: ${(e as Error).message}`);
+    }
+    if (typeof claims.client_id !== 'string' || claims.client_id !== claims.sub || typeof claims.programmer !== 'string') {
+      throw invalid('the access token is not a dcr access token');
+    }
+    // Fail closed: a stale feed may be hiding revocations.
+    if (this.feedLag() > (this.options.maxStalenessMs ?? 15_000)) {
+      throw new GuardError(503, 'temporarily_unavailable', 'the revocation feed is stale');
+    }
+    if (this.set.revokes(claims)) {
+      throw invalid('the client, its software statement, its application or the token is revoked or deleted');
+    }
+    if (this.set.programmer !== null && claims.programmer !== this.set.programmer) {
+      throw invalid('the access token belongs to another programmer');
+    }
+    const channels = Array.isArray(claims.channels) ? (claims.channels as string[]) : undefined;
+    if (required.channel !== undefined) {
+      const covered = channels ? channels.includes(required.channel) : this.set.channels.get(required.channel) === claims.programmer;
+      if (!covered) {
+        throw new GuardError(401, 'invalid_access_token_service_provider', `the access token does not cover channel "${required.channel.slice(0, 64)}"`);
+      }
+    }
+    const scopes = typeof claims.scope === 'string' ? claims.scope.split(' ').filter(Boolean) : [];
+    if (required.scope !== undefined && !scopes.includes(required.scope)) {
+      throw new GuardError(403, 'insufficient_scope', `the access token lacks scope "${required.scope.slice(0, 64)}"`);
+    }
+    const aud = claims.aud;
+    return {
+      clientId: claims.client_id,
+      applicationId: String(claims.software_id ?? ''),
+      programmer: claims.programmer,
+      statementJti: String(claims.sst ?? ''),
+      scopes,
+      channels,
+      audience: Array.isArray(aud) ? aud : aud ? [aud] : [],
+      expiresAt: Number(claims.exp),
+      claims,
+    };
+  }
+
+  /**
+   * Express/Connect middleware: verifies the request's bearer token (scope, and the
+   * channel named by the `channelParam` route parameter), sets `req.dcr` to the
+   * {@link VerifiedClient}, or answers with dcr's error table.
+   */
+  middleware(required: { scope?: string; channelParam?: string } = {}) {
+    return (req: MiddlewareRequest, res: MiddlewareResponse, next: (err?: unknown) => void): void => {
+      const header = req.headers?.authorization;
+      const channel = required.channelParam ? req.params?.[required.channelParam] : undefined;
+      this.verify(Array.isArray(header) ? header[0] : header, { scope: required.scope, channel }).then(
+        (client) => {
+          req.dcr = client;
+          next();
+        },
+        (e: unknown) => {
+          if (!(e instanceof GuardError)) return next(e);
+          res.statusCode = e.status;
+          res.setHeader('Content-Type', 'application/json');
+          res.setHeader('Cache-Control', 'no-store');
+          const challenge = e.challenge();
+          if (challenge) res.setHeader('WWW-Authenticate', challenge);
+          if (e.status === 503) res.setHeader('Retry-After', '2');
+          res.end(JSON.stringify(e.body()));
+        },
+      );
+    };
+  }
+}
+
+/** What the middleware needs of a request (Express, Connect, plain `http`). */
+export interface MiddlewareRequest {
+  headers?: { authorization?: string | string[] };
+  params?: Record<string, string>;
+  dcr?: VerifiedClient;
+}
+
+/** What the middleware needs of a response. */
+export interface MiddlewareResponse {
+  statusCode: number;
+  setHeader(name: string, value: string): unknown;
+  end(body: string): unknown;
+}
+
+/**
+ * A guard that has read the whole revocation feed (and so knows the key's
+ * programmer) and keeps it current until {@link Guard.close}.
+ */
+export async function createGuard(options: GuardOptions): Promise<Guard> {
+  const guard = new Guard(options);
+  await guard.sync();
+  guard.start();
+  return guard;
+}

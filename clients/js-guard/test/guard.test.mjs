@@ -1,0 +1,161 @@
+// dcr-guard in front of an Express API, against a live dcr (scripts/js).
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { test } from 'node:test';
+
+import express from 'express';
+
+import { GuardError, createGuard } from '../dist/index.js';
+
+const base = process.env.DCR_URL;
+const operator = process.env.DCR_OPERATOR_KEY;
+assert.ok(base && operator, 'run through scripts/js');
+
+async function admin(method, path, body) {
+  const r = await fetch(`${base}/admin/v1${path}`, {
+    method, headers: { Authorization: `Bearer ${operator}`, 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  assert.ok(r.status < 300, `${method} ${path}: ${r.status} ${await r.clone().text()}`);
+  return r.json();
+}
+
+/** A programmer with a channel, an application, a registered client and a token. */
+async function world({ audiences = [], channels } = {}) {
+  const pid = `g${randomUUID().slice(0, 8)}`;
+  const channel = `CH${randomUUID().slice(0, 6).toUpperCase()}`;
+  await admin('POST', '/programmers', { id: pid, name: pid });
+  await admin('POST', `/programmers/${pid}/channels`, { id: channel, name: channel });
+  const app = await admin('POST', `/programmers/${pid}/applications`, {
+    name: 'g', level: channels ? 'channel' : 'programmer', channels: channels ? [channel] : undefined,
+    platforms: ['web'], scopes: ['api:client:v2', 'config:client'], audiences,
+  });
+  const st = await admin('POST', `/applications/${app.id}/software-statements`);
+  const reg = await (await fetch(`${base}/o/client/register`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ software_statement: st.software_statement }),
+  })).json();
+  const token = async (extra = {}) => (await (await fetch(`${base}/oauth2/token`, {
+    method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: reg.client_id, client_secret: reg.client_secret, ...extra }),
+  })).json()).access_token;
+  const key = (await admin('POST', `/programmers/${pid}/api-keys`, { role: 'resource-server', name: 'g' })).key;
+  return { pid, channel, app, statement: st, reg, token, key };
+}
+
+async function api(guard) {
+  const app = express();
+  app.get('/api/v2/:serviceProvider/configuration',
+    guard.middleware({ scope: 'api:client:v2', channelParam: 'serviceProvider' }),
+    (req, res) => res.json({ client_id: req.dcr.clientId, programmer: req.dcr.programmer }));
+  app.get('/config', guard.middleware({ scope: 'config:client' }), (req, res) => res.json({ ok: true }));
+  app.get('/admin-only', guard.middleware({ scope: 'profile:client' }), (req, res) => res.json({ ok: true }));
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  const url = `http://127.0.0.1:${server.address().port}`;
+  const call = async (path, token) => {
+    const r = await fetch(`${url}${path}`, { headers: token ? { Authorization: `Bearer ${token}` } : {} });
+    return { status: r.status, body: await r.json(), challenge: r.headers.get('www-authenticate') };
+  };
+  return { call, close: () => server.close() };
+}
+
+test('the error table, in front of Express', async () => {
+  const w = await world();
+  const guard = await createGuard({ baseUrl: base, apiKey: w.key });
+  const { call, close } = await api(guard);
+  const token = await w.token();
+  let r = await call(`/api/v2/${w.channel}/configuration`, token);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  assert.equal(r.body.client_id, w.reg.client_id);
+  const cases = [
+    ['no token', `/api/v2/${w.channel}/configuration`, undefined, 401, 'invalid_access_token_client_application'],
+    ['garbage', `/api/v2/${w.channel}/configuration`, 'abc.def.ghi', 401, 'invalid_access_token_client_application'],
+    ['statement as token', `/api/v2/${w.channel}/configuration`, w.statement.software_statement, 401, 'invalid_access_token_client_application'],
+    ['another channel', '/api/v2/NOSUCH/configuration', token, 401, 'invalid_access_token_service_provider'],
+    ['scope missing', '/admin-only', token, 403, 'insufficient_scope'],
+  ];
+  for (const [name, path, t, status, code] of cases) {
+    r = await call(path, t);
+    assert.equal(r.status, status, name);
+    assert.equal(r.body.code, code, name);
+    assert.ok(r.body.trace && r.body.action, name);
+    assert.ok(r.challenge, `${name}: WWW-Authenticate`);
+  }
+  // A tampered signature.
+  const [h, p, s] = token.split('.');
+  r = await call('/config', `${h}.${p}.${s.slice(0, -4)}AAAA`);
+  assert.equal(r.status, 401);
+  close();
+  guard.close();
+});
+
+test('a revoked client is refused within 5 s', async () => {
+  const w = await world();
+  const guard = await createGuard({ baseUrl: base, apiKey: w.key, pollIntervalMs: 500 });
+  const token = await w.token();
+  await guard.verify(`Bearer ${token}`);
+  await admin('POST', `/clients/${w.reg.client_id}/revoke`, {});
+  const started = Date.now();
+  for (;;) {
+    try {
+      await guard.verify(`Bearer ${token}`);
+    } catch (e) {
+      assert.ok(e instanceof GuardError && e.status === 401);
+      break;
+    }
+    assert.ok(Date.now() - started < 5_000, 'still accepted after 5 s');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  guard.close();
+});
+
+test('a token its client revoked (RFC 7009) is refused within 5 s; the others pass', async () => {
+  const w = await world();
+  const guard = await createGuard({ baseUrl: base, apiKey: w.key, pollIntervalMs: 500 });
+  const revoked = await w.token();
+  const other = await w.token();
+  const r = await fetch(`${base}/oauth2/revoke`, {
+    method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ token: revoked, client_id: w.reg.client_id, client_secret: w.reg.client_secret }),
+  });
+  assert.equal(r.status, 200);
+  const started = Date.now();
+  while (await guard.verify(`Bearer ${revoked}`).then(() => true, () => false)) {
+    assert.ok(Date.now() - started < 5_000, 'still accepted after 5 s');
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  await guard.verify(`Bearer ${other}`);
+  guard.close();
+});
+
+test('audience and programmer scoping', async () => {
+  const acme = await world({ audiences: ['https://api.acme.example', 'https://other.acme.example'] });
+  const beta = await world();
+  const guard = await createGuard({ baseUrl: base, apiKey: acme.key, audience: 'https://api.acme.example' });
+  await guard.verify(`Bearer ${await acme.token()}`);
+  await assert.rejects(guard.verify(`Bearer ${await acme.token({ resource: 'https://other.acme.example' })}`),
+    (e) => e.status === 401 && e.code === 'invalid_access_token_client_application');
+  // Another programmer's token: this key never hears its revocations.
+  const unscoped = await createGuard({ baseUrl: base, apiKey: acme.key });
+  await assert.rejects(unscoped.verify(`Bearer ${await beta.token()}`), (e) => e.status === 401);
+  guard.close();
+  unscoped.close();
+});
+
+test('fails closed when the feed is stale', async () => {
+  const w = await world();
+  let up = true;
+  const guard = await createGuard({
+    baseUrl: base, apiKey: w.key, pollIntervalMs: 100, maxStalenessMs: 500,
+    fetch: (input, init) => (up ? fetch(input, init) : Promise.reject(new Error('down'))),
+  });
+  const token = await w.token();
+  await guard.verify(`Bearer ${token}`);
+  up = false;
+  await new Promise((r) => setTimeout(r, 900));
+  await assert.rejects(guard.verify(`Bearer ${token}`), (e) => e.status === 503 && e.code === 'temporarily_unavailable');
+  up = true;
+  await new Promise((r) => setTimeout(r, 400));
+  await guard.verify(`Bearer ${token}`);
+  guard.close();
+});
