@@ -214,6 +214,16 @@ impl DeviceInfo {
         }
     }
 
+    /// `osName`, for the activity breakdowns.
+    pub fn os_name(&self) -> Option<&str> {
+        self.get("osName").filter(|v| !v.is_empty())
+    }
+
+    /// `model`, for the activity breakdowns.
+    pub fn model(&self) -> Option<&str> {
+        self.get("model").filter(|v| !v.is_empty())
+    }
+
     pub fn get(&self, key: &str) -> Option<&str> {
         self.fields.get(key).and_then(Value::as_str)
     }

@@ -15,6 +15,9 @@ pub enum RegisterError {
     UnapprovedSoftwareStatement(&'static str),
     #[error("{0}")]
     InvalidRedirectUri(String),
+    /// Past the statement's or the application's hourly registration quota.
+    #[error("too many registrations this hour")]
+    TooManyRegistrations { retry_after_seconds: u64 },
     #[error("the store is unavailable")]
     Unavailable(StoreError),
     #[error("internal error: {0}")]

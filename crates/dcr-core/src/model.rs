@@ -151,6 +151,9 @@ pub struct ClientRecord {
     /// Keyed hash of the RFC 7592 registration access token (`None` for clients
     /// registered before it existed).
     pub registration_token_hash: Option<Vec<u8>>,
+    /// `osName` and `model` of the device info, for the activity breakdowns.
+    pub os_name: Option<String>,
+    pub model: Option<String>,
 }
 
 /// A client with the standing of what it came from, read in one go on the token path.
@@ -500,6 +503,55 @@ pub struct AuditFilter {
     pub target_id: Option<String>,
     pub since: Option<i64>,
     pub until: Option<i64>,
+}
+
+/// Which clients of an application a bulk revocation cuts off: every criterion given
+/// must match; at least one is required.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientFilter {
+    pub statement: Option<StatementId>,
+    pub platform: Option<String>,
+    /// Registered strictly after (Unix seconds).
+    pub registered_after: Option<i64>,
+    /// Registered strictly before (Unix seconds).
+    pub registered_before: Option<i64>,
+}
+
+impl ClientFilter {
+    pub fn is_empty(&self) -> bool {
+        self.statement.is_none()
+            && self.platform.is_none()
+            && self.registered_after.is_none()
+            && self.registered_before.is_none()
+    }
+}
+
+/// Registrations and tokens of one day (Unix day number: seconds / 86 400).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DayCount {
+    pub day: i64,
+    pub registrations: u64,
+    pub tokens: u64,
+}
+
+/// What the store keeps about an application's activity since a day.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ActivityRollup {
+    /// Per statement, per day (only days with activity).
+    pub daily: Vec<(StatementId, DayCount)>,
+    /// Registrations per statement per hour (Unix hour number), for spike detection.
+    pub hourly_registrations: Vec<(StatementId, i64, u64)>,
+    /// Standing clients by dimension (`platform`, `os`, `model`) and value.
+    pub breakdown: Vec<(String, String, u64)>,
+}
+
+/// Hourly registration limits checked atomically with a registration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RegistrationQuota {
+    /// Unix hour number (seconds / 3600) the counters are for.
+    pub hour: i64,
+    pub per_statement: Option<u32>,
+    pub per_application: Option<u32>,
 }
 
 /// Per-application counters shown on the dashboard.

@@ -19,10 +19,20 @@ use async_trait::async_trait;
 
 use crate::ids::{ApiKeyId, ApplicationId, ChannelId, ClientId, ProgrammerId, StatementId, UserId};
 use crate::model::{
-    ApiKeyRecord, Application, ApplicationUsage, AuditEvent, AuditFilter, Channel, ClientRecord,
-    ClientStanding, PageOf, PageRequest, Programmer, RevocationEntry, RevokedVia, SessionRecord,
-    SigningKeyRecord, StatementRecord, UserRecord,
+    ActivityRollup, ApiKeyRecord, Application, ApplicationPolicy, ApplicationUsage, AuditEvent,
+    AuditFilter, Channel, ClientFilter, ClientRecord, ClientStanding, PageOf, PageRequest,
+    Programmer, RegistrationQuota, RevocationEntry, RevokedVia, SessionRecord, SigningKeyRecord,
+    StatementRecord, UserRecord,
 };
+
+/// Tokens issued for one application and statement on one day (Unix day number).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TokenCount {
+    pub application: ApplicationId,
+    pub statement: StatementId,
+    pub day: i64,
+    pub tokens: u64,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
@@ -88,11 +98,71 @@ pub trait Store: Send + Sync + 'static {
     async fn get_client(&self, id: &ClientId) -> StoreResult<Option<ClientRecord>>;
     /// The client, its statement's status and its application, in one read.
     async fn client_standing(&self, id: &ClientId) -> StoreResult<Option<ClientStanding>>;
+    /// Registers a client only if the hourly quotas allow it, counting it in the same
+    /// transaction (so nodes sharing the store share the budget). `Ok(false)`: over a
+    /// quota, nothing written.
+    async fn insert_client_within_quota(
+        &self,
+        client: &ClientRecord,
+        quota: RegistrationQuota,
+    ) -> StoreResult<bool>;
+    /// An application's clients, each with its statement's and application's standing.
     async fn list_clients(
         &self,
         app: &ApplicationId,
         page: PageRequest,
-    ) -> StoreResult<PageOf<ClientRecord>>;
+    ) -> StoreResult<PageOf<ClientStanding>>;
+    /// How many of the application's clients, not revoked themselves, match `filter`.
+    async fn count_matching_clients(
+        &self,
+        app: &ApplicationId,
+        filter: &ClientFilter,
+    ) -> StoreResult<u64>;
+    /// Revokes up to `limit` of the application's active clients matching `filter`
+    /// (`revoked_via: bulk`), logging each for the feed, in one transaction. Returns how
+    /// many; fewer than `limit` means none are left.
+    async fn revoke_matching_clients(
+        &self,
+        app: &ApplicationId,
+        filter: &ClientFilter,
+        at: i64,
+        actor: &str,
+        limit: u32,
+    ) -> StoreResult<u64>;
+    /// Expires up to `limit` of the application's active clients last seen before
+    /// `cutoff` (`revoked_via: inactivity`), logged for the feed, in one transaction.
+    async fn expire_inactive_clients(
+        &self,
+        app: &ApplicationId,
+        cutoff: i64,
+        at: i64,
+        limit: u32,
+    ) -> StoreResult<u64>;
+    /// Active applications with an inactivity policy, and its days.
+    async fn applications_expiring_inactive(&self) -> StoreResult<Vec<(ApplicationId, u32)>>;
+    /// Takes (or renews) the lease `name` for `holder` until `until`, unless another
+    /// holder has it and it has not expired at `now`.
+    async fn try_lease(&self, name: &str, holder: &str, now: i64, until: i64) -> StoreResult<bool>;
+    async fn release_lease(&self, name: &str, holder: &str) -> StoreResult<()>;
+    /// An event that summarises a change made in several transactions (a bulk
+    /// revocation, an inactivity sweep) or an observation (a registration spike).
+    async fn append_summary_event(&self, event: &AuditEvent) -> StoreResult<()>;
+    /// Records that a spike of `jti` was reported on `day`; `false` if it already was.
+    async fn record_spike(
+        &self,
+        jti: &StatementId,
+        day: i64,
+        event: &AuditEvent,
+    ) -> StoreResult<bool>;
+    /// Applications with a statement that registered more than `more_than` clients in
+    /// hour `hour` (Unix hour number): the candidates for spike detection.
+    async fn applications_registering(
+        &self,
+        hour: i64,
+        more_than: u64,
+    ) -> StoreResult<Vec<ApplicationId>>;
+    /// The application's activity rollups since `since_day`.
+    async fn activity(&self, app: &ApplicationId, since_day: i64) -> StoreResult<ActivityRollup>;
     /// Records use; implementations may coalesce.
     async fn touch_client(&self, id: &ClientId, at: i64) -> StoreResult<()>;
 
@@ -102,6 +172,30 @@ pub trait Store: Send + Sync + 'static {
         at: i64,
         audit: &AuditEvent,
     ) -> StoreResult<Option<StatementRecord>>;
+    /// Marks an active statement retired (no new registrations; its clients keep
+    /// working). A retired one stays as it is; a revoked one is `Conflict`. Returns the
+    /// statement as it now is, `None` when unknown.
+    async fn retire_statement(
+        &self,
+        jti: &StatementId,
+        at: i64,
+        audit: &AuditEvent,
+    ) -> StoreResult<Option<StatementRecord>>;
+    /// In one transaction: retires `old` (naming `successor` its successor) and inserts
+    /// `successor`. `Conflict` when `old` is revoked; `None` when it is unknown.
+    async fn rotate_statement(
+        &self,
+        old: &StatementId,
+        successor: &StatementRecord,
+        at: i64,
+        audit: &AuditEvent,
+    ) -> StoreResult<Option<StatementRecord>>;
+    async fn set_application_policy(
+        &self,
+        id: &ApplicationId,
+        policy: &ApplicationPolicy,
+        audit: &AuditEvent,
+    ) -> StoreResult<Option<Application>>;
     async fn revoke_application(
         &self,
         id: &ApplicationId,
@@ -199,6 +293,7 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_session(&self, token_hash: &[u8]) -> StoreResult<()>;
 
     /// Adds token-issuance counts (flushed periodically from memory).
-    async fn add_tokens_issued(&self, counts: &[(ApplicationId, u64)]) -> StoreResult<()>;
+    /// Adds tokens issued per application, statement and day (usage and activity).
+    async fn add_tokens_issued(&self, counts: &[TokenCount]) -> StoreResult<()>;
     async fn application_usage(&self, id: &ApplicationId) -> StoreResult<ApplicationUsage>;
 }

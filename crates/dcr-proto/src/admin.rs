@@ -74,10 +74,14 @@ pub struct Application {
     pub custom_scheme: String,
     #[serde(default)]
     pub audiences: Vec<String>,
+    #[serde(default)]
+    pub policy: ApplicationPolicy,
     pub status: String,
     pub created_at: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoked_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_by: Option<String>,
 }
 
 /// `201` answer of `POST /applications/{app_id}/software-statements`.
@@ -93,10 +97,126 @@ pub struct SoftwareStatement {
     pub jti: String,
     pub application_id: String,
     pub kid: String,
+    /// Effective: `active`, `retired` (no new registrations; its clients keep working)
+    /// or `revoked` (by itself, or through its application: see `revoked_via`).
     pub status: String,
     pub issued_at: i64,
+    /// `statement` or `application`, when revoked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_via: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoked_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retired_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retired_by: Option<String>,
+    /// The statement a rotation issued in this one's place.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub successor: Option<String>,
+}
+
+/// `201` answer of `POST /software-statements/{jti}/rotate`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RotatedStatement {
+    /// The new statement (shown once).
+    pub jti: String,
+    pub software_statement: String,
+    /// The statement it replaces, now retired.
+    pub retired: String,
+}
+
+/// An application's lifecycle limits (`PUT /applications/{app_id}/policy`); `null` is
+/// no limit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApplicationPolicy {
+    #[serde(default)]
+    pub max_registrations_per_hour_per_statement: Option<u32>,
+    #[serde(default)]
+    pub max_registrations_per_hour: Option<u32>,
+    #[serde(default)]
+    pub expire_inactive_after_days: Option<u32>,
+}
+
+/// A time given as Unix seconds or RFC 3339 text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Instant {
+    Seconds(i64),
+    Text(String),
+}
+
+/// `POST /applications/{app_id}/clients/revoke`: every given criterion must match.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientFilter {
+    #[serde(default)]
+    pub statement: Option<String>,
+    #[serde(default)]
+    pub platform: Option<String>,
+    #[serde(default)]
+    pub registered_after: Option<Instant>,
+    #[serde(default)]
+    pub registered_before: Option<Instant>,
+}
+
+/// Answer of a bulk revocation (or its dry run: how many it would revoke).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BulkRevocation {
+    pub revoked: u64,
+}
+
+/// Answer of `POST /lifecycle/sweep`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sweep {
+    pub expired: u64,
+}
+
+/// Registrations and tokens of one day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayActivity {
+    /// `YYYY-MM-DD` (UTC).
+    pub date: String,
+    pub registrations: u64,
+    pub tokens: u64,
+}
+
+/// One statement's activity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatementActivity {
+    pub jti: String,
+    pub daily: Vec<DayActivity>,
+    pub registrations_last_hour: u64,
+    pub hourly_mean_7d: f64,
+    pub spike: bool,
+}
+
+/// Standing clients with one value of a dimension.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Count {
+    pub value: String,
+    pub clients: u64,
+}
+
+/// `GET /applications/{app_id}/activity?days=N`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Activity {
+    pub application_id: String,
+    pub days: u32,
+    /// Oldest first, every day of the window.
+    pub daily: Vec<DayActivity>,
+    pub statements: Vec<StatementActivity>,
+    /// Clients that can get tokens (not revoked, expired or cut off), by platform, OS
+    /// and model (from `X-Device-Info`), most first.
+    pub active_clients: u64,
+    pub by_platform: Vec<Count>,
+    pub by_os: Vec<Count>,
+    pub by_model: Vec<Count>,
+    /// A statement registered more in the last hour than max(100, 5 × its trailing
+    /// 7-day hourly mean).
+    pub spike: bool,
 }
 
 /// A registered client as the admin API shows it (never its secret).
@@ -111,12 +231,20 @@ pub struct Client {
     pub device_info: serde_json::Value,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_agent: Option<String>,
+    /// Effective: `active`, `revoked` or `expired`.
     pub status: String,
+    /// When not active: `client`, `statement`, `application`, `bulk`, `inactivity` or
+    /// `self` (deleted by the client, RFC 7592).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_via: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<i64>,
+    /// Who revoked it (an audit actor), when it was revoked on its own or in bulk.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_by: Option<String>,
     pub created_at: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_used_at: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub revoked_at: Option<i64>,
 }
 
 /// A signing key as `GET /admin/v1/keys` lists it (never the private half).

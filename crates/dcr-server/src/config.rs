@@ -38,6 +38,26 @@ pub struct Config {
     pub log: LogConfig,
     pub limits: LimitsConfig,
     pub dashboard: DashboardConfig,
+    pub lifecycle: LifecycleConfig,
+}
+
+/// Background lifecycle work.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LifecycleConfig {
+    /// How often the inactivity sweep runs (one node at a time).
+    pub sweep_interval_seconds: u64,
+    /// How often registration spikes are looked for.
+    pub spike_check_interval_seconds: u64,
+}
+
+impl Default for LifecycleConfig {
+    fn default() -> Self {
+        Self {
+            sweep_interval_seconds: 3_600,
+            spike_check_interval_seconds: 60,
+        }
+    }
 }
 
 /// The server-rendered dashboard at `/dashboard`.
@@ -189,6 +209,7 @@ impl Default for Config {
             log: LogConfig::default(),
             limits: LimitsConfig::default(),
             dashboard: DashboardConfig::default(),
+            lifecycle: LifecycleConfig::default(),
         }
     }
 }
@@ -347,6 +368,8 @@ impl Config {
             || l.idle_timeout_seconds == 0
             || l.body_read_timeout_seconds == 0
             || l.failed_auth_per_minute == 0
+            || self.lifecycle.sweep_interval_seconds == 0
+            || self.lifecycle.spike_check_interval_seconds == 0
             || l.max_header_bytes < 8192
         {
             return bad("limits must be positive");

@@ -111,6 +111,13 @@ impl From<RegisterError> for OAuthFailure {
                 Self::new(C::UnapprovedSoftwareStatement, m)
             }
             RegisterError::InvalidRedirectUri(m) => Self::new(C::InvalidRedirectUri, m),
+            RegisterError::TooManyRegistrations {
+                retry_after_seconds,
+            } => Self::too_many_requests(
+                std::time::Duration::from_secs(retry_after_seconds),
+                "the hourly registration quota of this software statement or application \
+                 is used up; retry after Retry-After seconds",
+            ),
             RegisterError::Unavailable(e) => {
                 crate::metrics::store_error("register");
                 tracing::warn!(error = %e, "store unavailable during registration");

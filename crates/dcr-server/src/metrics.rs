@@ -138,5 +138,15 @@ pub fn feed_read(entries: usize) {
 }
 
 pub fn revocation(kind: &'static str) {
-    metrics::counter!("dcr_revocations_total", "kind" => kind).increment(1);
+    revocations(kind, 1);
+}
+
+/// `n` clients cut off at once (`bulk`, `inactivity`).
+pub fn revocations(kind: &'static str, n: u64) {
+    metrics::counter!("dcr_revocations_total", "kind" => kind).increment(n);
+}
+
+/// A statement's registrations spiked (counted once per statement per day).
+pub fn registration_spike() {
+    metrics::counter!("dcr_registration_spikes_total").increment(1);
 }

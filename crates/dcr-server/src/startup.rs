@@ -121,6 +121,45 @@ impl Application {
                 }
             }
         });
+        // The inactivity sweep (one node at a time, through a lease in the store) and
+        // registration-spike detection.
+        let weak = Arc::downgrade(&dcr);
+        let sweep_every = Duration::from_secs(config.lifecycle.sweep_interval_seconds);
+        let holder = format!("node:{}", uuid::Uuid::new_v4());
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(sweep_every);
+            every.tick().await;
+            loop {
+                every.tick().await;
+                let Some(dcr) = weak.upgrade() else { return };
+                match dcr.sweep_inactive(&holder).await {
+                    Ok(Some(n)) => {
+                        crate::metrics::revocations("inactivity", n);
+                        tracing::info!(expired = n, "inactivity sweep done");
+                    }
+                    Ok(None) => tracing::debug!("another node is sweeping"),
+                    Err(e) => tracing::warn!(error = %e, "inactivity sweep failed; will retry"),
+                }
+            }
+        });
+        let weak = Arc::downgrade(&dcr);
+        let spikes_every = Duration::from_secs(config.lifecycle.spike_check_interval_seconds);
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(spikes_every);
+            loop {
+                every.tick().await;
+                let Some(dcr) = weak.upgrade() else { return };
+                match dcr.detect_spikes().await {
+                    Ok(spiking) => {
+                        for jti in spiking {
+                            crate::metrics::registration_spike();
+                            tracing::warn!(statement = %jti, "registration spike: the statement may have leaked");
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "spike detection failed; will retry"),
+                }
+            }
+        });
         // Token counts per application reach the store every few seconds.
         let weak = Arc::downgrade(&dcr);
         tokio::spawn(async move {

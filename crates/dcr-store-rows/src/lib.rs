@@ -173,6 +173,8 @@ macro_rules! decoders {
                     .transpose()?,
                 revoked_by: get(row, "revoked_by")?,
                 registration_token_hash: get(row, "registration_token_hash")?,
+                os_name: get(row, "os_name")?,
+                model: get(row, "model")?,
             })
         }
 
@@ -346,11 +348,12 @@ macro_rules! sql_store {
     ($store:ident, $db:ty, $row:ty) => {
         use dcr_core::ids::{ApiKeyId, ApplicationId, ChannelId, ClientId, ProgrammerId, StatementId, UserId};
         use dcr_core::model::{
-            ApiKeyRecord, Application, ApplicationUsage, AuditEvent, AuditFilter, Channel,
-            ClientRecord, ClientStanding, PageOf, PageRequest, Programmer, RevocationEntry,
-            RevokedVia, SessionRecord, SigningKeyRecord, StatementRecord, UserRecord,
+            ActivityRollup, ApiKeyRecord, Application, ApplicationPolicy, ApplicationUsage,
+            AuditEvent, AuditFilter, Channel, ClientFilter, ClientRecord, ClientStanding, DayCount,
+            PageOf, PageRequest, Programmer, RegistrationQuota, RevocationEntry, RevokedVia,
+            SessionRecord, SigningKeyRecord, StatementRecord, UserRecord,
         };
-        use dcr_core::store::{Store, StoreError, StoreResult};
+        use dcr_core::store::{Store, StoreError, StoreResult, TokenCount};
         use sqlx::Row as _;
 
 impl $store {
@@ -425,7 +428,123 @@ const API_KEY_COLUMNS: &str =
     "seq, id, key_hash, role, programmer_id, channel_id, name, created_at, revoked_at";
 const CLIENT_COLUMNS: &str = "seq, id, application_id, programmer_id, statement_jti, secret_hash, \
      redirect_uris, device_info, platform, user_agent, source_ip, status, created_at, last_used_at, \
-     revoked_at, revoked_via, revoked_by, registration_token_hash";
+     revoked_at, revoked_via, revoked_by, registration_token_hash, os_name, model";
+/// A client with its statement's and application's standing; `WHERE` follows.
+const STANDING_SELECT: &str = "SELECT c.seq, c.id, c.application_id, c.programmer_id, \
+     c.statement_jti, c.secret_hash, c.redirect_uris, c.device_info, c.platform, c.user_agent, \
+     c.source_ip, c.status, c.created_at, c.last_used_at, c.revoked_at, c.revoked_via, \
+     c.revoked_by, c.registration_token_hash, c.os_name, c.model, \
+     s.status AS statement_status, s.revoked_at AS statement_revoked_at, \
+     a.seq AS app_seq, a.id AS app_id, a.programmer_id AS app_programmer_id, \
+     a.name AS app_name, a.version AS app_version, a.level AS app_level, \
+     a.channels AS app_channels, a.platforms AS app_platforms, a.scopes AS app_scopes, \
+     a.domains AS app_domains, a.custom_scheme AS app_custom_scheme, \
+     a.audiences AS app_audiences, \
+     a.max_registrations_per_hour_per_statement AS app_max_registrations_per_hour_per_statement, \
+     a.max_registrations_per_hour AS app_max_registrations_per_hour, \
+     a.expire_inactive_after_days AS app_expire_inactive_after_days, \
+     a.status AS app_status, a.created_at AS app_created_at, \
+     a.revoked_at AS app_revoked_at, a.revoked_by AS app_revoked_by \
+     FROM clients c \
+     JOIN software_statements s ON s.jti = c.statement_jti \
+     JOIN applications a ON a.id = c.application_id";
+
+fn standing_from_row(row: &$row) -> StoreResult<ClientStanding> {
+    Ok(ClientStanding {
+        client: crate::rows::client_from_row(row)?,
+        statement_status: crate::rows::status_of(row, "statement_status")?,
+        statement_revoked_at: row.try_get("statement_revoked_at").map_err(map_err)?,
+        application: crate::rows::application_from_row(row, "app_")?,
+    })
+}
+
+/// ` WHERE` over `clients` for an application's active clients matching `filter`.
+fn push_client_filter(query: &mut sqlx::QueryBuilder<$db>, app: &ApplicationId, filter: &ClientFilter) {
+    query
+        .push(" WHERE application_id = ")
+        .push_bind(app.to_string())
+        .push(" AND status = 'active'");
+    if let Some(jti) = &filter.statement {
+        query.push(" AND statement_jti = ").push_bind(jti.to_string());
+    }
+    if let Some(platform) = &filter.platform {
+        query.push(" AND platform = ").push_bind(platform.clone());
+    }
+    if let Some(after) = filter.registered_after {
+        query.push(" AND created_at > ").push_bind(after);
+    }
+    if let Some(before) = filter.registered_before {
+        query.push(" AND created_at < ").push_bind(before);
+    }
+}
+
+/// Revokes the clients `select` picks (a bounded `SELECT id FROM clients ...`), in one
+/// transaction: status, `revoked_via`, one revocation-log entry each, the breakdown.
+async fn revoke_clients_batch(
+    pool: &sqlx::Pool<$db>,
+    mut select: sqlx::QueryBuilder<$db>,
+    at: i64,
+    actor: &str,
+    via: &'static str,
+) -> StoreResult<u64> {
+    let mut tx = pool.begin().await.map_err(map_err)?;
+    let ids: Vec<String> = select
+        .build()
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(map_err)?
+        .iter()
+        .map(|r| r.try_get::<String, _>("id"))
+        .collect::<Result<_, _>>()
+        .map_err(map_err)?;
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    // What leaves the breakdown: the chosen clients that still stand.
+    let mut lost = Vec::new();
+    for id in &ids {
+        lost.extend(standing_groups(&mut tx, "c.id = $1", id.clone()).await?);
+    }
+    let mut update = sqlx::QueryBuilder::<$db>::new("UPDATE clients SET status = 'revoked', revoked_at = ");
+    update
+        .push_bind(at)
+        .push(", revoked_by = ")
+        .push_bind(actor.to_owned())
+        .push(", revoked_via = ")
+        .push_bind(via)
+        .push(" WHERE status = 'active' AND id IN (");
+    let mut list = update.separated(", ");
+    for id in &ids {
+        list.push_bind(id.clone());
+    }
+    update.push(") RETURNING id, programmer_id");
+    let revoked = update.build().fetch_all(&mut *tx).await.map_err(map_err)?;
+    if !revoked.is_empty() {
+        // Serialises revocations so that log order is commit order (see log_revocation).
+        sqlx::query("UPDATE revocation_order SET n = n + 1")
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        let mut log = sqlx::QueryBuilder::<$db>::new(
+            "INSERT INTO revocations (kind, target, programmer_id, revoked_at) ",
+        );
+        let mut entries = Vec::with_capacity(revoked.len());
+        for row in &revoked {
+            entries.push((
+                row.try_get::<String, _>("id").map_err(map_err)?,
+                row.try_get::<String, _>("programmer_id").map_err(map_err)?,
+            ));
+        }
+        log.push_values(&entries, |mut b, (id, programmer)| {
+            b.push_bind("client").push_bind(id.clone()).push_bind(programmer.clone()).push_bind(at);
+        });
+        log.build().execute(&mut *tx).await.map_err(map_err)?;
+    }
+    adjust_breakdown(&mut tx, &lost).await?;
+    tx.commit().await.map_err(map_err)?;
+    Ok(u64::try_from(revoked.len()).unwrap_or(0))
+}
+
 const USER_COLUMNS: &str =
     "seq, id, email, password_hash, role, programmer_id, channel_id, created_at, disabled_at";
 const AUDIT_COLUMNS: &str =
@@ -630,49 +749,61 @@ impl Store for $store {
     }
 
     async fn client_standing(&self, id: &ClientId) -> StoreResult<Option<ClientStanding>> {
-        let row = sqlx::query(
-            "SELECT c.seq, c.id, c.application_id, c.programmer_id, c.statement_jti, c.secret_hash, \
-             c.redirect_uris, c.device_info, c.platform, c.user_agent, c.source_ip, c.status, \
-             c.created_at, c.last_used_at, c.revoked_at, c.revoked_via, c.revoked_by, \
-             c.registration_token_hash, s.status AS statement_status, \
-             s.revoked_at AS statement_revoked_at, \
-             a.seq AS app_seq, a.id AS app_id, a.programmer_id AS app_programmer_id, \
-             a.name AS app_name, a.version AS app_version, a.level AS app_level, \
-             a.channels AS app_channels, a.platforms AS app_platforms, a.scopes AS app_scopes, \
-             a.domains AS app_domains, a.custom_scheme AS app_custom_scheme, \
-             a.audiences AS app_audiences, \
-             a.max_registrations_per_hour_per_statement AS app_max_registrations_per_hour_per_statement, \
-             a.max_registrations_per_hour AS app_max_registrations_per_hour, \
-             a.expire_inactive_after_days AS app_expire_inactive_after_days, \
-             a.status AS app_status, a.created_at AS app_created_at, \
-             a.revoked_at AS app_revoked_at, a.revoked_by AS app_revoked_by \
-             FROM clients c \
-             JOIN software_statements s ON s.jti = c.statement_jti \
-             JOIN applications a ON a.id = c.application_id \
-             WHERE c.id = $1",
-        )
-        .bind(id.to_string())
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(map_err)?;
-        let Some(row) = row else { return Ok(None) };
-        Ok(Some(ClientStanding {
-            client: crate::rows::client_from_row(&row)?,
-            statement_status: crate::rows::status_of(&row, "statement_status")?,
-            statement_revoked_at: row.try_get("statement_revoked_at").map_err(map_err)?,
-            application: crate::rows::application_from_row(&row, "app_")?,
-        }))
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("{STANDING_SELECT} WHERE c.id = $1")))
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        row.as_ref().map(standing_from_row).transpose()
+    }
+
+    async fn insert_client_within_quota(
+        &self,
+        client: &ClientRecord,
+        quota: RegistrationQuota,
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        for (scope, id, limit) in [
+            ("statement", client.statement_jti.to_string(), quota.per_statement),
+            ("application", client.application_id.to_string(), quota.per_application),
+        ] {
+            // The row lock of the conditional upsert serialises concurrent
+            // registrations on every node: the quota holds exactly.
+            let counted = sqlx::query(
+                "INSERT INTO registration_counts (scope, id, hour, n) VALUES ($1, $2, $3, 1) \
+                 ON CONFLICT (scope, id, hour) DO UPDATE SET n = registration_counts.n + 1 \
+                 WHERE registration_counts.n < $4 RETURNING n",
+            )
+            .bind(scope)
+            .bind(id)
+            .bind(quota.hour)
+            .bind(limit.map_or(i64::MAX, i64::from))
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_err)?;
+            let within = match (counted, limit) {
+                (None, _) => false,
+                (Some(row), Some(limit)) => row.try_get::<i64, _>("n").map_err(map_err)? <= i64::from(limit),
+                (Some(_), None) => true,
+            };
+            if !within {
+                tx.rollback().await.map_err(map_err)?;
+                return Ok(false);
+            }
+        }
+        insert_clients_in(&mut tx, &[client], false).await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(true)
     }
 
     async fn list_clients(
         &self,
         app: &ApplicationId,
         page: PageRequest,
-    ) -> StoreResult<PageOf<ClientRecord>> {
+    ) -> StoreResult<PageOf<ClientStanding>> {
         let (after, limit) = page_bounds(page);
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {CLIENT_COLUMNS} FROM clients \
-             WHERE application_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
+            "{STANDING_SELECT} WHERE c.application_id = $1 AND c.seq > $2 ORDER BY c.seq LIMIT $3"
         )))
         .bind(app.to_string())
         .bind(after)
@@ -680,11 +811,213 @@ impl Store for $store {
         .fetch_all(&self.pool)
         .await
         .map_err(map_err)?;
-        paginate(rows, limit, crate::rows::client_from_row)
+        paginate(rows, limit, standing_from_row)
+    }
+
+    async fn count_matching_clients(
+        &self,
+        app: &ApplicationId,
+        filter: &ClientFilter,
+    ) -> StoreResult<u64> {
+        let mut query = sqlx::QueryBuilder::<$db>::new("SELECT COUNT(*) AS n FROM clients");
+        push_client_filter(&mut query, app, filter);
+        let row = query.build().fetch_one(&self.pool).await.map_err(map_err)?;
+        let n: i64 = row.try_get("n").map_err(map_err)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn revoke_matching_clients(
+        &self,
+        app: &ApplicationId,
+        filter: &ClientFilter,
+        at: i64,
+        actor: &str,
+        limit: u32,
+    ) -> StoreResult<u64> {
+        let mut select = sqlx::QueryBuilder::<$db>::new("SELECT id FROM clients");
+        push_client_filter(&mut select, app, filter);
+        select.push(" ORDER BY seq LIMIT ").push_bind(i64::from(limit));
+        revoke_clients_batch(&self.pool, select, at, actor, "bulk").await
+    }
+
+    async fn expire_inactive_clients(
+        &self,
+        app: &ApplicationId,
+        cutoff: i64,
+        at: i64,
+        limit: u32,
+    ) -> StoreResult<u64> {
+        let mut select = sqlx::QueryBuilder::<$db>::new(
+            "SELECT id FROM clients WHERE application_id = ",
+        );
+        select
+            .push_bind(app.to_string())
+            .push(" AND status = 'active' AND last_seen_at < ")
+            .push_bind(cutoff)
+            .push(" ORDER BY last_seen_at LIMIT ")
+            .push_bind(i64::from(limit));
+        revoke_clients_batch(&self.pool, select, at, "system:inactivity", "inactivity").await
+    }
+
+    async fn applications_expiring_inactive(&self) -> StoreResult<Vec<(ApplicationId, u32)>> {
+        let rows = sqlx::query(
+            "SELECT id, expire_inactive_after_days FROM applications \
+             WHERE status = 'active' AND expire_inactive_after_days IS NOT NULL ORDER BY seq",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let id: String = row.try_get("id").map_err(map_err)?;
+            let days: i64 = row.try_get("expire_inactive_after_days").map_err(map_err)?;
+            let id = ApplicationId::parse(&id).map_err(|_| StoreError::Corrupt("id".into()))?;
+            out.push((id, u32::try_from(days).unwrap_or(u32::MAX)));
+        }
+        Ok(out)
+    }
+
+    async fn try_lease(&self, name: &str, holder: &str, now: i64, until: i64) -> StoreResult<bool> {
+        let taken = sqlx::query(
+            "INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at \
+             WHERE leases.holder = excluded.holder OR leases.expires_at < $4 RETURNING holder",
+        )
+        .bind(name)
+        .bind(holder)
+        .bind(until)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(taken.is_some())
+    }
+
+    async fn release_lease(&self, name: &str, holder: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM leases WHERE name = $1 AND holder = $2")
+            .bind(name)
+            .bind(holder)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(map_err)
+    }
+
+    async fn append_summary_event(&self, event: &AuditEvent) -> StoreResult<()> {
+        insert_audit(&self.pool, event).await
+    }
+
+    async fn record_spike(
+        &self,
+        jti: &StatementId,
+        day: i64,
+        event: &AuditEvent,
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let fresh = sqlx::query(
+            "INSERT INTO spike_alerts (statement_jti, day) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(jti.to_string())
+        .bind(day)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?
+        .rows_affected()
+            == 1;
+        if fresh {
+            insert_audit(&mut *tx, event).await?;
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(fresh)
+    }
+
+    async fn applications_registering(
+        &self,
+        hour: i64,
+        more_than: u64,
+    ) -> StoreResult<Vec<ApplicationId>> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT s.application_id FROM registration_counts r \
+             JOIN software_statements s ON s.jti = r.id \
+             WHERE r.scope = 'statement' AND r.hour = $1 AND r.n > $2",
+        )
+        .bind(hour)
+        .bind(i64::try_from(more_than).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        rows.iter()
+            .map(|r| {
+                let id: String = r.try_get("application_id").map_err(map_err)?;
+                ApplicationId::parse(&id).map_err(|_| StoreError::Corrupt("application_id".into()))
+            })
+            .collect()
+    }
+
+    async fn activity(&self, app: &ApplicationId, since_day: i64) -> StoreResult<ActivityRollup> {
+        let corrupt = |what: &str| StoreError::Corrupt(what.to_owned());
+        let count = |n: i64| u64::try_from(n).unwrap_or(0);
+        let mut out = ActivityRollup::default();
+        let rows = sqlx::query(
+            "SELECT statement_jti, day, registrations, tokens FROM daily_activity \
+             WHERE application_id = $1 AND day >= $2 ORDER BY day",
+        )
+        .bind(app.to_string())
+        .bind(since_day)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        for row in &rows {
+            let jti: String = row.try_get("statement_jti").map_err(map_err)?;
+            out.daily.push((
+                StatementId::parse(&jti).map_err(|_| corrupt("statement_jti"))?,
+                DayCount {
+                    day: row.try_get("day").map_err(map_err)?,
+                    registrations: count(row.try_get("registrations").map_err(map_err)?),
+                    tokens: count(row.try_get("tokens").map_err(map_err)?),
+                },
+            ));
+        }
+        // The last 7 days and a bit, hour by hour, for spike detection.
+        let since_hour = (since_day * 24).max(dcr_core::time::unix_now().div_euclid(3_600) - 8 * 24);
+        let rows = sqlx::query(
+            "SELECT r.id, r.hour, r.n FROM registration_counts r \
+             JOIN software_statements s ON s.jti = r.id \
+             WHERE r.scope = 'statement' AND s.application_id = $1 AND r.hour >= $2",
+        )
+        .bind(app.to_string())
+        .bind(since_hour)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        for row in &rows {
+            let jti: String = row.try_get("id").map_err(map_err)?;
+            out.hourly_registrations.push((
+                StatementId::parse(&jti).map_err(|_| corrupt("id"))?,
+                row.try_get("hour").map_err(map_err)?,
+                count(row.try_get("n").map_err(map_err)?),
+            ));
+        }
+        let rows = sqlx::query(
+            "SELECT dimension, value, active FROM client_breakdown \
+             WHERE application_id = $1 AND active > 0 ORDER BY dimension, active DESC, value",
+        )
+        .bind(app.to_string())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        for row in &rows {
+            out.breakdown.push((
+                row.try_get("dimension").map_err(map_err)?,
+                row.try_get("value").map_err(map_err)?,
+                count(row.try_get("active").map_err(map_err)?),
+            ));
+        }
+        Ok(out)
     }
 
     async fn touch_client(&self, id: &ClientId, at: i64) -> StoreResult<()> {
-        sqlx::query("UPDATE clients SET last_used_at = $1 WHERE id = $2")
+        sqlx::query("UPDATE clients SET last_used_at = $1, last_seen_at = $1 WHERE id = $2")
             .bind(at)
             .bind(id.to_string())
             .execute(&self.pool)
@@ -707,6 +1040,70 @@ impl Store for $store {
             via: None,
         }, jti.to_string(), at, crate::rows::statement_from_row, |s| &s.programmer_id)
         .await
+    }
+
+    async fn retire_statement(
+        &self,
+        jti: &StatementId,
+        at: i64,
+        audit: &AuditEvent,
+    ) -> StoreResult<Option<StatementRecord>> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        retire_in(&mut tx, jti, None, at, &audit.actor).await?;
+        let row = row_by(&mut *tx, STATEMENT_COLUMNS, "software_statements", "jti", jti.to_string()).await?;
+        commit_audited(tx, row, audit, crate::rows::statement_from_row).await
+    }
+
+    async fn rotate_statement(
+        &self,
+        old: &StatementId,
+        successor: &StatementRecord,
+        at: i64,
+        audit: &AuditEvent,
+    ) -> StoreResult<Option<StatementRecord>> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let Some(_) = row_by(&mut *tx, "jti", "software_statements", "jti", old.to_string()).await? else {
+            return Ok(None);
+        };
+        sqlx::query(
+            "INSERT INTO software_statements (jti, application_id, programmer_id, kid, issued_at, \
+             status, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(successor.jti.to_string())
+        .bind(successor.application_id.to_string())
+        .bind(successor.programmer_id.as_str())
+        .bind(&successor.kid)
+        .bind(successor.issued_at)
+        .bind(successor.status.as_str())
+        .bind(successor.revoked_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        retire_in(&mut tx, old, Some(&successor.jti), at, &audit.actor).await?;
+        let row = row_by(&mut *tx, STATEMENT_COLUMNS, "software_statements", "jti", old.to_string()).await?;
+        commit_audited(tx, row, audit, crate::rows::statement_from_row).await
+    }
+
+    async fn set_application_policy(
+        &self,
+        id: &ApplicationId,
+        policy: &ApplicationPolicy,
+        audit: &AuditEvent,
+    ) -> StoreResult<Option<Application>> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        sqlx::query(
+            "UPDATE applications SET max_registrations_per_hour_per_statement = $1, \
+             max_registrations_per_hour = $2, expire_inactive_after_days = $3 WHERE id = $4",
+        )
+        .bind(policy.max_registrations_per_hour_per_statement.map(i64::from))
+        .bind(policy.max_registrations_per_hour.map(i64::from))
+        .bind(policy.expire_inactive_after_days.map(i64::from))
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        let row = row_by(&mut *tx, APP_COLUMNS, "applications", "id", id.to_string()).await?;
+        commit_audited(tx, row, audit, |r| crate::rows::application_from_row(r, "")).await
     }
 
     async fn revoke_application(
@@ -1020,20 +1417,41 @@ impl Store for $store {
             .map_err(map_err)
     }
 
-    async fn add_tokens_issued(&self, counts: &[(ApplicationId, u64)]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
-        for (app, n) in counts {
-            sqlx::query(
-                "INSERT INTO application_usage (application_id, tokens_issued) VALUES ($1, $2) \
-                 ON CONFLICT (application_id) \
-                 DO UPDATE SET tokens_issued = application_usage.tokens_issued + excluded.tokens_issued",
-            )
-            .bind(app.to_string())
-            .bind(i64::try_from(*n).unwrap_or(i64::MAX))
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
+    async fn add_tokens_issued(&self, counts: &[TokenCount]) -> StoreResult<()> {
+        if counts.is_empty() {
+            return Ok(());
         }
+        let mut per_app: std::collections::BTreeMap<String, i64> = Default::default();
+        for c in counts {
+            *per_app.entry(c.application.to_string()).or_default() += i64::try_from(c.tokens).unwrap_or(i64::MAX);
+        }
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut usage = sqlx::QueryBuilder::<$db>::new(
+            "INSERT INTO application_usage (application_id, tokens_issued) ",
+        );
+        usage.push_values(&per_app, |mut b, (app, n)| {
+            b.push_bind(app.clone()).push_bind(*n);
+        });
+        usage.push(
+            " ON CONFLICT (application_id) \
+             DO UPDATE SET tokens_issued = application_usage.tokens_issued + excluded.tokens_issued",
+        );
+        usage.build().execute(&mut *tx).await.map_err(map_err)?;
+        let mut daily = sqlx::QueryBuilder::<$db>::new(
+            "INSERT INTO daily_activity (application_id, statement_jti, day, registrations, tokens) ",
+        );
+        daily.push_values(counts, |mut b, c| {
+            b.push_bind(c.application.to_string())
+                .push_bind(c.statement.to_string())
+                .push_bind(c.day)
+                .push_bind(0i64)
+                .push_bind(i64::try_from(c.tokens).unwrap_or(i64::MAX));
+        });
+        daily.push(
+            " ON CONFLICT (application_id, statement_jti, day) \
+             DO UPDATE SET tokens = daily_activity.tokens + excluded.tokens",
+        );
+        daily.build().execute(&mut *tx).await.map_err(map_err)?;
         tx.commit().await.map_err(map_err)
     }
 
@@ -1177,6 +1595,37 @@ struct Revocation {
     via: Option<&'static str>,
 }
 
+/// Retires `jti` in `tx` unless it is retired already (then only a missing successor
+/// is recorded); `Conflict` when it is revoked.
+async fn retire_in(
+    tx: &mut sqlx::Transaction<'_, $db>,
+    jti: &StatementId,
+    successor: Option<&StatementId>,
+    at: i64,
+    actor: &str,
+) -> StoreResult<()> {
+    let status: Option<String> = sqlx::query_scalar("SELECT status FROM software_statements WHERE jti = $1")
+        .bind(jti.to_string())
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(map_err)?;
+    if status.as_deref() == Some("revoked") {
+        return Err(StoreError::Conflict("the software statement is revoked".into()));
+    }
+    sqlx::query(
+        "UPDATE software_statements SET retired_at = COALESCE(retired_at, $1), \
+         retired_by = COALESCE(retired_by, $2), successor = COALESCE($3, successor) WHERE jti = $4",
+    )
+    .bind(at)
+    .bind(actor)
+    .bind(successor.map(ToString::to_string))
+    .bind(jti.to_string())
+    .execute(&mut **tx)
+    .await
+    .map(|_| ())
+    .map_err(map_err)
+}
+
 /// Flips one row to `revoked` and, the first time only, appends it to the revocation
 /// log; appends `audit` whenever the row exists — in one transaction. Returns the row
 /// as it now is.
@@ -1191,6 +1640,14 @@ async fn revoke<T>(
 ) -> StoreResult<Option<T>> {
     let Revocation { table, key, columns, kind, via } = what;
     let mut tx = pool.begin().await.map_err(map_err)?;
+    // What the revocation takes from the standing-client breakdown, read before it
+    // happens (clients already cut off were taken away then).
+    let condition = match kind {
+        "client" => "c.id = $1",
+        "statement" => "c.statement_jti = $1",
+        _ => "c.application_id = $1",
+    };
+    let lost = standing_groups(&mut tx, condition, id.clone()).await?;
     // `table`, `key`, `columns` and `via` are constants of this module, never input.
     let set_via = via.map(|v| format!(", revoked_via = '{v}'")).unwrap_or_default();
     let changed = sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -1208,6 +1665,7 @@ async fn revoke<T>(
     if let (1, Some(r)) = (changed, &row) {
         let owner = owner(&decode(r)?).as_str().to_owned();
         log_revocation(&mut tx, kind, &id, &owner, at).await?;
+        adjust_breakdown(&mut tx, &lost).await?;
     }
     commit_audited(tx, row, audit, decode).await
 }
@@ -1279,16 +1737,28 @@ async fn insert_clients<'a>(
     if clients.is_empty() {
         return Ok(());
     }
-    // One multi-row statement per table: a batch costs two round trips to the
-    // database, not two per registration.
+    let mut tx = pool.begin().await.map_err(map_err)?;
+    insert_clients_in(&mut tx, &clients, true).await?;
+    tx.commit().await.map_err(map_err)
+}
+
+/// Inserts registrations with their audit events and rollups in `tx`. One multi-row
+/// statement per table: a batch costs a handful of round trips, not a handful per
+/// registration. `count_hours`: add them to the hourly registration counters (the
+/// quota path has counted them already).
+async fn insert_clients_in(
+    tx: &mut sqlx::Transaction<'_, $db>,
+    clients: &[&ClientRecord],
+    count_hours: bool,
+) -> StoreResult<()> {
     let mut rows = Vec::with_capacity(clients.len());
-    for c in &clients {
+    for c in clients {
         rows.push((c, crate::rows::json_list(&c.redirect_uris)?, c.device_info.to_string()));
     }
     let mut insert = sqlx::QueryBuilder::<$db>::new(
         "INSERT INTO clients (id, application_id, programmer_id, statement_jti, secret_hash, \
          redirect_uris, device_info, platform, user_agent, source_ip, status, created_at, \
-         last_used_at, revoked_at, registration_token_hash) ",
+         last_used_at, revoked_at, registration_token_hash, os_name, model, last_seen_at) ",
     );
     insert.push_values(&rows, |mut b, (c, redirect_uris, device_info)| {
         b.push_bind(c.id.to_string())
@@ -1305,14 +1775,17 @@ async fn insert_clients<'a>(
             .push_bind(c.created_at)
             .push_bind(c.last_used_at)
             .push_bind(c.revoked_at)
-            .push_bind(c.registration_token_hash.clone());
+            .push_bind(c.registration_token_hash.clone())
+            .push_bind(c.os_name.clone())
+            .push_bind(c.model.clone())
+            .push_bind(c.last_used_at.unwrap_or(c.created_at).max(c.created_at));
     });
     // The registrations' audit events commit with them, or neither does.
     let mut audit = sqlx::QueryBuilder::<$db>::new(
         "INSERT INTO audit_events (at, actor, role, programmer_id, action, target_kind, \
          target_id, source_ip) ",
     );
-    audit.push_values(&clients, |mut b, c| {
+    audit.push_values(clients, |mut b, c| {
         b.push_bind(c.created_at)
             .push_bind(format!("statement:{}", c.statement_jti))
             .push_bind("device")
@@ -1322,10 +1795,117 @@ async fn insert_clients<'a>(
             .push_bind(c.id.to_string())
             .push_bind(c.source_ip.clone());
     });
-    let mut tx = pool.begin().await.map_err(map_err)?;
-    insert.build().execute(&mut *tx).await.map_err(map_err)?;
-    audit.build().execute(&mut *tx).await.map_err(map_err)?;
-    tx.commit().await.map_err(map_err)
+    insert.build().execute(&mut **tx).await.map_err(map_err)?;
+    audit.build().execute(&mut **tx).await.map_err(map_err)?;
+
+    // Rollups, aggregated over the batch.
+    let mut daily: std::collections::BTreeMap<(String, String, i64), i64> = Default::default();
+    let mut hourly: std::collections::BTreeMap<(&'static str, String, i64), i64> = Default::default();
+    let mut groups: std::collections::BTreeMap<(String, &'static str, String), i64> = Default::default();
+    for c in clients {
+        let (app, jti) = (c.application_id.to_string(), c.statement_jti.to_string());
+        *daily.entry((app.clone(), jti.clone(), c.created_at.div_euclid(86_400))).or_default() += 1;
+        let hour = c.created_at.div_euclid(3_600);
+        *hourly.entry(("statement", jti, hour)).or_default() += 1;
+        *hourly.entry(("application", app.clone(), hour)).or_default() += 1;
+        if c.status == dcr_core::model::Status::Active {
+            for (dimension, value) in breakdown_values(&c.platform, c.os_name.as_deref(), c.model.as_deref()) {
+                *groups.entry((app.clone(), dimension, value)).or_default() += 1;
+            }
+        }
+    }
+    let mut up = sqlx::QueryBuilder::<$db>::new(
+        "INSERT INTO daily_activity (application_id, statement_jti, day, registrations, tokens) ",
+    );
+    up.push_values(&daily, |mut b, ((app, jti, day), n)| {
+        b.push_bind(app.clone()).push_bind(jti.clone()).push_bind(*day).push_bind(*n).push_bind(0i64);
+    });
+    up.push(
+        " ON CONFLICT (application_id, statement_jti, day) DO UPDATE SET \
+         registrations = daily_activity.registrations + excluded.registrations",
+    );
+    up.build().execute(&mut **tx).await.map_err(map_err)?;
+    if count_hours {
+        let mut up = sqlx::QueryBuilder::<$db>::new(
+            "INSERT INTO registration_counts (scope, id, hour, n) ",
+        );
+        up.push_values(&hourly, |mut b, ((scope, id, hour), n)| {
+            b.push_bind(*scope).push_bind(id.clone()).push_bind(*hour).push_bind(*n);
+        });
+        up.push(" ON CONFLICT (scope, id, hour) DO UPDATE SET n = registration_counts.n + excluded.n");
+        up.build().execute(&mut **tx).await.map_err(map_err)?;
+    }
+    let deltas: Vec<(String, &'static str, String, i64)> =
+        groups.into_iter().map(|((a, d, v), n)| (a, d, v, n)).collect();
+    adjust_breakdown(tx, &deltas).await
+}
+
+/// The breakdown keys of one client: its platform, OS and model.
+fn breakdown_values(
+    platform: &str,
+    os_name: Option<&str>,
+    model: Option<&str>,
+) -> [(&'static str, String); 3] {
+    [
+        ("platform", platform.to_owned()),
+        ("os", os_name.filter(|s| !s.is_empty()).unwrap_or("unknown").to_owned()),
+        ("model", model.filter(|s| !s.is_empty()).unwrap_or("unknown").to_owned()),
+    ]
+}
+
+/// Adds `(application, dimension, value, delta)` to the standing-client breakdown.
+async fn adjust_breakdown(
+    tx: &mut sqlx::Transaction<'_, $db>,
+    deltas: &[(String, &'static str, String, i64)],
+) -> StoreResult<()> {
+    if deltas.is_empty() {
+        return Ok(());
+    }
+    let mut up = sqlx::QueryBuilder::<$db>::new(
+        "INSERT INTO client_breakdown (application_id, dimension, value, active) ",
+    );
+    up.push_values(deltas, |mut b, (app, dimension, value, n)| {
+        b.push_bind(app.clone()).push_bind(*dimension).push_bind(value.clone()).push_bind(*n);
+    });
+    up.push(
+        " ON CONFLICT (application_id, dimension, value) DO UPDATE SET \
+         active = client_breakdown.active + excluded.active",
+    );
+    up.build().execute(&mut **tx).await.map(|_| ()).map_err(map_err)
+}
+
+/// The standing clients chosen by `condition` (a constant of this module over `c`,
+/// with one `$1`), grouped by breakdown key, negated: what revoking them takes away.
+async fn standing_groups(
+    tx: &mut sqlx::Transaction<'_, $db>,
+    condition: &str,
+    bind: String,
+) -> StoreResult<Vec<(String, &'static str, String, i64)>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT c.application_id, c.platform, COALESCE(c.os_name, '') AS os, \
+         COALESCE(c.model, '') AS model, COUNT(*) AS n \
+         FROM clients c \
+         JOIN software_statements s ON s.jti = c.statement_jti \
+         JOIN applications a ON a.id = c.application_id \
+         WHERE {condition} AND c.status = 'active' AND s.status = 'active' AND a.status = 'active' \
+         GROUP BY c.application_id, c.platform, COALESCE(c.os_name, ''), COALESCE(c.model, '')"
+    )))
+    .bind(bind)
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(map_err)?;
+    let mut out = Vec::new();
+    for row in rows {
+        let app: String = row.try_get("application_id").map_err(map_err)?;
+        let platform: String = row.try_get("platform").map_err(map_err)?;
+        let os: String = row.try_get("os").map_err(map_err)?;
+        let model: String = row.try_get("model").map_err(map_err)?;
+        let n: i64 = row.try_get("n").map_err(map_err)?;
+        for (dimension, value) in breakdown_values(&platform, Some(&os), Some(&model)) {
+            out.push((app.clone(), dimension, value, -n));
+        }
+    }
+    Ok(out)
 }
 
 /// Runs one write and appends the audit event that records it, in one transaction.

@@ -10,7 +10,7 @@ use super::Dcr;
 use crate::error::AdminError;
 use crate::ids::{ApiKeyId, ApplicationId, ChannelId, ClientId, ProgrammerId, StatementId, UserId};
 use crate::model::{
-    ApiKeyRecord, AppLevel, Application, AuditEvent, Channel, ClientRecord, PageOf, PageRequest,
+    ApiKeyRecord, AppLevel, Application, AuditEvent, Channel, ClientStanding, PageOf, PageRequest,
     Programmer, RevokedVia, Role, StatementRecord, Status,
 };
 use crate::redirect::DomainEntry;
@@ -680,16 +680,19 @@ impl Dcr {
         revoked.ok_or(AdminError::NotFound)
     }
 
-    pub async fn get_client(&self, who: &Principal, id: &str) -> Result<ClientRecord, AdminError> {
+    /// A client with its statement's and application's standing: what every reader
+    /// needs for the client's effective status ([`ClientStanding::effective`]).
+    pub async fn get_client(
+        &self,
+        who: &Principal,
+        id: &str,
+    ) -> Result<ClientStanding, AdminError> {
         let id = ClientId::parse(id).map_err(|_| AdminError::NotFound)?;
-        let client = self
-            .store
-            .get_client(&id)
+        self.store
+            .client_standing(&id)
             .await?
-            .ok_or(AdminError::NotFound)?;
-        self.get_application(who, &client.application_id.to_string())
-            .await?;
-        Ok(client)
+            .filter(|s| who.can_see_application(&s.application))
+            .ok_or(AdminError::NotFound)
     }
 
     pub async fn list_clients(
@@ -697,7 +700,7 @@ impl Dcr {
         who: &Principal,
         app_id: &str,
         page: PageRequest,
-    ) -> Result<PageOf<ClientRecord>, AdminError> {
+    ) -> Result<PageOf<ClientStanding>, AdminError> {
         let app = self.get_application(who, app_id).await?;
         Ok(self.store.list_clients(&app.id, page).await?)
     }
@@ -706,8 +709,9 @@ impl Dcr {
         &self,
         who: &Principal,
         id: &str,
-    ) -> Result<ClientRecord, AdminError> {
-        let client = self.get_client(who, id).await?;
+    ) -> Result<ClientStanding, AdminError> {
+        let standing = self.get_client(who, id).await?;
+        let client = &standing.client;
         let audit = audit_event(
             who,
             "client.revoked",
@@ -715,12 +719,12 @@ impl Dcr {
             &client.id.to_string(),
             Some(&client.programmer_id),
         );
-        let revoked = self
-            .store
+        self.store
             .revoke_client(&client.id, RevokedVia::Client, audit.at, &audit)
-            .await?;
+            .await?
+            .ok_or(AdminError::NotFound)?;
         self.forget_standings();
-        revoked.ok_or(AdminError::NotFound)
+        self.get_client(who, id).await
     }
 }
 

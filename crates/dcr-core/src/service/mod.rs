@@ -4,6 +4,7 @@ mod access;
 mod admin;
 mod client_management;
 mod feed;
+mod lifecycle;
 mod register;
 mod standing;
 mod token;
@@ -15,6 +16,9 @@ pub use access::VerifiedAccess;
 pub use admin::{Actor, MIN_BOOTSTRAP_KEY_CHARS, NewApplication, Principal};
 pub use client_management::RegistrationAccessError;
 pub use feed::{FEED_PAGE, RevocationFeed};
+pub use lifecycle::{
+    Activity, LIFECYCLE_BATCH, MAX_ACTIVITY_DAYS, RotatedStatement, StatementActivity,
+};
 pub use register::{Registered, RegistrationRequest};
 pub use token::{IssuedToken, TokenRequest};
 pub use users::{ApplicationOverview, AuditQuery, DashboardSession, NewUser, SESSION_TTL_SECONDS};
@@ -88,10 +92,14 @@ pub struct Dcr {
     channel_owners: std::sync::Mutex<std::collections::HashMap<String, String>>,
     /// Access tokens revoked one by one (RFC 7009).
     revoked_tokens: client_management::RevokedTokens,
-    /// Tokens issued per application since the last flush to the store: a counter
-    /// write per token would cost the hot path a transaction.
-    tokens_issued: std::sync::Mutex<std::collections::HashMap<crate::ids::ApplicationId, u64>>,
+    /// Tokens issued per application, statement and day since the last flush to the
+    /// store: a counter write per token would cost the hot path a transaction.
+    tokens_issued: std::sync::Mutex<std::collections::HashMap<TokenKey, u64>>,
+    clock: crate::time::Clock,
 }
+
+/// What tokens are counted by: application, statement, day.
+type TokenKey = (crate::ids::ApplicationId, crate::ids::StatementId, i64);
 
 impl Dcr {
     /// Loads (or, on first start, generates and stores) the signing keys.
@@ -115,6 +123,7 @@ impl Dcr {
             channel_owners: Default::default(),
             revoked_tokens: Default::default(),
             tokens_issued: Default::default(),
+            clock: Default::default(),
         })
     }
 
@@ -138,40 +147,73 @@ impl Dcr {
         &self.hasher
     }
 
+    /// The lifecycle's clock (tests move it forward).
+    pub fn clock(&self) -> &crate::time::Clock {
+        &self.clock
+    }
+
     /// The unflushed token counts (a panic elsewhere cannot leave them inconsistent:
     /// each update is one addition).
-    fn token_counts(
-        &self,
-    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<crate::ids::ApplicationId, u64>> {
+    fn token_counts(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<TokenKey, u64>> {
         self.tokens_issued
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    pub(crate) fn count_token(&self, app: crate::ids::ApplicationId) {
-        *self.token_counts().entry(app).or_insert(0) += 1;
+    pub(crate) fn count_token(
+        &self,
+        app: crate::ids::ApplicationId,
+        statement: crate::ids::StatementId,
+    ) {
+        let day = self.clock.now().div_euclid(86_400);
+        *self
+            .token_counts()
+            .entry((app, statement, day))
+            .or_insert(0) += 1;
     }
 
     /// Adds the tokens counted since the last flush to the store (run on a timer and
     /// at shutdown). On failure the counts are kept for the next attempt.
     pub async fn flush_token_counts(&self) -> Result<(), StoreError> {
-        let pending: Vec<_> = self.token_counts().drain().collect();
+        let pending: Vec<crate::store::TokenCount> = self
+            .token_counts()
+            .drain()
+            .map(
+                |((application, statement, day), tokens)| crate::store::TokenCount {
+                    application,
+                    statement,
+                    day,
+                    tokens,
+                },
+            )
+            .collect();
         if pending.is_empty() {
             return Ok(());
         }
         if let Err(e) = self.store.add_tokens_issued(&pending).await {
             let mut counts = self.token_counts();
-            for (app, n) in pending {
-                *counts.entry(app).or_insert(0) += n;
+            for c in pending {
+                *counts
+                    .entry((c.application, c.statement, c.day))
+                    .or_insert(0) += c.tokens;
             }
             return Err(e);
         }
         Ok(())
     }
 
+    /// The unflushed token counts, copied.
+    pub(crate) fn token_counts_snapshot(&self) -> Vec<(TokenKey, u64)> {
+        self.token_counts().iter().map(|(k, n)| (*k, *n)).collect()
+    }
+
     /// Tokens counted here and not yet flushed.
     pub(crate) fn unflushed_tokens(&self, app: &crate::ids::ApplicationId) -> u64 {
-        self.token_counts().get(app).copied().unwrap_or(0)
+        self.token_counts()
+            .iter()
+            .filter(|((a, _, _), _)| a == app)
+            .map(|(_, n)| n)
+            .sum()
     }
 
     /// The client's standing, from the short-lived cache or the store.

@@ -45,6 +45,37 @@ pub struct Registered {
 }
 
 impl Dcr {
+    /// Stores a new client durably: through the quota check when the application has
+    /// registration quotas (one transaction shared with every node), else through
+    /// group commit.
+    async fn store_registration(
+        &self,
+        client: &ClientRecord,
+        app: &crate::model::Application,
+    ) -> Result<(), RegisterError> {
+        let policy = app.policy;
+        if policy.max_registrations_per_hour_per_statement.is_none()
+            && policy.max_registrations_per_hour.is_none()
+        {
+            return Ok(self.store.insert_client(client).await?);
+        }
+        let hour = client.created_at.div_euclid(3_600);
+        let quota = crate::model::RegistrationQuota {
+            hour,
+            per_statement: policy.max_registrations_per_hour_per_statement,
+            per_application: policy.max_registrations_per_hour,
+        };
+        if self.store.insert_client_within_quota(client, quota).await? {
+            return Ok(());
+        }
+        let next_hour = (hour + 1) * 3_600;
+        Err(RegisterError::TooManyRegistrations {
+            retry_after_seconds: u64::try_from(next_hour - client.created_at)
+                .unwrap_or(1)
+                .max(1),
+        })
+    }
+
     /// Runs the documented checks in order, then stores the client durably.
     pub async fn register(&self, req: RegistrationRequest) -> Result<Registered, RegisterError> {
         if req.redirect_uris.len() > MAX_REDIRECT_URIS {
@@ -141,6 +172,7 @@ impl Dcr {
             }
         }
 
+        let registered_at = self.clock.now();
         let secret =
             generate_client_secret().map_err(|e| RegisterError::Internal(e.to_string()))?;
         let registration_access_token =
@@ -157,14 +189,16 @@ impl Dcr {
             user_agent: req.user_agent.map(|ua| ua.chars().take(512).collect()),
             source_ip: req.source_ip,
             status: Status::Active,
-            created_at: now,
+            created_at: registered_at,
             last_used_at: None,
             revoked_at: None,
             revoked_via: None,
             revoked_by: None,
             registration_token_hash: Some(self.hasher.hash(&registration_access_token).to_vec()),
+            os_name: req.device.os_name().map(str::to_owned),
+            model: req.device.model().map(str::to_owned),
         };
-        self.store.insert_client(&client).await?;
+        self.store_registration(&client, app).await?;
 
         let auth_method = match req.token_endpoint_auth_method.as_deref() {
             Some(m @ ("client_secret_basic" | "client_secret_post")) => m.to_owned(),
@@ -174,7 +208,7 @@ impl Dcr {
             client_id: client.id,
             client_secret: secret,
             registration_access_token,
-            issued_at: now,
+            issued_at: registered_at,
             redirect_uris,
             token_endpoint_auth_method: auth_method,
             scopes: app.scopes.clone(),

@@ -91,22 +91,26 @@ impl Dcr {
             .sign_access_token(&claims)
             .map_err(|e| TokenError::Internal(e.to_string()))?;
 
-        // Last use is informational: at most one write per client per hour, off the
-        // response path.
-        let stale = standing.client.last_used_at.is_none_or(|t| now - t >= 3600);
+        // Last use (what inactivity expiry reads): at most one write per client per
+        // hour, off the response path.
+        let seen = self.clock.now();
+        let stale = standing
+            .client
+            .last_used_at
+            .is_none_or(|t| seen - t >= 3600);
         if stale {
             // Mark the cached standing too, so the next requests do not write again.
             let mut touched = standing.as_ref().clone();
-            touched.client.last_used_at = Some(now);
+            touched.client.last_used_at = Some(seen);
             self.standings
                 .update(&client_id, std::sync::Arc::new(touched));
             let store = self.store.clone();
             tokio_free_spawn(async move {
-                let _ = store.touch_client(&client_id, now).await;
+                let _ = store.touch_client(&client_id, seen).await;
             });
         }
 
-        self.count_token(app.id);
+        self.count_token(app.id, standing.client.statement_jti);
         Ok(IssuedToken {
             id,
             access_token,

@@ -4,18 +4,16 @@
 //! A user acts with exactly the rights an API key of the same role would have: the
 //! session resolves to a [`Principal`], and every rule of `admin.rs` applies to it.
 
-use std::collections::HashMap;
-
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 
 use super::Dcr;
 use super::admin::{Actor, Principal, audit_event, invalid};
 use crate::error::AdminError;
-use crate::ids::{ApplicationId, ChannelId, ProgrammerId, StatementId, UserId};
+use crate::ids::{ApplicationId, ChannelId, ProgrammerId, UserId};
 use crate::model::{
-    Application, ApplicationUsage, AuditEvent, AuditFilter, ClientRecord, PageOf, PageRequest,
-    Role, SessionRecord, StatementRecord, Status, UserRecord,
+    Application, ApplicationUsage, AuditEvent, AuditFilter, ClientStanding, PageOf, PageRequest,
+    Role, SessionRecord, StatementRecord, UserRecord,
 };
 use crate::time::unix_now;
 
@@ -49,10 +47,8 @@ pub struct ApplicationOverview {
     pub application: Application,
     pub usage: ApplicationUsage,
     pub statements: PageOf<StatementRecord>,
-    pub clients: PageOf<ClientRecord>,
-    /// The status of each statement the listed clients registered with, including
-    /// statements beyond the first page of `statements`.
-    pub statement_status: HashMap<StatementId, Status>,
+    /// Each with its statement's and application's standing.
+    pub clients: PageOf<ClientStanding>,
 }
 
 /// Filters of `GET /admin/v1/audit`, as given.
@@ -367,21 +363,10 @@ impl Dcr {
             .store
             .list_clients(&application.id, clients_page)
             .await?;
-        let mut statement_status: HashMap<StatementId, Status> =
-            statements.items.iter().map(|s| (s.jti, s.status)).collect();
-        // Only an application with more statements than one page gets here.
-        for client in &clients.items {
-            if !statement_status.contains_key(&client.statement_jti)
-                && let Some(s) = self.store.get_statement(&client.statement_jti).await?
-            {
-                statement_status.insert(s.jti, s.status);
-            }
-        }
         Ok(ApplicationOverview {
             usage: self.usage_of(&application.id).await?,
             statements,
             clients,
-            statement_status,
             application,
         })
     }

