@@ -17,6 +17,8 @@ pub const OPERATOR_KEY: &str = "test-operator-key-0123456789abcdef";
 
 pub struct TestApp {
     pub base: String,
+    /// The server's domain, for what only a test does (moving the lifecycle clock).
+    pub dcr: std::sync::Arc<dcr_core::Dcr>,
     pub http: reqwest::Client,
     pub data_dir: tempfile::TempDir,
     pub kek: String,
@@ -64,6 +66,7 @@ pub async fn start(config: Config, data_dir: tempfile::TempDir, kek: String) -> 
     init_logs();
     let app = Application::build(config).await.expect("server builds");
     let base = format!("http://127.0.0.1:{}", app.port());
+    let dcr = app.dcr().clone();
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         app.run_until(async {
@@ -74,6 +77,7 @@ pub async fn start(config: Config, data_dir: tempfile::TempDir, kek: String) -> 
     });
     TestApp {
         base,
+        dcr,
         http: reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()

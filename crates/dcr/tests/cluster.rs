@@ -309,3 +309,75 @@ async fn a_database_outage_is_503_then_recovery_and_nothing_acknowledged_is_lost
         );
     }
 }
+
+/// Two nodes on one PostgreSQL, concurrent registrations against both: the hourly
+/// quota holds exactly, whichever node each registration reaches.
+#[tokio::test]
+async fn two_nodes_share_one_registration_quota() {
+    let Some(pg) = PgServer::start() else { return };
+    let url = pg.database("quota");
+    let key = kek();
+    let dirs: Vec<_> = (0..2).map(|_| tempfile::tempdir().unwrap()).collect();
+    let envs = [
+        ("DCR_DATABASE_URL", url.as_str()),
+        ("DCR_KEY_ENCRYPTION_KEY", key.as_str()),
+        ("DCR_ISSUER", "https://dcr.example"),
+        ("DCR_BOOTSTRAP_OPERATOR_KEY", OPERATOR),
+        ("DCR_THROTTLE__ENABLED", "false"),
+    ];
+    let mut nodes: Vec<Server> = Vec::new();
+    for dir in &dirs {
+        nodes.push(serve_on(free_port(), dir.path(), &envs).await);
+    }
+    let http = reqwest::Client::new();
+    let statement = seed(&http, &nodes[0].base, OPERATOR).await;
+    let claims = dcr_testkit::claims(&statement);
+    let app_id = claims["software_id"].as_str().unwrap();
+    let r = http
+        .put(format!(
+            "{}/admin/v1/applications/{app_id}/policy",
+            nodes[1].base
+        ))
+        .bearer_auth(OPERATOR)
+        .json(&serde_json::json!({"max_registrations_per_hour_per_statement": 25}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..80 {
+        let base = nodes[i % 2].base.clone();
+        let http = http.clone();
+        let statement = statement.clone();
+        tasks.spawn(async move {
+            register(&http, &base, &statement)
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        });
+    }
+    let mut created = 0;
+    let mut refused = 0;
+    while let Some(status) = tasks.join_next().await {
+        match status.unwrap() {
+            201 => created += 1,
+            429 => refused += 1,
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!((created, refused), (25, 55));
+    let clients: Value = http
+        .get(format!(
+            "{}/admin/v1/applications/{app_id}/clients?limit=500",
+            nodes[0].base
+        ))
+        .bearer_auth(OPERATOR)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(clients["items"].as_array().unwrap().len(), 25);
+}

@@ -9,6 +9,7 @@ mod flow;
 mod hostile;
 mod isolation;
 mod keys;
+mod lifecycle;
 mod limits;
 mod management;
 mod metrics;
