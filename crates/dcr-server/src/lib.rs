@@ -1,6 +1,8 @@
 //! The HTTP layer of dcr: axum routers (one module per feature), configuration and
 //! startup. Handlers parse the wire, call `dcr_core`, and map its typed errors to the
 //! documented bodies in [`error`]; no domain rule lives here.
+// The OpenAPI document is one large `json!` literal.
+#![recursion_limit = "256"]
 
 pub mod config;
 pub mod cors;

@@ -304,6 +304,14 @@ pub fn document(issuer: &str) -> Value {
         "/admin/v1/applications/{app_id}/revoke": {"post": with_params(admin("Revoke an application (all its statements and clients)", empty(), ("200", body("The application", schema_ref("Application")))), vec![id_param("app_id")])},
         "/admin/v1/applications/{app_id}/clients": {"get": with_params(admin("List clients", empty(), ("200", body("A page", page_of("Client")))), [vec![id_param("app_id")], paging().as_array().cloned().unwrap_or_default()].concat())},
         "/admin/v1/software-statements/{jti}/revoke": {"post": with_params(admin("Revoke a statement (all its clients)", empty(), ("200", body("The statement", schema_ref("SoftwareStatement")))), vec![id_param("jti")])},
+        "/admin/v1/software-statements/{jti}/retire": {"post": with_params(admin("Retire a statement: no new registrations, its clients keep working (409 when revoked)", empty(), ("200", body("The statement", schema_ref("SoftwareStatement")))), vec![id_param("jti")])},
+        "/admin/v1/software-statements/{jti}/rotate": {"post": with_params(admin("Retire a statement and issue its successor in one step", empty(), ("201", body("The successor (shown once) and the retired jti", schema_ref("RotatedStatement")))), vec![id_param("jti")])},
+        "/admin/v1/applications/{app_id}/policy": {"put": with_params(admin("Set the lifecycle policy (quotas, inactivity expiry); null is no limit", Some(json_request(schema_ref("ApplicationPolicy"))), ("200", body("The application", schema_ref("Application")))), vec![id_param("app_id")])},
+        "/admin/v1/applications/{app_id}/clients/revoke": {"post": with_params(admin("Revoke every client matching a filter (bounded batches); dry_run counts only", Some(json_request(schema_ref("ClientFilter"))), ("200", body("How many were (or would be) revoked", schema_ref("BulkRevocation")))),
+            vec![id_param("app_id"), json!({"name": "dry_run", "in": "query", "required": false, "schema": {"type": "boolean"}})])},
+        "/admin/v1/applications/{app_id}/activity": {"get": with_params(admin("Registrations and tokens per day, clients by platform/OS/model, spikes", empty(), ("200", body("Activity", schema_ref("Activity")))),
+            vec![id_param("app_id"), json!({"name": "days", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": 366}})])},
+        "/admin/v1/lifecycle/sweep": {"post": admin("Run the inactivity sweep now (operator)", empty(), ("200", body("How many clients expired", schema_ref("Sweep"))))},
         "/admin/v1/clients/{client_id}": {"get": with_params(admin("A client", empty(), ("200", body("The client", schema_ref("Client")))), vec![id_param("client_id")])},
         "/admin/v1/clients/{client_id}/revoke": {"post": with_params(admin("Revoke a client", empty(), ("200", body("The client", schema_ref("Client")))), vec![id_param("client_id")])},
         "/admin/v1/programmers/{pid}/users": {
@@ -349,13 +357,29 @@ pub fn document(issuer: &str) -> Value {
         "Application": {"type": "object", "required": ["id", "programmer_id", "name", "version", "level", "channels", "platforms", "scopes", "domains", "custom_scheme", "status", "created_at"], "properties": {
             "id": string, "programmer_id": string, "name": string, "version": string, "level": string, "channels": strings,
             "platforms": strings, "scopes": strings, "domains": strings, "custom_scheme": string, "audiences": strings,
-            "status": string, "created_at": int, "revoked_at": int}},
+            "policy": schema_ref("ApplicationPolicy"), "status": string, "created_at": int, "revoked_at": int, "revoked_by": string}},
         "IssuedStatement": {"type": "object", "required": ["jti", "software_statement"], "properties": {"jti": string, "software_statement": string}},
         "SoftwareStatement": {"type": "object", "required": ["jti", "application_id", "kid", "status", "issued_at"], "properties": {
-            "jti": string, "application_id": string, "kid": string, "status": string, "issued_at": int, "revoked_at": int}},
+            "jti": string, "application_id": string, "kid": string, "status": {"type": "string", "enum": ["active", "retired", "revoked"]},
+            "issued_at": int, "revoked_via": string, "revoked_at": int, "revoked_by": string, "retired_at": int, "retired_by": string, "successor": string}},
+        "RotatedStatement": {"type": "object", "required": ["jti", "software_statement", "retired"], "properties": {"jti": string, "software_statement": string, "retired": string}},
+        "ApplicationPolicy": {"type": "object", "additionalProperties": false, "properties": {
+            "max_registrations_per_hour_per_statement": {"type": ["integer", "null"], "minimum": 1},
+            "max_registrations_per_hour": {"type": ["integer", "null"], "minimum": 1},
+            "expire_inactive_after_days": {"type": ["integer", "null"], "minimum": 1, "maximum": 3650}}},
+        "ClientFilter": {"type": "object", "additionalProperties": false, "properties": {
+            "statement": string, "platform": string,
+            "registered_after": {"oneOf": [{"type": "integer", "minimum": 0}, {"type": "string"}]},
+            "registered_before": {"oneOf": [{"type": "integer", "minimum": 0}, {"type": "string"}]}}},
+        "BulkRevocation": {"type": "object", "required": ["revoked"], "properties": {"revoked": int}},
+        "Sweep": {"type": "object", "required": ["expired"], "properties": {"expired": int}},
+        "Activity": {"type": "object", "required": ["application_id", "days", "daily", "statements", "active_clients", "by_platform", "by_os", "by_model", "spike"], "properties": {
+            "application_id": string, "days": int, "daily": {"type": "array"}, "statements": {"type": "array"}, "active_clients": int,
+            "by_platform": {"type": "array"}, "by_os": {"type": "array"}, "by_model": {"type": "array"}, "spike": {"type": "boolean"}}},
         "Client": {"type": "object", "required": ["client_id", "application_id", "programmer_id", "software_statement_jti", "redirect_uris", "platform", "device_info", "status", "created_at"], "properties": {
             "client_id": string, "application_id": string, "programmer_id": string, "software_statement_jti": string,
-            "redirect_uris": strings, "platform": string, "device_info": {"type": "object"}, "user_agent": string, "status": string,
+            "redirect_uris": strings, "platform": string, "device_info": {"type": "object"}, "user_agent": string,
+            "status": {"type": "string", "enum": ["active", "revoked", "expired"]}, "revoked_via": string, "revoked_by": string,
             "created_at": int, "last_used_at": int, "revoked_at": int}},
         "CreateApiKey": {"type": "object", "required": ["role"], "additionalProperties": false, "properties": {
             "role": {"type": "string", "enum": ["operator", "programmer-admin", "channel-admin", "resource-server"]}, "channel": string, "name": string}},

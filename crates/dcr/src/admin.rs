@@ -64,6 +64,15 @@ pub enum RemoteCommand {
     /// Signing keys (operator).
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Lifecycle maintenance (operator).
+    #[command(subcommand)]
+    Lifecycle(LifecycleCommand),
+}
+
+#[derive(Subcommand)]
+pub enum LifecycleCommand {
+    /// Run the inactivity sweep now; prints how many clients expired.
+    Sweep,
 }
 
 #[derive(Subcommand)]
@@ -130,6 +139,22 @@ pub enum ApplicationsCommand {
         id: String,
     },
     /// Clients registered and tokens issued.
+    /// Set the lifecycle policy; a limit not given is removed.
+    Policy {
+        id: String,
+        #[arg(long)]
+        max_registrations_per_hour_per_statement: Option<u32>,
+        #[arg(long)]
+        max_registrations_per_hour: Option<u32>,
+        #[arg(long)]
+        expire_inactive_after_days: Option<u32>,
+    },
+    /// Registrations and tokens per day (and, with --json, the breakdowns and spikes).
+    Activity {
+        id: String,
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+    },
     Usage {
         id: String,
     },
@@ -154,6 +179,14 @@ pub enum StatementsCommand {
     },
     /// Revoke a statement and every client registered with it.
     Revoke { jti: String },
+    /// Retire a statement: no new registrations; its clients keep working.
+    Retire { jti: String },
+    /// Retire a statement and issue its successor (printed, or written to --out).
+    Rotate {
+        jti: String,
+        #[arg(long, value_name = "FILE")]
+        out: Option<std::path::PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -168,6 +201,23 @@ pub enum ClientsCommand {
     },
     Revoke {
         id: String,
+    },
+    /// Revoke every client of an application matching the filter (all criteria must
+    /// match). With --dry-run, only count them.
+    RevokeMatching {
+        application: String,
+        #[arg(long)]
+        statement: Option<String>,
+        #[arg(long)]
+        platform: Option<String>,
+        /// Unix seconds or RFC 3339 (2026-11-30T12:00:00Z).
+        #[arg(long)]
+        registered_after: Option<String>,
+        /// Unix seconds or RFC 3339.
+        #[arg(long)]
+        registered_before: Option<String>,
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
@@ -254,6 +304,8 @@ struct Call {
     path: String,
     body: Option<Value>,
     columns: &'static [&'static str],
+    /// The member holding the table's rows (`items` for pages).
+    rows: &'static str,
 }
 
 impl Call {
@@ -263,6 +315,7 @@ impl Call {
             path,
             body: None,
             columns,
+            rows: "items",
         }
     }
 
@@ -277,6 +330,7 @@ impl Call {
             path,
             body: Some(body),
             columns,
+            rows: "items",
         }
     }
 
@@ -286,6 +340,7 @@ impl Call {
             path,
             body: None,
             columns,
+            rows: "items",
         }
     }
 }
@@ -313,16 +368,19 @@ const APPLICATION: &[&str] = &[
 const STATEMENT: &[&str] = &[
     "jti",
     "application_id",
-    "kid",
     "status",
     "issued_at",
+    "retired_at",
+    "revoked_via",
     "revoked_at",
+    "successor",
 ];
 const CLIENT: &[&str] = &[
     "client_id",
     "platform",
     "software_statement_jti",
     "status",
+    "revoked_via",
     "created_at",
     "last_used_at",
 ];
@@ -354,6 +412,11 @@ const AUDIT: &[&str] = &[
     "source_ip",
 ];
 const USAGE: &[&str] = &["clients", "active_clients", "tokens_issued"];
+const POLICY: &[&str] = &[
+    "max_registrations_per_hour_per_statement",
+    "max_registrations_per_hour",
+    "expire_inactive_after_days",
+];
 const SIGNING_KEY: &[&str] = &["kid", "alg", "state", "created_at", "retired_at"];
 
 fn seg(s: &str) -> String {
@@ -451,6 +514,29 @@ fn plan(command: RemoteCommand) -> anyhow::Result<(Call, Option<std::path::PathB
             ApplicationsCommand::Get { id } => {
                 Call::get(format!("/applications/{}", seg(&id)), APPLICATION)
             }
+            ApplicationsCommand::Policy {
+                id,
+                max_registrations_per_hour_per_statement,
+                max_registrations_per_hour,
+                expire_inactive_after_days,
+            } => Call {
+                method: reqwest::Method::PUT,
+                path: format!("/applications/{}/policy", seg(&id)),
+                body: Some(json!({
+                    "max_registrations_per_hour_per_statement": max_registrations_per_hour_per_statement,
+                    "max_registrations_per_hour": max_registrations_per_hour,
+                    "expire_inactive_after_days": expire_inactive_after_days,
+                })),
+                columns: POLICY,
+                rows: "policy",
+            },
+            ApplicationsCommand::Activity { id, days } => Call {
+                rows: "daily",
+                ..Call::get(
+                    format!("/applications/{}/activity?days={days}", seg(&id)),
+                    &["date", "registrations", "tokens"],
+                )
+            },
             ApplicationsCommand::Usage { id } => {
                 Call::get(format!("/applications/{}/usage", seg(&id)), USAGE)
             }
@@ -482,6 +568,19 @@ fn plan(command: RemoteCommand) -> anyhow::Result<(Call, Option<std::path::PathB
                 json!({}),
                 STATEMENT,
             ),
+            StatementsCommand::Retire { jti } => Call::post(
+                format!("/software-statements/{}/retire", seg(&jti)),
+                json!({}),
+                STATEMENT,
+            ),
+            StatementsCommand::Rotate { jti, out: file } => {
+                out = file;
+                Call::post(
+                    format!("/software-statements/{}/rotate", seg(&jti)),
+                    json!({}),
+                    &["jti", "retired", "software_statement"],
+                )
+            }
         },
         R::Clients(c) => match c {
             ClientsCommand::List { application, page } => Call::list(
@@ -492,6 +591,35 @@ fn plan(command: RemoteCommand) -> anyhow::Result<(Call, Option<std::path::PathB
             ClientsCommand::Get { id } => Call::get(format!("/clients/{}", seg(&id)), CLIENT),
             ClientsCommand::Revoke { id } => {
                 Call::post(format!("/clients/{}/revoke", seg(&id)), json!({}), CLIENT)
+            }
+            ClientsCommand::RevokeMatching {
+                application,
+                statement,
+                platform,
+                registered_after,
+                registered_before,
+                dry_run,
+            } => {
+                let mut filter = serde_json::Map::new();
+                for (name, value) in [
+                    ("statement", statement),
+                    ("platform", platform),
+                    ("registered_after", registered_after),
+                    ("registered_before", registered_before),
+                ] {
+                    if let Some(v) = value {
+                        filter.insert(name.into(), json!(v));
+                    }
+                }
+                Call::post(
+                    format!(
+                        "/applications/{}/clients/revoke{}",
+                        seg(&application),
+                        if dry_run { "?dry_run=true" } else { "" }
+                    ),
+                    Value::Object(filter),
+                    &["revoked"],
+                )
             }
         },
         R::ApiKeys(c) => match c {
@@ -559,6 +687,9 @@ fn plan(command: RemoteCommand) -> anyhow::Result<(Call, Option<std::path::PathB
         }
         R::Keys(KeysCommand::List) => Call::get("/keys".into(), SIGNING_KEY),
         R::Keys(KeysCommand::Rotate) => Call::post("/keys/rotate".into(), json!({}), SIGNING_KEY),
+        R::Lifecycle(LifecycleCommand::Sweep) => {
+            Call::post("/lifecycle/sweep".into(), json!({}), &["expired"])
+        }
     };
     Ok((call, out))
 }
@@ -601,9 +732,10 @@ pub async fn run(remote: Remote, command: RemoteCommand) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&body)?);
         return Ok(());
     }
-    let rows: Vec<&Value> = match body.get("items").and_then(Value::as_array) {
-        Some(items) => items.iter().collect(),
-        None => vec![&body],
+    let rows: Vec<&Value> = match body.get(call.rows) {
+        Some(Value::Array(items)) => items.iter().collect(),
+        Some(one @ Value::Object(_)) => vec![one],
+        _ => vec![&body],
     };
     print!("{}", table(call.columns, &rows));
     if let Some(next) = body.get("next_cursor").and_then(Value::as_str) {

@@ -171,8 +171,56 @@ async fn every_admin_route_works_from_the_command_line() {
     );
     assert!(cli.json(&["users", "disable", &user_id])["disabled_at"].is_i64());
 
+    // The lifecycle: policy, activity, a dry-run bulk revocation, retire, rotate, sweep.
+    let policy = cli.json(&[
+        "applications",
+        "policy",
+        &app_id,
+        "--max-registrations-per-hour-per-statement",
+        "100",
+        "--expire-inactive-after-days",
+        "90",
+    ]);
+    assert_eq!(policy["policy"]["expire_inactive_after_days"], 90);
+    assert!(
+        cli.ok(&["applications", "activity", &app_id, "--days", "3"])
+            .contains("REGISTRATIONS")
+    );
+    let dry = cli.json(&[
+        "clients",
+        "revoke-matching",
+        &app_id,
+        "--registered-after",
+        "2000-01-01T00:00:00Z",
+        "--dry-run",
+    ]);
+    assert_eq!(dry["revoked"], 1);
+    let (other_jti, _) = {
+        let v = cli.json(&["statements", "issue", &app_id]);
+        (v["jti"].as_str().unwrap().to_owned(), ())
+    };
+    let rotated_file = dir.path().join("rotated.jwt");
+    cli.ok(&[
+        "statements",
+        "rotate",
+        &other_jti,
+        "--out",
+        rotated_file.to_str().unwrap(),
+    ]);
+    assert!(
+        std::fs::read_to_string(&rotated_file)
+            .unwrap()
+            .starts_with("ey")
+    );
+    assert!(cli.ok(&["statements", "list", &app_id]).contains("retired"));
+    assert_eq!(cli.json(&["lifecycle", "sweep"])["expired"], 0);
+
     // Revocations, then the audit log with filters and pagination.
     cli.ok(&["clients", "revoke", &client_id]);
+    assert_eq!(
+        cli.json(&["clients", "get", &client_id])["revoked_via"],
+        "client"
+    );
     cli.ok(&["statements", "revoke", &jti]);
     assert_eq!(
         cli.json(&["applications", "revoke", &app_id])["status"],

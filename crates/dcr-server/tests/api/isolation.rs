@@ -83,9 +83,15 @@ async fn no_role_of_another_programmer_sees_or_changes_foreign_resources() {
                 "/admin/v1/programmers/{pid}/api-keys" | "/admin/v1/api-keys" => {
                     Some(json!({"role": "resource-server", "name": "x"}))
                 }
+                "/admin/v1/applications/{app_id}/clients/revoke" => {
+                    Some(json!({"platform": "ios"}))
+                }
+                "/admin/v1/applications/{app_id}/policy" => {
+                    Some(json!({"max_registrations_per_hour": 1}))
+                }
                 _ => None,
             };
-            if let (true, Some(body)) = (method == "POST", body) {
+            if let (true, Some(body)) = (method == "POST" || method == "PUT", body) {
                 req = req.json(&body);
             }
             let r = req.send().await.unwrap();
