@@ -29,6 +29,8 @@ pub struct Rejection {
     code: EnhancedErrorCode,
     message: String,
     retry_after: Option<u64>,
+    /// The dcr server's error reference, once the guard that refused is known.
+    help_base: Option<Arc<str>>,
 }
 
 impl Rejection {
@@ -48,6 +50,7 @@ impl From<AccessError> for Rejection {
             code,
             message,
             retry_after: (status == 503).then_some(2),
+            help_base: None,
         }
     }
 }
@@ -55,9 +58,19 @@ impl From<AccessError> for Rejection {
 impl IntoResponse for Rejection {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::UNAUTHORIZED);
+        // The guard has no request id of its own: a fresh trace, which the
+        // application can log next to its own.
+        let trace = uuid::Uuid::new_v4().to_string();
+        let help_base = self.help_base.as_deref().unwrap_or("/docs/errors");
         let mut response = (
             status,
-            Json(EnhancedError::new(self.status, self.code, self.message)),
+            Json(EnhancedError::new(
+                self.status,
+                self.code,
+                self.message,
+                trace,
+                help_base,
+            )),
         )
             .into_response();
         let headers = response.headers_mut();
@@ -171,7 +184,10 @@ where
                     parts.extensions.insert(client);
                     inner.call(Request::from_parts(parts, body)).await
                 }
-                Err(rejection) => Ok(rejection.into_response()),
+                Err(mut rejection) => {
+                    rejection.help_base = Some(guard.help_base());
+                    Ok(rejection.into_response())
+                }
             }
         })
     }
@@ -201,6 +217,7 @@ async fn check(
                     code: EnhancedErrorCode::TooManyRequests,
                     message: format!("too many requests from this device; retry in {seconds} s"),
                     retry_after: Some(seconds),
+                    help_base: None,
                 });
             }
         }
@@ -213,6 +230,7 @@ async fn check(
             code: EnhancedErrorCode::InvalidHeaderDeviceInfo,
             message: "invalid X-Device-Info".into(),
             retry_after: None,
+            help_base: None,
         });
     }
     let token = bearer(parts).ok_or(AccessError::MissingToken)?;

@@ -162,6 +162,8 @@ pub struct Guard {
 struct Inner {
     config: GuardConfig,
     issuer: String,
+    /// The dcr server's error reference, where refusals' `helpUrl` point.
+    help_base: Arc<str>,
     http: reqwest::Client,
     verifier: RwLock<Verifier>,
     /// When the JWKS was last fetched; `None` before the first fetch.
@@ -178,6 +180,11 @@ impl Guard {
         *guard.inner.last_jwks_fetch.lock().await = Some(Instant::now());
         guard.refresh_jwks().await?;
         guard.sync().await?;
+        metrics::describe_gauge!(
+            "dcr_guard_revocation_feed_lag_seconds",
+            metrics::Unit::Seconds,
+            "Time since this guard last read the dcr revocation feed"
+        );
         let weak = Arc::downgrade(&guard.inner);
         tokio::spawn(poll(weak, guard.inner.config.poll_interval));
         Ok(guard)
@@ -216,6 +223,7 @@ impl Guard {
             inner: Arc::new(Inner {
                 verifier: RwLock::new(Verifier::from_jwks(issuer.clone(), &[])),
                 issuer,
+                help_base: Arc::from(dcr_proto::default_help_base(&config.server_url)),
                 http,
                 last_jwks_fetch: tokio::sync::Mutex::new(None),
                 revocations: RwLock::new(RevocationSet::default()),
@@ -223,6 +231,10 @@ impl Guard {
                 config,
             }),
         })
+    }
+
+    pub(crate) fn help_base(&self) -> Arc<str> {
+        self.inner.help_base.clone()
     }
 
     /// Verifies `token` for a route needing `required_scope` and naming `channel`.

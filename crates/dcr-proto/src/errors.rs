@@ -157,15 +157,22 @@ pub struct EnhancedError {
 }
 
 impl EnhancedError {
-    /// A body with a fresh trace id and the code's action and help URL.
-    pub fn new(status: u16, code: EnhancedErrorCode, message: impl Into<String>) -> Self {
+    /// A body with the code's action; `trace` is the request id the server logged,
+    /// `help_base` the error reference (`helpUrl` is `<help_base>#<code>`).
+    pub fn new(
+        status: u16,
+        code: EnhancedErrorCode,
+        message: impl Into<String>,
+        trace: impl Into<String>,
+        help_base: &str,
+    ) -> Self {
         Self {
             status,
             code,
             message: message.into(),
             action: code.action(),
-            trace: uuid::Uuid::new_v4().to_string(),
-            help_url: help_url(code),
+            trace: trace.into(),
+            help_url: help_url(help_base, code),
             details: None,
         }
     }
@@ -187,7 +194,13 @@ impl EnhancedErrorCode {
     }
 }
 
-/// Where the enhanced-error `helpUrl` points: the section of our docs for that code.
-pub fn help_url(code: EnhancedErrorCode) -> String {
-    format!("https://dcr.dev/docs/errors#{}", code.as_str())
+/// Where the enhanced-error `helpUrl` points: the section of the error reference
+/// (served by dcr at `/docs/errors`) for that code.
+pub fn help_url(help_base: &str, code: EnhancedErrorCode) -> String {
+    format!("{}#{}", help_base.trim_end_matches('#'), code.as_str())
+}
+
+/// Where a server's error reference is, by default: `<issuer>/docs/errors`.
+pub fn default_help_base(issuer: &str) -> String {
+    format!("{}/docs/errors", issuer.trim_end_matches('/'))
 }

@@ -10,4 +10,7 @@ pub mod errors;
 pub mod oauth;
 pub mod resource;
 
-pub use errors::{Action, EnhancedError, EnhancedErrorCode, OAuthError, OAuthErrorCode};
+pub use errors::{
+    Action, EnhancedError, EnhancedErrorCode, OAuthError, OAuthErrorCode, default_help_base,
+    help_url,
+};

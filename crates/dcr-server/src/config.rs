@@ -24,6 +24,9 @@ pub struct Config {
     /// `iss` of everything signed here and the base of discovery URLs. Defaults to
     /// `http://<listen address>`; set it to the public URL in production.
     pub issuer: Option<String>,
+    /// Where error bodies' `helpUrl` point (`<base>#<code>`). Defaults to the error
+    /// reference dcr serves itself, `<issuer>/docs/errors`.
+    pub help_base_url: Option<String>,
     #[serde(serialize_with = "redact")]
     pub bootstrap_operator_key: Option<SecretString>,
     /// 32 bytes, base64. Defaults to a 0600 file created in the data dir.
@@ -198,6 +201,7 @@ impl Default for Config {
             database_url: None,
             redis_url: None,
             issuer: None,
+            help_base_url: None,
             bootstrap_operator_key: None,
             key_encryption_key: None,
             platform_policy: PlatformPolicy::Warn,

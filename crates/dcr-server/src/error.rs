@@ -93,7 +93,7 @@ impl IntoResponse for OAuthFailure {
 }
 
 fn internal(trace_what: &str, detail: &str) -> String {
-    let trace = uuid::Uuid::new_v4();
+    let trace = crate::telemetry::trace_id();
     tracing::error!(%trace, what = trace_what, detail, "internal error");
     format!("internal error (trace {trace})")
 }
@@ -217,7 +217,13 @@ impl EnhancedFailure {
 
 impl IntoResponse for EnhancedFailure {
     fn into_response(self) -> Response {
-        let body = EnhancedError::new(self.status.as_u16(), self.code, self.message);
+        let body = EnhancedError::new(
+            self.status.as_u16(),
+            self.code,
+            self.message,
+            crate::telemetry::trace_id().as_ref(),
+            &crate::telemetry::help_base(),
+        );
         if self.status.is_server_error() {
             tracing::warn!(trace = %body.trace, code = self.code.as_str(), message = %body.message, "request failed");
         } else {

@@ -10,7 +10,12 @@
 //! - `dcr_store_errors_total{operation}`: store failures answered 503/500;
 //! - `dcr_revocations_total{kind}`; `dcr_revocation_feed_reads_total` and
 //!   `dcr_revocation_feed_entries_total` (the guards' polls). Feed lag is measured
-//!   where it happens, in each guard: `dcr_guard_revocation_feed_lag_seconds`.
+//!   where it happens, in each guard: `dcr_guard_revocation_feed_lag_seconds`;
+//! - `dcr_registration_spikes_total`;
+//! - `dcr_build_info{version}` (always 1) and the standard `process_*` metrics (CPU,
+//!   resident memory, open file descriptors, threads, start time), read at each scrape.
+//!
+//! Every metric has its `# HELP` line: they are described at install.
 
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -46,6 +51,8 @@ pub fn install() {
             .build_recorder();
         let handle = recorder.handle();
         metrics::set_global_recorder(recorder).ok()?;
+        describe();
+        PROCESS.describe();
         let upkeep = handle.clone();
         // A thread, not a task: the recorder outlives any one runtime (tests start
         // many), and upkeep is a short lock-and-fold every few seconds.
@@ -62,8 +69,71 @@ pub fn install() {
     });
 }
 
+static PROCESS: std::sync::LazyLock<metrics_process::Collector> =
+    std::sync::LazyLock::new(metrics_process::Collector::default);
+
+/// The `# HELP` text of every metric the server records.
+fn describe() {
+    use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+    describe_counter!(
+        "http_requests_total",
+        "HTTP requests answered, by route template, method and status"
+    );
+    describe_histogram!(
+        "http_request_duration_seconds",
+        Unit::Seconds,
+        "Time to answer an HTTP request, by route template and method"
+    );
+    describe_counter!(
+        "dcr_registrations_total",
+        "Client registrations, by outcome (issued or the OAuth error code)"
+    );
+    describe_counter!(
+        "dcr_tokens_total",
+        "Access-token requests, by outcome (issued or the OAuth error code)"
+    );
+    describe_counter!(
+        "dcr_throttled_requests_total",
+        "Requests refused with 429 by the rate limiter, by endpoint"
+    );
+    describe_counter!(
+        "dcr_throttle_redis_outages_total",
+        "Times the shared (Redis) rate limiter became unreachable and local buckets took over"
+    );
+    describe_gauge!(
+        "dcr_throttle_redis_up",
+        "1 while the shared (Redis) rate limiter answers, 0 during an outage"
+    );
+    describe_counter!(
+        "dcr_store_errors_total",
+        "Store failures answered with 503 or 500, by operation"
+    );
+    describe_counter!(
+        "dcr_revocations_total",
+        "Revocations, by kind (client, statement, application, token)"
+    );
+    describe_counter!(
+        "dcr_revocation_feed_reads_total",
+        "Pages of the revocation feed served to guards"
+    );
+    describe_counter!(
+        "dcr_revocation_feed_entries_total",
+        "Entries of the revocation feed served to guards"
+    );
+    describe_counter!(
+        "dcr_registration_spikes_total",
+        "Registration spikes detected (a statement registering far above its usual rate)"
+    );
+    describe_gauge!(
+        "dcr_build_info",
+        "Always 1; the labels name the running build"
+    );
+    metrics::gauge!("dcr_build_info", "version" => env!("CARGO_PKG_VERSION")).set(1.0);
+}
+
 /// `GET /metrics`.
 pub async fn render() -> Response {
+    PROCESS.collect();
     let body = HANDLE
         .get()
         .and_then(Option::as_ref)

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use axum::Router;
-use axum::http::{HeaderName, Request, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use dcr_core::crypto::KeyEncryptionKey;
 use dcr_core::{Dcr, DcrSettings, Store};
@@ -20,8 +20,6 @@ use tokio::net::TcpListener;
 use tower::ServiceBuilder;
 use tower::limit::GlobalConcurrencyLimitLayer;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
 use crate::error::EnhancedFailure;
@@ -196,9 +194,16 @@ impl Application {
             )),
             failed_auth,
         };
+        let help_base: Arc<str> = Arc::from(
+            config
+                .help_base_url
+                .clone()
+                .unwrap_or_else(|| dcr_proto::default_help_base(&issuer)),
+        );
         let router = with_middleware(
             routes::router(state, crate::cors::layer(&config.cors.allowed_origins)),
             &config,
+            help_base,
         );
         tracing::info!(listen = %local, %issuer, "dcr is ready");
         Ok(Self {
@@ -329,30 +334,16 @@ pub async fn migrate(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-
-fn with_middleware(router: Router, config: &Config) -> Router {
-    // Spans carry the method and route template only: URIs may hold client secrets in
-    // their query string (the token endpoint accepts them there).
-    let trace = TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
-        let route = req
-            .extensions()
-            .get::<axum::extract::MatchedPath>()
-            .map_or("unmatched", |p| p.as_str())
-            .to_owned();
-        let request_id = req
-            .headers()
-            .get(&REQUEST_ID)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
-        tracing::info_span!("request", method = %req.method(), route, request_id)
-    });
+fn with_middleware(router: Router, config: &Config, help_base: Arc<str>) -> Router {
+    let ids = Arc::new(crate::telemetry::RequestIds::new());
     router.layer(
         ServiceBuilder::new()
-            .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
-            .layer(trace)
-            .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+            // Outermost, so refusals by the layers below (timeouts, overload, panics)
+            // carry a request id and get their access-log line too.
+            .layer(axum::middleware::from_fn_with_state(
+                (ids, help_base),
+                crate::telemetry::access,
+            ))
             .layer(CatchPanicLayer::custom(panic_response))
             .layer(axum::middleware::from_fn_with_state(
                 crate::deadline::Deadlines {

@@ -6,6 +6,26 @@
 //! `Store` implementation; [`GroupCommit`] batches registrations into shared
 //! transactions.
 
+/// How a write transaction starts on each database.
+///
+/// SQLite's plain `BEGIN` is deferred: a transaction that reads and then writes must
+/// upgrade its lock, and when another connection committed meanwhile SQLite answers
+/// `SQLITE_BUSY` at once, without waiting out `busy_timeout` (the upgrade could
+/// deadlock). `BEGIN IMMEDIATE` takes the write lock first, so concurrent writers queue
+/// behind `busy_timeout` instead of failing with 503. PostgreSQL's row locks need
+/// nothing of the kind.
+pub trait WriteTransactions: sqlx::Database {
+    const BEGIN_WRITE: &'static str;
+}
+
+impl WriteTransactions for sqlx::Sqlite {
+    const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
+}
+
+impl WriteTransactions for sqlx::Postgres {
+    const BEGIN_WRITE: &'static str = "BEGIN";
+}
+
 /// Expands the row decoders for a concrete sqlx row type.
 #[macro_export]
 macro_rules! decoders {
@@ -377,6 +397,15 @@ impl $store {
     }
 }
 
+/// Starts a write transaction (see [`WriteTransactions`]).
+async fn begin_write(
+    pool: &sqlx::Pool<$db>,
+) -> StoreResult<sqlx::Transaction<'static, $db>> {
+    pool.begin_with(<$db as $crate::WriteTransactions>::BEGIN_WRITE)
+        .await
+        .map_err(map_err)
+}
+
 fn map_err(e: sqlx::Error) -> StoreError {
     match &e {
         sqlx::Error::Database(db) if db.is_unique_violation() => {
@@ -487,7 +516,7 @@ async fn revoke_clients_batch(
     actor: &str,
     via: &'static str,
 ) -> StoreResult<u64> {
-    let mut tx = pool.begin().await.map_err(map_err)?;
+    let mut tx = begin_write(pool).await?;
     let ids: Vec<String> = select
         .build()
         .fetch_all(&mut *tx)
@@ -762,7 +791,7 @@ impl Store for $store {
         client: &ClientRecord,
         quota: RegistrationQuota,
     ) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = begin_write(&self.pool).await?;
         for (scope, id, limit) in [
             ("statement", client.statement_jti.to_string(), quota.per_statement),
             ("application", client.application_id.to_string(), quota.per_application),
@@ -913,7 +942,7 @@ impl Store for $store {
         day: i64,
         event: &AuditEvent,
     ) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = begin_write(&self.pool).await?;
         let fresh = sqlx::query(
             "INSERT INTO spike_alerts (statement_jti, day) VALUES ($1, $2) ON CONFLICT DO NOTHING",
         )
@@ -1048,7 +1077,7 @@ impl Store for $store {
         at: i64,
         audit: &AuditEvent,
     ) -> StoreResult<Option<StatementRecord>> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = begin_write(&self.pool).await?;
         retire_in(&mut tx, jti, None, at, &audit.actor).await?;
         let row = row_by(&mut *tx, STATEMENT_COLUMNS, "software_statements", "jti", jti.to_string()).await?;
         commit_audited(tx, row, audit, crate::rows::statement_from_row).await
@@ -1061,7 +1090,7 @@ impl Store for $store {
         at: i64,
         audit: &AuditEvent,
     ) -> StoreResult<Option<StatementRecord>> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = begin_write(&self.pool).await?;
         let Some(_) = row_by(&mut *tx, "jti", "software_statements", "jti", old.to_string()).await? else {
             return Ok(None);
         };
@@ -1090,7 +1119,7 @@ impl Store for $store {
         policy: &ApplicationPolicy,
         audit: &AuditEvent,
     ) -> StoreResult<Option<Application>> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = begin_write(&self.pool).await?;
         sqlx::query(
             "UPDATE applications SET max_registrations_per_hour_per_statement = $1, \
              max_registrations_per_hour = $2, expire_inactive_after_days = $3 WHERE id = $4",
@@ -1145,7 +1174,7 @@ impl Store for $store {
         programmer: &ProgrammerId,
         at: i64,
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = begin_write(&self.pool).await?;
         log_revocation(&mut tx, "token", jti, programmer.as_str(), at).await?;
         tx.commit().await.map_err(map_err)
     }
@@ -1220,7 +1249,7 @@ impl Store for $store {
         at: i64,
         audit: &AuditEvent,
     ) -> StoreResult<Option<ApiKeyRecord>> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = begin_write(&self.pool).await?;
         sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
             .bind(at)
             .bind(id.to_string())
@@ -1355,7 +1384,7 @@ impl Store for $store {
         at: i64,
         audit: &AuditEvent,
     ) -> StoreResult<Option<UserRecord>> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = begin_write(&self.pool).await?;
         sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2 AND disabled_at IS NULL")
             .bind(at)
             .bind(id.to_string())
@@ -1372,7 +1401,7 @@ impl Store for $store {
     }
 
     async fn insert_session(&self, s: &SessionRecord, audit: &AuditEvent) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = begin_write(&self.pool).await?;
         sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
             .bind(s.created_at)
             .execute(&mut *tx)
@@ -1425,7 +1454,7 @@ impl Store for $store {
         for c in counts {
             *per_app.entry(c.application.to_string()).or_default() += i64::try_from(c.tokens).unwrap_or(i64::MAX);
         }
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = begin_write(&self.pool).await?;
         let mut usage = sqlx::QueryBuilder::<$db>::new(
             "INSERT INTO application_usage (application_id, tokens_issued) ",
         );
@@ -1516,7 +1545,7 @@ impl Store for $store {
         at: i64,
         audit: &AuditEvent,
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = begin_write(&self.pool).await?;
         let next: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM signing_keys WHERE state = 'next'")
                 .fetch_one(&mut *tx)
@@ -1561,7 +1590,7 @@ impl Store for $store {
         new_next: &SigningKeyRecord,
         at: i64,
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = begin_write(&self.pool).await?;
         sqlx::query(
             "UPDATE signing_keys SET state = 'retired', retired_at = $1 WHERE state = 'next'",
         )
@@ -1639,7 +1668,7 @@ async fn revoke<T>(
     owner: impl Fn(&T) -> &ProgrammerId,
 ) -> StoreResult<Option<T>> {
     let Revocation { table, key, columns, kind, via } = what;
-    let mut tx = pool.begin().await.map_err(map_err)?;
+    let mut tx = begin_write(pool).await?;
     // What the revocation takes from the standing-client breakdown, read before it
     // happens (clients already cut off were taken away then).
     let condition = match kind {
@@ -1737,7 +1766,7 @@ async fn insert_clients<'a>(
     if clients.is_empty() {
         return Ok(());
     }
-    let mut tx = pool.begin().await.map_err(map_err)?;
+    let mut tx = begin_write(pool).await?;
     insert_clients_in(&mut tx, &clients, true).await?;
     tx.commit().await.map_err(map_err)
 }
@@ -1914,7 +1943,7 @@ async fn execute_audited(
     write: sqlx::query::Query<'_, $db, <$db as sqlx::Database>::Arguments>,
     audit: &AuditEvent,
 ) -> StoreResult<()> {
-    let mut tx = pool.begin().await.map_err(map_err)?;
+    let mut tx = begin_write(pool).await?;
     write.execute(&mut *tx).await.map_err(map_err)?;
     insert_audit(&mut *tx, audit).await?;
     tx.commit().await.map_err(map_err)

@@ -476,3 +476,148 @@ async fn dcr_client_registers_once_prints_tokens_and_calls() {
     assert!(String::from_utf8_lossy(&renewed.stderr).contains("authenticate again"));
     server.sigterm();
 }
+
+/// One access-log line per request, whose id is the response's `X-Request-Id` and the
+/// error body's `trace`; JSON logs carry each event once (no span list); pretty logs
+/// written to a file carry no ANSI colour codes.
+#[tokio::test]
+async fn access_log_lines_carry_the_request_id_that_errors_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let operator = "access-log-operator-key-0123456789abcdef";
+    let mut server = serve(
+        dir.path(),
+        &[
+            ("DCR_BOOTSTRAP_OPERATOR_KEY", operator),
+            ("DCR_LOG__FORMAT", "json"),
+            ("DCR_THROTTLE__ENABLED", "false"),
+        ],
+    )
+    .await;
+    let http = reqwest::Client::new();
+    let b = server.base.clone();
+    let statement = common::seed(&http, &b, operator).await;
+    let reg: serde_json::Value = common::register(&http, &b, &statement)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (id, secret) = (
+        reg["client_id"].as_str().unwrap(),
+        reg["client_secret"].as_str().unwrap(),
+    );
+    let issued = common::token(&http, &b, id, secret).await;
+    assert_eq!(issued.status(), 201, "the Adobe token route answers 201");
+    let issued_id = issued.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+
+    let missing = http
+        .get(format!("{b}/admin/v1/programmers/nobody"))
+        .bearer_auth(operator)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    let missing_id = missing.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let body: serde_json::Value = missing.json().await.unwrap();
+    assert_eq!(
+        body["trace"],
+        missing_id.as_str(),
+        "trace is the request id"
+    );
+    assert_eq!(
+        body["helpUrl"],
+        format!("{b}/docs/errors#not_found").as_str(),
+        "helpUrl points to the server's own reference"
+    );
+    let reference = http
+        .get(body["helpUrl"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reference.status(), 200);
+    assert!(
+        reference
+            .text()
+            .await
+            .unwrap()
+            .contains("<h3 id=\"not_found\">")
+    );
+
+    // A proxy's id is kept; a hostile one is replaced.
+    let kept = http
+        .get(format!("{b}/healthz"))
+        .header("x-request-id", "lb-7f3a.42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(kept.headers()["x-request-id"], "lb-7f3a.42");
+    let replaced = http
+        .get(format!("{b}/healthz"))
+        .header("x-request-id", "a\"b <script>")
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(replaced.headers()["x-request-id"], "a\"b <script>");
+
+    server.sigterm();
+    let _ = server.child.wait();
+    let logs = server.logs();
+    let lines: Vec<serde_json::Value> = logs
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let access: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|l| l["target"] == "dcr::access")
+        .collect();
+    let line_of = |request_id: &str| {
+        access
+            .iter()
+            .find(|l| l["span"]["request_id"] == request_id)
+            .unwrap_or_else(|| panic!("no access line for {request_id}:\n{logs}"))
+    };
+    let token_line = line_of(&issued_id);
+    assert_eq!(token_line["status"], 201);
+    assert_eq!(token_line["method"], "POST");
+    assert_eq!(token_line["route"], "/o/client/token");
+    assert_eq!(token_line["client_id"], id, "the client is named");
+    assert!(token_line["duration_ms"].as_f64().is_some());
+    let missing_line = line_of(&missing_id);
+    assert_eq!(missing_line["status"], 404);
+    assert_eq!(missing_line["route"], "/admin/v1/programmers/{pid}");
+    line_of("lb-7f3a.42");
+    assert!(
+        lines.iter().all(|l| l.get("spans").is_none()),
+        "no span list"
+    );
+    assert!(!logs.contains(secret), "no secret in the logs");
+
+    // Pretty logs into a file: no colour codes.
+    let pretty_dir = tempfile::tempdir().unwrap();
+    let mut pretty = serve(
+        pretty_dir.path(),
+        &[
+            ("DCR_BOOTSTRAP_OPERATOR_KEY", operator),
+            ("DCR_LOG__FORMAT", "pretty"),
+        ],
+    )
+    .await;
+    http.get(format!("{}/nowhere", pretty.base))
+        .send()
+        .await
+        .unwrap();
+    pretty.sigterm();
+    let _ = pretty.child.wait();
+    let text = pretty.logs();
+    assert!(text.contains("dcr::access"), "access line written:\n{text}");
+    assert!(
+        !text.contains('\u{1b}'),
+        "ANSI escape in a log file:\n{text}"
+    );
+}

@@ -3,6 +3,7 @@
 mod admin;
 pub mod dashboard;
 mod discovery;
+mod docs;
 mod health;
 mod register;
 mod resource;
@@ -33,6 +34,7 @@ pub fn router(state: AppState, cors: Option<tower_http::cors::CorsLayer>) -> Rou
     };
     let private = Router::new()
         .merge(health::router())
+        .merge(docs::router())
         .merge(verify::router())
         .merge(resource::router())
         .nest("/admin/v1", admin::router(state.clone()))

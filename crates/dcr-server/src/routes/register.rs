@@ -220,6 +220,11 @@ async fn register_client(
         client_name: None,
     };
     let mut response = (StatusCode::CREATED, Json(body)).into_response();
+    response
+        .extensions_mut()
+        .insert(crate::telemetry::LoggedClient(
+            registered.client_id.to_string(),
+        ));
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));

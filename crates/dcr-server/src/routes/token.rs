@@ -53,9 +53,12 @@ async fn token(
 ) -> Response {
     let used_basic = matches!(basic_credentials(&headers), Ok(Some(_)));
     match issue(&state, &uri, &headers, body).await {
-        Ok(issued) => {
+        Ok((issued, client_id)) => {
             crate::metrics::token("issued");
             let mut response = (success, Json(issued)).into_response();
+            response
+                .extensions_mut()
+                .insert(crate::telemetry::LoggedClient(client_id));
             let h = response.headers_mut();
             h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
@@ -160,7 +163,7 @@ async fn issue(
     uri: &Uri,
     headers: &HeaderMap,
     body: Body,
-) -> Result<TokenResponse, OAuthFailure> {
+) -> Result<(TokenResponse, String), OAuthFailure> {
     let (params, resources) = form_params(uri, headers, body, "resource").await?;
     let device = explicit_device_info(headers)
         .map_err(|e| OAuthFailure::invalid_request(format!("invalid X-Device-Info: {e}")))?;
@@ -198,12 +201,14 @@ async fn issue(
             }
         })?;
     tracing::debug!(client_id = %issued.client_id, software_id = %issued.software_id, "token issued");
-    Ok(TokenResponse {
+    let client_id = issued.client_id.to_string();
+    let response = TokenResponse {
         id: issued.id.to_string(),
         access_token: issued.access_token,
         token_type: "bearer".into(),
         expires_in: issued.expires_in,
         created_at: issued.created_at_millis,
         scope: issued.scopes.join(" "),
-    })
+    };
+    Ok((response, client_id))
 }

@@ -60,6 +60,9 @@ async fn verify(
         "exp": claims.exp,
     }))
     .into_response();
+    response
+        .extensions_mut()
+        .insert(crate::telemetry::LoggedClient(claims.client_id.to_string()));
     let out = response.headers_mut();
     for (name, value) in [
         ("x-client-id", claims.client_id.as_str()),

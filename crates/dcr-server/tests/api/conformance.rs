@@ -982,3 +982,75 @@ async fn postgres_store_conforms() {
         .unwrap();
     conformance(Arc::new(store)).await;
 }
+
+/// Writers that read before they write (revocations read the breakdown first) queue
+/// behind each other instead of failing: on SQLite a deferred transaction cannot
+/// upgrade its lock after another commit and fails at once with `SQLITE_BUSY`.
+async fn concurrent_writers_queue(store: Arc<dyn Store>) {
+    store
+        .insert_programmer(&programmer("acme"), &audit("programmer.created", "acme"))
+        .await
+        .unwrap();
+    store
+        .insert_channel(&channel("ACMETV", "acme"), &audit("channel.created", "c"))
+        .await
+        .unwrap();
+    let app = application("acme", &["ACMETV"]);
+    store
+        .insert_application(&app, &audit("application.created", "app"))
+        .await
+        .unwrap();
+    let s = statement(&app);
+    store
+        .insert_statement(&s, &audit("statement.issued", "s"))
+        .await
+        .unwrap();
+    let mut clients = Vec::new();
+    for _ in 0..48 {
+        let c = client(&s);
+        store.insert_client(&c).await.unwrap();
+        clients.push(c);
+    }
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, c) in clients.into_iter().enumerate() {
+        let store = store.clone();
+        let fresh = client(&s);
+        tasks.spawn(async move {
+            let revoked = store
+                .revoke_client(
+                    &c.id,
+                    RevokedVia::Client,
+                    10 + i as i64,
+                    &audit("client.revoked", "c"),
+                )
+                .await;
+            let touched = store.touch_client(&c.id, 11).await;
+            let inserted = store.insert_client(&fresh).await;
+            (revoked.map(|r| r.is_some()), touched, inserted)
+        });
+    }
+    while let Some(outcome) = tasks.join_next().await {
+        let (revoked, touched, inserted) = outcome.unwrap();
+        assert!(revoked.unwrap(), "revocation committed");
+        touched.unwrap();
+        inserted.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_concurrent_writers_queue_instead_of_failing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dcr_store_sqlite::SqliteStore::open(&dir.path().join("w.sqlite3"))
+        .await
+        .unwrap();
+    concurrent_writers_queue(Arc::new(store)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_concurrent_writers_queue_instead_of_failing() {
+    let Some(pg) = PgServer::start() else { return };
+    let store = dcr_store_postgres::PgStore::connect(&pg.database("writers"))
+        .await
+        .unwrap();
+    concurrent_writers_queue(Arc::new(store)).await;
+}

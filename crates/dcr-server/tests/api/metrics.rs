@@ -13,11 +13,13 @@ async fn metrics_count_requests_by_route_template_and_outcome() {
         .send()
         .await
         .unwrap();
-    app.admin_post(
-        &format!("/clients/{}/revoke", ready.client_id),
-        serde_json::json!({}),
-    )
-    .await;
+    let (status, body) = app
+        .admin_post(
+            &format!("/clients/{}/revoke", ready.client_id),
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
 
     let r = app.http.get(app.url("/metrics")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
@@ -47,4 +49,40 @@ async fn metrics_count_requests_by_route_template_and_outcome() {
     );
     assert!(!text.contains(&ready.client_id), "no ids in labels");
     assert!(!text.contains(&ready.secret));
+}
+
+/// Every metric family has `# HELP` and `# TYPE`; the build and the process are there.
+#[tokio::test]
+async fn every_metric_is_described_with_build_and_process_metrics() {
+    let app = spawn_app().await;
+    app.ready_client().await;
+    let text = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let typed: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert!(typed.len() > 5, "families:\n{text}");
+    for family in &typed {
+        assert!(
+            text.contains(&format!("# HELP {family} ")),
+            "no # HELP for {family}"
+        );
+    }
+    for needle in [
+        "dcr_build_info{version=",
+        "process_resident_memory_bytes",
+        "process_cpu_seconds_total",
+        "process_open_fds",
+    ] {
+        assert!(text.contains(needle), "missing {needle}:\n{text}");
+    }
 }
