@@ -154,6 +154,9 @@ pub struct ClientRecord {
     /// `osName` and `model` of the device info, for the activity breakdowns.
     pub os_name: Option<String>,
     pub model: Option<String>,
+    /// Access tokens issued to it, as of the last token-count flush (a few seconds
+    /// behind). Written by the flush only; a new record carries 0.
+    pub tokens_issued: u64,
 }
 
 /// A client with the standing of what it came from, read in one go on the token path.
@@ -503,6 +506,8 @@ pub struct AuditFilter {
     pub target_id: Option<String>,
     pub since: Option<i64>,
     pub until: Option<i64>,
+    /// Leave out what devices did (registrations, self-deletions): human actions only.
+    pub exclude_devices: bool,
 }
 
 /// Which clients of an application a bulk revocation cuts off: every criterion given
@@ -562,4 +567,33 @@ pub struct ApplicationUsage {
     /// application is revoked.
     pub active_clients: u64,
     pub tokens_issued: u64,
+    /// When its latest client registered (Unix seconds).
+    pub last_registration: Option<i64>,
+    /// The latest day (Unix day) a token was issued to one of its clients, as of the
+    /// last token-count flush.
+    pub last_token_day: Option<i64>,
+}
+
+/// Clients counted by platform (most first): what an action will touch.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Impact {
+    pub by_platform: Vec<(String, u64)>,
+}
+
+impl Impact {
+    pub fn total(&self) -> u64 {
+        self.by_platform.iter().map(|(_, n)| n).sum()
+    }
+}
+
+impl std::fmt::Display for Impact {
+    /// `7 clients: ios 3, android 2, web 2`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let total = self.total();
+        write!(f, "{total} client{}", if total == 1 { "" } else { "s" })?;
+        for (i, (platform, n)) in self.by_platform.iter().enumerate() {
+            write!(f, "{}{platform} {n}", if i == 0 { ": " } else { ", " })?;
+        }
+        Ok(())
+    }
 }

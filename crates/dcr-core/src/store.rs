@@ -113,6 +113,13 @@ pub trait Store: Send + Sync + 'static {
         page: PageRequest,
     ) -> StoreResult<PageOf<ClientStanding>>;
     /// How many of the application's clients, not revoked themselves, match `filter`.
+    /// An application's clients, newest first; `page.after` is the `seq` to continue
+    /// below.
+    async fn list_clients_newest(
+        &self,
+        app: &ApplicationId,
+        page: PageRequest,
+    ) -> StoreResult<PageOf<ClientStanding>>;
     async fn count_matching_clients(
         &self,
         app: &ApplicationId,
@@ -294,6 +301,36 @@ pub trait Store: Send + Sync + 'static {
 
     /// Adds token-issuance counts (flushed periodically from memory).
     /// Adds tokens issued per application, statement and day (usage and activity).
-    async fn add_tokens_issued(&self, counts: &[TokenCount]) -> StoreResult<()>;
+    /// Adds flushed token counts: per application, statement and day, and per client.
+    async fn add_tokens_issued(
+        &self,
+        counts: &[TokenCount],
+        per_client: &[(ClientId, u64)],
+    ) -> StoreResult<()>;
+    /// [`Store::application_usage`] of many applications in one round trip (the
+    /// dashboard's lists); applications without clients are absent.
+    async fn usage_of_applications(
+        &self,
+        ids: &[ApplicationId],
+    ) -> StoreResult<Vec<(ApplicationId, ApplicationUsage)>>;
+    /// Registrations and tokens of many applications since `first_day` (Unix day),
+    /// summed per application.
+    async fn activity_totals(
+        &self,
+        ids: &[ApplicationId],
+        first_day: i64,
+    ) -> StoreResult<Vec<(ApplicationId, u64, u64)>>;
+    /// Clients of each statement: all of them, and those not revoked on their own
+    /// (whether the statement itself stands is the caller's to add).
+    async fn clients_per_statement(
+        &self,
+        statements: &[StatementId],
+    ) -> StoreResult<Vec<(StatementId, u64, u64)>>;
+    /// The clients a bulk revocation with `filter` would cut off, by platform.
+    async fn matching_clients_by_platform(
+        &self,
+        app: &ApplicationId,
+        filter: &ClientFilter,
+    ) -> StoreResult<Vec<(String, u64)>>;
     async fn application_usage(&self, id: &ApplicationId) -> StoreResult<ApplicationUsage>;
 }

@@ -245,6 +245,10 @@ pub struct Client {
     pub created_at: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_used_at: Option<i64>,
+    /// Access tokens issued to this client (counted in memory, stored every few
+    /// seconds).
+    #[serde(default)]
+    pub tokens_issued: u64,
 }
 
 /// A signing key as `GET /admin/v1/keys` lists it (never the private half).

@@ -4,6 +4,8 @@
 // The OpenAPI document is one large `json!` literal.
 #![recursion_limit = "256"]
 
+pub mod actions;
+pub mod audit_export;
 pub mod config;
 pub mod cors;
 pub mod deadline;

@@ -160,6 +160,8 @@ fn audit_filters() -> Vec<Value> {
         text("target", "The target's id"),
         time("since", "Seconds since the epoch, inclusive"),
         time("until", "Seconds since the epoch, inclusive"),
+        json!({"name": "exclude_devices", "in": "query", "required": false, "description": "true: human actions only (no device registrations or self-deletions)", "schema": {"type": "boolean"}}),
+        json!({"name": "format", "in": "query", "required": false, "description": "csv: every matching event (up to 100 000, newest first) as text/csv, ignoring paging", "schema": {"type": "string", "enum": ["json", "csv"]}}),
     ]
 }
 
@@ -318,7 +320,7 @@ pub fn document(issuer: &str) -> Value {
             "post": with_params(admin("Create a dashboard user (operator or the programmer's admin)", Some(json_request(schema_ref("CreateUser"))), ("201", body("Created", schema_ref("User")))), vec![id_param("pid")]),
             "get": with_params(admin("List dashboard users", empty(), ("200", body("A page", page_of("User")))), [vec![id_param("pid")], paging().as_array().cloned().unwrap_or_default()].concat())},
         "/admin/v1/users/{user_id}": {"delete": with_params(admin("Disable a dashboard user and end their sessions", empty(), ("200", body("The user", schema_ref("User")))), vec![id_param("user_id")])},
-        "/admin/v1/audit": {"get": with_params(admin("The audit log, newest first (operator: all; programmer admin: its programmer)", empty(), ("200", body("A page", page_of("AuditEvent")))), [audit_filters(), paging().as_array().cloned().unwrap_or_default()].concat())},
+        "/admin/v1/audit": {"get": with_params(admin("The audit log, newest first (operator: all; programmer admin: its programmer)", empty(), ("200", json!({"description": "A page (JSON), or every matching event (CSV)", "content": {"application/json": {"schema": page_of("AuditEvent")}, "text/csv": {"schema": {"type": "string"}}}}))), [audit_filters(), paging().as_array().cloned().unwrap_or_default()].concat())},
         "/admin/v1/applications/{app_id}/usage": {"get": with_params(admin("Clients registered and tokens issued", empty(), ("200", body("Usage", schema_ref("ApplicationUsage")))), vec![id_param("app_id")])},
         "/admin/v1/keys": {"get": admin("Signing keys (operator)", empty(), ("200", body("Keys", page_of("SigningKey"))))},
         "/admin/v1/keys/rotate": {"post": admin("Rotate signing keys (operator)", empty(), ("200", body("Keys after rotation", page_of("SigningKey"))))},
@@ -380,7 +382,7 @@ pub fn document(issuer: &str) -> Value {
             "client_id": string, "application_id": string, "programmer_id": string, "software_statement_jti": string,
             "redirect_uris": strings, "platform": string, "device_info": {"type": "object"}, "user_agent": string,
             "status": {"type": "string", "enum": ["active", "revoked", "expired"]}, "revoked_via": string, "revoked_by": string,
-            "created_at": int, "last_used_at": int, "revoked_at": int}},
+            "created_at": int, "last_used_at": int, "revoked_at": int, "tokens_issued": int}},
         "CreateApiKey": {"type": "object", "required": ["role"], "additionalProperties": false, "properties": {
             "role": {"type": "string", "enum": ["operator", "programmer-admin", "channel-admin", "resource-server"]}, "channel": string, "name": string}},
         "ApiKey": {"type": "object", "required": ["id", "role", "name", "created_at"], "properties": {

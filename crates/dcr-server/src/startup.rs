@@ -188,10 +188,6 @@ impl Application {
             issuer: Arc::from(issuer.trim_end_matches('/')),
             throttle,
             proxies,
-            dashboard: Arc::new(crate::routes::dashboard::Dashboard::new(
-                &config.dashboard,
-                config.throttle.ipv6_prefix_length,
-            )),
             failed_auth,
         };
         let help_base: Arc<str> = Arc::from(
@@ -201,7 +197,14 @@ impl Application {
                 .unwrap_or_else(|| dcr_proto::default_help_base(&issuer)),
         );
         let router = with_middleware(
-            routes::router(state, crate::cors::layer(&config.cors.allowed_origins)),
+            routes::router(
+                state,
+                crate::cors::layer(&config.cors.allowed_origins),
+                Arc::new(routes::dashboard::Dashboard::new(
+                    &config.dashboard,
+                    config.throttle.ipv6_prefix_length,
+                )),
+            ),
             &config,
             help_base,
         );

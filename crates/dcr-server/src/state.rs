@@ -9,7 +9,6 @@ use dcr_core::throttle::TrustedProxies;
 
 use crate::error::EnhancedFailure;
 use crate::failed_auth::FailedAuthentications;
-use crate::routes::dashboard::Dashboard;
 use crate::throttle::Throttle;
 
 #[derive(Clone)]
@@ -21,7 +20,6 @@ pub struct AppState {
     pub throttle: Option<Arc<Throttle>>,
     /// Whose `X-Forwarded-For` to believe when naming a caller's address.
     pub proxies: Arc<TrustedProxies>,
-    pub dashboard: Arc<Dashboard>,
     pub failed_auth: Arc<FailedAuthentications>,
 }
 

@@ -195,6 +195,8 @@ macro_rules! decoders {
                 registration_token_hash: get(row, "registration_token_hash")?,
                 os_name: get(row, "os_name")?,
                 model: get(row, "model")?,
+                tokens_issued: u64::try_from(get::<i64>(row, "tokens_issued")?)
+                    .map_err(|_| corrupt("tokens_issued"))?,
             })
         }
 
@@ -457,12 +459,12 @@ const API_KEY_COLUMNS: &str =
     "seq, id, key_hash, role, programmer_id, channel_id, name, created_at, revoked_at";
 const CLIENT_COLUMNS: &str = "seq, id, application_id, programmer_id, statement_jti, secret_hash, \
      redirect_uris, device_info, platform, user_agent, source_ip, status, created_at, last_used_at, \
-     revoked_at, revoked_via, revoked_by, registration_token_hash, os_name, model";
+     revoked_at, revoked_via, revoked_by, registration_token_hash, os_name, model, tokens_issued";
 /// A client with its statement's and application's standing; `WHERE` follows.
 const STANDING_SELECT: &str = "SELECT c.seq, c.id, c.application_id, c.programmer_id, \
      c.statement_jti, c.secret_hash, c.redirect_uris, c.device_info, c.platform, c.user_agent, \
      c.source_ip, c.status, c.created_at, c.last_used_at, c.revoked_at, c.revoked_via, \
-     c.revoked_by, c.registration_token_hash, c.os_name, c.model, \
+     c.revoked_by, c.registration_token_hash, c.os_name, c.model, c.tokens_issued, \
      s.status AS statement_status, s.revoked_at AS statement_revoked_at, \
      a.seq AS app_seq, a.id AS app_id, a.programmer_id AS app_programmer_id, \
      a.name AS app_name, a.version AS app_version, a.level AS app_level, \
@@ -836,6 +838,25 @@ impl Store for $store {
         )))
         .bind(app.to_string())
         .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        paginate(rows, limit, standing_from_row)
+    }
+
+    async fn list_clients_newest(
+        &self,
+        app: &ApplicationId,
+        page: PageRequest,
+    ) -> StoreResult<PageOf<ClientStanding>> {
+        let (before, limit) = page_bounds(page);
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{STANDING_SELECT} WHERE c.application_id = $1 AND ($2 = 0 OR c.seq < $2) \
+             ORDER BY c.seq DESC LIMIT $3"
+        )))
+        .bind(app.to_string())
+        .bind(before)
         .bind(limit)
         .fetch_all(&self.pool)
         .await
@@ -1311,6 +1332,7 @@ impl Store for $store {
              AND ($2 IS NULL OR programmer_id = $2) AND ($3 IS NULL OR actor = $3) \
              AND ($4 IS NULL OR action = $4) AND ($5 IS NULL OR target_id = $5) \
              AND ($6 IS NULL OR at >= $6) AND ($7 IS NULL OR at <= $7) \
+             AND ($9 = 0 OR role <> 'device') \
              ORDER BY seq DESC LIMIT $8"
         )))
         .bind(after)
@@ -1321,6 +1343,7 @@ impl Store for $store {
         .bind(f.since)
         .bind(f.until)
         .bind(limit)
+        .bind(i64::from(f.exclude_devices))
         .fetch_all(&self.pool)
         .await
         .map_err(map_err)?;
@@ -1446,8 +1469,12 @@ impl Store for $store {
             .map_err(map_err)
     }
 
-    async fn add_tokens_issued(&self, counts: &[TokenCount]) -> StoreResult<()> {
-        if counts.is_empty() {
+    async fn add_tokens_issued(
+        &self,
+        counts: &[TokenCount],
+        per_client: &[(ClientId, u64)],
+    ) -> StoreResult<()> {
+        if counts.is_empty() && per_client.is_empty() {
             return Ok(());
         }
         let mut per_app: std::collections::BTreeMap<String, i64> = Default::default();
@@ -1455,6 +1482,22 @@ impl Store for $store {
             *per_app.entry(c.application.to_string()).or_default() += i64::try_from(c.tokens).unwrap_or(i64::MAX);
         }
         let mut tx = begin_write(&self.pool).await?;
+        // Per client: one statement per chunk, joined on a VALUES list (SQLite and
+        // PostgreSQL both name its columns column1, column2).
+        for chunk in per_client.chunks(1_000) {
+            let mut update = sqlx::QueryBuilder::<$db>::new(
+                "UPDATE clients SET tokens_issued = tokens_issued + v.column2 FROM (",
+            );
+            update.push_values(chunk, |mut b, (id, n)| {
+                b.push_bind(id.to_string())
+                    .push_bind(i64::try_from(*n).unwrap_or(i64::MAX));
+            });
+            update.push(") AS v WHERE clients.id = v.column1");
+            update.build().execute(&mut *tx).await.map_err(map_err)?;
+        }
+        if counts.is_empty() {
+            return tx.commit().await.map_err(map_err);
+        }
         let mut usage = sqlx::QueryBuilder::<$db>::new(
             "INSERT INTO application_usage (application_id, tokens_issued) ",
         );
@@ -1485,29 +1528,167 @@ impl Store for $store {
     }
 
     async fn application_usage(&self, id: &ApplicationId) -> StoreResult<ApplicationUsage> {
-        let row = sqlx::query(
-            "SELECT \
-             (SELECT COUNT(*) FROM clients WHERE application_id = $1) AS clients, \
-             (SELECT COUNT(*) FROM clients c \
-              JOIN software_statements s ON s.jti = c.statement_jti \
-              JOIN applications a ON a.id = c.application_id \
-              WHERE c.application_id = $1 AND c.status = 'active' AND s.status = 'active' \
-              AND a.status = 'active') AS active_clients, \
-             (SELECT COALESCE(MAX(tokens_issued), 0) FROM application_usage WHERE application_id = $1) AS tokens",
-        )
-        .bind(id.to_string())
-        .fetch_one(&self.pool)
-        .await
-        .map_err(map_err)?;
-        let count = |name: &str| -> StoreResult<u64> {
-            let n: i64 = row.try_get(name).map_err(map_err)?;
-            Ok(u64::try_from(n).unwrap_or(0))
+        Ok(self
+            .usage_of_applications(std::slice::from_ref(id))
+            .await?
+            .into_iter()
+            .next()
+            .map(|(_, usage)| usage)
+            .unwrap_or_default())
+    }
+
+    async fn usage_of_applications(
+        &self,
+        ids: &[ApplicationId],
+    ) -> StoreResult<Vec<(ApplicationId, ApplicationUsage)>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let in_list = |q: &mut sqlx::QueryBuilder<$db>| {
+            let mut list = q.separated(", ");
+            for id in ids {
+                list.push_bind(id.to_string());
+            }
+            list.push_unseparated(")");
         };
-        Ok(ApplicationUsage {
-            clients: count("clients")?,
-            active_clients: count("active_clients")?,
-            tokens_issued: count("tokens")?,
-        })
+        // Totals and last activity from the clients; standing clients from the
+        // breakdown kept current with every registration and revocation (summing
+        // platforms counts each standing client once), so no join over millions.
+        let mut totals = sqlx::QueryBuilder::<$db>::new(
+            "SELECT application_id, COUNT(*) AS clients, MAX(created_at) AS last_registration \
+             FROM clients WHERE application_id IN (",
+        );
+        in_list(&mut totals);
+        totals.push(" GROUP BY application_id");
+        let mut standing = sqlx::QueryBuilder::<$db>::new(
+            "SELECT application_id, CAST(SUM(active) AS BIGINT) AS active FROM client_breakdown \
+             WHERE dimension = 'platform' AND application_id IN (",
+        );
+        in_list(&mut standing);
+        standing.push(" GROUP BY application_id");
+        let mut tokens = sqlx::QueryBuilder::<$db>::new(
+            "SELECT application_id, tokens_issued FROM application_usage WHERE application_id IN (",
+        );
+        in_list(&mut tokens);
+        let mut token_days = sqlx::QueryBuilder::<$db>::new(
+            "SELECT application_id, MAX(day) AS day FROM daily_activity \
+             WHERE tokens > 0 AND application_id IN (",
+        );
+        in_list(&mut token_days);
+        token_days.push(" GROUP BY application_id");
+
+        let mut usage: std::collections::BTreeMap<ApplicationId, ApplicationUsage> =
+            Default::default();
+        let app_of = |row: &$row| -> StoreResult<ApplicationId> {
+            let id: String = row.try_get("application_id").map_err(map_err)?;
+            ApplicationId::parse(&id).map_err(|_| StoreError::Corrupt("application_id".into()))
+        };
+        let count = |row: &$row, name: &str| -> StoreResult<u64> {
+            let n: Option<i64> = row.try_get(name).map_err(map_err)?;
+            Ok(u64::try_from(n.unwrap_or(0)).unwrap_or(0))
+        };
+        for row in totals.build().fetch_all(&self.pool).await.map_err(map_err)? {
+            let entry = usage.entry(app_of(&row)?).or_default();
+            entry.clients = count(&row, "clients")?;
+            entry.last_registration = row.try_get("last_registration").map_err(map_err)?;
+        }
+        for row in standing.build().fetch_all(&self.pool).await.map_err(map_err)? {
+            usage.entry(app_of(&row)?).or_default().active_clients = count(&row, "active")?;
+        }
+        for row in tokens.build().fetch_all(&self.pool).await.map_err(map_err)? {
+            usage.entry(app_of(&row)?).or_default().tokens_issued = count(&row, "tokens_issued")?;
+        }
+        for row in token_days.build().fetch_all(&self.pool).await.map_err(map_err)? {
+            usage.entry(app_of(&row)?).or_default().last_token_day =
+                row.try_get("day").map_err(map_err)?;
+        }
+        Ok(usage.into_iter().collect())
+    }
+
+    async fn activity_totals(
+        &self,
+        ids: &[ApplicationId],
+        first_day: i64,
+    ) -> StoreResult<Vec<(ApplicationId, u64, u64)>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut query = sqlx::QueryBuilder::<$db>::new(
+            "SELECT application_id, CAST(SUM(registrations) AS BIGINT) AS registrations, CAST(SUM(tokens) AS BIGINT) AS tokens \
+             FROM daily_activity WHERE day >= ",
+        );
+        query.push_bind(first_day).push(" AND application_id IN (");
+        let mut list = query.separated(", ");
+        for id in ids {
+            list.push_bind(id.to_string());
+        }
+        list.push_unseparated(") GROUP BY application_id");
+        let rows = query.build().fetch_all(&self.pool).await.map_err(map_err)?;
+        rows.iter()
+            .map(|row| {
+                let id: String = row.try_get("application_id").map_err(map_err)?;
+                let id = ApplicationId::parse(&id)
+                    .map_err(|_| StoreError::Corrupt("application_id".into()))?;
+                let sum = |name: &str| -> StoreResult<u64> {
+                    let n: Option<i64> = row.try_get(name).map_err(map_err)?;
+                    Ok(u64::try_from(n.unwrap_or(0)).unwrap_or(0))
+                };
+                Ok((id, sum("registrations")?, sum("tokens")?))
+            })
+            .collect()
+    }
+
+    async fn clients_per_statement(
+        &self,
+        statements: &[StatementId],
+    ) -> StoreResult<Vec<(StatementId, u64, u64)>> {
+        if statements.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Answered from the (statement_jti, status) index alone.
+        let mut query = sqlx::QueryBuilder::<$db>::new(
+            "SELECT statement_jti, status, COUNT(*) AS n FROM clients WHERE statement_jti IN (",
+        );
+        let mut list = query.separated(", ");
+        for jti in statements {
+            list.push_bind(jti.to_string());
+        }
+        list.push_unseparated(") GROUP BY statement_jti, status");
+        let rows = query.build().fetch_all(&self.pool).await.map_err(map_err)?;
+        let mut counts: std::collections::BTreeMap<StatementId, (u64, u64)> = Default::default();
+        for row in &rows {
+            let jti: String = row.try_get("statement_jti").map_err(map_err)?;
+            let jti = StatementId::parse(&jti)
+                .map_err(|_| StoreError::Corrupt("statement_jti".into()))?;
+            let status: String = row.try_get("status").map_err(map_err)?;
+            let n: i64 = row.try_get("n").map_err(map_err)?;
+            let entry = counts.entry(jti).or_default();
+            entry.0 += u64::try_from(n).unwrap_or(0);
+            if status == "active" {
+                entry.1 += u64::try_from(n).unwrap_or(0);
+            }
+        }
+        Ok(counts.into_iter().map(|(jti, (all, active))| (jti, all, active)).collect())
+    }
+
+    async fn matching_clients_by_platform(
+        &self,
+        app: &ApplicationId,
+        filter: &ClientFilter,
+    ) -> StoreResult<Vec<(String, u64)>> {
+        let mut query = sqlx::QueryBuilder::<$db>::new(
+            "SELECT platform, COUNT(*) AS n FROM clients",
+        );
+        push_client_filter(&mut query, app, filter);
+        query.push(" GROUP BY platform ORDER BY n DESC, platform");
+        let rows = query.build().fetch_all(&self.pool).await.map_err(map_err)?;
+        rows.iter()
+            .map(|row| {
+                let platform: String = row.try_get("platform").map_err(map_err)?;
+                let n: i64 = row.try_get("n").map_err(map_err)?;
+                Ok((platform, u64::try_from(n).unwrap_or(0)))
+            })
+            .collect()
     }
 
     async fn list_signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>> {

@@ -688,11 +688,14 @@ impl Dcr {
         id: &str,
     ) -> Result<ClientStanding, AdminError> {
         let id = ClientId::parse(id).map_err(|_| AdminError::NotFound)?;
-        self.store
+        let mut standing = self
+            .store
             .client_standing(&id)
             .await?
             .filter(|s| who.can_see_application(&s.application))
-            .ok_or(AdminError::NotFound)
+            .ok_or(AdminError::NotFound)?;
+        standing.client.tokens_issued += self.unflushed_client_tokens(&id);
+        Ok(standing)
     }
 
     pub async fn list_clients(

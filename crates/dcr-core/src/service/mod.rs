@@ -3,6 +3,7 @@
 mod access;
 mod admin;
 mod client_management;
+mod console;
 mod feed;
 mod lifecycle;
 mod register;
@@ -15,6 +16,7 @@ use std::sync::{Arc, RwLock};
 pub use access::VerifiedAccess;
 pub use admin::{Actor, MIN_BOOTSTRAP_KEY_CHARS, NewApplication, Principal};
 pub use client_management::RegistrationAccessError;
+pub use console::{ApplicationSummary, StatementSummary, Totals};
 pub use feed::{FEED_PAGE, RevocationFeed};
 pub use lifecycle::{
     Activity, LIFECYCLE_BATCH, MAX_ACTIVITY_DAYS, RotatedStatement, StatementActivity,
@@ -92,14 +94,22 @@ pub struct Dcr {
     channel_owners: std::sync::Mutex<std::collections::HashMap<String, String>>,
     /// Access tokens revoked one by one (RFC 7009).
     revoked_tokens: client_management::RevokedTokens,
-    /// Tokens issued per application, statement and day since the last flush to the
-    /// store: a counter write per token would cost the hot path a transaction.
-    tokens_issued: std::sync::Mutex<std::collections::HashMap<TokenKey, u64>>,
+    /// Tokens issued since the last flush to the store: a counter write per token
+    /// would cost the hot path a transaction.
+    tokens_issued: std::sync::Mutex<TokenTally>,
     clock: crate::time::Clock,
 }
 
 /// What tokens are counted by: application, statement, day.
 type TokenKey = (crate::ids::ApplicationId, crate::ids::StatementId, i64);
+
+/// Unflushed token counts: per application, statement and day (the activity charts),
+/// and per client (the client page).
+#[derive(Default)]
+struct TokenTally {
+    per_day: std::collections::HashMap<TokenKey, u64>,
+    per_client: std::collections::HashMap<crate::ids::ClientId, u64>,
+}
 
 impl Dcr {
     /// Loads (or, on first start, generates and stores) the signing keys.
@@ -154,7 +164,7 @@ impl Dcr {
 
     /// The unflushed token counts (a panic elsewhere cannot leave them inconsistent:
     /// each update is one addition).
-    fn token_counts(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<TokenKey, u64>> {
+    fn token_counts(&self) -> std::sync::MutexGuard<'_, TokenTally> {
         self.tokens_issued
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -164,22 +174,23 @@ impl Dcr {
         &self,
         app: crate::ids::ApplicationId,
         statement: crate::ids::StatementId,
+        client: crate::ids::ClientId,
     ) {
         let day = self.clock.now().div_euclid(86_400);
-        *self
-            .token_counts()
-            .entry((app, statement, day))
-            .or_insert(0) += 1;
+        let mut tally = self.token_counts();
+        *tally.per_day.entry((app, statement, day)).or_insert(0) += 1;
+        *tally.per_client.entry(client).or_insert(0) += 1;
     }
 
     /// Adds the tokens counted since the last flush to the store (run on a timer and
     /// at shutdown). On failure the counts are kept for the next attempt.
     pub async fn flush_token_counts(&self) -> Result<(), StoreError> {
-        let pending: Vec<crate::store::TokenCount> = self
-            .token_counts()
-            .drain()
+        let taken = std::mem::take(&mut *self.token_counts());
+        let pending: Vec<crate::store::TokenCount> = taken
+            .per_day
+            .iter()
             .map(
-                |((application, statement, day), tokens)| crate::store::TokenCount {
+                |(&(application, statement, day), &tokens)| crate::store::TokenCount {
                     application,
                     statement,
                     day,
@@ -187,15 +198,18 @@ impl Dcr {
                 },
             )
             .collect();
-        if pending.is_empty() {
+        let per_client: Vec<(crate::ids::ClientId, u64)> =
+            taken.per_client.iter().map(|(id, n)| (*id, *n)).collect();
+        if pending.is_empty() && per_client.is_empty() {
             return Ok(());
         }
-        if let Err(e) = self.store.add_tokens_issued(&pending).await {
-            let mut counts = self.token_counts();
-            for c in pending {
-                *counts
-                    .entry((c.application, c.statement, c.day))
-                    .or_insert(0) += c.tokens;
+        if let Err(e) = self.store.add_tokens_issued(&pending, &per_client).await {
+            let mut tally = self.token_counts();
+            for (key, n) in taken.per_day {
+                *tally.per_day.entry(key).or_insert(0) += n;
+            }
+            for (id, n) in taken.per_client {
+                *tally.per_client.entry(id).or_insert(0) += n;
             }
             return Err(e);
         }
@@ -204,16 +218,30 @@ impl Dcr {
 
     /// The unflushed token counts, copied.
     pub(crate) fn token_counts_snapshot(&self) -> Vec<(TokenKey, u64)> {
-        self.token_counts().iter().map(|(k, n)| (*k, *n)).collect()
+        self.token_counts()
+            .per_day
+            .iter()
+            .map(|(k, n)| (*k, *n))
+            .collect()
     }
 
     /// Tokens counted here and not yet flushed.
     pub(crate) fn unflushed_tokens(&self, app: &crate::ids::ApplicationId) -> u64 {
         self.token_counts()
+            .per_day
             .iter()
             .filter(|((a, _, _), _)| a == app)
             .map(|(_, n)| n)
             .sum()
+    }
+
+    /// Tokens of one client counted here and not yet flushed.
+    pub(crate) fn unflushed_client_tokens(&self, client: &crate::ids::ClientId) -> u64 {
+        self.token_counts()
+            .per_client
+            .get(client)
+            .copied()
+            .unwrap_or(0)
     }
 
     /// The client's standing, from the short-lived cache or the store.

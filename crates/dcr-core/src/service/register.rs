@@ -195,6 +195,7 @@ impl Dcr {
             revoked_via: None,
             revoked_by: None,
             registration_token_hash: Some(self.hasher.hash(&registration_access_token).to_vec()),
+            tokens_issued: 0,
             os_name: req.device.os_name().map(str::to_owned),
             model: req.device.model().map(str::to_owned),
         };

@@ -110,7 +110,7 @@ impl Dcr {
             });
         }
 
-        self.count_token(app.id, standing.client.statement_jti);
+        self.count_token(app.id, standing.client.statement_jti, client_id);
         Ok(IssuedToken {
             id,
             access_token,

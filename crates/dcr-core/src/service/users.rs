@@ -60,6 +60,49 @@ pub struct AuditQuery {
     pub target: Option<String>,
     pub since: Option<i64>,
     pub until: Option<i64>,
+    /// Human actions only: leave out device registrations and self-deletions.
+    pub exclude_devices: bool,
+}
+
+impl AuditQuery {
+    /// The filters of a query string (`GET /admin/v1/audit`, the dashboard's audit
+    /// page): `programmer`, `actor`, `action`, `target`, `since` and `until` (Unix
+    /// seconds), `exclude_devices=true`. Other parameters (paging, format) are not
+    /// filters and are left to the caller.
+    pub fn parse(query: &str) -> Result<Self, AdminError> {
+        let mut q = Self::default();
+        let time = |name: &str, value: &str| {
+            value
+                .parse::<i64>()
+                .ok()
+                .filter(|t| *t >= 0)
+                .ok_or_else(|| invalid(format!("{name} must be seconds since the epoch")))
+        };
+        for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+            let value = value.trim();
+            if value.len() > 200 {
+                return Err(invalid(format!("{name} is too long")));
+            }
+            let text = (!value.is_empty()).then(|| value.to_owned());
+            match name.as_ref() {
+                "programmer" => q.programmer = text,
+                "actor" => q.actor = text,
+                "action" => q.action = text,
+                "target" => q.target = text,
+                "since" if !value.is_empty() => q.since = Some(time("since", value)?),
+                "until" if !value.is_empty() => q.until = Some(time("until", value)?),
+                "exclude_devices" => {
+                    q.exclude_devices = match value {
+                        "" | "false" | "0" => false,
+                        "true" | "1" => true,
+                        _ => return Err(invalid("exclude_devices must be true or false")),
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(q)
+    }
 }
 
 fn random_token() -> Result<String, AdminError> {
@@ -234,7 +277,11 @@ impl Dcr {
             && password_matches(password.to_owned(), stored).await;
         let user = match user {
             Some(u) if matches && u.disabled_at.is_none() => u,
-            _ => return Err(AdminError::Unauthenticated),
+            known => {
+                self.audit_failed_sign_in(email, known.as_ref(), source_ip)
+                    .await?;
+                return Err(AdminError::Unauthenticated);
+            }
         };
         let token = random_token()?;
         let now = unix_now();
@@ -255,6 +302,46 @@ impl Dcr {
         );
         self.store.insert_session(&session, &audit).await?;
         Ok((token, signed_in))
+    }
+
+    /// A refused sign-in, in the audit log: in the user's tenant when the email is a
+    /// user's (someone is trying their password), deployment-wide otherwise. The
+    /// attempts are rate limited per address before they get here, which bounds
+    /// what a flood can write.
+    async fn audit_failed_sign_in(
+        &self,
+        email: &str,
+        user: Option<&UserRecord>,
+        source_ip: Option<String>,
+    ) -> Result<(), AdminError> {
+        let event = match user {
+            Some(u) => AuditEvent {
+                seq: 0,
+                at: unix_now(),
+                actor: format!("user:{}", u.email),
+                role: u.role.as_str().to_owned(),
+                programmer_id: Some(u.programmer_id.clone()),
+                action: "user.sign-in-failed".into(),
+                target_kind: "user".into(),
+                target_id: u.id.to_string(),
+                source_ip,
+            },
+            None => {
+                let shown: String = email.trim().chars().take(100).collect();
+                AuditEvent {
+                    seq: 0,
+                    at: unix_now(),
+                    actor: "anonymous".into(),
+                    role: "anonymous".into(),
+                    programmer_id: None,
+                    action: "user.sign-in-failed".into(),
+                    target_kind: "email".into(),
+                    target_id: shown,
+                    source_ip,
+                }
+            }
+        };
+        Ok(self.store.append_summary_event(&event).await?)
     }
 
     /// The session a cookie value stands for, if it is live and its user enabled.
@@ -318,6 +405,7 @@ impl Dcr {
             target_id: query.target.filter(|s| !s.is_empty()),
             since: query.since,
             until: query.until,
+            exclude_devices: query.exclude_devices,
         };
         let mut events = self.store.list_audit(&filter, page).await?;
         if !who.is_operator() {

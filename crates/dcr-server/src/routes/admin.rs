@@ -260,24 +260,22 @@ async fn create_application(
     body: Body,
 ) -> AdminResult<Response> {
     let req: CreateApplication = json_body(&headers, body).await?;
-    let app = state
-        .dcr
-        .create_application(
-            &who,
-            &pid,
-            NewApplication {
-                name: req.name,
-                version: req.version,
-                level: req.level,
-                channels: req.channels,
-                platforms: req.platforms,
-                scopes: req.scopes,
-                domains: req.domains,
-                audiences: req.audiences,
-            },
-        )
-        .await?;
-    tracing::info!(actor = %who.actor, application = %app.id, programmer = %app.programmer_id, "application created");
+    let app = crate::actions::create_application(
+        &state,
+        &who,
+        &pid,
+        NewApplication {
+            name: req.name,
+            version: req.version,
+            level: req.level,
+            channels: req.channels,
+            platforms: req.platforms,
+            scopes: req.scopes,
+            domains: req.domains,
+            audiences: req.audiences,
+        },
+    )
+    .await?;
     Ok(created(application_view(app)))
 }
 
@@ -311,8 +309,7 @@ async fn issue_statement(
     body: Body,
 ) -> AdminResult<Response> {
     empty_body(body).await?;
-    let (record, jws) = state.dcr.issue_statement(&who, &app_id).await?;
-    tracing::info!(actor = %who.actor, jti = %record.jti, application = %record.application_id, "software statement issued");
+    let (record, jws) = crate::actions::issue_statement(&state, &who, &app_id).await?;
     let mut response = created(IssuedStatement {
         jti: record.jti.to_string(),
         software_statement: jws,
@@ -345,9 +342,7 @@ async fn revoke_statement(
     body: Body,
 ) -> AdminResult<Json<wire::SoftwareStatement>> {
     empty_body(body).await?;
-    let s = state.dcr.revoke_statement(&who, &jti).await?;
-    tracing::info!(actor = %who.actor, jti = %s.jti, "software statement revoked");
-    crate::metrics::revocation("statement");
+    let s = crate::actions::revoke_statement(&state, &who, &jti).await?;
     statement_json(&state, &who, s).await
 }
 
@@ -371,8 +366,7 @@ async fn retire_statement(
     body: Body,
 ) -> AdminResult<Json<wire::SoftwareStatement>> {
     empty_body(body).await?;
-    let s = state.dcr.retire_statement(&who, &jti).await?;
-    tracing::info!(actor = %who.actor, jti = %s.jti, "software statement retired");
+    let s = crate::actions::retire_statement(&state, &who, &jti).await?;
     statement_json(&state, &who, s).await
 }
 
@@ -383,8 +377,7 @@ async fn rotate_statement(
     body: Body,
 ) -> AdminResult<Response> {
     empty_body(body).await?;
-    let rotated = state.dcr.rotate_statement(&who, &jti).await?;
-    tracing::info!(actor = %who.actor, retired = %rotated.retired.jti, successor = %rotated.successor.jti, "software statement rotated");
+    let rotated = crate::actions::rotate_statement(&state, &who, &jti).await?;
     let mut response = created(wire::RotatedStatement {
         jti: rotated.successor.jti.to_string(),
         software_statement: rotated.software_statement,
@@ -405,20 +398,17 @@ async fn set_policy(
     body: Body,
 ) -> AdminResult<Json<wire::Application>> {
     let p: wire::ApplicationPolicy = json_body(&headers, body).await?;
-    let app = state
-        .dcr
-        .set_policy(
-            &who,
-            &app_id,
-            model::ApplicationPolicy {
-                max_registrations_per_hour_per_statement: p
-                    .max_registrations_per_hour_per_statement,
-                max_registrations_per_hour: p.max_registrations_per_hour,
-                expire_inactive_after_days: p.expire_inactive_after_days,
-            },
-        )
-        .await?;
-    tracing::info!(actor = %who.actor, application = %app.id, "application policy set");
+    let app = crate::actions::set_policy(
+        &state,
+        &who,
+        &app_id,
+        model::ApplicationPolicy {
+            max_registrations_per_hour_per_statement: p.max_registrations_per_hour_per_statement,
+            max_registrations_per_hour: p.max_registrations_per_hour,
+            expire_inactive_after_days: p.expire_inactive_after_days,
+        },
+    )
+    .await?;
     Ok(Json(application_view(app)))
 }
 
@@ -491,14 +481,8 @@ async fn revoke_matching_clients(
             .map(|t| instant(t, "registered_before"))
             .transpose()?,
     };
-    let revoked = state
-        .dcr
-        .revoke_clients_matching(&who, &app_id, filter, dry_run)
-        .await?;
-    if !dry_run {
-        tracing::info!(actor = %who.actor, application = %app_id, revoked, "clients revoked in bulk");
-        crate::metrics::revocations("bulk", revoked);
-    }
+    let revoked =
+        crate::actions::revoke_clients_matching(&state, &who, &app_id, filter, dry_run).await?;
     Ok(Json(wire::BulkRevocation { revoked }))
 }
 
@@ -601,9 +585,7 @@ async fn revoke_application(
     body: Body,
 ) -> AdminResult<Json<wire::Application>> {
     empty_body(body).await?;
-    let app = state.dcr.revoke_application(&who, &app_id).await?;
-    tracing::info!(actor = %who.actor, application = %app.id, "application revoked");
-    crate::metrics::revocation("application");
+    let app = crate::actions::revoke_application(&state, &who, &app_id).await?;
     Ok(Json(application_view(app)))
 }
 
@@ -634,9 +616,7 @@ async fn revoke_client(
     body: Body,
 ) -> AdminResult<Json<wire::Client>> {
     empty_body(body).await?;
-    let c = state.dcr.revoke_client(&who, &client_id).await?;
-    tracing::info!(actor = %who.actor, client_id = %c.client.id, "client revoked");
-    crate::metrics::revocation("client");
+    let c = crate::actions::revoke_client(&state, &who, &client_id).await?;
     Ok(Json(client_view(c)))
 }
 
@@ -818,43 +798,22 @@ async fn list_audit(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
     RawQuery(query): RawQuery,
-) -> AdminResult<Json<Page<wire::AuditEvent>>> {
-    let filters = audit_query(query.as_deref().unwrap_or_default())?;
-    let page = state.dcr.list_audit(&who, filters, page(query)?).await?;
-    Ok(to_page(page, audit_view))
-}
-
-/// The audit filters of a query string; shared with the dashboard.
-pub(crate) fn audit_query(query: &str) -> AdminResult<AuditQuery> {
-    let mut q = AuditQuery::default();
-    let time = |name: &str, value: &str| {
-        value
-            .parse::<i64>()
-            .ok()
-            .filter(|t| *t >= 0)
-            .ok_or_else(|| {
-                EnhancedFailure::invalid_request(format!("{name} must be seconds since the epoch"))
-            })
-    };
-    for (name, value) in form_urlencoded::parse(query.as_bytes()) {
-        let value = value.trim();
-        if value.len() > 200 {
-            return Err(EnhancedFailure::invalid_request(format!(
-                "{name} is too long"
-            )));
+) -> AdminResult<Response> {
+    let raw = query.as_deref().unwrap_or_default();
+    let filters = AuditQuery::parse(raw)?;
+    let format = form_urlencoded::parse(raw.as_bytes())
+        .find(|(k, _)| k == "format")
+        .map(|(_, v)| v.into_owned());
+    match format.as_deref() {
+        None | Some("json") => {
+            let page = state.dcr.list_audit(&who, filters, page(query)?).await?;
+            Ok(to_page(page, audit_view).into_response())
         }
-        let text = (!value.is_empty()).then(|| value.to_owned());
-        match name.as_ref() {
-            "programmer" => q.programmer = text,
-            "actor" => q.actor = text,
-            "action" => q.action = text,
-            "target" => q.target = text,
-            "since" if !value.is_empty() => q.since = Some(time("since", value)?),
-            "until" if !value.is_empty() => q.until = Some(time("until", value)?),
-            _ => {}
-        }
+        Some("csv") => Ok(crate::audit_export::csv_response(&state, &who, filters).await?),
+        Some(_) => Err(EnhancedFailure::invalid_request(
+            "format must be json or csv",
+        )),
     }
-    Ok(q)
 }
 
 async fn application_usage(
@@ -983,5 +942,6 @@ fn client_view(standing: model::ClientStanding) -> wire::Client {
         },
         created_at: c.created_at,
         last_used_at: c.last_used_at,
+        tokens_issued: c.tokens_issued,
     }
 }

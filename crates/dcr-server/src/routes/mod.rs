@@ -18,7 +18,11 @@ use crate::error::EnhancedFailure;
 use crate::state::AppState;
 
 /// Every route of the service.
-pub fn router(state: AppState, cors: Option<tower_http::cors::CorsLayer>) -> Router {
+pub fn router(
+    state: AppState,
+    cors: Option<tower_http::cors::CorsLayer>,
+    dashboard: std::sync::Arc<dashboard::Dashboard>,
+) -> Router {
     // What browsers and smart-TV web apps call from their own origin. The 405 fallback
     // is set before the CORS layer so preflights (OPTIONS) reach the layer; set on the
     // outer router it would replace the layered fallback of these routes.
@@ -38,7 +42,7 @@ pub fn router(state: AppState, cors: Option<tower_http::cors::CorsLayer>) -> Rou
         .merge(verify::router())
         .merge(resource::router())
         .nest("/admin/v1", admin::router(state.clone()))
-        .merge(dashboard::router(&state))
+        .merge(dashboard::router(dashboard))
         .route("/metrics", axum::routing::get(crate::metrics::render))
         .method_not_allowed_fallback(method_not_allowed);
     Router::new()

@@ -93,6 +93,7 @@ fn client(s: &StatementRecord) -> ClientRecord {
         registration_token_hash: Some(vec![9u8; 32]),
         os_name: Some("iOS".into()),
         model: Some("iPhone".into()),
+        tokens_issued: 0,
     }
 }
 
@@ -640,11 +641,107 @@ async fn management_plane(store: &dyn Store, registered: &ClientRecord) {
         day: 1,
         tokens: n,
     };
-    store.add_tokens_issued(&[tokens(3)]).await.unwrap();
-    store.add_tokens_issued(&[tokens(4)]).await.unwrap();
+    let per_client = [(registered.id, 3u64)];
+    store
+        .add_tokens_issued(&[tokens(3)], &per_client)
+        .await
+        .unwrap();
+    store
+        .add_tokens_issued(&[tokens(4)], &[(registered.id, 4)])
+        .await
+        .unwrap();
+    // Per-client counts alone are flushed too.
+    store
+        .add_tokens_issued(&[], &[(registered.id, 1)])
+        .await
+        .unwrap();
     let usage = store.application_usage(&app).await.unwrap();
     assert_eq!(usage.tokens_issued, 7);
     assert!(usage.clients >= 1);
+    assert_eq!(usage.last_token_day, Some(1));
+    assert_eq!(
+        store
+            .get_client(&registered.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .tokens_issued,
+        8
+    );
+
+    // The console's batched reads agree with the one-application ones.
+    let batched = store
+        .usage_of_applications(&[app, ApplicationId::new_random()])
+        .await
+        .unwrap();
+    assert_eq!(batched, vec![(app, usage)]);
+    assert_eq!(
+        store.activity_totals(&[app], 0).await.unwrap(),
+        vec![(app, usage.clients, 7)]
+    );
+    assert_eq!(store.activity_totals(&[app], 2).await.unwrap(), vec![]);
+    let per_statement = store
+        .clients_per_statement(&[registered.statement_jti])
+        .await
+        .unwrap();
+    assert_eq!(per_statement.len(), 1);
+    assert!(per_statement[0].1 >= per_statement[0].2);
+    let by_platform = store
+        .matching_clients_by_platform(&app, &ClientFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        by_platform.iter().map(|(_, n)| n).sum::<u64>(),
+        store
+            .count_matching_clients(&app, &ClientFilter::default())
+            .await
+            .unwrap()
+    );
+    let newest = store
+        .list_clients_newest(&app, page(None, 1))
+        .await
+        .unwrap();
+    let oldest = store.list_clients(&app, page(None, 1)).await.unwrap();
+    assert_eq!(newest.items.len(), 1);
+    if usage.clients > 1 {
+        assert_ne!(newest.items[0].client.id, oldest.items[0].client.id);
+        let older = store
+            .list_clients_newest(&app, page(newest.next, 500))
+            .await
+            .unwrap();
+        assert_eq!(older.items.len() as u64, usage.clients - 1);
+    }
+
+    // Human actions only: device events left out on request.
+    let mut device = audit("client.registered", "device-event");
+    device.role = "device".into();
+    store.append_summary_event(&device).await.unwrap();
+    let all = AuditFilter {
+        action: Some("client.registered".into()),
+        ..Default::default()
+    };
+    let humans = AuditFilter {
+        exclude_devices: true,
+        ..all.clone()
+    };
+    assert!(
+        store
+            .list_audit(&all, page(None, 500))
+            .await
+            .unwrap()
+            .items
+            .iter()
+            .any(|e| e.target_id == "device-event")
+    );
+    assert!(
+        store
+            .list_audit(&humans, page(None, 500))
+            .await
+            .unwrap()
+            .items
+            .iter()
+            .all(|e| e.role != "device")
+    );
 }
 
 /// The lifecycle operations: retire, rotate, quotas, bulk revocation, inactivity

@@ -5,6 +5,7 @@
 mod admin;
 mod bad_input;
 mod conformance;
+mod console;
 mod flow;
 mod hostile;
 mod isolation;
@@ -16,5 +17,6 @@ mod metrics;
 mod openapi;
 mod resource;
 mod standards;
+mod tab;
 mod throttle;
 mod verify;

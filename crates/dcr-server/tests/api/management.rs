@@ -2,111 +2,12 @@
 //! the dashboard's HTTP behaviour (sessions, CSRF, sign-in limits, isolation). The
 //! real-browser walk-through is `tests/browser` (scripts/browser).
 
-use std::collections::BTreeMap;
-
 use dcr_testkit::*;
+
+use crate::tab::{PASSWORD, Tab, hidden_csrf, user};
 use reqwest::StatusCode;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use serde_json::{Value, json};
-
-const PASSWORD: &str = "correct horse battery";
-
-async fn user(app: &TestApp, pid: &str, email: &str, role: &str, channel: Option<&str>) -> Value {
-    let mut body = json!({"email": email, "password": PASSWORD, "role": role});
-    if let Some(c) = channel {
-        body["channel"] = json!(c);
-    }
-    let (s, v) = app
-        .admin_post(&format!("/programmers/{pid}/users"), body)
-        .await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
-    v
-}
-
-/// A cookie-keeping client that does not follow redirects, like a browser tab.
-struct Tab {
-    http: reqwest::Client,
-    base: String,
-    cookies: BTreeMap<String, String>,
-}
-
-impl Tab {
-    fn new(app: &TestApp) -> Self {
-        Self {
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
-            base: app.base.clone(),
-            cookies: BTreeMap::new(),
-        }
-    }
-
-    fn keep(&mut self, r: &reqwest::Response) {
-        for v in r.headers().get_all(SET_COOKIE) {
-            let text = v.to_str().unwrap();
-            let (pair, attributes) = text.split_once(';').unwrap_or((text, ""));
-            let (k, v) = pair.split_once('=').unwrap();
-            assert!(attributes.contains("HttpOnly"), "{text}");
-            assert!(attributes.contains("SameSite=Strict"), "{text}");
-            if v.is_empty() {
-                self.cookies.remove(k);
-            } else {
-                self.cookies.insert(k.to_owned(), v.to_owned());
-            }
-        }
-    }
-
-    fn cookie_header(&self) -> String {
-        self.cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-
-    async fn get(&mut self, path: &str) -> (StatusCode, String) {
-        let r = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .header(COOKIE, self.cookie_header())
-            .send()
-            .await
-            .unwrap();
-        self.keep(&r);
-        (r.status(), r.text().await.unwrap())
-    }
-
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
-        let r = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header(COOKIE, self.cookie_header())
-            .form(form)
-            .send()
-            .await
-            .unwrap();
-        self.keep(&r);
-        r
-    }
-
-    /// Signs in through the form; returns the final response of the POST.
-    async fn sign_in(&mut self, email: &str, password: &str) -> reqwest::Response {
-        let (s, page) = self.get("/dashboard/login").await;
-        assert_eq!(s, StatusCode::OK);
-        let csrf = hidden_csrf(&page);
-        self.post(
-            "/dashboard/login",
-            &[("csrf", &csrf), ("email", email), ("password", password)],
-        )
-        .await
-    }
-}
-
-fn hidden_csrf(page: &str) -> String {
-    let at = page.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
-    page[at..].split('"').next().unwrap().to_owned()
-}
 
 #[tokio::test]
 async fn users_are_validated_and_never_expose_their_password() {
@@ -550,7 +451,15 @@ async fn the_dashboard_answers_hostile_input_without_a_server_error() {
             .unwrap();
         assert_eq!(r.status(), StatusCode::SEE_OTHER, "{cookie}");
     }
-    let (s, _) = tab.get("/dashboard/audit?since=never").await;
+    let (s, _) = tab.get("/dashboard/audit?from=never").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, _) = tab.get("/dashboard/audit.csv?to=2026-13-45").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, _) = tab
+        .get("/dashboard/applications/00000000-0000-4000-8000-000000000000/statements/x/explode")
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = tab.get("/dashboard/clients?client_id=%00%ff").await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     let (s, _) = tab.get("/dashboard/applications?cursor=-5").await;
     assert_eq!(s, StatusCode::OK);
@@ -579,8 +488,9 @@ async fn the_application_page_pages_through_clients_and_shows_each_cut_off() {
     let (s, first) = tab.get(&page_path).await;
     assert_eq!(s, StatusCode::OK);
     assert!(first.contains("57 (1 active)"), "{first}");
-    assert!(first.contains(&ready.client_id), "oldest first");
-    assert_eq!(first.matches("cut off: statement revoked").count(), 50);
+    assert!(first.contains(&on_second), "newest first");
+    assert!(!first.contains(&ready.client_id), "newest first");
+    assert_eq!(first.matches("cut off: statement revoked").count(), 49);
     let at = first.find("?cursor=").expect("a link to the next clients") + 8;
     let cursor: String = first[at..]
         .chars()
@@ -589,14 +499,15 @@ async fn the_application_page_pages_through_clients_and_shows_each_cut_off() {
 
     let (s, rest) = tab.get(&format!("{page_path}?cursor={cursor}")).await;
     assert_eq!(s, StatusCode::OK);
-    assert_eq!(rest.matches("cut off: statement revoked").count(), 6);
-    assert!(rest.contains(&on_second), "{rest}");
+    assert_eq!(rest.matches("cut off: statement revoked").count(), 7);
+    assert!(rest.contains(&ready.client_id), "{rest}");
     assert!(!rest.contains("?cursor="), "the last page has no next link");
     // Only the client of the second statement can still be revoked by hand.
-    assert_eq!(rest.matches("Revoke client").count(), 1);
+    assert_eq!(first.matches("aria-label=\"Revoke client ").count(), 1);
+    assert_eq!(rest.matches("aria-label=\"Revoke client ").count(), 0);
 
     // A cursor past the end is an empty page, not an error.
-    let (s, past) = tab.get(&format!("{page_path}?cursor=999999")).await;
+    let (s, past) = tab.get(&format!("{page_path}?cursor=1")).await;
     assert_eq!(s, StatusCode::OK);
     assert!(past.contains("No more clients."), "{past}");
 }

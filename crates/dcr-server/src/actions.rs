@@ -1,0 +1,120 @@
+//! The changes an admin can make, with what every change owes the operator besides its
+//! audit event (which `dcr-core` writes): an info log line and its metric. The admin
+//! API and the dashboard both call these, so a change made in either logs alike.
+
+use dcr_core::error::AdminError;
+use dcr_core::model::{
+    Application, ApplicationPolicy, ClientFilter, ClientStanding, StatementRecord,
+};
+use dcr_core::service::{NewApplication, Principal, RotatedStatement};
+
+use crate::state::AppState;
+
+type Result<T> = std::result::Result<T, AdminError>;
+
+pub async fn create_application(
+    state: &AppState,
+    who: &Principal,
+    programmer: &str,
+    request: NewApplication,
+) -> Result<Application> {
+    let app = state
+        .dcr
+        .create_application(who, programmer, request)
+        .await?;
+    tracing::info!(actor = %who.actor, application = %app.id, programmer = %app.programmer_id, "application created");
+    Ok(app)
+}
+
+pub async fn issue_statement(
+    state: &AppState,
+    who: &Principal,
+    app_id: &str,
+) -> Result<(StatementRecord, String)> {
+    let (record, jws) = state.dcr.issue_statement(who, app_id).await?;
+    tracing::info!(actor = %who.actor, jti = %record.jti, application = %record.application_id, "software statement issued");
+    Ok((record, jws))
+}
+
+pub async fn revoke_statement(
+    state: &AppState,
+    who: &Principal,
+    jti: &str,
+) -> Result<StatementRecord> {
+    let s = state.dcr.revoke_statement(who, jti).await?;
+    tracing::info!(actor = %who.actor, jti = %s.jti, "software statement revoked");
+    crate::metrics::revocation("statement");
+    Ok(s)
+}
+
+pub async fn retire_statement(
+    state: &AppState,
+    who: &Principal,
+    jti: &str,
+) -> Result<StatementRecord> {
+    let s = state.dcr.retire_statement(who, jti).await?;
+    tracing::info!(actor = %who.actor, jti = %s.jti, "software statement retired");
+    Ok(s)
+}
+
+pub async fn rotate_statement(
+    state: &AppState,
+    who: &Principal,
+    jti: &str,
+) -> Result<RotatedStatement> {
+    let rotated = state.dcr.rotate_statement(who, jti).await?;
+    tracing::info!(actor = %who.actor, retired = %rotated.retired.jti, successor = %rotated.successor.jti, "software statement rotated");
+    Ok(rotated)
+}
+
+pub async fn revoke_application(
+    state: &AppState,
+    who: &Principal,
+    app_id: &str,
+) -> Result<Application> {
+    let app = state.dcr.revoke_application(who, app_id).await?;
+    tracing::info!(actor = %who.actor, application = %app.id, "application revoked");
+    crate::metrics::revocation("application");
+    Ok(app)
+}
+
+pub async fn revoke_client(
+    state: &AppState,
+    who: &Principal,
+    client_id: &str,
+) -> Result<ClientStanding> {
+    let c = state.dcr.revoke_client(who, client_id).await?;
+    tracing::info!(actor = %who.actor, client_id = %c.client.id, "client revoked");
+    crate::metrics::revocation("client");
+    Ok(c)
+}
+
+/// Bulk revocation; `dry_run` only counts (and logs nothing).
+pub async fn revoke_clients_matching(
+    state: &AppState,
+    who: &Principal,
+    app_id: &str,
+    filter: ClientFilter,
+    dry_run: bool,
+) -> Result<u64> {
+    let n = state
+        .dcr
+        .revoke_clients_matching(who, app_id, filter, dry_run)
+        .await?;
+    if !dry_run {
+        tracing::info!(actor = %who.actor, application = %app_id, revoked = n, "clients revoked in bulk");
+        crate::metrics::revocations("bulk", n);
+    }
+    Ok(n)
+}
+
+pub async fn set_policy(
+    state: &AppState,
+    who: &Principal,
+    app_id: &str,
+    policy: ApplicationPolicy,
+) -> Result<Application> {
+    let app = state.dcr.set_policy(who, app_id, policy).await?;
+    tracing::info!(actor = %who.actor, application = %app.id, "application policy set");
+    Ok(app)
+}
