@@ -88,7 +88,7 @@ impl Dcr {
             .map(|application| {
                 let id = application.id;
                 let mut usage = usage.get(&id).copied().unwrap_or_default();
-                usage.tokens_issued += self.unflushed_tokens(&id);
+                self.add_unflushed(&id, &mut usage);
                 let window = |i: usize| windows[i].get(&id).copied().unwrap_or_default();
                 ApplicationSummary {
                     application,

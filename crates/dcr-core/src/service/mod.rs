@@ -225,14 +225,19 @@ impl Dcr {
             .collect()
     }
 
-    /// Tokens counted here and not yet flushed.
-    pub(crate) fn unflushed_tokens(&self, app: &crate::ids::ApplicationId) -> u64 {
-        self.token_counts()
-            .per_day
-            .iter()
-            .filter(|((a, _, _), _)| a == app)
-            .map(|(_, n)| n)
-            .sum()
+    /// Adds the tokens counted here and not yet flushed to stored usage: the total,
+    /// and the day of the latest.
+    pub(crate) fn add_unflushed(
+        &self,
+        app: &crate::ids::ApplicationId,
+        usage: &mut crate::model::ApplicationUsage,
+    ) {
+        for ((a, _, day), n) in self.token_counts().per_day.iter() {
+            if a == app && *n > 0 {
+                usage.tokens_issued += n;
+                usage.last_token_day = usage.last_token_day.max(Some(*day));
+            }
+        }
     }
 
     /// Tokens of one client counted here and not yet flushed.

@@ -462,7 +462,7 @@ impl Dcr {
     /// Stored counts plus the tokens counted here since the last flush.
     async fn usage_of(&self, app: &ApplicationId) -> Result<ApplicationUsage, AdminError> {
         let mut usage = self.store.application_usage(app).await?;
-        usage.tokens_issued += self.unflushed_tokens(app);
+        self.add_unflushed(app, &mut usage);
         Ok(usage)
     }
 }
