@@ -74,12 +74,14 @@ end
 
 -- `token-synthetic`: random clients among SYNTHETIC bulk-loaded ones (bench/scale.sh),
 -- all sharing SECRET, so every request reads a client the caches have likely not seen.
+-- SYNTHETIC_FROM (default 1) starts the range higher (bench/lifecycle.sh).
 if workload == "token-synthetic" then
   local n = tonumber(os.getenv("SYNTHETIC"))
+  local from = tonumber(os.getenv("SYNTHETIC_FROM") or "1")
   local secret = os.getenv("SECRET")
   init = function(args) math.randomseed(os.time() + math.random(1, 100000)) end
   request = function()
-    local id = string.format("00000000-0000-4000-8000-%012x", math.random(1, n))
+    local id = string.format("00000000-0000-4000-8000-%012x", math.random(from, n))
     return wrk.format("POST", "/oauth2/token", {["Content-Type"] = "application/x-www-form-urlencoded"},
       "grant_type=client_credentials&client_id=" .. id .. "&client_secret=" .. urlencode(secret))
   end

@@ -25,6 +25,14 @@ use crate::model::{
     StatementRecord, UserRecord,
 };
 
+/// One client's use since the last flush: tokens issued and the latest time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientUse {
+    pub client: ClientId,
+    pub tokens: u64,
+    pub last_used_at: i64,
+}
+
 /// Tokens issued for one application and statement on one day (Unix day number).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TokenCount {
@@ -301,11 +309,13 @@ pub trait Store: Send + Sync + 'static {
 
     /// Adds token-issuance counts (flushed periodically from memory).
     /// Adds tokens issued per application, statement and day (usage and activity).
-    /// Adds flushed token counts: per application, statement and day, and per client.
+    /// Adds flushed token counts (per application, statement and day) and each
+    /// client's use (its token count, and `last_used_at`/`last_seen_at` moved forward),
+    /// in one transaction.
     async fn add_tokens_issued(
         &self,
         counts: &[TokenCount],
-        per_client: &[(ClientId, u64)],
+        per_client: &[ClientUse],
     ) -> StoreResult<()>;
     /// [`Store::application_usage`] of many applications in one round trip (the
     /// dashboard's lists); applications without clients are absent.

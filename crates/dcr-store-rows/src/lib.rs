@@ -531,49 +531,87 @@ async fn revoke_clients_batch(
     if ids.is_empty() {
         return Ok(0);
     }
-    // What leaves the breakdown: the chosen clients that still stand.
-    let mut lost = Vec::new();
-    for id in &ids {
-        lost.extend(standing_groups(&mut tx, "c.id = $1", id.clone()).await?);
-    }
-    let mut update = sqlx::QueryBuilder::<$db>::new("UPDATE clients SET status = 'revoked', revoked_at = ");
-    update
-        .push_bind(at)
-        .push(", revoked_by = ")
-        .push_bind(actor.to_owned())
-        .push(", revoked_via = ")
-        .push_bind(via)
-        .push(" WHERE status = 'active' AND id IN (");
-    let mut list = update.separated(", ");
-    for id in &ids {
-        list.push_bind(id.clone());
-    }
-    update.push(") RETURNING id, programmer_id");
-    let revoked = update.build().fetch_all(&mut *tx).await.map_err(map_err)?;
-    if !revoked.is_empty() {
-        // Serialises revocations so that log order is commit order (see log_revocation).
-        sqlx::query("UPDATE revocation_order SET n = n + 1")
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
-        let mut log = sqlx::QueryBuilder::<$db>::new(
-            "INSERT INTO revocations (kind, target, programmer_id, revoked_at) ",
+    // Serialises revocations so that log order is commit order (see log_revocation).
+    sqlx::query("UPDATE revocation_order SET n = n + 1")
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+    let mut lost: std::collections::BTreeMap<(String, &'static str, String), i64> =
+        Default::default();
+    let mut revoked = 0usize;
+    // Statements stay under both databases' bound-parameter limits (SQLite: 32 766).
+    for chunk in ids.chunks(REVOKE_CHUNK) {
+        // What leaves the breakdown: the chosen clients that still stand.
+        let mut standing = sqlx::QueryBuilder::<$db>::new(
+            "SELECT c.application_id, c.platform, COALESCE(c.os_name, '') AS os, \
+             COALESCE(c.model, '') AS model, COUNT(*) AS n \
+             FROM clients c \
+             JOIN software_statements s ON s.jti = c.statement_jti \
+             JOIN applications a ON a.id = c.application_id \
+             WHERE c.status = 'active' AND s.status = 'active' AND a.status = 'active' \
+             AND c.id IN (",
         );
-        let mut entries = Vec::with_capacity(revoked.len());
-        for row in &revoked {
+        let mut list = standing.separated(", ");
+        for id in chunk {
+            list.push_bind(id.clone());
+        }
+        standing.push(
+            ") GROUP BY c.application_id, c.platform, COALESCE(c.os_name, ''), \
+             COALESCE(c.model, '')",
+        );
+        for row in standing.build().fetch_all(&mut *tx).await.map_err(map_err)? {
+            let app: String = row.try_get("application_id").map_err(map_err)?;
+            let platform: String = row.try_get("platform").map_err(map_err)?;
+            let os: String = row.try_get("os").map_err(map_err)?;
+            let model: String = row.try_get("model").map_err(map_err)?;
+            let n: i64 = row.try_get("n").map_err(map_err)?;
+            for (dimension, value) in breakdown_values(&platform, Some(&os), Some(&model)) {
+                *lost.entry((app.clone(), dimension, value)).or_default() -= n;
+            }
+        }
+
+        let mut update =
+            sqlx::QueryBuilder::<$db>::new("UPDATE clients SET status = 'revoked', revoked_at = ");
+        update
+            .push_bind(at)
+            .push(", revoked_by = ")
+            .push_bind(actor.to_owned())
+            .push(", revoked_via = ")
+            .push_bind(via)
+            .push(" WHERE status = 'active' AND id IN (");
+        let mut list = update.separated(", ");
+        for id in chunk {
+            list.push_bind(id.clone());
+        }
+        update.push(") RETURNING id, programmer_id");
+        let rows = update.build().fetch_all(&mut *tx).await.map_err(map_err)?;
+        if rows.is_empty() {
+            continue;
+        }
+        revoked += rows.len();
+        let mut entries = Vec::with_capacity(rows.len());
+        for row in &rows {
             entries.push((
                 row.try_get::<String, _>("id").map_err(map_err)?,
                 row.try_get::<String, _>("programmer_id").map_err(map_err)?,
             ));
         }
+        let mut log = sqlx::QueryBuilder::<$db>::new(
+            "INSERT INTO revocations (kind, target, programmer_id, revoked_at) ",
+        );
         log.push_values(&entries, |mut b, (id, programmer)| {
             b.push_bind("client").push_bind(id.clone()).push_bind(programmer.clone()).push_bind(at);
         });
         log.build().execute(&mut *tx).await.map_err(map_err)?;
     }
-    adjust_breakdown(&mut tx, &lost).await?;
+    let deltas: Vec<(String, &'static str, String, i64)> = lost
+        .into_iter()
+        .filter(|(_, n)| *n != 0)
+        .map(|((app, dimension, value), n)| (app, dimension, value, n))
+        .collect();
+    adjust_breakdown(&mut tx, &deltas).await?;
     tx.commit().await.map_err(map_err)?;
-    Ok(u64::try_from(revoked.len()).unwrap_or(0))
+    Ok(u64::try_from(revoked).unwrap_or(0))
 }
 
 const USER_COLUMNS: &str =
@@ -1472,7 +1510,7 @@ impl Store for $store {
     async fn add_tokens_issued(
         &self,
         counts: &[TokenCount],
-        per_client: &[(ClientId, u64)],
+        per_client: &[dcr_core::store::ClientUse],
     ) -> StoreResult<()> {
         if counts.is_empty() && per_client.is_empty() {
             return Ok(());
@@ -1483,14 +1521,20 @@ impl Store for $store {
         }
         let mut tx = begin_write(&self.pool).await?;
         // Per client: one statement per chunk, joined on a VALUES list (SQLite and
-        // PostgreSQL both name its columns column1, column2).
-        for chunk in per_client.chunks(1_000) {
+        // PostgreSQL both name its columns column1, column2, ...). Last use only moves
+        // forward: another node may flush an older time later.
+        for chunk in per_client.chunks(REVOKE_CHUNK) {
             let mut update = sqlx::QueryBuilder::<$db>::new(
-                "UPDATE clients SET tokens_issued = tokens_issued + v.column2 FROM (",
+                "UPDATE clients SET tokens_issued = tokens_issued + v.column2, \
+                 last_used_at = CASE WHEN last_used_at IS NULL OR last_used_at < v.column3 \
+                 THEN v.column3 ELSE last_used_at END, \
+                 last_seen_at = CASE WHEN last_seen_at < v.column3 \
+                 THEN v.column3 ELSE last_seen_at END FROM (",
             );
-            update.push_values(chunk, |mut b, (id, n)| {
-                b.push_bind(id.to_string())
-                    .push_bind(i64::try_from(*n).unwrap_or(i64::MAX));
+            update.push_values(chunk, |mut b, u| {
+                b.push_bind(u.client.to_string())
+                    .push_bind(i64::try_from(u.tokens).unwrap_or(i64::MAX))
+                    .push_bind(u.last_used_at);
             });
             update.push(") AS v WHERE clients.id = v.column1");
             update.build().execute(&mut *tx).await.map_err(map_err)?;
@@ -2068,21 +2112,25 @@ async fn adjust_breakdown(
     tx: &mut sqlx::Transaction<'_, $db>,
     deltas: &[(String, &'static str, String, i64)],
 ) -> StoreResult<()> {
-    if deltas.is_empty() {
-        return Ok(());
+    for chunk in deltas.chunks(REVOKE_CHUNK) {
+        let mut up = sqlx::QueryBuilder::<$db>::new(
+            "INSERT INTO client_breakdown (application_id, dimension, value, active) ",
+        );
+        up.push_values(chunk, |mut b, (app, dimension, value, n)| {
+            b.push_bind(app.clone()).push_bind(*dimension).push_bind(value.clone()).push_bind(*n);
+        });
+        up.push(
+            " ON CONFLICT (application_id, dimension, value) DO UPDATE SET \
+             active = client_breakdown.active + excluded.active",
+        );
+        up.build().execute(&mut **tx).await.map_err(map_err)?;
     }
-    let mut up = sqlx::QueryBuilder::<$db>::new(
-        "INSERT INTO client_breakdown (application_id, dimension, value, active) ",
-    );
-    up.push_values(deltas, |mut b, (app, dimension, value, n)| {
-        b.push_bind(app.clone()).push_bind(*dimension).push_bind(value.clone()).push_bind(*n);
-    });
-    up.push(
-        " ON CONFLICT (application_id, dimension, value) DO UPDATE SET \
-         active = client_breakdown.active + excluded.active",
-    );
-    up.build().execute(&mut **tx).await.map(|_| ()).map_err(map_err)
+    Ok(())
 }
+
+/// Rows per statement in bulk writes: 500 × 4 parameters stays far below the
+/// bound-parameter limits of SQLite (32 766) and PostgreSQL (65 535).
+const REVOKE_CHUNK: usize = 500;
 
 /// The standing clients chosen by `condition` (a constant of this module over `c`,
 /// with one `$1`), grouped by breakdown key, negated: what revoking them takes away.

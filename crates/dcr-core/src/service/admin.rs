@@ -694,7 +694,7 @@ impl Dcr {
             .await?
             .filter(|s| who.can_see_application(&s.application))
             .ok_or(AdminError::NotFound)?;
-        standing.client.tokens_issued += self.unflushed_client_tokens(&id);
+        self.add_unflushed_use(&mut standing.client);
         Ok(standing)
     }
 

@@ -165,7 +165,7 @@ impl Dcr {
         self.get_application(who, &app.id.to_string()).await?;
         let mut clients = self.store.list_clients_newest(&app.id, page).await?;
         for standing in &mut clients.items {
-            standing.client.tokens_issued += self.unflushed_client_tokens(&standing.client.id);
+            self.add_unflushed_use(&mut standing.client);
         }
         Ok(clients)
     }

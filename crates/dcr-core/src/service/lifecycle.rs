@@ -333,6 +333,11 @@ impl Dcr {
     }
 
     async fn sweep_with_lease(&self, holder: &str, now: i64) -> Result<u64, StoreError> {
+        // This node's use of the last seconds first: last use is written at each
+        // token-count flush. (Another node's unflushed seconds can only matter for a
+        // client idle for the whole policy and used in those seconds; it registers
+        // again.)
+        self.flush_token_counts().await?;
         let mut expired = 0u64;
         for (app, days) in self.store.applications_expiring_inactive().await? {
             let cutoff = now.saturating_sub(i64::from(days).saturating_mul(86_400));

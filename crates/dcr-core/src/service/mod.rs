@@ -108,7 +108,9 @@ type TokenKey = (crate::ids::ApplicationId, crate::ids::StatementId, i64);
 #[derive(Default)]
 struct TokenTally {
     per_day: std::collections::HashMap<TokenKey, u64>,
-    per_client: std::collections::HashMap<crate::ids::ClientId, u64>,
+    /// Tokens and the latest issue time per client: flushed as its use, so the token
+    /// path writes nothing of its own.
+    per_client: std::collections::HashMap<crate::ids::ClientId, (u64, i64)>,
 }
 
 impl Dcr {
@@ -176,10 +178,13 @@ impl Dcr {
         statement: crate::ids::StatementId,
         client: crate::ids::ClientId,
     ) {
-        let day = self.clock.now().div_euclid(86_400);
+        let now = self.clock.now();
+        let day = now.div_euclid(86_400);
         let mut tally = self.token_counts();
         *tally.per_day.entry((app, statement, day)).or_insert(0) += 1;
-        *tally.per_client.entry(client).or_insert(0) += 1;
+        let used = tally.per_client.entry(client).or_insert((0, now));
+        used.0 += 1;
+        used.1 = used.1.max(now);
     }
 
     /// Adds the tokens counted since the last flush to the store (run on a timer and
@@ -198,8 +203,15 @@ impl Dcr {
                 },
             )
             .collect();
-        let per_client: Vec<(crate::ids::ClientId, u64)> =
-            taken.per_client.iter().map(|(id, n)| (*id, *n)).collect();
+        let per_client: Vec<crate::store::ClientUse> = taken
+            .per_client
+            .iter()
+            .map(|(id, (tokens, at))| crate::store::ClientUse {
+                client: *id,
+                tokens: *tokens,
+                last_used_at: *at,
+            })
+            .collect();
         if pending.is_empty() && per_client.is_empty() {
             return Ok(());
         }
@@ -208,8 +220,10 @@ impl Dcr {
             for (key, n) in taken.per_day {
                 *tally.per_day.entry(key).or_insert(0) += n;
             }
-            for (id, n) in taken.per_client {
-                *tally.per_client.entry(id).or_insert(0) += n;
+            for (id, (n, at)) in taken.per_client {
+                let used = tally.per_client.entry(id).or_insert((0, at));
+                used.0 += n;
+                used.1 = used.1.max(at);
             }
             return Err(e);
         }
@@ -240,13 +254,12 @@ impl Dcr {
         }
     }
 
-    /// Tokens of one client counted here and not yet flushed.
-    pub(crate) fn unflushed_client_tokens(&self, client: &crate::ids::ClientId) -> u64 {
-        self.token_counts()
-            .per_client
-            .get(client)
-            .copied()
-            .unwrap_or(0)
+    /// Adds a client's use counted here and not yet flushed to its record.
+    pub(crate) fn add_unflushed_use(&self, client: &mut crate::model::ClientRecord) {
+        if let Some((tokens, at)) = self.token_counts().per_client.get(&client.id).copied() {
+            client.tokens_issued += tokens;
+            client.last_used_at = client.last_used_at.max(Some(at));
+        }
     }
 
     /// The client's standing, from the short-lived cache or the store.

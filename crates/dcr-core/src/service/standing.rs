@@ -56,14 +56,6 @@ impl<K: std::hash::Hash + Eq + Clone, V> TtlCache<K, V> {
         entries.insert(id, (Instant::now(), standing));
     }
 
-    /// Replaces a cached standing without renewing its age.
-    pub(crate) fn update(&self, id: &K, standing: Arc<V>) {
-        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(entry) = entries.get_mut(id) {
-            entry.1 = standing;
-        }
-    }
-
     pub(crate) fn clear(&self) {
         self.entries
             .lock()

@@ -91,25 +91,9 @@ impl Dcr {
             .sign_access_token(&claims)
             .map_err(|e| TokenError::Internal(e.to_string()))?;
 
-        // Last use (what inactivity expiry reads): at most one write per client per
-        // hour, off the response path.
-        let seen = self.clock.now();
-        let stale = standing
-            .client
-            .last_used_at
-            .is_none_or(|t| seen - t >= 3600);
-        if stale {
-            // Mark the cached standing too, so the next requests do not write again.
-            let mut touched = standing.as_ref().clone();
-            touched.client.last_used_at = Some(seen);
-            self.standings
-                .update(&client_id, std::sync::Arc::new(touched));
-            let store = self.store.clone();
-            tokio_free_spawn(async move {
-                let _ = store.touch_client(&client_id, seen).await;
-            });
-        }
-
+        // Counted in memory: the periodic flush writes the count and the last use
+        // (what inactivity expiry reads) of every client in one transaction, so the
+        // token path writes nothing.
         self.count_token(app.id, standing.client.statement_jti, client_id);
         Ok(IssuedToken {
             id,
@@ -183,16 +167,6 @@ fn granted_audience(
             .cloned()
             .collect(),
     ))
-}
-
-/// Runs `fut` in the background when a Tokio runtime is present (always, in the server).
-fn tokio_free_spawn<F>(fut: F)
-where
-    F: std::future::Future<Output = ()> + Send + 'static,
-{
-    if let Ok(handle) = tokio::runtime::Handle::try_current() {
-        handle.spawn(fut);
-    }
 }
 
 #[cfg(test)]

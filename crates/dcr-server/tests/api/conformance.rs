@@ -7,7 +7,7 @@ use dcr_core::ids::{
     ApiKeyId, ApplicationId, ChannelId, ClientId, ProgrammerId, StatementId, UserId,
 };
 use dcr_core::model::*;
-use dcr_core::store::{Store, StoreError, TokenCount};
+use dcr_core::store::{ClientUse, Store, StoreError, TokenCount};
 use dcr_testkit::PgServer;
 
 fn programmer(id: &str) -> Programmer {
@@ -641,20 +641,22 @@ async fn management_plane(store: &dyn Store, registered: &ClientRecord) {
         day: 1,
         tokens: n,
     };
-    let per_client = [(registered.id, 3u64)];
+    let used = |tokens, last_used_at| ClientUse {
+        client: registered.id,
+        tokens,
+        last_used_at,
+    };
     store
-        .add_tokens_issued(&[tokens(3)], &per_client)
+        .add_tokens_issued(&[tokens(3)], &[used(3, 500)])
         .await
         .unwrap();
     store
-        .add_tokens_issued(&[tokens(4)], &[(registered.id, 4)])
+        .add_tokens_issued(&[tokens(4)], &[used(4, 700)])
         .await
         .unwrap();
-    // Per-client counts alone are flushed too.
-    store
-        .add_tokens_issued(&[], &[(registered.id, 1)])
-        .await
-        .unwrap();
+    // Per-client use alone is flushed too; an older time (another node's late flush)
+    // does not move last use back.
+    store.add_tokens_issued(&[], &[used(1, 600)]).await.unwrap();
     let usage = store.application_usage(&app).await.unwrap();
     assert_eq!(usage.tokens_issued, 7);
     assert!(usage.clients >= 1);

@@ -378,7 +378,6 @@ async fn inactive_clients_expire_and_must_register_again() {
     // Twenty days later the ready client is used; forty days later the idle one expires.
     app.dcr.clock().advance(20 * 86_400);
     app.token(&ready.client_id, &ready.secret).await;
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await; // the touch is off the response path
     app.dcr.clock().advance(20 * 86_400);
     let (s, v) = post(&app, "/lifecycle/sweep", json!({})).await;
     assert_eq!(s, StatusCode::OK, "{v}");
