@@ -1153,3 +1153,75 @@ async fn postgres_concurrent_writers_queue_instead_of_failing() {
         .unwrap();
     concurrent_writers_queue(Arc::new(store)).await;
 }
+
+/// A full batch of a bulk revocation (thousands of standing clients, each in three
+/// breakdown groups) fits the databases' bound-parameter limits.
+async fn full_revocation_batch(store: Arc<dyn Store>) {
+    store
+        .insert_programmer(&programmer("acme"), &audit("programmer.created", "acme"))
+        .await
+        .unwrap();
+    let app = application("acme", &[]);
+    store
+        .insert_application(&app, &audit("application.created", "app"))
+        .await
+        .unwrap();
+    let s = statement(&app);
+    store
+        .insert_statement(&s, &audit("statement.issued", "s"))
+        .await
+        .unwrap();
+    const N: usize = 3_000;
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..N {
+        let store = store.clone();
+        let mut c = client(&s);
+        // Every client in its own model group: the breakdown changes many rows.
+        c.model = Some(format!("model-{i}"));
+        tasks.spawn(async move { store.insert_client(&c).await });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap().unwrap();
+    }
+    let filter = ClientFilter {
+        statement: Some(s.jti),
+        ..Default::default()
+    };
+    let revoked = store
+        .revoke_matching_clients(&app.id, &filter, 10, "user:ops", 5_000)
+        .await
+        .unwrap();
+    assert_eq!(revoked, N as u64);
+    assert_eq!(
+        store
+            .count_matching_clients(&app.id, &filter)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store.usage_of_applications(&[app.id]).await.unwrap()[0]
+            .1
+            .active_clients,
+        0,
+        "the breakdown lost every revoked client"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_revokes_a_full_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dcr_store_sqlite::SqliteStore::open(&dir.path().join("b.sqlite3"))
+        .await
+        .unwrap();
+    full_revocation_batch(Arc::new(store)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_revokes_a_full_batch() {
+    let Some(pg) = PgServer::start() else { return };
+    let store = dcr_store_postgres::PgStore::connect(&pg.database("batch"))
+        .await
+        .unwrap();
+    full_revocation_batch(Arc::new(store)).await;
+}
