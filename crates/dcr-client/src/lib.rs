@@ -1,4 +1,4 @@
-//! Client SDK for dcr (SPEC 7).
+//! Client SDK for dcr (docs/integration.md).
 //!
 //! [`DcrClient`] holds an app's software statement and does what the integration
 //! rules ask, so apps cannot get them wrong:

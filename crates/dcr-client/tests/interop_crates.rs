@@ -24,7 +24,7 @@ use openidconnect::{
 use serde::{Deserialize, Serialize};
 
 /// The one RFC 7591 member dcr needs that the crate has no field for. `Option`, because
-/// the registration response (SPEC 2) does not echo the statement back.
+/// the registration response (docs/api.md, Register and Throttling) does not echo the statement back.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct SoftwareStatement {
     #[serde(skip_serializing_if = "Option::is_none")]

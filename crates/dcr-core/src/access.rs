@@ -1,4 +1,4 @@
-//! The access decision for protected APIs (SPEC 3), shared by forward auth in the
+//! The access decision for protected APIs (docs/errors.md), shared by forward auth in the
 //! server and by the `dcr-guard` crate so the two can never disagree. Only the source
 //! of "is the origin still active" differs: the store for the server, the revocation
 //! feed for the guard.
@@ -37,7 +37,7 @@ pub struct Requirements<'a> {
 }
 
 /// Step 2: with the origin's standing known, what the route requires, in the order
-/// of the SPEC 3 table: revoked, another programmer's, another audience's, another
+/// of the table of docs/errors.md: revoked, another programmer's, another audience's, another
 /// channel's, then the scope. `channel_owner` is the programmer owning the required
 /// channel, needed only when the token covers all of its programmer's channels.
 pub fn authorize(

@@ -1,4 +1,4 @@
-//! The key-encryption key (SPEC 8): seals signing keys at rest and derives the pepper
+//! The key-encryption key (docs/security.md): seals signing keys at rest and derives the pepper
 //! for keyed secret hashes, so every node given the same KEK shares both.
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};

@@ -1,4 +1,4 @@
-//! `X-Device-Info`: base64 of a JSON object describing the streaming device (SPEC 5).
+//! `X-Device-Info`: base64 of a JSON object describing the streaming device (docs/api.md, X-Device-Info).
 //!
 //! Restricted keys are normalised to their canonical spelling (matched without regard
 //! to case) and become `Unknown` when the value is not in the list, as Adobe does.

@@ -48,7 +48,7 @@ pub enum TokenError {
     Internal(String),
 }
 
-/// Why a protected-API call is refused (SPEC 3 table).
+/// Why a protected-API call is refused (docs/errors.md).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AccessError {
     #[error("missing or malformed bearer token")]
@@ -94,7 +94,7 @@ pub enum AdminError {
 }
 
 impl AccessError {
-    /// Status, code and message of the SPEC 3 table: the one mapping the server's
+    /// Status, code and message of the table of docs/errors.md: the one mapping the server's
     /// forward auth and the guard both answer with.
     pub fn rejection(&self) -> (u16, dcr_proto::EnhancedErrorCode, String) {
         use dcr_proto::EnhancedErrorCode as C;

@@ -203,7 +203,7 @@ impl ClientStanding {
     }
 }
 
-/// `active | revoked | expired` (SPEC 1), for clients.
+/// `active | revoked | expired` (docs/api.md, Client lifecycle), for clients.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EffectiveStatus {
     Active,
@@ -269,7 +269,7 @@ impl StatementRecord {
     }
 }
 
-/// Roles of the management plane (SPEC 4).
+/// Roles of the management plane (docs/api.md, The admin API).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
     Operator,
@@ -400,7 +400,7 @@ impl RevocationKind {
     }
 }
 
-/// How a client was cut off (SPEC 1 `revoked_via`).
+/// How a client was cut off (docs/api.md, Client lifecycle).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RevokedVia {
     /// Revoked on its own.

@@ -1,4 +1,4 @@
-//! Per-device throttling (SPEC 2): whose request it is, and whether its bucket has a
+//! Per-device throttling (docs/api.md, Register and Throttling): whose request it is, and whether its bucket has a
 //! token left. Shared by the server and `dcr-guard`.
 //!
 //! The device is the client IP: the TCP peer, unless the peer is a configured trusted

@@ -22,7 +22,7 @@ use tower::{Layer, Service};
 
 use crate::{Guard, VerifiedClient};
 
-/// A refused call, answered with the enhanced-error body of SPEC 3.
+/// A refused call, answered with the enhanced-error body of docs/errors.md.
 #[derive(Debug)]
 pub struct Rejection {
     status: u16,
@@ -119,7 +119,7 @@ impl GuardLayer {
         self
     }
 
-    /// Throttles callers per device with the server's token-bucket rules (SPEC 2): the
+    /// Throttles callers per device with the server's token-bucket rules (docs/api.md, Register and Throttling): the
     /// client IP is the peer address, or, behind `trusted_proxies`, the right-most
     /// untrusted `X-Forwarded-For` hop. Needs the peer address: serve the router with
     /// `into_make_service_with_connect_info::<SocketAddr>()`.

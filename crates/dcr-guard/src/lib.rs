@@ -6,7 +6,7 @@
 //! or application has been revoked, using a revocation set it keeps current by
 //! polling `GET /o/revocations` (every 2 s by default). The decision itself is
 //! [`dcr_core::access`], the very code behind the server's `/o/auth/verify`, so the
-//! two cannot disagree. Refusals use the enhanced-error body and the SPEC 3 table.
+//! two cannot disagree. Refusals use the enhanced-error body and the table of docs/errors.md.
 //!
 //! [`GuardLayer`] applies it to a router or route (a tower `Layer`), with the scope
 //! the route needs and the path parameter naming its channel; handlers receive the

@@ -106,7 +106,7 @@ impl EnhancedErrorCode {
         }
     }
 
-    /// What the caller should do next, per the SPEC 3 table.
+    /// What the caller should do next, per the table of docs/errors.md.
     pub fn action(self) -> Action {
         match self {
             Self::InvalidAccessTokenClientApplication

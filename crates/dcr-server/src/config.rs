@@ -134,7 +134,7 @@ pub struct ThrottleConfig {
 }
 
 /// Throttling of one endpoint. Without `capacity`/`refill_per_second` the endpoint
-/// shares the device's one bucket with the other throttled endpoints (SPEC 2).
+/// shares the device's one bucket with the other throttled endpoints (docs/api.md, Register and Throttling).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct EndpointThrottle {

@@ -1,6 +1,6 @@
 //! The OpenAPI 3.1 document served at `/openapi.json`.
 //!
-//! Written out here rather than derived: the contract is the SPEC, and this file says
+//! Written out here rather than derived: the contract is docs/api.md, and this file says
 //! it in one place. Tests keep it true: every documented operation must be routed,
 //! `tests/api/openapi.rs` snapshots it, and schemathesis (run by `scripts/test`)
 //! checks live answers against it.

@@ -164,7 +164,7 @@ fn print_config_redacts_secrets_and_bad_config_is_a_clear_error() {
 }
 
 /// Runs the whole flow against the real binary at debug level and proves that no
-/// secret, statement or token reaches the logs (SPEC 8).
+/// secret, statement or token reaches the logs (docs/security.md).
 #[tokio::test]
 async fn debug_logs_never_contain_secrets_statements_or_tokens() {
     use serde_json::json;

@@ -1,4 +1,4 @@
-//! The guard in front of a real API, against a real dcr server: the SPEC 3 table, and
+//! The guard in front of a real API, against a real dcr server: the table of docs/errors.md, and
 //! revocation reaching every protected path within 5 s.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 

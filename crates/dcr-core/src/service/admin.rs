@@ -1,4 +1,4 @@
-//! The management plane (SPEC 4): who may do what, and the rules of each record.
+//! The management plane (docs/api.md, The admin API): who may do what, and the rules of each record.
 //!
 //! Tenant isolation lives here, in one place: every operation takes the caller's
 //! [`Principal`], and a resource the caller may not see is reported as

@@ -35,7 +35,7 @@ use crate::store::{Store, StoreError};
 use crate::time::unix_now;
 
 /// What to do when a device's derived platform is not among its application's
-/// platforms (SPEC 5).
+/// platforms (docs/api.md, X-Device-Info).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PlatformPolicy {

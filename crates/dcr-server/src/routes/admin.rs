@@ -1,4 +1,4 @@
-//! The admin REST API under `/admin/v1` (SPEC 4). Handlers only translate: the rules,
+//! The admin REST API under `/admin/v1` (docs/api.md, The admin API). Handlers only translate: the rules,
 //! including who may see what, are in `dcr_core::service::admin`.
 
 use axum::body::Body;

@@ -1,4 +1,4 @@
-//! `POST /o/client/register` (SPEC 2).
+//! `POST /o/client/register` (docs/api.md, Register and Throttling).
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -17,7 +17,7 @@ use crate::extract::{
 };
 use crate::state::AppState;
 
-/// Largest registration body (SPEC 2).
+/// Largest registration body (docs/api.md, Register and Throttling).
 pub const MAX_REGISTER_BODY: usize = 64 * 1024;
 
 pub fn router() -> Router<AppState> {

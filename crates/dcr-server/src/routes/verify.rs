@@ -1,5 +1,5 @@
 //! `/o/auth/verify`: forward auth for nginx `auth_request`, Envoy `ext_authz` and
-//! Traefik `ForwardAuth` (SPEC 3). Any method, so a proxy can pass the original one.
+//! Traefik `ForwardAuth` (docs/errors.md). Any method, so a proxy can pass the original one.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};

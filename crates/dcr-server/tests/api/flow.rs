@@ -20,7 +20,7 @@ async fn full_flow_issues_documented_bodies() {
             .starts_with("dcr.")
     );
 
-    // The statement: header alg/kid/typ, claims of SPEC 1, no exp.
+    // The statement: header alg/kid/typ, claims of docs/api.md, no exp.
     let (jti, statement) = app.statement(app_id).await;
     let h = header(&statement);
     assert_eq!(h["alg"], "ES256");

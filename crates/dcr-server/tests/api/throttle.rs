@@ -1,4 +1,4 @@
-//! Throttling (SPEC 2): burst, refill, one bucket per device across endpoints, trusted
+//! Throttling (docs/api.md, Register and Throttling): burst, refill, one bucket per device across endpoints, trusted
 //! proxies, exemptions, and one budget across nodes through Redis.
 
 use std::time::{Duration, Instant};
