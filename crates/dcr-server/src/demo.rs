@@ -1,5 +1,7 @@
-//! `dcr serve --demo`: a demo programmer, channel and application on first start, and
-//! commands to copy and paste that register, get a token and make a verified call.
+//! `dcr serve --demo`: a demo programmer, channel and application on first start, an
+//! operator API key and a dashboard user for them, and commands to copy and paste that
+//! register, get a token and make a verified call. What is secret (the key, the
+//! password) is kept in 0600 files of the data directory, so a restart prints the same.
 
 use std::path::Path;
 
@@ -8,6 +10,24 @@ use dcr_core::ids::ProgrammerId;
 use dcr_core::service::{NewApplication, Principal};
 
 const STATEMENT_FILE: &str = "demo-statement.jwt";
+const ADMIN_KEY_FILE: &str = "demo-admin-key";
+const DASHBOARD_FILE: &str = "demo-dashboard-user";
+const DASHBOARD_EMAIL: &str = "demo@demo.example";
+
+/// Writes a secret readable by its owner only.
+fn write_secret(path: &Path, text: &str) -> anyhow::Result<()> {
+    std::fs::write(path, format!("{text}\n"))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(())
+}
+
+fn err(e: impl std::fmt::Display) -> anyhow::Error {
+    anyhow::anyhow!("{e}")
+}
 
 /// Creates the demo data once (kept in the store and in `data_dir`) and returns the
 /// text to print.
@@ -52,10 +72,48 @@ pub async fn prepare(dcr: &Dcr, base: &str, data_dir: &Path) -> anyhow::Result<S
             jws
         }
     };
+    let key_path = data_dir.join(ADMIN_KEY_FILE);
+    let admin_key = match std::fs::read_to_string(&key_path) {
+        Ok(saved) => saved.trim().to_owned(),
+        Err(_) => {
+            let key = dcr.create_operator_key(true).await.map_err(err)?;
+            write_secret(&key_path, &key)?;
+            key
+        }
+    };
+    let user_path = data_dir.join(DASHBOARD_FILE);
+    let password = match std::fs::read_to_string(&user_path) {
+        Ok(saved) => saved.trim().to_owned(),
+        Err(_) => {
+            let password = dcr_core::secrets::random_token().map_err(err)?;
+            dcr.create_user(
+                &Principal::system(),
+                "demo",
+                dcr_core::service::NewUser {
+                    email: DASHBOARD_EMAIL.into(),
+                    password: password.clone(),
+                    role: "programmer-admin".into(),
+                    channel: None,
+                },
+            )
+            .await
+            .map_err(err)?;
+            write_secret(&user_path, &password)?;
+            password
+        }
+    };
     let file = path.display();
+    let key = key_path.display();
     Ok(format!(
         r#"
 dcr demo: programmer "demo", channel "DEMOTV", application "Demo app".
+
+Dashboard: {base}/dashboard  (sign in as {DASHBOARD_EMAIL}, password {password})
+Admin API key (operator; kept in {key}):
+
+   export DCR_URL={base} DCR_ADMIN_KEY={admin_key}
+   dcr admin applications list demo
+
 Software statement (saved in {file}):
 
 {statement}

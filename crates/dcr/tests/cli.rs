@@ -322,6 +322,56 @@ async fn demo_mode_prints_a_statement_and_commands_that_work() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
+
+    // The printed admin key works, and so does the printed dashboard sign-in.
+    let key = text
+        .split("DCR_ADMIN_KEY=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("an admin key is printed");
+    let apps = http
+        .get(format!("{base}/admin/v1/programmers/demo/applications"))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(apps.status(), 200);
+    let password = text
+        .split("password ")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .expect("a dashboard password is printed");
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = browser
+        .get(format!("{base}/dashboard/login"))
+        .send()
+        .await
+        .unwrap();
+    let cookie = page.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let login = page.text().await.unwrap();
+    let at = login.find("name=\"csrf\" value=\"").unwrap() + 19;
+    let csrf = login[at..].split('"').next().unwrap();
+    let signed_in = browser
+        .post(format!("{base}/dashboard/login"))
+        .header("cookie", cookie)
+        .form(&[
+            ("csrf", csrf),
+            ("email", "demo@demo.example"),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), 303, "the demo user signs in");
     let _ = child.kill();
     let _ = child.wait();
 
@@ -333,6 +383,7 @@ async fn demo_mode_prints_a_statement_and_commands_that_work() {
         let text = std::fs::read_to_string(&out2).unwrap_or_default();
         if text.contains("Make a verified call") {
             assert!(text.contains(&statement));
+            assert!(text.contains(key), "the same admin key");
             break;
         }
         assert!(Instant::now() < deadline);
