@@ -400,10 +400,13 @@ pub fn document(issuer: &str) -> Value {
             "kid": string, "alg": string, "state": string, "created_at": int, "retired_at": int}},
     });
 
+    let mut paths = paths;
+    name_and_secure(&mut paths);
     json!({
         "openapi": "3.1.0",
         "info": {"title": "dcr", "version": env!("CARGO_PKG_VERSION"),
-                 "description": "OAuth 2.0 Dynamic Client Registration for streaming apps (Adobe Pass DCR compatible)."},
+                 "description": "OAuth 2.0 Dynamic Client Registration for streaming apps (Adobe Pass DCR compatible).",
+                 "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"}},
         "servers": [{"url": issuer}],
         "paths": paths,
         "components": {
@@ -412,10 +415,100 @@ pub fn document(issuer: &str) -> Value {
                 "adminKey": {"type": "http", "scheme": "bearer", "description": "An admin API key"},
                 "resourceServerKey": {"type": "http", "scheme": "bearer", "description": "A resource-server API key"},
                 "bearerToken": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": "An access token"},
-                "registrationAccessToken": {"type": "http", "scheme": "bearer", "description": "The registration access token returned at registration (RFC 7592)"}
+                "registrationAccessToken": {"type": "http", "scheme": "bearer", "description": "The registration access token returned at registration (RFC 7592)"},
+                "clientBasic": {"type": "http", "scheme": "basic", "description": "client_id and client_secret (RFC 6749 2.3.1); or send them as form parameters"}
             }
         }
     })
+}
+
+/// The `operationId` of every operation (what client generators name methods after).
+const OPERATION_IDS: &[(&str, &str, &str)] = &[
+    ("get", "/.well-known/jwks.json", "getJwks"),
+    ("get", "/.well-known/oauth-authorization-server", "getServerMetadata"),
+    ("get", "/.well-known/openid-configuration", "getOpenidConfiguration"),
+    ("get", "/admin/v1/api-keys", "listDeploymentApiKeys"),
+    ("post", "/admin/v1/api-keys", "createDeploymentApiKey"),
+    ("delete", "/admin/v1/api-keys/{key_id}", "revokeApiKey"),
+    ("get", "/admin/v1/applications/{app_id}", "getApplication"),
+    ("get", "/admin/v1/applications/{app_id}/activity", "getApplicationActivity"),
+    ("get", "/admin/v1/applications/{app_id}/clients", "listClients"),
+    ("post", "/admin/v1/applications/{app_id}/clients/revoke", "revokeClientsMatching"),
+    ("put", "/admin/v1/applications/{app_id}/policy", "setApplicationPolicy"),
+    ("post", "/admin/v1/applications/{app_id}/revoke", "revokeApplication"),
+    ("get", "/admin/v1/applications/{app_id}/software-statements", "listStatements"),
+    ("post", "/admin/v1/applications/{app_id}/software-statements", "issueStatement"),
+    ("get", "/admin/v1/applications/{app_id}/usage", "getApplicationUsage"),
+    ("get", "/admin/v1/audit", "listAuditEvents"),
+    ("get", "/admin/v1/clients/{client_id}", "getClient"),
+    ("post", "/admin/v1/clients/{client_id}/revoke", "revokeClient"),
+    ("get", "/admin/v1/keys", "listSigningKeys"),
+    ("post", "/admin/v1/keys/rotate", "rotateSigningKeys"),
+    ("post", "/admin/v1/lifecycle/sweep", "sweepInactiveClients"),
+    ("get", "/admin/v1/programmers", "listProgrammers"),
+    ("post", "/admin/v1/programmers", "createProgrammer"),
+    ("get", "/admin/v1/programmers/{pid}", "getProgrammer"),
+    ("get", "/admin/v1/programmers/{pid}/api-keys", "listApiKeys"),
+    ("post", "/admin/v1/programmers/{pid}/api-keys", "createApiKey"),
+    ("get", "/admin/v1/programmers/{pid}/applications", "listApplications"),
+    ("post", "/admin/v1/programmers/{pid}/applications", "createApplication"),
+    ("get", "/admin/v1/programmers/{pid}/channels", "listChannels"),
+    ("post", "/admin/v1/programmers/{pid}/channels", "createChannel"),
+    ("get", "/admin/v1/programmers/{pid}/users", "listUsers"),
+    ("post", "/admin/v1/programmers/{pid}/users", "createUser"),
+    ("post", "/admin/v1/software-statements/{jti}/retire", "retireStatement"),
+    ("post", "/admin/v1/software-statements/{jti}/revoke", "revokeStatement"),
+    ("post", "/admin/v1/software-statements/{jti}/rotate", "rotateStatement"),
+    ("delete", "/admin/v1/users/{user_id}", "disableUser"),
+    ("get", "/healthz", "getHealth"),
+    ("get", "/metrics", "getMetrics"),
+    ("delete", "/o/auth/verify", "verifyDelete"),
+    ("get", "/o/auth/verify", "verify"),
+    ("patch", "/o/auth/verify", "verifyPatch"),
+    ("post", "/o/auth/verify", "verifyPost"),
+    ("put", "/o/auth/verify", "verifyPut"),
+    ("post", "/o/client/register", "registerClient"),
+    ("delete", "/o/client/register/{client_id}", "deleteRegistration"),
+    ("get", "/o/client/register/{client_id}", "getRegistration"),
+    ("post", "/o/client/token", "issueTokenAdobe"),
+    ("post", "/o/introspect", "introspectToken"),
+    ("get", "/o/revocations", "listRevocations"),
+    ("post", "/oauth2/revoke", "revokeToken"),
+    ("post", "/oauth2/token", "issueToken"),
+    ("get", "/openapi.json", "getOpenapi"),
+    ("get", "/readyz", "getReadiness"),
+];
+
+/// Names every operation, and says explicitly which need no credentials (`[]`) and
+/// which take client credentials as HTTP Basic or in the form.
+fn name_and_secure(paths: &mut Value) {
+    let Some(paths) = paths.as_object_mut() else {
+        return;
+    };
+    for (path, item) in paths.iter_mut() {
+        let Some(methods) = item.as_object_mut() else {
+            continue;
+        };
+        for (method, op) in methods.iter_mut() {
+            if let Some((_, _, id)) = OPERATION_IDS
+                .iter()
+                .find(|(m, p, _)| m == method && p == path)
+            {
+                op["operationId"] = json!(id);
+            }
+            if op.get("security").is_none() {
+                let client_authenticated = matches!(
+                    path.as_str(),
+                    "/o/client/token" | "/oauth2/token" | "/oauth2/revoke"
+                );
+                op["security"] = if client_authenticated {
+                    json!([{"clientBasic": []}, {}])
+                } else {
+                    json!([])
+                };
+            }
+        }
+    }
 }
 
 /// Every documented operation, as (method, path).
