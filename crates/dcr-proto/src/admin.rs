@@ -168,6 +168,14 @@ pub struct BulkRevocation {
     pub revoked: u64,
 }
 
+/// `202 Accepted` of a long action that goes on in the background.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Accepted {
+    /// `running`.
+    pub status: String,
+    pub message: String,
+}
+
 /// Answer of `POST /lifecycle/sweep`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sweep {

@@ -2,6 +2,8 @@
 //! audit event (which `dcr-core` writes): an info log line and its metric. The admin
 //! API and the dashboard both call these, so a change made in either logs alike.
 
+use std::future::Future;
+
 use dcr_core::error::AdminError;
 use dcr_core::model::{
     Application, ApplicationPolicy, ClientFilter, ClientStanding, StatementRecord,
@@ -11,6 +13,29 @@ use dcr_core::service::{NewApplication, Principal, RotatedStatement};
 use crate::state::AppState;
 
 type Result<T> = std::result::Result<T, AdminError>;
+
+/// How a long action (a bulk revocation, a sweep) ended for the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Finished<T> {
+    Done(T),
+    /// Still working after `limits.long_action_wait_seconds`: it goes on in the
+    /// background (the request ending does not stop it) and audits its result.
+    InBackground,
+}
+
+/// Runs `work` as its own task, so that neither a request timeout nor a client going
+/// away leaves it half done, and waits for it a while.
+async fn run_detached<T: Send + 'static>(
+    state: &AppState,
+    work: impl Future<Output = Result<T>> + Send + 'static,
+) -> Result<Finished<T>> {
+    let mut job = tokio::spawn(work);
+    match tokio::time::timeout(state.long_action_wait, &mut job).await {
+        Ok(Ok(result)) => result.map(Finished::Done),
+        Ok(Err(e)) => Err(AdminError::Internal(format!("the action failed: {e}"))),
+        Err(_) => Ok(Finished::InBackground),
+    }
+}
 
 pub async fn create_application(
     state: &AppState,
@@ -96,16 +121,33 @@ pub async fn revoke_clients_matching(
     app_id: &str,
     filter: ClientFilter,
     dry_run: bool,
-) -> Result<u64> {
-    let n = state
-        .dcr
-        .revoke_clients_matching(who, app_id, filter, dry_run)
-        .await?;
-    if !dry_run {
-        tracing::info!(actor = %who.actor, application = %app_id, revoked = n, "clients revoked in bulk");
-        crate::metrics::revocations("bulk", n);
-    }
-    Ok(n)
+) -> Result<Finished<u64>> {
+    let dcr = state.dcr.clone();
+    let (who, app_id) = (who.clone(), app_id.to_owned());
+    run_detached(state, async move {
+        let n = dcr
+            .revoke_clients_matching(&who, &app_id, filter, dry_run)
+            .await?;
+        if !dry_run {
+            tracing::info!(actor = %who.actor, application = %app_id, revoked = n, "clients revoked in bulk");
+            crate::metrics::revocations("bulk", n);
+        }
+        Ok(n)
+    })
+    .await
+}
+
+/// The inactivity sweep, now.
+pub async fn sweep_inactive(state: &AppState, who: &Principal) -> Result<Finished<u64>> {
+    let dcr = state.dcr.clone();
+    let who = who.clone();
+    run_detached(state, async move {
+        let expired = dcr.sweep_now(&who).await?;
+        tracing::info!(actor = %who.actor, expired, "inactivity sweep run on request");
+        crate::metrics::revocations("inactivity", expired);
+        Ok(expired)
+    })
+    .await
 }
 
 pub async fn set_policy(

@@ -191,6 +191,10 @@ pub struct LimitsConfig {
     pub max_header_bytes: usize,
     /// On shutdown, how long in-flight requests may take to finish.
     pub shutdown_grace_seconds: u64,
+    /// How long a bulk revocation or an inactivity sweep asked for over HTTP is awaited
+    /// before the answer is `202 Accepted` and the work finishes in the background.
+    /// Keep it below `request_timeout_seconds`.
+    pub long_action_wait_seconds: u64,
 }
 
 impl Default for Config {
@@ -262,6 +266,7 @@ impl Default for LimitsConfig {
             failed_auth_per_minute: 30,
             max_header_bytes: 32 * 1024,
             shutdown_grace_seconds: 10,
+            long_action_wait_seconds: 20,
         }
     }
 }

@@ -165,6 +165,16 @@ fn audit_filters() -> Vec<Value> {
     ]
 }
 
+/// A long action: `202` when it outlasts `limits.long_action_wait_seconds` and goes
+/// on in the background.
+fn accepted(mut op: Value) -> Value {
+    op["responses"]["202"] = body(
+        "Still running after limits.long_action_wait_seconds: it finishes in the background and audits its result",
+        schema_ref("Accepted"),
+    );
+    op
+}
+
 fn id_param(name: &str) -> Value {
     json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}})
 }
@@ -309,11 +319,11 @@ pub fn document(issuer: &str) -> Value {
         "/admin/v1/software-statements/{jti}/retire": {"post": with_params(admin("Retire a statement: no new registrations, its clients keep working (409 when revoked)", empty(), ("200", body("The statement", schema_ref("SoftwareStatement")))), vec![id_param("jti")])},
         "/admin/v1/software-statements/{jti}/rotate": {"post": with_params(admin("Retire a statement and issue its successor in one step", empty(), ("201", body("The successor (shown once) and the retired jti", schema_ref("RotatedStatement")))), vec![id_param("jti")])},
         "/admin/v1/applications/{app_id}/policy": {"put": with_params(admin("Set the lifecycle policy (quotas, inactivity expiry); null is no limit", Some(json_request(schema_ref("ApplicationPolicy"))), ("200", body("The application", schema_ref("Application")))), vec![id_param("app_id")])},
-        "/admin/v1/applications/{app_id}/clients/revoke": {"post": with_params(admin("Revoke every client matching a filter (bounded batches); dry_run counts only", Some(json_request(schema_ref("ClientFilter"))), ("200", body("How many were (or would be) revoked", schema_ref("BulkRevocation")))),
+        "/admin/v1/applications/{app_id}/clients/revoke": {"post": with_params(accepted(admin("Revoke every client matching a filter (bounded batches); dry_run counts only", Some(json_request(schema_ref("ClientFilter"))), ("200", body("How many were (or would be) revoked", schema_ref("BulkRevocation"))))),
             vec![id_param("app_id"), json!({"name": "dry_run", "in": "query", "required": false, "schema": {"type": "boolean"}})])},
         "/admin/v1/applications/{app_id}/activity": {"get": with_params(admin("Registrations and tokens per day, clients by platform/OS/model, spikes", empty(), ("200", body("Activity", schema_ref("Activity")))),
             vec![id_param("app_id"), json!({"name": "days", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": 366}})])},
-        "/admin/v1/lifecycle/sweep": {"post": admin("Run the inactivity sweep now (operator)", empty(), ("200", body("How many clients expired", schema_ref("Sweep"))))},
+        "/admin/v1/lifecycle/sweep": {"post": accepted(admin("Run the inactivity sweep now (operator)", empty(), ("200", body("How many clients expired", schema_ref("Sweep")))))},
         "/admin/v1/clients/{client_id}": {"get": with_params(admin("A client", empty(), ("200", body("The client", schema_ref("Client")))), vec![id_param("client_id")])},
         "/admin/v1/clients/{client_id}/revoke": {"post": with_params(admin("Revoke a client", empty(), ("200", body("The client", schema_ref("Client")))), vec![id_param("client_id")])},
         "/admin/v1/programmers/{pid}/users": {
@@ -375,6 +385,7 @@ pub fn document(issuer: &str) -> Value {
             "registered_before": {"oneOf": [{"type": "integer", "minimum": 0}, {"type": "string"}]}}},
         "BulkRevocation": {"type": "object", "required": ["revoked"], "properties": {"revoked": int}},
         "Sweep": {"type": "object", "required": ["expired"], "properties": {"expired": int}},
+        "Accepted": {"type": "object", "required": ["status", "message"], "properties": {"status": {"type": "string", "enum": ["running"]}, "message": string}},
         "Activity": {"type": "object", "required": ["application_id", "days", "daily", "statements", "active_clients", "by_platform", "by_os", "by_model", "spike"], "properties": {
             "application_id": string, "days": int, "daily": {"type": "array"}, "statements": {"type": "array"}, "active_clients": int,
             "by_platform": {"type": "array"}, "by_os": {"type": "array"}, "by_model": {"type": "array"}, "spike": {"type": "boolean"}}},
@@ -425,23 +436,67 @@ pub fn document(issuer: &str) -> Value {
 /// The `operationId` of every operation (what client generators name methods after).
 const OPERATION_IDS: &[(&str, &str, &str)] = &[
     ("get", "/.well-known/jwks.json", "getJwks"),
-    ("get", "/.well-known/oauth-authorization-server", "getServerMetadata"),
-    ("get", "/.well-known/openid-configuration", "getOpenidConfiguration"),
+    (
+        "get",
+        "/.well-known/oauth-authorization-server",
+        "getServerMetadata",
+    ),
+    (
+        "get",
+        "/.well-known/openid-configuration",
+        "getOpenidConfiguration",
+    ),
     ("get", "/admin/v1/api-keys", "listDeploymentApiKeys"),
     ("post", "/admin/v1/api-keys", "createDeploymentApiKey"),
     ("delete", "/admin/v1/api-keys/{key_id}", "revokeApiKey"),
     ("get", "/admin/v1/applications/{app_id}", "getApplication"),
-    ("get", "/admin/v1/applications/{app_id}/activity", "getApplicationActivity"),
-    ("get", "/admin/v1/applications/{app_id}/clients", "listClients"),
-    ("post", "/admin/v1/applications/{app_id}/clients/revoke", "revokeClientsMatching"),
-    ("put", "/admin/v1/applications/{app_id}/policy", "setApplicationPolicy"),
-    ("post", "/admin/v1/applications/{app_id}/revoke", "revokeApplication"),
-    ("get", "/admin/v1/applications/{app_id}/software-statements", "listStatements"),
-    ("post", "/admin/v1/applications/{app_id}/software-statements", "issueStatement"),
-    ("get", "/admin/v1/applications/{app_id}/usage", "getApplicationUsage"),
+    (
+        "get",
+        "/admin/v1/applications/{app_id}/activity",
+        "getApplicationActivity",
+    ),
+    (
+        "get",
+        "/admin/v1/applications/{app_id}/clients",
+        "listClients",
+    ),
+    (
+        "post",
+        "/admin/v1/applications/{app_id}/clients/revoke",
+        "revokeClientsMatching",
+    ),
+    (
+        "put",
+        "/admin/v1/applications/{app_id}/policy",
+        "setApplicationPolicy",
+    ),
+    (
+        "post",
+        "/admin/v1/applications/{app_id}/revoke",
+        "revokeApplication",
+    ),
+    (
+        "get",
+        "/admin/v1/applications/{app_id}/software-statements",
+        "listStatements",
+    ),
+    (
+        "post",
+        "/admin/v1/applications/{app_id}/software-statements",
+        "issueStatement",
+    ),
+    (
+        "get",
+        "/admin/v1/applications/{app_id}/usage",
+        "getApplicationUsage",
+    ),
     ("get", "/admin/v1/audit", "listAuditEvents"),
     ("get", "/admin/v1/clients/{client_id}", "getClient"),
-    ("post", "/admin/v1/clients/{client_id}/revoke", "revokeClient"),
+    (
+        "post",
+        "/admin/v1/clients/{client_id}/revoke",
+        "revokeClient",
+    ),
     ("get", "/admin/v1/keys", "listSigningKeys"),
     ("post", "/admin/v1/keys/rotate", "rotateSigningKeys"),
     ("post", "/admin/v1/lifecycle/sweep", "sweepInactiveClients"),
@@ -449,16 +504,48 @@ const OPERATION_IDS: &[(&str, &str, &str)] = &[
     ("post", "/admin/v1/programmers", "createProgrammer"),
     ("get", "/admin/v1/programmers/{pid}", "getProgrammer"),
     ("get", "/admin/v1/programmers/{pid}/api-keys", "listApiKeys"),
-    ("post", "/admin/v1/programmers/{pid}/api-keys", "createApiKey"),
-    ("get", "/admin/v1/programmers/{pid}/applications", "listApplications"),
-    ("post", "/admin/v1/programmers/{pid}/applications", "createApplication"),
-    ("get", "/admin/v1/programmers/{pid}/channels", "listChannels"),
-    ("post", "/admin/v1/programmers/{pid}/channels", "createChannel"),
+    (
+        "post",
+        "/admin/v1/programmers/{pid}/api-keys",
+        "createApiKey",
+    ),
+    (
+        "get",
+        "/admin/v1/programmers/{pid}/applications",
+        "listApplications",
+    ),
+    (
+        "post",
+        "/admin/v1/programmers/{pid}/applications",
+        "createApplication",
+    ),
+    (
+        "get",
+        "/admin/v1/programmers/{pid}/channels",
+        "listChannels",
+    ),
+    (
+        "post",
+        "/admin/v1/programmers/{pid}/channels",
+        "createChannel",
+    ),
     ("get", "/admin/v1/programmers/{pid}/users", "listUsers"),
     ("post", "/admin/v1/programmers/{pid}/users", "createUser"),
-    ("post", "/admin/v1/software-statements/{jti}/retire", "retireStatement"),
-    ("post", "/admin/v1/software-statements/{jti}/revoke", "revokeStatement"),
-    ("post", "/admin/v1/software-statements/{jti}/rotate", "rotateStatement"),
+    (
+        "post",
+        "/admin/v1/software-statements/{jti}/retire",
+        "retireStatement",
+    ),
+    (
+        "post",
+        "/admin/v1/software-statements/{jti}/revoke",
+        "revokeStatement",
+    ),
+    (
+        "post",
+        "/admin/v1/software-statements/{jti}/rotate",
+        "rotateStatement",
+    ),
     ("delete", "/admin/v1/users/{user_id}", "disableUser"),
     ("get", "/healthz", "getHealth"),
     ("get", "/metrics", "getMetrics"),
@@ -468,7 +555,11 @@ const OPERATION_IDS: &[(&str, &str, &str)] = &[
     ("post", "/o/auth/verify", "verifyPost"),
     ("put", "/o/auth/verify", "verifyPut"),
     ("post", "/o/client/register", "registerClient"),
-    ("delete", "/o/client/register/{client_id}", "deleteRegistration"),
+    (
+        "delete",
+        "/o/client/register/{client_id}",
+        "deleteRegistration",
+    ),
     ("get", "/o/client/register/{client_id}", "getRegistration"),
     ("post", "/o/client/token", "issueTokenAdobe"),
     ("post", "/o/introspect", "introspectToken"),

@@ -189,6 +189,7 @@ impl Application {
             throttle,
             proxies,
             failed_auth,
+            long_action_wait: Duration::from_secs(config.limits.long_action_wait_seconds),
         };
         let help_base: Arc<str> = Arc::from(
             config

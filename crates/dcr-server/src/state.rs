@@ -21,6 +21,8 @@ pub struct AppState {
     /// Whose `X-Forwarded-For` to believe when naming a caller's address.
     pub proxies: Arc<TrustedProxies>,
     pub failed_auth: Arc<FailedAuthentications>,
+    /// How long long-running admin actions are awaited before answering 202.
+    pub long_action_wait: std::time::Duration,
 }
 
 impl AppState {

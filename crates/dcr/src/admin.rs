@@ -717,6 +717,16 @@ pub async fn run(remote: Remote, command: RemoteCommand) -> anyhow::Result<()> {
         let message = body["message"].as_str().unwrap_or("request failed");
         anyhow::bail!("{status}: {message}");
     }
+    if status == reqwest::StatusCode::ACCEPTED {
+        // A long action goes on in the background after the answer.
+        eprintln!(
+            "{}",
+            body["message"]
+                .as_str()
+                .unwrap_or("still running in the background")
+        );
+        return Ok(());
+    }
     if let Some(file) = out {
         let jws = body["software_statement"].as_str().unwrap_or_default();
         std::fs::write(&file, format!("{jws}\n"))

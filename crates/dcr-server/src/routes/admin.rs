@@ -10,6 +10,8 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 use axum::{Extension, Json, Router};
+
+use crate::actions::Finished;
 use dcr_core::error::AdminError;
 use dcr_core::model::{self, PageOf, PageRequest};
 use dcr_core::service::{AuditQuery, NewUser};
@@ -442,7 +444,7 @@ async fn revoke_matching_clients(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Body,
-) -> AdminResult<Json<wire::BulkRevocation>> {
+) -> AdminResult<Response> {
     let mut dry_run = false;
     for (name, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
         if name == "dry_run" {
@@ -481,21 +483,41 @@ async fn revoke_matching_clients(
             .map(|t| instant(t, "registered_before"))
             .transpose()?,
     };
-    let revoked =
-        crate::actions::revoke_clients_matching(&state, &who, &app_id, filter, dry_run).await?;
-    Ok(Json(wire::BulkRevocation { revoked }))
+    Ok(
+        match crate::actions::revoke_clients_matching(&state, &who, &app_id, filter, dry_run)
+            .await?
+        {
+            Finished::Done(revoked) => Json(wire::BulkRevocation { revoked }).into_response(),
+            Finished::InBackground => still_running("clients.bulk-revoked"),
+        },
+    )
+}
+
+/// `202 Accepted`: the work goes on after this answer, and audits its result.
+fn still_running(audit_action: &str) -> Response {
+    (
+        StatusCode::ACCEPTED,
+        Json(wire::Accepted {
+            status: "running".into(),
+            message: format!(
+                "still working in the background; the audit log records the result \
+                 ({audit_action})"
+            ),
+        }),
+    )
+        .into_response()
 }
 
 async fn sweep(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
     body: Body,
-) -> AdminResult<Json<wire::Sweep>> {
+) -> AdminResult<Response> {
     empty_body(body).await?;
-    let expired = state.dcr.sweep_now(&who).await?;
-    tracing::info!(actor = %who.actor, expired, "inactivity sweep run on request");
-    crate::metrics::revocations("inactivity", expired);
-    Ok(Json(wire::Sweep { expired }))
+    Ok(match crate::actions::sweep_inactive(&state, &who).await? {
+        Finished::Done(expired) => Json(wire::Sweep { expired }).into_response(),
+        Finished::InBackground => still_running("clients.expired-inactive"),
+    })
 }
 
 async fn activity(

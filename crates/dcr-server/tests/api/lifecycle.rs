@@ -489,3 +489,47 @@ async fn activity_counts_days_breakdowns_and_spikes() {
         .await;
     assert_eq!(log["items"].as_array().unwrap().len(), 1);
 }
+
+/// A bulk revocation that outlasts `limits.long_action_wait_seconds` answers 202 and
+/// finishes anyway: neither the answer nor a request timeout stops it half way.
+#[tokio::test]
+async fn long_bulk_revocations_finish_in_the_background() {
+    let app = spawn_app_with(|c| c.limits.long_action_wait_seconds = 0).await;
+    let ready = app.ready_client().await;
+    for _ in 0..20 {
+        app.register(&ready.statement).await;
+    }
+    let (s, v) = post(
+        &app,
+        &format!("/applications/{}/clients/revoke", ready.app_id),
+        json!({"statement": ready.jti}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+    assert_eq!(v["status"], "running");
+    // A bad filter is still refused at once, not in the background.
+    let (s, _) = post(
+        &app,
+        &format!("/applications/{}/clients/revoke", ready.app_id),
+        json!({}),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (_, log) = app.admin_get("/audit?action=clients.bulk-revoked").await;
+        if let Some(event) = log["items"].as_array().and_then(|items| items.first()) {
+            assert!(
+                event["target_id"].as_str().unwrap().ends_with("revoked=21"),
+                "{event}"
+            );
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never finished");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let (_, usage) = app
+        .admin_get(&format!("/applications/{}/usage", ready.app_id))
+        .await;
+    assert_eq!(usage["active_clients"], 0);
+}

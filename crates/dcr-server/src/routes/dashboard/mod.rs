@@ -253,6 +253,9 @@ fn flash(query: &session::Form) -> Option<String> {
         "statement-revoked" => format!("Statement revoked: {} cut off.", clients(n)),
         "client-revoked" => "Client revoked: it gets no more tokens.".into(),
         "clients-revoked" => format!("{} revoked.", clients(n)),
+        "clients-revoking" => "Still revoking in the background: the audit log records \
+                               the count when it is done (clients.bulk-revoked)."
+            .into(),
         _ => return None,
     })
 }

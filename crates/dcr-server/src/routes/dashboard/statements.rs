@@ -17,6 +17,7 @@ use super::applications::{short, statement_filename};
 use super::render::parse_date;
 use super::session::{Form, SignedIn, SignedInForm};
 use super::{Nav, failure, html, see_other};
+use crate::actions::Finished;
 use crate::state::AppState;
 
 #[derive(Template)]
@@ -496,13 +497,16 @@ pub(super) async fn bulk_revoke(
                 .await?;
             return Ok(Err(n));
         }
-        let n = crate::actions::revoke_clients_matching(&state, who, &app_id, filter.clone(), true)
-            .await?;
+        // The dry run validates the filter as the real run will; the count by platform
+        // is the impact.
+        crate::actions::revoke_clients_matching(&state, who, &app_id, filter.clone(), true).await?;
         let impact = impact_of(&state, &session, &app, &filter).await?;
+        let n = impact.total();
         Ok::<_, AdminError>(Ok((impact, n)))
     };
     match outcome.await {
-        Ok(Err(revoked)) => done(&app, "clients-revoked", revoked),
+        Ok(Err(Finished::Done(revoked))) => done(&app, "clients-revoked", revoked),
+        Ok(Err(Finished::InBackground)) => done(&app, "clients-revoking", 0),
         Ok(Ok(preview)) => {
             match bulk_page(&state, &session, &app_id, Some(&form), Some(preview), None).await {
                 Ok(page) => html(StatusCode::OK, &page),
