@@ -80,7 +80,8 @@ else
         $rollups ANALYZE; PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null
 fi
 echo "loaded $SIZE clients and rebuilt the rollups in $(( $(date +%s) - start )) s" | tee -a "$out"
-start_dcr "$work" "$port" "${store_env[@]}"
+# Long actions answered when done (not 202 and in the background), so they can be timed.
+start_dcr "$work" "$port" "${store_env[@]}" DCR_LIMITS__LONG_ACTION_WAIT_SECONDS=3600 DCR_LIMITS__REQUEST_TIMEOUT_SECONDS=3600
 app=$(curl -fsS "$base/admin/v1/clients/$real" -H "Authorization: Bearer $operator" | python3 -c 'import json,sys; print(json.load(sys.stdin)["application_id"])')
 auth=(-H "Authorization: Bearer $operator")
 

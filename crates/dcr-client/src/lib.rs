@@ -49,6 +49,12 @@ pub enum ClientError {
     Throttled(u32),
     #[error("the server's answer is malformed: {0}")]
     Malformed(String),
+    /// The credential store holds another server's or another application's
+    /// credentials: they would be refused, or worse, work for the wrong app.
+    #[error(
+        "the credential store holds credentials for {cached}, not {configured}: use another store (another --cache file) or clear it"
+    )]
+    OtherCredentials { cached: String, configured: String },
 }
 
 /// What is kept between runs: the credentials forever, the token while it lives.
@@ -63,6 +69,13 @@ pub struct Credentials {
     pub registration_client_uri: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<CachedToken>,
+    /// The server they were registered with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
+    /// The application (`software_id`) they belong to; any statement of it fits (a new
+    /// build with a rotated statement keeps its credentials).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub software_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -174,6 +187,41 @@ fn now() -> u64 {
         .unwrap_or(0)
 }
 
+/// Refuses credentials registered with another server or for another application
+/// than the configuration's (older stores, without the fields, are taken as they are).
+fn check_binding(creds: &Credentials, config: &ClientConfig) -> Result<(), ClientError> {
+    if let Some(cached) = &creds.server
+        && cached.trim_end_matches('/') != config.server
+    {
+        return Err(ClientError::OtherCredentials {
+            cached: format!("the server {cached}"),
+            configured: format!("the server {}", config.server),
+        });
+    }
+    if let (Some(cached), Some(configured)) = (
+        &creds.software_id,
+        statement_software_id(&config.software_statement),
+    ) && *cached != configured
+    {
+        return Err(ClientError::OtherCredentials {
+            cached: format!("the application {cached}"),
+            configured: format!("the application {configured} of this software statement"),
+        });
+    }
+    Ok(())
+}
+
+/// The `software_id` a statement names (read, not verified: the server verifies).
+fn statement_software_id(statement: &str) -> Option<String> {
+    use base64::Engine as _;
+    let payload = statement.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    claims["software_id"].as_str().map(str::to_owned)
+}
+
 fn jitter(max: Duration) -> Duration {
     let mut b = [0u8; 8];
     if getrandom::fill(&mut b).is_err() || max.is_zero() {
@@ -185,6 +233,9 @@ fn jitter(max: Duration) -> Duration {
 impl DcrClient {
     pub fn new(config: ClientConfig) -> Result<Self, ClientError> {
         let stored = config.store.load()?;
+        if let Some(creds) = &stored {
+            check_binding(creds, &config)?;
+        }
         Ok(Self {
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(30))
@@ -325,6 +376,8 @@ impl DcrClient {
                 registration_access_token: registered.registration_access_token,
                 registration_client_uri: registered.registration_client_uri,
                 token: None,
+                server: Some(self.config.server.clone()),
+                software_id: Some(registered.software_id),
             };
             self.config.store.save(&creds)?;
             *state = Some(creds);
@@ -397,6 +450,8 @@ mod tests {
             registration_access_token: None,
             registration_client_uri: None,
             token: None,
+            server: None,
+            software_id: None,
         }
     }
 

@@ -199,3 +199,39 @@ async fn unregister_deletes_the_registration_and_the_cache() {
     client.unregister().await.unwrap();
     assert_ne!(client.client_id().await.unwrap(), id);
 }
+
+/// A store holds one server's credentials for one application: another server, or a
+/// statement of another application, is a clear error and not a wrong token. A new
+/// statement of the same application (a rotated build) keeps the credentials.
+#[tokio::test]
+async fn the_store_is_bound_to_its_server_and_application() {
+    let app = spawn_app().await;
+    let (app_id, statement) = setup(&app).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("creds.json");
+    let first = DcrClient::new(ClientConfig::new(&app.base, &statement, &cache)).unwrap();
+    let id = first.client_id().await.unwrap();
+    drop(first);
+
+    let (_, rotated) = app.statement(&app_id).await;
+    let same_app = DcrClient::new(ClientConfig::new(&app.base, &rotated, &cache)).unwrap();
+    assert_eq!(same_app.client_id().await.unwrap(), id, "credentials kept");
+
+    let elsewhere = DcrClient::new(ClientConfig::new("http://127.0.0.1:9", &statement, &cache));
+    let message = elsewhere
+        .err()
+        .expect("another server is refused")
+        .to_string();
+    assert!(message.contains("http://127.0.0.1:9"), "{message}");
+
+    let other = app
+        .create_app(serde_json::json!({"name": "Other", "level": "programmer", "platforms": ["web"], "scopes": ["config:client"]}))
+        .await;
+    let (_, foreign) = app.statement(other["id"].as_str().unwrap()).await;
+    let wrong_app = DcrClient::new(ClientConfig::new(&app.base, &foreign, &cache));
+    let message = wrong_app
+        .err()
+        .expect("another application is refused")
+        .to_string();
+    assert!(message.contains("application"), "{message}");
+}

@@ -92,6 +92,18 @@ impl IntoResponse for OAuthFailure {
     }
 }
 
+tokio::task_local! {
+    /// The resource the current request names in its path: what kind, and its id.
+    static ADDRESSED: (&'static str, String);
+}
+
+/// Runs `f` knowing which resource the request addresses, so that a 404 can name it.
+pub async fn addressing<F: std::future::Future>(what: &'static str, id: &str, f: F) -> F::Output {
+    // The id is the caller's own input, echoed in JSON: bounded, never a secret.
+    let id: String = id.chars().take(100).collect();
+    ADDRESSED.scope((what, id), f).await
+}
+
 fn internal(trace_what: &str, detail: &str) -> String {
     let trace = crate::telemetry::trace_id();
     tracing::error!(%trace, what = trace_what, detail, "internal error");
@@ -198,12 +210,13 @@ impl EnhancedFailure {
         )
     }
 
+    /// 404, naming the resource the route addresses when there is one (see
+    /// [`addressing`]): "no application 5f3e… (or not one this key may see)".
     pub fn not_found() -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            EnhancedErrorCode::NotFound,
-            "no such resource",
-        )
+        let message = ADDRESSED
+            .try_with(|(what, id)| format!("no {what} {id} (or not one this key may see)"))
+            .unwrap_or_else(|_| "no such resource".into());
+        Self::new(StatusCode::NOT_FOUND, EnhancedErrorCode::NotFound, message)
     }
 
     pub fn unavailable() -> Self {

@@ -47,9 +47,15 @@ struct ClientArgs {
     /// The software statement file.
     #[arg(long, value_name = "FILE")]
     statement: PathBuf,
-    /// The credential cache (created with mode 0600; shared by every subcommand).
+    /// The credential cache (created with mode 0600; shared by every subcommand). It
+    /// holds one server's credentials for one application: another is an error.
     #[arg(long, value_name = "FILE", default_value = "dcr-client.json")]
     cache: PathBuf,
+    /// The device, sent as `X-Device-Info`: a JSON object, or `@FILE` holding one
+    /// (e.g. '{"osName":"iOS","model":"iPhone15,2","primaryHardwareType":"MobilePhone"}').
+    /// Without it the server records the platform as `unknown`.
+    #[arg(long, value_name = "JSON|@FILE")]
+    device_info: Option<String>,
     #[command(subcommand)]
     command: ClientCommand,
 }
@@ -227,11 +233,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 async fn client(args: ClientArgs) -> anyhow::Result<()> {
     let statement = std::fs::read_to_string(&args.statement)
         .with_context(|| format!("reading {}", args.statement.display()))?;
-    let sdk = dcr_client::DcrClient::new(dcr_client::ClientConfig::new(
-        &args.url,
-        statement,
-        &args.cache,
-    ))?;
+    let mut config = dcr_client::ClientConfig::new(&args.url, statement, &args.cache);
+    if let Some(given) = &args.device_info {
+        config.device_info = Some(device_info_header(given)?);
+    }
+    let sdk = dcr_client::DcrClient::new(config)?;
     let outcome = match args.command {
         ClientCommand::Register => sdk.client_id().await.map(|id| println!("{id}")),
         ClientCommand::Unregister => sdk.unregister().await,
@@ -255,6 +261,20 @@ async fn client(args: ClientArgs) -> anyhow::Result<()> {
         eprintln!("this app was registered again: the user must authenticate again");
     }
     Ok(outcome?)
+}
+
+/// `X-Device-Info` from `--device-info`: the JSON (inline or `@file`), checked to be
+/// an object, base64-encoded.
+fn device_info_header(given: &str) -> anyhow::Result<String> {
+    use base64::Engine as _;
+    let text = match given.strip_prefix('@') {
+        Some(file) => std::fs::read_to_string(file).with_context(|| format!("reading {file}"))?,
+        None => given.to_owned(),
+    };
+    let value: serde_json::Value =
+        serde_json::from_str(&text).context("--device-info must be a JSON object")?;
+    anyhow::ensure!(value.is_object(), "--device-info must be a JSON object");
+    Ok(base64::engine::general_purpose::STANDARD.encode(value.to_string()))
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -475,7 +475,14 @@ async fn dcr_client_registers_once_prints_tokens_and_calls() {
             .output()
             .unwrap()
     };
-    let registered = client(&["register"]);
+    let bad_device = client(&["--device-info", "[1,2]", "register"]);
+    assert!(!bad_device.status.success());
+    assert!(String::from_utf8_lossy(&bad_device.stderr).contains("JSON object"));
+    let registered = client(&[
+        "--device-info",
+        r#"{"osName":"Roku OS","model":"Roku Ultra"}"#,
+        "register",
+    ]);
     assert!(
         registered.status.success(),
         "{}",
@@ -486,6 +493,19 @@ async fn dcr_client_registers_once_prints_tokens_and_calls() {
         .trim()
         .to_owned();
     assert_eq!(id.len(), 36);
+    let seen: serde_json::Value = http
+        .get(format!("{b}/admin/v1/clients/{id}"))
+        .bearer_auth("client-cli-operator-key-0123456789abcdef")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        seen["platform"], "roku",
+        "the device info reached the server"
+    );
     let again = client(&["register"]);
     assert_eq!(
         String::from_utf8(again.stdout).unwrap().trim(),

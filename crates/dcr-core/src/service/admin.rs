@@ -159,12 +159,9 @@ fn check_version(version: Option<&str>) -> Result<String, AdminError> {
     }
 }
 
-/// Deduplicates `items`, keeping their order, after checking each against `allowed`.
-fn subset_of(
-    what: &str,
-    items: &[String],
-    allowed: impl Fn(&str) -> bool,
-) -> Result<Vec<String>, AdminError> {
+/// Deduplicates `items`, keeping their order, after checking each against the
+/// catalog's `allowed` values (which a refusal lists).
+fn subset_of(what: &str, items: &[String], allowed: &[String]) -> Result<Vec<String>, AdminError> {
     if items.is_empty() {
         return Err(invalid(format!("{what} must not be empty")));
     }
@@ -173,9 +170,12 @@ fn subset_of(
     }
     let mut out: Vec<String> = Vec::new();
     for item in items {
-        if !allowed(item) {
+        if !allowed.contains(item) {
             let shown: String = item.chars().take(64).collect();
-            return Err(invalid(format!("{shown:?} is not in the {what} catalog")));
+            return Err(invalid(format!(
+                "{shown:?} is not in the {what} catalog; choose from: {}",
+                allowed.join(", ")
+            )));
         }
         if !out.contains(item) {
             out.push(item.clone());
@@ -489,8 +489,8 @@ impl Dcr {
             Role::ResourceServer => return Err(AdminError::NotFound),
         }
         let catalog = &self.settings.catalog;
-        let platforms = subset_of("platforms", &req.platforms, |p| catalog.has_platform(p))?;
-        let scopes = subset_of("scopes", &req.scopes, |s| catalog.has_scope(s))?;
+        let platforms = subset_of("platforms", &req.platforms, &catalog.platforms)?;
+        let scopes = subset_of("scopes", &req.scopes, &catalog.scopes)?;
         if req.domains.len() > MAX_LIST_ITEMS {
             return Err(invalid(format!("at most {MAX_LIST_ITEMS} domains")));
         }

@@ -4,7 +4,7 @@
 use axum::body::Body;
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, Path, RawQuery, Request, State};
+use axum::extract::{ConnectInfo, Path, RawPathParams, RawQuery, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -84,7 +84,29 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/applications/{app_id}/usage", get(application_usage))
         .route("/keys", get(list_keys))
         .route("/keys/rotate", post(rotate_keys))
+        .route_layer(middleware::from_fn(name_the_resource))
         .route_layer(middleware::from_fn_with_state(state, authenticate))
+}
+
+/// Lets a 404 say what was not found: the resource the path names (its last
+/// parameter).
+async fn name_the_resource(params: RawPathParams, request: Request, next: Next) -> Response {
+    let named = params.iter().last().and_then(|(key, id)| {
+        let what = match key {
+            "pid" => "programmer",
+            "app_id" => "application",
+            "jti" => "software statement",
+            "client_id" => "client",
+            "key_id" => "API key",
+            "user_id" => "user",
+            _ => return None,
+        };
+        Some((what, id.to_owned()))
+    });
+    match named {
+        Some((what, id)) => crate::error::addressing(what, &id, next.run(request)).await,
+        None => next.run(request).await,
+    }
 }
 
 /// Resolves `Authorization: Bearer <admin key>` to a [`Principal`] for the handlers.

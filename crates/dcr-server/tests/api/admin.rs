@@ -192,3 +192,54 @@ async fn a_short_bootstrap_key_is_a_configuration_error() {
     assert!(err.to_string().contains("at least 32"), "{err}");
     assert!(dcr_server::Application::build(config).await.is_err());
 }
+
+/// A 404 says what was not found: the resource its path names.
+#[tokio::test]
+async fn not_found_names_the_missing_resource() {
+    let app = spawn_app().await;
+    let missing = "00000000-0000-4000-8000-00000000abcd";
+    for (path, what) in [
+        (format!("/applications/{missing}"), "application"),
+        (format!("/clients/{missing}"), "client"),
+        ("/programmers/nobody".to_owned(), "programmer"),
+    ] {
+        let (s, body) = app.admin_get(&path).await;
+        assert_eq!(s, reqwest::StatusCode::NOT_FOUND, "{path}");
+        let message = body["message"].as_str().unwrap();
+        assert!(message.starts_with(&format!("no {what} ")), "{message}");
+    }
+    let (s, body) = app
+        .admin_post(
+            &format!("/software-statements/{missing}/revoke"),
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(s, reqwest::StatusCode::NOT_FOUND);
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("no software statement {missing}")),
+        "{body}"
+    );
+}
+
+/// A value outside the catalog is refused with the values that are in it.
+#[tokio::test]
+async fn catalog_errors_list_the_valid_values() {
+    let app = spawn_app().await;
+    app.seed_programmer().await;
+    let (s, body) = app
+        .admin_post(
+            "/programmers/acme/applications",
+            serde_json::json!({"name": "x", "level": "programmer", "platforms": ["toaster"], "scopes": ["api:client:v2"]}),
+        )
+        .await;
+    assert_eq!(s, reqwest::StatusCode::BAD_REQUEST);
+    let message = body["message"].as_str().unwrap();
+    assert!(message.contains("\"toaster\""), "{message}");
+    assert!(
+        message.contains("choose from: ") && message.contains("ios"),
+        "{message}"
+    );
+}
