@@ -69,6 +69,67 @@ pub enum RemoteCommand {
     Lifecycle(LifecycleCommand),
 }
 
+/// An application's level.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum Level {
+    Programmer,
+    Channel,
+}
+
+/// The role of an API key.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum KeyRole {
+    Operator,
+    ProgrammerAdmin,
+    ChannelAdmin,
+    ResourceServer,
+}
+
+/// The role of a dashboard user.
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum UserRole {
+    ProgrammerAdmin,
+    ChannelAdmin,
+}
+
+/// The wire name of a clap value (`programmer-admin`).
+fn wire_name(value: impl clap::ValueEnum) -> String {
+    value
+        .to_possible_value()
+        .map(|v| v.get_name().to_owned())
+        .unwrap_or_default()
+}
+
+/// A time argument: `YYYY-MM-DD` (`end`: the last second of that day, UTC), RFC 3339,
+/// or Unix seconds.
+fn parse_time(text: &str, end: bool) -> Result<i64, String> {
+    let text = text.trim();
+    if let Ok(seconds) = text.parse::<i64>() {
+        return Ok(seconds);
+    }
+    if let Ok(t) = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+    {
+        return Ok(t.unix_timestamp());
+    }
+    let date = time::Date::parse(
+        text,
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .map_err(|_| {
+        format!("{text:?} is not a date (2026-11-30), an RFC 3339 time or Unix seconds")
+    })?;
+    let start = date.midnight().assume_utc().unix_timestamp();
+    Ok(if end { start + 86_399 } else { start })
+}
+
+fn parse_time_start(text: &str) -> Result<i64, String> {
+    parse_time(text, false)
+}
+
+fn parse_time_end(text: &str) -> Result<i64, String> {
+    parse_time(text, true)
+}
+
 #[derive(Subcommand)]
 pub enum LifecycleCommand {
     /// Run the inactivity sweep now; prints how many clients expired.
@@ -79,23 +140,34 @@ pub enum LifecycleCommand {
 pub enum ProgrammersCommand {
     /// Create a programmer (operator).
     Create {
+        /// Its id: lower-case letters, digits and dashes (e.g. `acme`).
         id: String,
+        /// Its display name.
         name: String,
     },
+    /// List programmers (an operator sees all, others their own).
     List(PageArgs),
+    /// Show one programmer.
     Get {
+        /// The programmer's id.
         id: String,
     },
 }
 
 #[derive(Subcommand)]
 pub enum ChannelsCommand {
+    /// Create a channel (a service provider) of a programmer.
     Create {
+        /// The programmer's id.
         programmer: String,
+        /// The channel's id, unique across the deployment (e.g. `ACMETV`).
         id: String,
+        /// Its display name.
         name: String,
     },
+    /// List a programmer's channels.
     List {
+        /// The programmer's id.
         programmer: String,
         #[command(flatten)]
         page: PageArgs,
@@ -104,13 +176,17 @@ pub enum ChannelsCommand {
 
 #[derive(Subcommand)]
 pub enum ApplicationsCommand {
+    /// Create a registered application.
     Create {
+        /// The programmer's id.
         programmer: String,
+        /// Its display name.
         #[arg(long)]
         name: String,
-        /// `programmer` (all or the chosen channels) or `channel` (exactly one).
-        #[arg(long, default_value = "programmer")]
-        level: String,
+        /// Programmer level (all or the chosen channels) or channel level (exactly one).
+        #[arg(long, value_enum, default_value_t = Level::Programmer)]
+        level: Level,
+        /// Its version (default 1.0.0).
         #[arg(long)]
         version: Option<String>,
         /// Repeat for several.
@@ -130,36 +206,48 @@ pub enum ApplicationsCommand {
         #[arg(long = "audience")]
         audiences: Vec<String>,
     },
+    /// List a programmer's applications.
     List {
+        /// The programmer's id.
         programmer: String,
         #[command(flatten)]
         page: PageArgs,
     },
+    /// Show one application.
     Get {
+        /// The application's id.
         id: String,
     },
-    /// Clients registered and tokens issued.
     /// Set the lifecycle policy; a limit not given is removed.
     Policy {
+        /// The application's id.
         id: String,
+        /// Registrations per hour with any one statement (429 beyond).
         #[arg(long)]
         max_registrations_per_hour_per_statement: Option<u32>,
+        /// Registrations per hour with all its statements together (429 beyond).
         #[arg(long)]
         max_registrations_per_hour: Option<u32>,
+        /// Expire clients without a token for this many days.
         #[arg(long)]
         expire_inactive_after_days: Option<u32>,
     },
     /// Registrations and tokens per day (and, with --json, the breakdowns and spikes).
     Activity {
+        /// The application's id.
         id: String,
+        /// Days back from today (1 to 366).
         #[arg(long, default_value_t = 30)]
         days: u32,
     },
+    /// Clients registered, still active, and tokens issued.
     Usage {
+        /// The application's id.
         id: String,
     },
     /// Revoke the application, its statements and clients.
     Revoke {
+        /// The application's id.
         id: String,
     },
 }
@@ -168,22 +256,34 @@ pub enum ApplicationsCommand {
 pub enum StatementsCommand {
     /// Sign a new statement; prints it (or writes it to --out).
     Issue {
+        /// The application's id.
         application: String,
+        /// Write the statement to this file instead of printing it.
         #[arg(long, value_name = "FILE")]
         out: Option<std::path::PathBuf>,
     },
+    /// List an application's statements.
     List {
+        /// The application's id.
         application: String,
         #[command(flatten)]
         page: PageArgs,
     },
     /// Revoke a statement and every client registered with it.
-    Revoke { jti: String },
+    Revoke {
+        /// The statement's id (`jti`).
+        jti: String,
+    },
     /// Retire a statement: no new registrations; its clients keep working.
-    Retire { jti: String },
+    Retire {
+        /// The statement's id (`jti`).
+        jti: String,
+    },
     /// Retire a statement and issue its successor (printed, or written to --out).
     Rotate {
+        /// The statement's id (`jti`).
         jti: String,
+        /// Write the successor to this file instead of printing it.
         #[arg(long, value_name = "FILE")]
         out: Option<std::path::PathBuf>,
     },
@@ -191,23 +291,32 @@ pub enum StatementsCommand {
 
 #[derive(Subcommand)]
 pub enum ClientsCommand {
+    /// List an application's clients with their effective status.
     List {
+        /// The application's id.
         application: String,
         #[command(flatten)]
         page: PageArgs,
     },
+    /// Show one client: device, status and why, last use.
     Get {
+        /// The client's id.
         id: String,
     },
+    /// Revoke one client (an app install).
     Revoke {
+        /// The client's id.
         id: String,
     },
     /// Revoke every client of an application matching the filter (all criteria must
     /// match). With --dry-run, only count them.
     RevokeMatching {
+        /// The application's id.
         application: String,
+        /// Registered with this statement (its `jti`).
         #[arg(long)]
         statement: Option<String>,
+        /// On this platform (ios, android, roku, ...).
         #[arg(long)]
         platform: Option<String>,
         /// Unix seconds or RFC 3339 (2026-11-30T12:00:00Z).
@@ -216,6 +325,7 @@ pub enum ClientsCommand {
         /// Unix seconds or RFC 3339.
         #[arg(long)]
         registered_before: Option<String>,
+        /// Only count what would be revoked.
         #[arg(long)]
         dry_run: bool,
     },
@@ -225,23 +335,30 @@ pub enum ClientsCommand {
 pub enum ApiKeysCommand {
     /// Create a key (shown once). Without --programmer: a deployment-wide key.
     Create {
+        /// The programmer the key acts for.
         #[arg(long)]
         programmer: Option<String>,
-        /// operator, programmer-admin, channel-admin or resource-server.
-        #[arg(long)]
-        role: String,
+        /// What the key may do.
+        #[arg(long, value_enum)]
+        role: KeyRole,
+        /// The channel of a channel-admin key.
         #[arg(long)]
         channel: Option<String>,
+        /// A name to recognise it by.
         #[arg(long)]
         name: Option<String>,
     },
+    /// List API keys (a programmer's, or with no --programmer the deployment-wide ones).
     List {
+        /// The programmer whose keys to list.
         #[arg(long)]
         programmer: Option<String>,
         #[command(flatten)]
         page: PageArgs,
     },
+    /// Revoke an API key at once.
     Revoke {
+        /// The key's id.
         id: String,
     },
 }
@@ -250,26 +367,35 @@ pub enum ApiKeysCommand {
 pub enum UsersCommand {
     /// Create a dashboard user. The password comes from DCR_USER_PASSWORD or stdin.
     Create {
+        /// The programmer the user belongs to.
         programmer: String,
+        /// The sign-in email.
         #[arg(long)]
         email: String,
-        /// programmer-admin or channel-admin.
-        #[arg(long, default_value = "programmer-admin")]
-        role: String,
+        /// What the user may do.
+        #[arg(long, value_enum, default_value_t = UserRole::ProgrammerAdmin)]
+        role: UserRole,
+        /// The channel of a channel-admin.
         #[arg(long)]
         channel: Option<String>,
     },
+    /// List a programmer's dashboard users.
     List {
+        /// The programmer's id.
         programmer: String,
         #[command(flatten)]
         page: PageArgs,
     },
     /// Disable a user and end their sessions.
-    Disable { id: String },
+    Disable {
+        /// The user's id.
+        id: String,
+    },
 }
 
 #[derive(Args)]
 pub struct AuditArgs {
+    /// Only this programmer's events (operators; others see their own).
     #[arg(long)]
     programmer: Option<String>,
     /// e.g. `user:ops@example.com`, `api-key:<id>`, `statement:<jti>`.
@@ -281,10 +407,11 @@ pub struct AuditArgs {
     /// A target's id.
     #[arg(long)]
     target: Option<String>,
-    /// Seconds since the epoch.
-    #[arg(long)]
+    /// From this time: a date (2026-11-30, from midnight UTC), RFC 3339, or Unix seconds.
+    #[arg(long, value_parser = parse_time_start)]
     since: Option<i64>,
-    #[arg(long)]
+    /// Until this time: a date (the whole day, UTC), RFC 3339, or Unix seconds.
+    #[arg(long, value_parser = parse_time_end)]
     until: Option<i64>,
     #[command(flatten)]
     page: PageArgs,
@@ -440,15 +567,30 @@ fn paged(path: String, page: &PageArgs, mut query: Vec<(&str, String)>) -> Strin
     format!("{path}?{}", q.finish())
 }
 
+/// The new user's password: `DCR_USER_PASSWORD`, or one line of stdin (not a
+/// terminal prompt: it would end up in shell history or on screen otherwise).
 fn read_password() -> anyhow::Result<String> {
+    use std::io::IsTerminal;
     if let Ok(p) = std::env::var("DCR_USER_PASSWORD") {
         return Ok(p);
+    }
+    if std::io::stdin().is_terminal() {
+        anyhow::bail!(
+            "the password comes from DCR_USER_PASSWORD or from stdin \
+             (e.g. `DCR_USER_PASSWORD='a long passphrase' dcr admin users create ...`); \
+             at least 12 characters"
+        );
     }
     let mut line = String::new();
     std::io::stdin()
         .read_line(&mut line)
         .context("reading the password from stdin")?;
-    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+    let password = line.trim_end_matches(['\r', '\n']).to_owned();
+    anyhow::ensure!(
+        !password.is_empty(),
+        "no password: set DCR_USER_PASSWORD or pipe one line to stdin (at least 12 characters)"
+    );
+    Ok(password)
 }
 
 fn plan(command: RemoteCommand) -> anyhow::Result<(Call, Option<std::path::PathBuf>)> {
@@ -494,7 +636,7 @@ fn plan(command: RemoteCommand) -> anyhow::Result<(Call, Option<std::path::PathB
                 domains,
                 audiences,
             } => {
-                let mut body = json!({"name": name, "level": level, "platforms": platforms,
+                let mut body = json!({"name": name, "level": wire_name(level), "platforms": platforms,
                     "scopes": scopes, "domains": domains, "channels": channels,
                     "audiences": audiences});
                 if let Some(v) = version {
@@ -629,7 +771,7 @@ fn plan(command: RemoteCommand) -> anyhow::Result<(Call, Option<std::path::PathB
                 channel,
                 name,
             } => {
-                let mut body = json!({"role": role});
+                let mut body = json!({"role": wire_name(role)});
                 if let Some(c) = channel {
                     body["channel"] = json!(c);
                 }
@@ -652,7 +794,8 @@ fn plan(command: RemoteCommand) -> anyhow::Result<(Call, Option<std::path::PathB
                 role,
                 channel,
             } => {
-                let mut body = json!({"email": email, "role": role, "password": read_password()?});
+                let mut body =
+                    json!({"email": email, "role": wire_name(role), "password": read_password()?});
                 if let Some(c) = channel {
                     body["channel"] = json!(c);
                 }
@@ -764,10 +907,28 @@ fn cell(v: &Value) -> String {
 }
 
 /// Left-aligned columns, headers in capitals, one row per item.
+/// A cell for people: times (`*_at`, `at`) as UTC date and time, the rest as they are
+/// (`--json` keeps the raw numbers).
+fn column_cell(column: &str, v: &Value) -> String {
+    let is_time = column == "at" || column.ends_with("_at");
+    match v.as_i64().filter(|_| is_time) {
+        Some(seconds) => time::OffsetDateTime::from_unix_timestamp(seconds)
+            .ok()
+            .and_then(|t| {
+                t.format(time::macros::format_description!(
+                    "[year]-[month]-[day] [hour]:[minute]:[second]"
+                ))
+                .ok()
+            })
+            .unwrap_or_else(|| seconds.to_string()),
+        None => cell(v),
+    }
+}
+
 fn table(columns: &[&str], rows: &[&Value]) -> String {
     let cells: Vec<Vec<String>> = rows
         .iter()
-        .map(|r| columns.iter().map(|c| cell(&r[*c])).collect())
+        .map(|r| columns.iter().map(|c| column_cell(c, &r[*c])).collect())
         .collect();
     let widths: Vec<usize> = columns
         .iter()
@@ -814,5 +975,21 @@ mod tests {
             text,
             "ID       PLATFORMS  N\na        ios,roku   3\nlong-id\n"
         );
+    }
+
+    #[test]
+    fn times_print_for_people_and_parse_as_dates() {
+        let rows = [json!({"created_at": 1_796_000_000, "n": 1_796_000_000})];
+        let text = table(&["created_at", "n"], &rows.iter().collect::<Vec<_>>());
+        assert!(text.contains("2026-11-30 "), "{text}");
+        assert!(
+            text.contains("1796000000"),
+            "other numbers stay numbers: {text}"
+        );
+        assert_eq!(parse_time("2026-11-30", false), Ok(1_795_996_800));
+        assert_eq!(parse_time("2026-11-30", true), Ok(1_795_996_800 + 86_399));
+        assert_eq!(parse_time("2026-11-30T00:53:20Z", false), Ok(1_796_000_000));
+        assert_eq!(parse_time("1796000000", true), Ok(1_796_000_000));
+        assert!(parse_time("30/11/2026", false).is_err());
     }
 }

@@ -129,6 +129,10 @@ enum AdminCommand {
         /// Add an operator key even when keys exist already.
         #[arg(long)]
         force: bool,
+        /// Create the store when there is none yet (otherwise a missing store is an
+        /// error: run from the wrong directory, bootstrap would make a second one).
+        #[arg(long)]
+        init: bool,
     },
     #[command(flatten)]
     Remote(admin::RemoteCommand),
@@ -214,10 +218,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             command: AdminCommand::Remote(command),
         }) => admin::run(remote, command).await,
         Command::Admin(AdminArgs {
-            command: AdminCommand::Bootstrap { store, force },
+            command: AdminCommand::Bootstrap { store, force, init },
             ..
         }) => {
             let config = load_config(&store, &[])?;
+            let file = config.data_dir.join("dcr.sqlite3");
+            if config.database_url.is_none() && !file.exists() && !init {
+                anyhow::bail!(
+                    "no store at {}: pass the server's --data-dir (or --config, \
+                     --database-url), or --init to create a new store there",
+                    file.display()
+                );
+            }
             let dcr = dcr_server::startup::open_domain(&config).await?;
             let key = dcr
                 .create_operator_key(force)

@@ -120,7 +120,11 @@ fn admin_bootstrap_prints_a_new_operator_key_once() {
             .output()
             .unwrap()
     };
-    let first = run(&[]);
+    // No store here yet: a clear error, not a second store made by mistake.
+    let elsewhere = run(&[]);
+    assert!(!elsewhere.status.success());
+    assert!(String::from_utf8_lossy(&elsewhere.stderr).contains("--init"));
+    let first = run(&["--init"]);
     assert!(
         first.status.success(),
         "{}",
