@@ -94,14 +94,12 @@ impl IntoResponse for OAuthFailure {
 
 tokio::task_local! {
     /// The resource the current request names in its path: what kind, and its id.
-    static ADDRESSED: (&'static str, String);
+    static ADDRESSED: &'static str;
 }
 
 /// Runs `f` knowing which resource the request addresses, so that a 404 can name it.
-pub async fn addressing<F: std::future::Future>(what: &'static str, id: &str, f: F) -> F::Output {
-    // The id is the caller's own input, echoed in JSON: bounded, never a secret.
-    let id: String = id.chars().take(100).collect();
-    ADDRESSED.scope((what, id), f).await
+pub async fn addressing<F: std::future::Future>(what: &'static str, f: F) -> F::Output {
+    ADDRESSED.scope(what, f).await
 }
 
 fn internal(trace_what: &str, detail: &str) -> String {
@@ -210,11 +208,13 @@ impl EnhancedFailure {
         )
     }
 
-    /// 404, naming the resource the route addresses when there is one (see
-    /// [`addressing`]): "no application 5f3e… (or not one this key may see)".
+    /// 404, naming the kind of resource the route addresses when there is one (see
+    /// [`addressing`]): "no application with that id (or not one this key may see)".
+    /// The id itself is not echoed: a response about another tenant's resource must
+    /// not carry its identifiers, even ones the caller sent.
     pub fn not_found() -> Self {
         let message = ADDRESSED
-            .try_with(|(what, id)| format!("no {what} {id} (or not one this key may see)"))
+            .try_with(|what| format!("no {what} with that id (or not one this key may see)"))
             .unwrap_or_else(|_| "no such resource".into());
         Self::new(StatusCode::NOT_FOUND, EnhancedErrorCode::NotFound, message)
     }

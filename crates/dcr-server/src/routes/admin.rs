@@ -88,10 +88,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route_layer(middleware::from_fn_with_state(state, authenticate))
 }
 
-/// Lets a 404 say what was not found: the resource the path names (its last
+/// Lets a 404 say what was not found: the kind of resource the path names (its last
 /// parameter).
 async fn name_the_resource(params: RawPathParams, request: Request, next: Next) -> Response {
-    let named = params.iter().last().and_then(|(key, id)| {
+    let named = params.iter().last().and_then(|(key, _)| {
         let what = match key {
             "pid" => "programmer",
             "app_id" => "application",
@@ -101,10 +101,10 @@ async fn name_the_resource(params: RawPathParams, request: Request, next: Next) 
             "user_id" => "user",
             _ => return None,
         };
-        Some((what, id.to_owned()))
+        Some(what)
     });
     match named {
-        Some((what, id)) => crate::error::addressing(what, &id, next.run(request)).await,
+        Some(what) => crate::error::addressing(what, next.run(request)).await,
         None => next.run(request).await,
     }
 }
