@@ -35,4 +35,31 @@ start_dcr() {
     wait_for "http://127.0.0.1:$port/readyz"
 }
 
+# load_synthetic_clients WORKDIR SIZE REAL_CLIENT_ID: SIZE clients copied from the real
+# one (same application, statement and secret hash, so its secret works for all of
+# them), ids 00000000-0000-4000-8000-<i in hex, 12 digits>, i = 1..SIZE, last used
+# now. Into PostgreSQL at PG_URL when STORE=postgres, else into WORKDIR's SQLite store
+# (the server must be stopped).
+load_synthetic_clients() {
+    local work="$1" size="$2" real="$3" now columns
+    now=$(date +%s)
+    columns="id, application_id, programmer_id, statement_jti, secret_hash, redirect_uris, device_info,
+        platform, user_agent, status, created_at, last_used_at"
+    local copied="c.application_id, c.programmer_id, c.statement_jti, c.secret_hash, c.redirect_uris,
+        c.device_info, c.platform, c.user_agent, 'active', c.created_at, $now"
+    if [ "${STORE:-sqlite}" = postgres ]; then
+        psql -q "$PG_URL" -c "INSERT INTO clients ($columns)
+            SELECT '00000000-0000-4000-8000-' || lpad(to_hex(i), 12, '0'), $copied
+            FROM generate_series(1, $size) AS i, (SELECT * FROM clients WHERE id = '$real') AS c;
+            ANALYZE clients;"
+    else
+        sqlite3 "$work/dcr-data/dcr.sqlite3" "PRAGMA synchronous = OFF;
+            WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $size)
+            INSERT INTO clients ($columns)
+            SELECT printf('00000000-0000-4000-8000-%012x', i), $copied
+            FROM n, (SELECT * FROM clients WHERE id = '$real') AS c;
+            PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null
+    fi
+}
+
 BENCH_KEK="$(python3 -c 'import os,base64; print(base64.b64encode(os.urandom(32)).decode())')"

@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark: dcr and node-oidc-provider 9 (memory adapter) on this
-# machine, in one run, alternating workloads. The server is pinned to CPU 0 and wrk
-# to CPU 1 (taskset). Prints one table with dcr/peer ratios and writes JSON under
-# bench/results/.
+# machine, in one run, alternating workloads, against the ceiling of this hardware
+# measured in the same run: nginx `return 200` with a body the size of each answer
+# (plain HTTP on this core, same wrk settings) and the signing rate of ES256, RS256 and
+# Ed25519 (`openssl speed`). The token ceiling is 1 / (1/http + 1/sign). Every server
+# is pinned to CPU 0 and wrk to CPU 1 (taskset). Prints the table with dcr/peer ratios
+# and dcr/ceiling fractions, then tokens/s per signing algorithm, and writes JSON
+# under bench/results/.
 #
 #   bench/run.sh                 # SQLite (default)
 #   STORE=postgres bench/run.sh  # a local PostgreSQL cluster (fsync on), also on CPU 0
@@ -50,6 +54,44 @@ echo "==> preparing $CLIENTS clients on each"
 python3 bench/prepare.py dcr "http://127.0.0.1:$dcr_port" "$work/dcr" "$CLIENTS" bench-operator-key-0123456789abcdef
 python3 bench/prepare.py peer "http://127.0.0.1:$peer_port" "$work/peer" "$CLIENTS"
 
+# The ceiling: plain HTTP through nginx (one worker on CPU 0) answering the same
+# requests with bodies the size of dcr's, and signatures per second on CPU 0.
+nginx_port=$(free_port)
+token_body=$(python3 -c 'import json; print(json.dumps({"id": "x" * 36, "access_token": "e" * 760, "token_type": "bearer", "expires_in": 21600, "created_at": 1796000000000, "scope": "api:client:v2"}))')
+verify_body=$(python3 -c 'import json; print(json.dumps({"active": True, "client_id": "x" * 36, "software_id": "y" * 36, "programmer": "bench", "scope": "api:client:v2", "aud": "http://127.0.0.1", "channels": None, "exp": 1796000000}))')
+mkdir -p "$work/nginx"
+cat >"$work/nginx/nginx.conf" <<NGINX
+worker_processes 1;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    client_body_temp_path $work/nginx;
+    server {
+        listen 127.0.0.1:$nginx_port;
+        default_type application/json;
+        location /o/auth/verify { return 200 '$verify_body'; }
+        location /o/introspect { return 200 '$verify_body'; }
+        location / { return 200 '$token_body'; }
+    }
+}
+NGINX
+taskset -c 0 nginx -c "$work/nginx/nginx.conf" -g 'daemon off;' >"$work/nginx/out.log" 2>&1 &
+pids+=($!)
+wait_for "http://127.0.0.1:$nginx_port/"
+sign_rate() { # openssl speed's name for the algorithm → signatures per second on CPU 0
+    taskset -c 0 openssl speed -seconds 3 "$1" 2>/dev/null | awk -v alg="$1" '
+        alg == "rsa2048" && $1 == "rsa" && $2 == "2048" { print $(NF-1); exit }
+        alg != "rsa2048" && /bits/ && (/nistp256/ || /Ed25519/) { print $(NF-1); exit }'
+}
+echo "==> the ceiling: signatures per second on CPU 0"
+declare -A signs
+for alg in ecdsap256 rsa2048 ed25519; do
+    signs[$alg]=$(sign_rate "$alg")
+    echo "    $alg: ${signs[$alg]} sign/s"
+done
+
 declare -A result
 run() { # workload target port
     local out
@@ -62,23 +104,54 @@ for w in $WORKLOADS; do
     echo "==> $w"
     run "$w" dcr "$dcr_port"
     run "$w" peer "$peer_port"
+    # The same requests (dcr's) answered by nginx: the plain-HTTP ceiling.
+    out=$(WORKLOAD="$w" TARGET=dcr WORK="$work/dcr" taskset -c 1 \
+        wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --timeout 10s -s bench/wrk.lua "http://127.0.0.1:$nginx_port" 2>&1 >/dev/null | grep '^RESULT')
+    result["$w,nginx"]="$out"
+    echo "    nginx $w: ${out#RESULT }"
 done
 dcr_load=$(rss_kb "$dcr_pid")
 peer_load=$(rss_kb "$peer_pid")
 
 field() { echo "$1" | tr ' ' '\n' | awk -F= -v k="$2" '$1==k {print $2}'; }
+# token_ceiling SIGN_PER_S: 1 / (1/http + 1/sign), http being nginx on the token requests.
+token_ceiling() { awk -v h="$(field "${result[token,nginx]}" rps)" -v s="$1" 'BEGIN { if (h > 0 && s > 0) printf "%.0f", 1 / (1 / h + 1 / s); else print 0 }'; }
+
+# Tokens per second per signing algorithm: a fresh dcr for each, the token workload.
+declare -A by_alg
+by_alg_json=""
+for alg in ES256 RS256 EdDSA; do
+    if [ "$alg" = ES256 ]; then
+        by_alg[$alg]=$(field "${result[token,dcr]}" rps)
+    else
+        alg_port=$(free_port)
+        mkdir -p "$work/$alg"
+        start_dcr "$work/$alg" "$alg_port" "${store_env[@]}" DCR_SIGNING__ALGORITHM="$alg"
+        pids+=("$DCR_PID")
+        python3 bench/prepare.py dcr "http://127.0.0.1:$alg_port" "$work/$alg/seed" 100 bench-operator-key-0123456789abcdef >/dev/null
+        out=$(WORKLOAD=token TARGET=dcr WORK="$work/$alg/seed" taskset -c 1 \
+            wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --timeout 10s -s bench/wrk.lua "http://127.0.0.1:$alg_port" 2>&1 >/dev/null | grep '^RESULT')
+        by_alg[$alg]=$(field "$out" rps)
+        kill "$DCR_PID"; wait "$DCR_PID" 2>/dev/null || true
+    fi
+    by_alg_json="$by_alg_json${by_alg_json:+, }\"$alg\": ${by_alg[$alg]}"
+done
 mkdir -p bench/results
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 json="bench/results/$stamp-$STORE.json"
 {
     printf '{\n  "store": "%s", "duration_s": %s, "connections": %s, "clients": %s,\n' "$STORE" "$DURATION" "$CONNECTIONS" "$CLIENTS"
     printf '  "rss_kb": {"dcr_idle": %s, "dcr_load": %s, "peer_idle": %s, "peer_load": %s},\n' "$dcr_idle" "$dcr_load" "$peer_idle" "$peer_load"
+    printf '  "sign_per_s": {"es256": %s, "rs256": %s, "ed25519": %s},\n' "${signs[ecdsap256]}" "${signs[rsa2048]}" "${signs[ed25519]}"
+    printf '  "token_ceiling_rps": {"es256": %s, "rs256": %s, "ed25519": %s},\n' \
+        "$(token_ceiling "${signs[ecdsap256]}")" "$(token_ceiling "${signs[rsa2048]}")" "$(token_ceiling "${signs[ed25519]}")"
+    printf '  "tokens_by_algorithm": {%s},\n' "$by_alg_json"
     printf '  "workloads": {'
     sep=""
     for w in $WORKLOADS; do
         printf '%s\n    "%s": {' "$sep" "$w"
         s2=""
-        for t in dcr peer; do
+        for t in dcr peer nginx; do
             r="${result[$w,$t]}"
             printf '%s"%s": {"rps": %s, "p50_ms": %s, "p99_ms": %s, "errors": %s, "non2xx": %s}' "$s2" "$t" \
                 "$(field "$r" rps)" "$(field "$r" p50_ms)" "$(field "$r" p99_ms)" "$(field "$r" errors)" "$(field "$r" non2xx)"
@@ -91,15 +164,26 @@ json="bench/results/$stamp-$STORE.json"
 } >"$json"
 
 echo
-printf '%-11s %12s %12s %8s %10s %10s %10s %10s %12s\n' workload "dcr req/s" "peer req/s" ratio "dcr p50" "dcr p99" "peer p50" "peer p99" "failed d/p"
+printf '%-11s %11s %11s %7s %11s %9s %9s %9s %9s %11s\n' workload "dcr req/s" "peer req/s" ratio "ceiling" "of ceil." "dcr p50" "dcr p99" "peer p99" "failed d/p"
 for w in $WORKLOADS; do
     d="${result[$w,dcr]}"; p="${result[$w,peer]}"
     ratio=$(awk -v a="$(field "$d" rps)" -v b="$(field "$p" rps)" 'BEGIN { if (b > 0) printf "%.1fx", a / b; else print "-" }')
+    case "$w" in
+        token) ceiling=$(token_ceiling "${signs[ecdsap256]}") ;;
+        verify|introspect) ceiling=$(field "${result[$w,nginx]}" rps) ;;
+        *) ceiling="-" ;;  # registrations are durable writes: no HTTP-only ceiling
+    esac
+    share=$(awk -v a="$(field "$d" rps)" -v c="$ceiling" 'BEGIN { if (c + 0 > 0) printf "%.0f%%", 100 * a / c; else print "-" }')
     # Failed = socket errors + non-2xx answers: a fast error is not throughput.
     fd=$(( $(field "$d" errors) + $(field "$d" non2xx) )); fp=$(( $(field "$p" errors) + $(field "$p" non2xx) ))
-    printf '%-11s %12s %12s %8s %8sms %8sms %8sms %8sms %12s\n' "$w" "$(field "$d" rps)" "$(field "$p" rps)" "$ratio" \
-        "$(field "$d" p50_ms)" "$(field "$d" p99_ms)" "$(field "$p" p50_ms)" "$(field "$p" p99_ms)" "$fd/$fp"
+    printf '%-11s %11s %11s %7s %11s %9s %7sms %7sms %7sms %11s\n' "$w" "$(field "$d" rps)" "$(field "$p" rps)" "$ratio" \
+        "$ceiling" "$share" "$(field "$d" p50_ms)" "$(field "$d" p99_ms)" "$(field "$p" p99_ms)" "$fd/$fp"
 done
+printf 'ceiling: nginx return 200 on CPU 0 (token %s, verify %s req/s); signatures on CPU 0: ES256 %s, RS256 %s, Ed25519 %s /s\n' \
+    "$(field "${result[token,nginx]}" rps)" "$(field "${result[verify,nginx]}" rps)" "${signs[ecdsap256]}" "${signs[rsa2048]}" "${signs[ed25519]}"
+printf 'tokens/s by signing algorithm (dcr, one core): ES256 %s, RS256 %s, EdDSA %s (ceilings %s, %s, %s)\n' \
+    "${by_alg[ES256]}" "${by_alg[RS256]}" "${by_alg[EdDSA]}" \
+    "$(token_ceiling "${signs[ecdsap256]}")" "$(token_ceiling "${signs[rsa2048]}")" "$(token_ceiling "${signs[ed25519]}")"
 printf 'RSS: dcr %s MB idle, %s MB after load; peer %s MB idle, %s MB after load\n' \
     "$((dcr_idle / 1024))" "$((dcr_load / 1024))" "$((peer_idle / 1024))" "$((peer_load / 1024))"
 echo "results: $json"

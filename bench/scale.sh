@@ -32,26 +32,7 @@ for size in $SIZES; do
     read -r real secret <"$work/seed/creds.txt"
     kill "$DCR_PID"; wait "$DCR_PID" 2>/dev/null || true
     start=$(date +%s)
-    now=$(date +%s)
-    if [ "$STORE" = postgres ]; then
-        psql -q "$PG_URL" -c "INSERT INTO clients (id, application_id, programmer_id, statement_jti, secret_hash,
-            redirect_uris, device_info, platform, user_agent, status, created_at, last_used_at)
-            SELECT '00000000-0000-4000-8000-' || lpad(to_hex(i), 12, '0'), c.application_id, c.programmer_id,
-                   c.statement_jti, c.secret_hash, c.redirect_uris, c.device_info, c.platform, c.user_agent,
-                   'active', c.created_at, $now
-            FROM generate_series(1, $size) AS i, (SELECT * FROM clients WHERE id = '$real') AS c;
-            ANALYZE clients;"
-    else
-        sqlite3 "$work/dcr-data/dcr.sqlite3" "PRAGMA synchronous = OFF;
-            WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $size)
-            INSERT INTO clients (id, application_id, programmer_id, statement_jti, secret_hash,
-                redirect_uris, device_info, platform, user_agent, status, created_at, last_used_at)
-            SELECT printf('00000000-0000-4000-8000-%012x', i), c.application_id, c.programmer_id,
-                   c.statement_jti, c.secret_hash, c.redirect_uris, c.device_info, c.platform, c.user_agent,
-                   'active', c.created_at, $now
-            FROM n, (SELECT * FROM clients WHERE id = '$real') AS c;
-            PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null
-    fi
+    load_synthetic_clients "$work" "$size" "$real"
     echo "  loaded $size clients in $(( $(date +%s) - start )) s"
     start_dcr "$work" "$port" "${store_env[@]}"
     result=$(WORKLOAD=token-synthetic TARGET=dcr WORK="$work/seed" SYNTHETIC="$size" SECRET="$secret" taskset -c 1 \

@@ -38,6 +38,36 @@ pub struct Target {
     tokens: Arc<Vec<String>>,
     statement: Arc<String>,
     per_client_address: bool,
+    /// When set, token requests go to bulk-loaded synthetic clients instead of
+    /// `creds.txt`, chosen with a Zipf-like popularity.
+    synthetic: Option<Arc<Synthetic>>,
+}
+
+/// Clients bulk-loaded by `bench/lib.sh`'s `load_synthetic_clients`: ids
+/// `00000000-0000-4000-8000-<i as 12 hex digits>` for i in 1..=count, one secret.
+pub struct Synthetic {
+    pub count: u64,
+    pub secret: String,
+}
+
+impl Synthetic {
+    /// The client of the `i`-th request: rank ⌊count^u⌋ for u uniform in [0, 1), a
+    /// log-uniform choice (Zipf with exponent 1): a few clients are very busy, most
+    /// are seen rarely, as installed apps are.
+    fn pick(&self, i: u64) -> String {
+        let u = (splitmix64(i) >> 11) as f64 / (1u64 << 53) as f64;
+        let rank = ((self.count as f64).powf(u) as u64).clamp(1, self.count);
+        format!("00000000-0000-4000-8000-{rank:012x}")
+    }
+}
+
+/// A well-mixed 64-bit hash of `x` (SplitMix64's finaliser): reproducible choices
+/// without a random-number dependency.
+fn splitmix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 fn lines(work: &Path, name: &str) -> anyhow::Result<Vec<String>> {
@@ -70,7 +100,14 @@ impl Target {
                     .unwrap_or_default(),
             ),
             per_client_address,
+            synthetic: None,
         })
+    }
+
+    /// Token requests for synthetic clients from now on.
+    pub fn with_synthetic(mut self, synthetic: Synthetic) -> Self {
+        self.synthetic = Some(Arc::new(synthetic));
+        self
     }
 
     /// One request of `kind`, for the `i`-th scheduled slot.
@@ -78,17 +115,24 @@ impl Target {
         let request = match kind {
             Kind::Token => {
                 let n = (i as usize) % self.creds.len();
-                let (id, secret) = &self.creds[n];
+                let (id, secret) = match &self.synthetic {
+                    Some(synthetic) => (synthetic.pick(i), synthetic.secret.clone()),
+                    None => self.creds[n].clone(),
+                };
                 let mut r = self
                     .http
                     .post(format!("{}/oauth2/token", self.base))
                     .form(&[
                         ("grant_type", "client_credentials"),
-                        ("client_id", id),
-                        ("client_secret", secret),
+                        ("client_id", id.as_str()),
+                        ("client_secret", secret.as_str()),
                     ]);
                 if self.per_client_address {
-                    r = r.header("x-forwarded-for", client_address(n));
+                    // Synthetic popularity is steeper than one install's real rate:
+                    // each request is its own device, so the throttle is consulted
+                    // but does not refuse the busiest clients.
+                    let device = if self.synthetic.is_some() { i as usize } else { n };
+                    r = r.header("x-forwarded-for", client_address(device));
                 }
                 r
             }

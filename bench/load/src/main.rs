@@ -70,12 +70,31 @@ enum Command {
         #[arg(long, default_value_t = 30)]
         sample_seconds: u64,
     },
+    /// A realistic mix at fixed rates: tokens for bulk-loaded synthetic clients chosen
+    /// by a Zipf-like popularity, registrations (1% of the token rate by default),
+    /// verifications from a resource server; RSS sampled every 5 s.
+    Mix {
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        /// Synthetic clients in the store (see bench/lib.sh).
+        #[arg(long)]
+        synthetic: u64,
+        /// Their shared secret (the real client's, from creds.txt).
+        #[arg(long)]
+        secret: String,
+        #[arg(long, default_value_t = 2000)]
+        token_rate: u32,
+        #[arg(long, default_value_t = 2000)]
+        verify_rate: u32,
+        #[arg(long, default_value_t = 20)]
+        register_rate: u32,
+    },
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let target = legit::Target::load(&args.base, &args.work, args.per_client_address)?;
+    let mut target = legit::Target::load(&args.base, &args.work, args.per_client_address)?;
     let json = match args.command {
         Command::Hostile {
             rate,
@@ -114,6 +133,31 @@ async fn main() -> anyhow::Result<()> {
                     (legit::Kind::Register, register_rate),
                 ],
                 Duration::from_secs(sample_seconds),
+            )
+            .await?
+        }
+        Command::Mix {
+            seconds,
+            synthetic,
+            secret,
+            token_rate,
+            verify_rate,
+            register_rate,
+        } => {
+            target = target.with_synthetic(legit::Synthetic {
+                count: synthetic,
+                secret,
+            });
+            soak(
+                &target,
+                args.pid,
+                Duration::from_secs(seconds),
+                [
+                    (legit::Kind::Token, token_rate),
+                    (legit::Kind::Verify, verify_rate),
+                    (legit::Kind::Register, register_rate),
+                ],
+                Duration::from_secs(5),
             )
             .await?
         }
