@@ -10,17 +10,18 @@
 #
 #   bench/run.sh                 # SQLite (default)
 #   STORE=postgres bench/run.sh  # a local PostgreSQL cluster (fsync on), also on CPU 0
-#   DURATION=10 CONNECTIONS=32 CLIENTS=1000 bench/run.sh
+#   DURATION=10 CONNECTIONS=16 CLIENTS=1000 bench/run.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION="${DURATION:-10}"
-CONNECTIONS="${CONNECTIONS:-32}"
+CONNECTIONS="${CONNECTIONS:-16}"
 CLIENTS="${CLIENTS:-1000}"
 WORKLOADS="${WORKLOADS:-token register verify introspect}"
 STORE="${STORE:-sqlite}"
 source bench/lib.sh
 
 command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+command -v nginx >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; }
 command -v taskset >/dev/null || { echo "taskset (util-linux) is required"; exit 1; }
 [ -d bench/peer/node_modules/oidc-provider ] || (cd bench/peer && npm install --no-audit --no-fund --silent)
 cargo build --release -p dcr --quiet

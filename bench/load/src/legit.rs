@@ -131,7 +131,11 @@ impl Target {
                     // Synthetic popularity is steeper than one install's real rate:
                     // each request is its own device, so the throttle is consulted
                     // but does not refuse the busiest clients.
-                    let device = if self.synthetic.is_some() { i as usize } else { n };
+                    let device = if self.synthetic.is_some() {
+                        i as usize
+                    } else {
+                        n
+                    };
                     r = r.header("x-forwarded-for", client_address(device));
                 }
                 r

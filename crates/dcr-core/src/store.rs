@@ -60,6 +60,19 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// Where a batched walk over clients stopped (an opaque position in the store's
+/// order); the default starts at the beginning.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ScanCursor(pub i64);
+
+/// One batch of a bulk revocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RevokedBatch {
+    pub revoked: u64,
+    /// Where the next batch starts; `None` when the walk is over.
+    pub next: Option<ScanCursor>,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Cheap round trip for readiness checks.
@@ -134,16 +147,19 @@ pub trait Store: Send + Sync + 'static {
         filter: &ClientFilter,
     ) -> StoreResult<u64>;
     /// Revokes up to `limit` of the application's active clients matching `filter`
-    /// (`revoked_via: bulk`), logging each for the feed, in one transaction. Returns how
-    /// many; fewer than `limit` means none are left.
+    /// (`revoked_via: bulk`) that come after `from` in the store's order, logging each
+    /// for the feed, in one transaction. A walk starts at `ScanCursor::default()` and
+    /// goes on from each batch's `next` until it is `None`: each client is read once,
+    /// however many batches.
     async fn revoke_matching_clients(
         &self,
         app: &ApplicationId,
         filter: &ClientFilter,
+        from: ScanCursor,
         at: i64,
         actor: &str,
         limit: u32,
-    ) -> StoreResult<u64>;
+    ) -> StoreResult<RevokedBatch>;
     /// Expires up to `limit` of the application's active clients last seen before
     /// `cutoff` (`revoked_via: inactivity`), logged for the feed, in one transaction.
     async fn expire_inactive_clients(

@@ -6,24 +6,34 @@
 //! `Store` implementation; [`GroupCommit`] batches registrations into shared
 //! transactions.
 
-/// How a write transaction starts on each database.
+/// What differs between the two databases' SQL.
 ///
-/// SQLite's plain `BEGIN` is deferred: a transaction that reads and then writes must
+/// How a write transaction starts: SQLite's plain `BEGIN` is deferred: a transaction that reads and then writes must
 /// upgrade its lock, and when another connection committed meanwhile SQLite answers
 /// `SQLITE_BUSY` at once, without waiting out `busy_timeout` (the upgrade could
 /// deadlock). `BEGIN IMMEDIATE` takes the write lock first, so concurrent writers queue
 /// behind `busy_timeout` instead of failing with 503. PostgreSQL's row locks need
 /// nothing of the kind.
-pub trait WriteTransactions: sqlx::Database {
+///
+/// How a bulk revocation walks an application's clients: in `seq` order from a
+/// cursor, so each batch starts where the last stopped and the whole walk reads each
+/// client once. SQLite's planner, given a `created_at` or statement filter, may
+/// prefer that filter's index and sort every batch (or, without the cursor, rescan
+/// the skipped rows each time: 10 minutes for 1 M of 10 M clients), so it is told
+/// which index to walk; PostgreSQL plans it well on its own.
+pub trait Dialect: sqlx::Database {
     const BEGIN_WRITE: &'static str;
+    const CLIENTS_IN_SEQ_ORDER: &'static str;
 }
 
-impl WriteTransactions for sqlx::Sqlite {
+impl Dialect for sqlx::Sqlite {
     const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
+    const CLIENTS_IN_SEQ_ORDER: &'static str = "clients INDEXED BY clients_by_application";
 }
 
-impl WriteTransactions for sqlx::Postgres {
+impl Dialect for sqlx::Postgres {
     const BEGIN_WRITE: &'static str = "BEGIN";
+    const CLIENTS_IN_SEQ_ORDER: &'static str = "clients";
 }
 
 /// Expands the row decoders for a concrete sqlx row type.
@@ -375,7 +385,7 @@ macro_rules! sql_store {
             PageOf, PageRequest, Programmer, RegistrationQuota, RevocationEntry, RevokedVia,
             SessionRecord, SigningKeyRecord, StatementRecord, UserRecord,
         };
-        use dcr_core::store::{Store, StoreError, StoreResult, TokenCount};
+        use dcr_core::store::{RevokedBatch, ScanCursor, Store, StoreError, StoreResult, TokenCount};
         use sqlx::Row as _;
 
 impl $store {
@@ -399,11 +409,11 @@ impl $store {
     }
 }
 
-/// Starts a write transaction (see [`WriteTransactions`]).
+/// Starts a write transaction (see [`Dialect`]).
 async fn begin_write(
     pool: &sqlx::Pool<$db>,
 ) -> StoreResult<sqlx::Transaction<'static, $db>> {
-    pool.begin_with(<$db as $crate::WriteTransactions>::BEGIN_WRITE)
+    pool.begin_with(<$db as $crate::Dialect>::BEGIN_WRITE)
         .await
         .map_err(map_err)
 }
@@ -509,28 +519,30 @@ fn push_client_filter(query: &mut sqlx::QueryBuilder<$db>, app: &ApplicationId, 
     }
 }
 
-/// Revokes the clients `select` picks (a bounded `SELECT id FROM clients ...`), in one
-/// transaction: status, `revoked_via`, one revocation-log entry each, the breakdown.
+/// Revokes the clients `select` picks (a bounded `SELECT id, seq FROM clients ...`), in
+/// one transaction: status, `revoked_via`, one revocation-log entry each, the
+/// breakdown. Returns how many it revoked, how many it picked and the last `seq`.
 async fn revoke_clients_batch(
     pool: &sqlx::Pool<$db>,
     mut select: sqlx::QueryBuilder<$db>,
     at: i64,
     actor: &str,
     via: &'static str,
-) -> StoreResult<u64> {
+) -> StoreResult<(u64, usize, i64)> {
     let mut tx = begin_write(pool).await?;
-    let ids: Vec<String> = select
+    let picked: Vec<(String, i64)> = select
         .build()
         .fetch_all(&mut *tx)
         .await
         .map_err(map_err)?
         .iter()
-        .map(|r| r.try_get::<String, _>("id"))
-        .collect::<Result<_, _>>()
+        .map(|r| Ok((r.try_get::<String, _>("id")?, r.try_get::<i64, _>("seq")?)))
+        .collect::<Result<_, sqlx::Error>>()
         .map_err(map_err)?;
-    if ids.is_empty() {
-        return Ok(0);
-    }
+    let Some(last_seq) = picked.iter().map(|(_, seq)| *seq).max() else {
+        return Ok((0, 0, 0));
+    };
+    let ids: Vec<String> = picked.iter().map(|(id, _)| id.clone()).collect();
     // Serialises revocations so that log order is commit order (see log_revocation).
     sqlx::query("UPDATE revocation_order SET n = n + 1")
         .execute(&mut *tx)
@@ -611,7 +623,7 @@ async fn revoke_clients_batch(
         .collect();
     adjust_breakdown(&mut tx, &deltas).await?;
     tx.commit().await.map_err(map_err)?;
-    Ok(u64::try_from(revoked).unwrap_or(0))
+    Ok((u64::try_from(revoked).unwrap_or(0), ids.len(), last_seq))
 }
 
 const USER_COLUMNS: &str =
@@ -918,14 +930,27 @@ impl Store for $store {
         &self,
         app: &ApplicationId,
         filter: &ClientFilter,
+        from: ScanCursor,
         at: i64,
         actor: &str,
         limit: u32,
-    ) -> StoreResult<u64> {
-        let mut select = sqlx::QueryBuilder::<$db>::new("SELECT id FROM clients");
+    ) -> StoreResult<RevokedBatch> {
+        let mut select = sqlx::QueryBuilder::<$db>::new(format!(
+            "SELECT id, seq FROM {}",
+            <$db as $crate::Dialect>::CLIENTS_IN_SEQ_ORDER
+        ));
         push_client_filter(&mut select, app, filter);
-        select.push(" ORDER BY seq LIMIT ").push_bind(i64::from(limit));
-        revoke_clients_batch(&self.pool, select, at, actor, "bulk").await
+        select
+            .push(" AND seq > ")
+            .push_bind(from.0)
+            .push(" ORDER BY seq LIMIT ")
+            .push_bind(i64::from(limit));
+        let (revoked, picked, last_seq) =
+            revoke_clients_batch(&self.pool, select, at, actor, "bulk").await?;
+        Ok(RevokedBatch {
+            revoked,
+            next: (picked >= limit as usize).then_some(ScanCursor(last_seq)),
+        })
     }
 
     async fn expire_inactive_clients(
@@ -936,15 +961,19 @@ impl Store for $store {
         limit: u32,
     ) -> StoreResult<u64> {
         let mut select = sqlx::QueryBuilder::<$db>::new(
-            "SELECT id FROM clients WHERE application_id = ",
+            "SELECT id, seq FROM clients WHERE application_id = ",
         );
+        // Expired clients leave the (application, status, last_seen_at) range, so
+        // each batch starts at the first still standing: no cursor needed.
         select
             .push_bind(app.to_string())
             .push(" AND status = 'active' AND last_seen_at < ")
             .push_bind(cutoff)
             .push(" ORDER BY last_seen_at LIMIT ")
             .push_bind(i64::from(limit));
-        revoke_clients_batch(&self.pool, select, at, "system:inactivity", "inactivity").await
+        let (expired, _, _) =
+            revoke_clients_batch(&self.pool, select, at, "system:inactivity", "inactivity").await?;
+        Ok(expired)
     }
 
     async fn applications_expiring_inactive(&self) -> StoreResult<Vec<(ApplicationId, u32)>> {

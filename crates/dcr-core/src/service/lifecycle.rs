@@ -13,7 +13,7 @@ use crate::ids::{ApplicationId, StatementId};
 use crate::model::{
     Application, ApplicationPolicy, AuditEvent, ClientFilter, DayCount, StatementRecord, Status,
 };
-use crate::store::StoreError;
+use crate::store::{ScanCursor, StoreError};
 
 /// Clients changed per transaction by a bulk revocation or a sweep: small enough that
 /// no transaction holds millions of rows, big enough to amortise the commits.
@@ -286,16 +286,18 @@ impl Dcr {
         let now = self.clock.now();
         let actor = who.actor.to_string();
         let mut revoked = 0u64;
+        let mut from = ScanCursor::default();
         loop {
             let batch = self
                 .store
-                .revoke_matching_clients(&app.id, &filter, now, &actor, LIFECYCLE_BATCH)
+                .revoke_matching_clients(&app.id, &filter, from, now, &actor, LIFECYCLE_BATCH)
                 .await?;
-            revoked += batch;
+            revoked += batch.revoked;
             // Clear cached standings after every batch: revoked clients stop at once.
             self.forget_standings();
-            if batch < u64::from(LIFECYCLE_BATCH) {
-                break;
+            match batch.next {
+                Some(next) => from = next,
+                None => break,
             }
         }
         let mut event = audit_event(

@@ -7,7 +7,7 @@ use dcr_core::ids::{
     ApiKeyId, ApplicationId, ChannelId, ClientId, ProgrammerId, StatementId, UserId,
 };
 use dcr_core::model::*;
-use dcr_core::store::{ClientUse, Store, StoreError, TokenCount};
+use dcr_core::store::{ClientUse, RevokedBatch, ScanCursor, Store, StoreError, TokenCount};
 use dcr_testkit::PgServer;
 
 fn programmer(id: &str) -> Programmer {
@@ -864,26 +864,40 @@ async fn lifecycle_conformance(store: Arc<dyn Store>) {
         .await
         .unwrap()
         .len();
+    // A walk in batches of one: each batch goes on from the last one's cursor.
+    let first = store
+        .revoke_matching_clients(&app.id, &filter, ScanCursor::default(), 50, "user:ops", 1)
+        .await
+        .unwrap();
+    assert_eq!(first.revoked, 1);
+    let from = first.next.expect("a full batch says where to go on");
+    let second = store
+        .revoke_matching_clients(&app.id, &filter, from, 50, "user:ops", 1)
+        .await
+        .unwrap();
+    assert_eq!(second.revoked, 1);
+    let last = store
+        .revoke_matching_clients(&app.id, &filter, second.next.unwrap(), 50, "user:ops", 1)
+        .await
+        .unwrap();
     assert_eq!(
-        store
-            .revoke_matching_clients(&app.id, &filter, 50, "user:ops", 1)
-            .await
-            .unwrap(),
-        1
+        last,
+        RevokedBatch {
+            revoked: 0,
+            next: None
+        }
     );
+    // From the start again: nothing left, and a short batch ends the walk.
+    let again = store
+        .revoke_matching_clients(&app.id, &filter, ScanCursor::default(), 50, "user:ops", 10)
+        .await
+        .unwrap();
     assert_eq!(
-        store
-            .revoke_matching_clients(&app.id, &filter, 50, "user:ops", 10)
-            .await
-            .unwrap(),
-        1
-    );
-    assert_eq!(
-        store
-            .revoke_matching_clients(&app.id, &filter, 50, "user:ops", 10)
-            .await
-            .unwrap(),
-        0
+        again,
+        RevokedBatch {
+            revoked: 0,
+            next: None
+        }
     );
     assert_eq!(
         store
@@ -1187,11 +1201,18 @@ async fn full_revocation_batch(store: Arc<dyn Store>) {
         statement: Some(s.jti),
         ..Default::default()
     };
-    let revoked = store
-        .revoke_matching_clients(&app.id, &filter, 10, "user:ops", 5_000)
+    let batch = store
+        .revoke_matching_clients(
+            &app.id,
+            &filter,
+            ScanCursor::default(),
+            10,
+            "user:ops",
+            5_000,
+        )
         .await
         .unwrap();
-    assert_eq!(revoked, N as u64);
+    assert_eq!(batch.revoked, N as u64);
     assert_eq!(
         store
             .count_matching_clients(&app.id, &filter)
