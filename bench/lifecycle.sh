@@ -21,7 +21,7 @@ CONNECTIONS="${CONNECTIONS:-16}"
 source bench/lib.sh
 command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 command -v sqlite3 >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sqlite3 >/dev/null; }
-cargo build --release -p dcr --quiet
+cargo build --release --locked -p dcr -p dcr-load --quiet
 mkdir -p bench/results
 out="bench/results/$(date -u +%Y%m%dT%H%M%SZ)-lifecycle-$STORE.txt"
 echo "store=$STORE size=$SIZE wrk: ${DURATION}s, $CONNECTIONS connections" | tee "$out"

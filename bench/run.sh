@@ -24,7 +24,8 @@ command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteract
 command -v nginx >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; }
 command -v taskset >/dev/null || { echo "taskset (util-linux) is required"; exit 1; }
 [ -d bench/peer/node_modules/oidc-provider ] || (cd bench/peer && npm install --no-audit --no-fund --silent)
-cargo build --release -p dcr --quiet
+# The same build as every bench script (one feature set: no rebuild between them).
+cargo build --release --locked -p dcr -p dcr-load --quiet
 
 work="$(mktemp -d)"
 chmod 755 "$work"  # PostgreSQL runs as its own user and must reach its directory

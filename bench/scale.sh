@@ -13,7 +13,7 @@ DURATION="${DURATION:-10}"
 CONNECTIONS="${CONNECTIONS:-32}"
 source bench/lib.sh
 command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
-cargo build --release -p dcr --quiet
+cargo build --release --locked -p dcr -p dcr-load --quiet
 mkdir -p bench/results
 out="bench/results/$(date -u +%Y%m%dT%H%M%SZ)-scale-$STORE.txt"
 echo "store=$STORE duration=${DURATION}s connections=$CONNECTIONS" | tee "$out"

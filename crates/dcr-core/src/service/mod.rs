@@ -113,6 +113,10 @@ struct TokenTally {
     per_client: std::collections::HashMap<crate::ids::ClientId, (u64, i64)>,
 }
 
+/// Clients per transaction when token counts are flushed (see
+/// [`Dcr::flush_token_counts`]).
+const FLUSH_CHUNK: usize = 200;
+
 impl Dcr {
     /// Loads (or, on first start, generates and stores) the signing keys.
     pub async fn open(
@@ -188,10 +192,14 @@ impl Dcr {
     }
 
     /// Adds the tokens counted since the last flush to the store (run on a timer and
-    /// at shutdown). On failure the counts are kept for the next attempt.
+    /// at shutdown), in transactions of [`FLUSH_CHUNK`] clients: each holds the write
+    /// lock briefly, so registrations waiting for it are not stalled behind one
+    /// transaction over every busy client (at 2,000 tokens/s over a million clients
+    /// that was ~5,000 rows, and registrations' p99 reached 345 ms). What fails is kept
+    /// for the next attempt; what committed is not counted twice.
     pub async fn flush_token_counts(&self) -> Result<(), StoreError> {
         let taken = std::mem::take(&mut *self.token_counts());
-        let pending: Vec<crate::store::TokenCount> = taken
+        let per_day: Vec<crate::store::TokenCount> = taken
             .per_day
             .iter()
             .map(
@@ -212,22 +220,38 @@ impl Dcr {
                 last_used_at: *at,
             })
             .collect();
-        if pending.is_empty() && per_client.is_empty() {
+        if per_day.is_empty() && per_client.is_empty() {
             return Ok(());
         }
-        if let Err(e) = self.store.add_tokens_issued(&pending, &per_client).await {
-            let mut tally = self.token_counts();
-            for (key, n) in taken.per_day {
-                *tally.per_day.entry(key).or_insert(0) += n;
+        // The daily and per-application counts go with the first transaction.
+        let mut chunks = per_client.chunks(FLUSH_CHUNK);
+        let mut daily: &[crate::store::TokenCount] = &per_day;
+        let mut next = chunks.next().unwrap_or(&[]);
+        loop {
+            if let Err(e) = self.store.add_tokens_issued(daily, next).await {
+                let mut tally = self.token_counts();
+                for c in daily {
+                    *tally
+                        .per_day
+                        .entry((c.application, c.statement, c.day))
+                        .or_insert(0) += c.tokens;
+                }
+                for u in std::iter::once(next).chain(chunks).flatten() {
+                    let used = tally
+                        .per_client
+                        .entry(u.client)
+                        .or_insert((0, u.last_used_at));
+                    used.0 += u.tokens;
+                    used.1 = used.1.max(u.last_used_at);
+                }
+                return Err(e);
             }
-            for (id, (n, at)) in taken.per_client {
-                let used = tally.per_client.entry(id).or_insert((0, at));
-                used.0 += n;
-                used.1 = used.1.max(at);
+            daily = &[];
+            match chunks.next() {
+                Some(chunk) => next = chunk,
+                None => return Ok(()),
             }
-            return Err(e);
         }
-        Ok(())
     }
 
     /// The unflushed token counts, copied.
