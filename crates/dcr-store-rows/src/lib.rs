@@ -2073,7 +2073,7 @@ async fn insert_clients_in(
             .push_bind(format!("statement:{}", c.statement_jti))
             .push_bind("device")
             .push_bind(c.programmer_id.as_str().to_owned())
-            .push_bind("client.registered")
+            .push_bind(dcr_core::model::AuditAction::ClientRegistered.as_str())
             .push_bind("client")
             .push_bind(c.id.to_string())
             .push_bind(c.source_ip.clone());

@@ -4,6 +4,7 @@
 //! [`Principal`], and a resource the caller may not see is reported as
 //! [`AdminError::NotFound`], exactly like one that does not exist.
 
+use crate::model::AuditAction;
 use dcr_proto::claims::StatementClaims;
 
 use super::Dcr;
@@ -189,7 +190,7 @@ fn subset_of(what: &str, items: &[String], allowed: &[String]) -> Result<Vec<Str
 /// in the log and a failed one never is.
 pub(crate) fn audit_event(
     who: &Principal,
-    action: &str,
+    action: AuditAction,
     target_kind: &str,
     target_id: &str,
     programmer: Option<&ProgrammerId>,
@@ -200,7 +201,7 @@ pub(crate) fn audit_event(
         actor: who.actor.to_string(),
         role: who.role.as_str().to_owned(),
         programmer_id: programmer.cloned(),
-        action: action.to_owned(),
+        action: action.to_string(),
         target_kind: target_kind.to_owned(),
         target_id: target_id.to_owned(),
         source_ip: who.source_ip.clone(),
@@ -276,7 +277,7 @@ impl Dcr {
         };
         let audit = audit_event(
             &Principal::system(),
-            "api-key.created",
+            AuditAction::ApiKeyCreated,
             "api-key",
             &record.id.to_string(),
             None,
@@ -314,7 +315,7 @@ impl Dcr {
         };
         let audit = audit_event(
             &Principal::system(),
-            "api-key.created",
+            AuditAction::ApiKeyCreated,
             "api-key",
             &record.id.to_string(),
             None,
@@ -339,7 +340,7 @@ impl Dcr {
         };
         let audit = audit_event(
             who,
-            "programmer.created",
+            AuditAction::ProgrammerCreated,
             "programmer",
             programmer.id.as_str(),
             Some(&programmer.id),
@@ -417,7 +418,7 @@ impl Dcr {
         };
         let audit = audit_event(
             who,
-            "channel.created",
+            AuditAction::ChannelCreated,
             "channel",
             channel.id.as_str(),
             Some(&channel.programmer_id),
@@ -528,7 +529,7 @@ impl Dcr {
         };
         let audit = audit_event(
             who,
-            "application.created",
+            AuditAction::ApplicationCreated,
             "application",
             &app.id.to_string(),
             Some(&app.programmer_id),
@@ -604,7 +605,7 @@ impl Dcr {
         // Stored before it is handed out: a statement we return is always one we know.
         let audit = audit_event(
             who,
-            "statement.issued",
+            AuditAction::StatementIssued,
             "statement",
             &record.jti.to_string(),
             Some(&record.programmer_id),
@@ -649,7 +650,7 @@ impl Dcr {
         let jti = statement.jti;
         let audit = audit_event(
             who,
-            "statement.revoked",
+            AuditAction::StatementRevoked,
             "statement",
             &jti.to_string(),
             Some(&statement.programmer_id),
@@ -667,7 +668,7 @@ impl Dcr {
         let app = self.get_application(who, app_id).await?;
         let audit = audit_event(
             who,
-            "application.revoked",
+            AuditAction::ApplicationRevoked,
             "application",
             &app.id.to_string(),
             Some(&app.programmer_id),
@@ -717,7 +718,7 @@ impl Dcr {
         let client = &standing.client;
         let audit = audit_event(
             who,
-            "client.revoked",
+            AuditAction::ClientRevoked,
             "client",
             &client.id.to_string(),
             Some(&client.programmer_id),
@@ -812,7 +813,7 @@ impl Dcr {
         };
         let audit = audit_event(
             who,
-            "api-key.created",
+            AuditAction::ApiKeyCreated,
             "api-key",
             &record.id.to_string(),
             record.programmer_id.as_ref(),
@@ -861,7 +862,7 @@ impl Dcr {
         }
         let audit = audit_event(
             who,
-            "api-key.revoked",
+            AuditAction::ApiKeyRevoked,
             "api-key",
             &id.to_string(),
             key.programmer_id.as_ref(),

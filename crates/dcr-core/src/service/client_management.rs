@@ -2,6 +2,7 @@
 //! (RFC 7009), and read or delete its registration (RFC 7592) with the registration
 //! access token it was given at registration.
 
+use crate::model::AuditAction;
 use std::collections::HashMap;
 use std::sync::RwLock;
 
@@ -144,7 +145,7 @@ impl Dcr {
             actor: format!("client:{}", client.id),
             role: "device".into(),
             programmer_id: Some(client.programmer_id.clone()),
-            action: "client.deleted".into(),
+            action: AuditAction::ClientDeleted.to_string(),
             target_kind: "client".into(),
             target_id: client.id.to_string(),
             source_ip,

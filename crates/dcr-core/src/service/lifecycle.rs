@@ -2,6 +2,7 @@
 //! bulk revocation by filter, inactivity expiry, and activity data with spike
 //! detection.
 
+use crate::model::AuditAction;
 use std::collections::BTreeMap;
 
 use dcr_proto::claims::StatementClaims;
@@ -94,7 +95,7 @@ impl Dcr {
         }
         let audit = self.lifecycle_event(
             who,
-            "statement.retired",
+            AuditAction::StatementRetired,
             "statement",
             &statement.jti.to_string(),
             &statement,
@@ -154,7 +155,7 @@ impl Dcr {
             .map_err(|e| AdminError::Internal(e.to_string()))?;
         let audit = self.lifecycle_event(
             who,
-            "statement.rotated",
+            AuditAction::StatementRotated,
             "statement",
             &statement.jti.to_string(),
             &statement,
@@ -175,7 +176,7 @@ impl Dcr {
     fn lifecycle_event(
         &self,
         who: &Principal,
-        action: &str,
+        action: AuditAction,
         kind: &str,
         target: &str,
         statement: &StatementRecord,
@@ -219,7 +220,7 @@ impl Dcr {
         }
         let audit = audit_event(
             who,
-            "application.policy-set",
+            AuditAction::ApplicationPolicySet,
             "application",
             &app.id.to_string(),
             Some(&app.programmer_id),
@@ -302,7 +303,7 @@ impl Dcr {
         }
         let mut event = audit_event(
             who,
-            "clients.bulk-revoked",
+            AuditAction::ClientsBulkRevoked,
             "application",
             &app.id.to_string(),
             Some(&app.programmer_id),
@@ -366,7 +367,7 @@ impl Dcr {
         }
         let mut event = audit_event(
             &Principal::system(),
-            "clients.expired-inactive",
+            AuditAction::ClientsExpiredInactive,
             "deployment",
             &format!("expired={expired}"),
             None,
@@ -537,7 +538,7 @@ impl Dcr {
             for s in activity.statements.iter().filter(|s| s.spike) {
                 let mut event = audit_event(
                     &Principal::system(),
-                    "statement.registration-spike",
+                    AuditAction::StatementRegistrationSpike,
                     "statement",
                     &s.jti.to_string(),
                     Some(&record.programmer_id),

@@ -11,6 +11,7 @@ mod standing;
 mod token;
 mod users;
 
+use crate::model::AuditAction;
 use std::sync::{Arc, RwLock};
 
 pub use access::VerifiedAccess;
@@ -382,7 +383,7 @@ impl Dcr {
         // key was active before and after.
         let audit = admin::audit_event(
             who,
-            "signing-keys.rotated",
+            AuditAction::SigningKeysRotated,
             "signing-key",
             &new_next.kid,
             None,

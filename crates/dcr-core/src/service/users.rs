@@ -4,6 +4,7 @@
 //! A user acts with exactly the rights an API key of the same role would have: the
 //! session resolves to a [`Principal`], and every rule of `admin.rs` applies to it.
 
+use crate::model::AuditAction;
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 
@@ -204,7 +205,7 @@ impl Dcr {
         };
         let audit = audit_event(
             who,
-            "user.created",
+            AuditAction::UserCreated,
             "user",
             &user.id.to_string(),
             Some(&user.programmer_id),
@@ -247,7 +248,7 @@ impl Dcr {
         }
         let audit = audit_event(
             who,
-            "user.disabled",
+            AuditAction::UserDisabled,
             "user",
             &id.to_string(),
             Some(&user.programmer_id),
@@ -295,7 +296,7 @@ impl Dcr {
         let signed_in = user_session(&user, session.csrf_token.clone(), source_ip);
         let audit = audit_event(
             &signed_in.principal,
-            "user.signed-in",
+            AuditAction::UserSignedIn,
             "user",
             &user.id.to_string(),
             Some(&user.programmer_id),
@@ -321,7 +322,7 @@ impl Dcr {
                 actor: format!("user:{}", u.email),
                 role: u.role.as_str().to_owned(),
                 programmer_id: Some(u.programmer_id.clone()),
-                action: "user.sign-in-failed".into(),
+                action: AuditAction::UserSignInFailed.to_string(),
                 target_kind: "user".into(),
                 target_id: u.id.to_string(),
                 source_ip,
@@ -334,7 +335,7 @@ impl Dcr {
                     actor: "anonymous".into(),
                     role: "anonymous".into(),
                     programmer_id: None,
-                    action: "user.sign-in-failed".into(),
+                    action: AuditAction::UserSignInFailed.to_string(),
                     target_kind: "email".into(),
                     target_id: shown,
                     source_ip,

@@ -13,7 +13,7 @@ use axum::{Extension, Json, Router};
 
 use crate::actions::Finished;
 use dcr_core::error::AdminError;
-use dcr_core::model::{self, PageOf, PageRequest};
+use dcr_core::model::{self, AuditAction, PageOf, PageRequest};
 use dcr_core::service::{AuditQuery, NewUser};
 use dcr_core::service::{NewApplication, Principal};
 use dcr_proto::admin::{
@@ -510,13 +510,13 @@ async fn revoke_matching_clients(
             .await?
         {
             Finished::Done(revoked) => Json(wire::BulkRevocation { revoked }).into_response(),
-            Finished::InBackground => still_running("clients.bulk-revoked"),
+            Finished::InBackground => still_running(AuditAction::ClientsBulkRevoked),
         },
     )
 }
 
 /// `202 Accepted`: the work goes on after this answer, and audits its result.
-fn still_running(audit_action: &str) -> Response {
+fn still_running(audit_action: AuditAction) -> Response {
     (
         StatusCode::ACCEPTED,
         Json(wire::Accepted {
@@ -538,7 +538,7 @@ async fn sweep(
     empty_body(body).await?;
     Ok(match crate::actions::sweep_inactive(&state, &who).await? {
         Finished::Done(expired) => Json(wire::Sweep { expired }).into_response(),
-        Finished::InBackground => still_running("clients.expired-inactive"),
+        Finished::InBackground => still_running(AuditAction::ClientsExpiredInactive),
     })
 }
 
