@@ -8,6 +8,7 @@ use crate::model::AuditAction;
 use dcr_proto::claims::StatementClaims;
 
 use super::Dcr;
+pub use super::principal::{Actor, Principal};
 use crate::error::AdminError;
 use crate::ids::{ApiKeyId, ApplicationId, ChannelId, ClientId, ProgrammerId, StatementId, UserId};
 use crate::model::{
@@ -19,100 +20,6 @@ use crate::time::unix_now;
 
 const MAX_NAME_CHARS: usize = 200;
 const MAX_LIST_ITEMS: usize = 64;
-
-/// Who is calling the admin API.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Principal {
-    pub actor: Actor,
-    pub role: Role,
-    pub programmer: Option<ProgrammerId>,
-    pub channel: Option<ChannelId>,
-    /// The caller's address as the HTTP layer resolved it, for the audit log.
-    pub source_ip: Option<String>,
-}
-
-/// The credential behind a [`Principal`]: what the audit log names as the actor.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Actor {
-    ApiKey(ApiKeyId),
-    User {
-        id: UserId,
-        email: String,
-    },
-    /// The process itself (demo seeding, command-line maintenance).
-    System,
-}
-
-impl std::fmt::Display for Actor {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::ApiKey(id) => write!(f, "api-key:{id}"),
-            Self::User { email, .. } => write!(f, "user:{email}"),
-            Self::System => f.write_str("system"),
-        }
-    }
-}
-
-impl Principal {
-    /// The deployment itself, with operator rights.
-    pub fn system() -> Self {
-        Self {
-            actor: Actor::System,
-            role: Role::Operator,
-            programmer: None,
-            channel: None,
-            source_ip: None,
-        }
-    }
-
-    pub fn from_source(mut self, ip: impl ToString) -> Self {
-        self.source_ip = Some(ip.to_string());
-        self
-    }
-
-    pub(super) fn is_operator(&self) -> bool {
-        self.role == Role::Operator
-    }
-
-    /// Whether the audit log is open to this caller (within its programmer). Channel
-    /// admins and resource servers may not read it: a programmer's log names the
-    /// resources of all its channels.
-    pub fn may_read_audit(&self) -> bool {
-        matches!(self.role, Role::Operator | Role::ProgrammerAdmin)
-    }
-
-    fn can_see_programmer(&self, pid: &ProgrammerId) -> bool {
-        match self.role {
-            Role::Operator => true,
-            Role::ProgrammerAdmin | Role::ChannelAdmin => self.programmer.as_ref() == Some(pid),
-            Role::ResourceServer => false,
-        }
-    }
-
-    pub(super) fn can_manage_programmer(&self, pid: &ProgrammerId) -> bool {
-        match self.role {
-            Role::Operator => true,
-            Role::ProgrammerAdmin => self.programmer.as_ref() == Some(pid),
-            Role::ChannelAdmin | Role::ResourceServer => false,
-        }
-    }
-
-    fn can_see_application(&self, app: &Application) -> bool {
-        match self.role {
-            Role::Operator => true,
-            Role::ProgrammerAdmin => self.programmer.as_ref() == Some(&app.programmer_id),
-            Role::ChannelAdmin => {
-                self.programmer.as_ref() == Some(&app.programmer_id)
-                    && app.level == AppLevel::Channel
-                    && self
-                        .channel
-                        .as_ref()
-                        .is_some_and(|c| app.channels == [c.clone()])
-            }
-            Role::ResourceServer => false,
-        }
-    }
-}
 
 /// An application as requested, before validation.
 #[derive(Debug, Clone)]

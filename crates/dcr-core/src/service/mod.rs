@@ -6,6 +6,7 @@ mod client_management;
 mod console;
 mod feed;
 mod lifecycle;
+mod principal;
 mod register;
 mod standing;
 mod token;
@@ -15,13 +16,14 @@ use crate::model::AuditAction;
 use std::sync::{Arc, RwLock};
 
 pub use access::VerifiedAccess;
-pub use admin::{Actor, MIN_BOOTSTRAP_KEY_CHARS, NewApplication, Principal};
+pub use admin::{MIN_BOOTSTRAP_KEY_CHARS, NewApplication};
 pub use client_management::RegistrationAccessError;
 pub use console::{ApplicationSummary, StatementSummary, Totals};
 pub use feed::{FEED_PAGE, RevocationFeed};
 pub use lifecycle::{
     Activity, LIFECYCLE_BATCH, MAX_ACTIVITY_DAYS, RotatedStatement, StatementActivity,
 };
+pub use principal::{Actor, Principal};
 pub use register::{Registered, RegistrationRequest};
 pub use token::{IssuedToken, TokenRequest};
 pub use users::{ApplicationOverview, AuditQuery, DashboardSession, NewUser, SESSION_TTL_SECONDS};
