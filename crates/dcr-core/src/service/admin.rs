@@ -10,7 +10,7 @@ use dcr_proto::claims::StatementClaims;
 use super::Dcr;
 pub use super::principal::{Actor, Principal};
 use crate::error::AdminError;
-use crate::ids::{ApiKeyId, ApplicationId, ChannelId, ClientId, ProgrammerId, StatementId, UserId};
+use crate::ids::{ApiKeyId, ApplicationId, ChannelId, ClientId, ProgrammerId, StatementId};
 use crate::model::{
     ApiKeyRecord, AppLevel, Application, AuditEvent, Channel, ClientStanding, PageOf, PageRequest,
     Programmer, RevokedVia, Role, StatementRecord, Status,
