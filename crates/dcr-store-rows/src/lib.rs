@@ -36,6 +36,64 @@ impl Dialect for sqlx::Postgres {
     const CLIENTS_IN_SEQ_ORDER: &'static str = "clients";
 }
 
+/// What a unique-key violation collided with, in words that are the same on both
+/// databases and name no SQL: PostgreSQL reports the table and the constraint, SQLite
+/// only its message (`UNIQUE constraint failed: users.email`).
+pub fn collision(table: Option<&str>, constraint: Option<&str>, message: &str) -> &'static str {
+    let sqlite_columns = message.strip_prefix("UNIQUE constraint failed: ");
+    let table = table.or_else(|| sqlite_columns.and_then(|c| c.split('.').next()));
+    let key = constraint.or(sqlite_columns).unwrap_or_default();
+    if key.contains("custom_scheme") {
+        return "an application with this custom URI scheme exists already";
+    }
+    match table {
+        Some("programmers") => "a programmer with this id exists already",
+        Some("channels") => "a channel with this id exists already",
+        Some("applications") => "an application with this id exists already",
+        Some("software_statements") => "a software statement with this id exists already",
+        Some("clients") => "a client with this id exists already",
+        Some("api_keys") => "an API key with this id exists already",
+        Some("users") => "a user with this email exists already",
+        Some("signing_keys") => "a signing key with this id exists already",
+        _ => "a record with this identity exists already",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::collision;
+
+    /// Both databases' reports of one collision give one message, naming no SQL.
+    #[test]
+    fn collisions_read_the_same_on_both_databases() {
+        let sqlite = collision(None, None, "UNIQUE constraint failed: users.email");
+        let postgres = collision(
+            Some("users"),
+            Some("users_email_key"),
+            "duplicate key value violates unique constraint \"users_email_key\"",
+        );
+        assert_eq!(sqlite, postgres);
+        assert_eq!(sqlite, "a user with this email exists already");
+        assert_eq!(
+            collision(
+                None,
+                None,
+                "UNIQUE constraint failed: applications.custom_scheme"
+            ),
+            collision(
+                Some("applications"),
+                Some("applications_custom_scheme_key"),
+                "duplicate key"
+            ),
+        );
+        assert_eq!(
+            collision(None, None, "UNIQUE constraint failed: channels.id"),
+            "a channel with this id exists already"
+        );
+        assert!(!collision(None, None, "something else").contains("constraint"));
+    }
+}
+
 /// Expands the row decoders for a concrete sqlx row type.
 #[macro_export]
 macro_rules! decoders {
@@ -421,7 +479,9 @@ async fn begin_write(
 fn map_err(e: sqlx::Error) -> StoreError {
     match &e {
         sqlx::Error::Database(db) if db.is_unique_violation() => {
-            StoreError::Conflict(db.message().to_owned())
+            StoreError::Conflict(
+                $crate::collision(db.table(), db.constraint(), db.message()).to_owned(),
+            )
         }
         sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
             StoreError::MissingReference(db.message().to_owned())

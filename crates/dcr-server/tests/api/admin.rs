@@ -248,3 +248,24 @@ async fn catalog_errors_list_the_valid_values() {
         "{message}"
     );
 }
+
+/// A duplicate is a 409 that says what collided, in words (not the database's
+/// message, which differs between SQLite and PostgreSQL and names tables).
+#[tokio::test]
+async fn a_duplicate_says_what_collided() {
+    let app = spawn_app().await;
+    app.seed_programmer().await;
+    let (s, body) = app
+        .admin_post(
+            "/programmers",
+            serde_json::json!({"id": "acme", "name": "Acme again"}),
+        )
+        .await;
+    assert_eq!(s, reqwest::StatusCode::CONFLICT, "{body}");
+    let message = body["message"].as_str().unwrap();
+    assert!(
+        message.contains("a programmer with this id exists already"),
+        "{message}"
+    );
+    assert!(!message.contains("UNIQUE") && !message.contains("programmers.id"));
+}
