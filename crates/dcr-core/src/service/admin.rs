@@ -52,6 +52,12 @@ fn check_name(name: &str) -> Result<String, AdminError> {
     Ok(trimmed.to_owned())
 }
 
+fn parse_key_role(role: &str) -> Result<Role, AdminError> {
+    Role::parse(role).ok_or_else(|| {
+        invalid("role must be programmer-admin, channel-admin, resource-server or operator")
+    })
+}
+
 fn check_version(version: Option<&str>) -> Result<String, AdminError> {
     let v = version.unwrap_or("1.0.0");
     let ok = !v.is_empty()
@@ -640,72 +646,88 @@ impl Dcr {
 }
 
 impl Dcr {
-    /// Creates an API key (shown once). With `pid`, a key of that programmer
-    /// (`programmer-admin`, `channel-admin` with its channel, or `resource-server`);
-    /// without, an operator-made key for the whole deployment (`resource-server` or
-    /// `operator`).
-    pub async fn create_api_key(
+    /// Creates a key of programmer `pid` (shown once): `programmer-admin`,
+    /// `channel-admin` (naming one of its channels) or `resource-server`. For those
+    /// who manage the programmer.
+    pub async fn create_programmer_key(
         &self,
         who: &Principal,
-        pid: Option<&str>,
+        pid: &str,
         role: &str,
         channel: Option<&str>,
         name: &str,
     ) -> Result<(ApiKeyRecord, String), AdminError> {
-        let role = Role::parse(role).ok_or_else(|| {
-            invalid("role must be programmer-admin, channel-admin, resource-server or operator")
-        })?;
+        let role = parse_key_role(role)?;
         let name = check_name(name)?;
-        let (programmer_id, channel_id) = match pid {
-            Some(pid) => {
-                let programmer = self.managed_programmer(who, pid).await?;
-                if !who.can_manage_programmer(&programmer.id) {
-                    return Err(AdminError::Forbidden);
-                }
-                let channel_id = match (role, channel) {
-                    (Role::Operator, _) => {
-                        return Err(invalid(
-                            "operator keys are made with POST /admin/v1/api-keys",
-                        ));
-                    }
-                    (Role::ChannelAdmin, Some(ch)) => {
-                        let id = ChannelId::parse(ch).map_err(|e| invalid(e.0))?;
-                        let owned = self
-                            .store
-                            .get_channel(&id)
-                            .await?
-                            .is_some_and(|c| c.programmer_id == programmer.id);
-                        if !owned {
-                            return Err(invalid(format!(
-                                "channel {id} is not a channel of {}",
-                                programmer.id
-                            )));
-                        }
-                        Some(id)
-                    }
-                    (Role::ChannelAdmin, None) => {
-                        return Err(invalid("a channel-admin key names its channel"));
-                    }
-                    (_, Some(_)) => return Err(invalid("only channel-admin keys name a channel")),
-                    (_, None) => None,
-                };
-                (Some(programmer.id), channel_id)
+        let programmer = self.managed_programmer(who, pid).await?;
+        if !who.can_manage_programmer(&programmer.id) {
+            return Err(AdminError::Forbidden);
+        }
+        let channel_id = match (role, channel) {
+            (Role::Operator, _) => {
+                return Err(invalid(
+                    "operator keys are made with POST /admin/v1/api-keys",
+                ));
             }
-            None => {
-                if !who.is_operator() {
-                    return Err(AdminError::Forbidden);
+            (Role::ChannelAdmin, Some(ch)) => {
+                let id = ChannelId::parse(ch).map_err(|e| invalid(e.0))?;
+                let owned = self
+                    .store
+                    .get_channel(&id)
+                    .await?
+                    .is_some_and(|c| c.programmer_id == programmer.id);
+                if !owned {
+                    return Err(invalid(format!(
+                        "channel {id} is not a channel of {}",
+                        programmer.id
+                    )));
                 }
-                if !matches!(role, Role::ResourceServer | Role::Operator) {
-                    return Err(invalid(
-                        "deployment-wide keys are resource-server or operator keys; make others under a programmer",
-                    ));
-                }
-                if channel.is_some() {
-                    return Err(invalid("only channel-admin keys name a channel"));
-                }
-                (None, None)
+                Some(id)
             }
+            (Role::ChannelAdmin, None) => {
+                return Err(invalid("a channel-admin key names its channel"));
+            }
+            (_, Some(_)) => return Err(invalid("only channel-admin keys name a channel")),
+            (_, None) => None,
         };
+        self.store_new_key(who, role, Some(programmer.id), channel_id, name)
+            .await
+    }
+
+    /// Creates a deployment-wide key (shown once): `operator` or `resource-server`.
+    /// Operators only.
+    pub async fn create_deployment_key(
+        &self,
+        who: &Principal,
+        role: &str,
+        channel: Option<&str>,
+        name: &str,
+    ) -> Result<(ApiKeyRecord, String), AdminError> {
+        let role = parse_key_role(role)?;
+        let name = check_name(name)?;
+        if !who.is_operator() {
+            return Err(AdminError::Forbidden);
+        }
+        if !matches!(role, Role::ResourceServer | Role::Operator) {
+            return Err(invalid(
+                "deployment-wide keys are resource-server or operator keys; make others under a programmer",
+            ));
+        }
+        if channel.is_some() {
+            return Err(invalid("only channel-admin keys name a channel"));
+        }
+        self.store_new_key(who, role, None, None, name).await
+    }
+
+    /// Generates, stores (hashed) and audits a key whose scope has been checked.
+    async fn store_new_key(
+        &self,
+        who: &Principal,
+        role: Role,
+        programmer_id: Option<ProgrammerId>,
+        channel_id: Option<ChannelId>,
+        name: String,
+    ) -> Result<(ApiKeyRecord, String), AdminError> {
         let key =
             crate::secrets::generate_api_key().map_err(|e| AdminError::Internal(e.to_string()))?;
         let record = ApiKeyRecord {
@@ -729,23 +751,30 @@ impl Dcr {
         Ok((record, key))
     }
 
-    pub async fn list_api_keys(
+    /// Keys of programmer `pid`, for those who manage it.
+    pub async fn list_programmer_keys(
         &self,
         who: &Principal,
-        pid: Option<&str>,
+        pid: &str,
         page: PageRequest,
     ) -> Result<PageOf<ApiKeyRecord>, AdminError> {
-        match pid {
-            Some(pid) => {
-                let programmer = self.managed_programmer(who, pid).await?;
-                if !who.can_manage_programmer(&programmer.id) {
-                    return Err(AdminError::Forbidden);
-                }
-                Ok(self.store.list_api_keys(Some(&programmer.id), page).await?)
-            }
-            None if who.is_operator() => Ok(self.store.list_api_keys(None, page).await?),
-            None => Err(AdminError::Forbidden),
+        let programmer = self.managed_programmer(who, pid).await?;
+        if !who.can_manage_programmer(&programmer.id) {
+            return Err(AdminError::Forbidden);
         }
+        Ok(self.store.list_api_keys(Some(&programmer.id), page).await?)
+    }
+
+    /// Every key of the deployment. Operators only.
+    pub async fn list_deployment_keys(
+        &self,
+        who: &Principal,
+        page: PageRequest,
+    ) -> Result<PageOf<ApiKeyRecord>, AdminError> {
+        if !who.is_operator() {
+            return Err(AdminError::Forbidden);
+        }
+        Ok(self.store.list_api_keys(None, page).await?)
     }
 
     pub async fn revoke_api_key(

@@ -664,24 +664,8 @@ async fn revoke_client(
     Ok(Json(client_view(c)))
 }
 
-async fn create_api_key(
-    state: &AppState,
-    who: &Principal,
-    pid: Option<&str>,
-    headers: &HeaderMap,
-    body: Body,
-) -> AdminResult<Response> {
-    let req: CreateApiKey = json_body(headers, body).await?;
-    let (record, key) = state
-        .dcr
-        .create_api_key(
-            who,
-            pid,
-            &req.role,
-            req.channel.as_deref(),
-            req.name.as_deref().unwrap_or("api key"),
-        )
-        .await?;
+/// `201` with the new key, shown this once.
+fn created_key(who: &Principal, record: model::ApiKeyRecord, key: String) -> Response {
     tracing::info!(actor = %who.actor, key_id = %record.id, role = record.role.as_str(), "API key created");
     let mut view = api_key_view(record);
     view.key = Some(key);
@@ -690,7 +674,7 @@ async fn create_api_key(
         axum::http::header::CACHE_CONTROL,
         axum::http::HeaderValue::from_static("no-store"),
     );
-    Ok(response)
+    response
 }
 
 async fn create_programmer_api_key(
@@ -700,7 +684,18 @@ async fn create_programmer_api_key(
     headers: HeaderMap,
     body: Body,
 ) -> AdminResult<Response> {
-    create_api_key(&state, &who, Some(&pid), &headers, body).await
+    let req: CreateApiKey = json_body(&headers, body).await?;
+    let (record, key) = state
+        .dcr
+        .create_programmer_key(
+            &who,
+            &pid,
+            &req.role,
+            req.channel.as_deref(),
+            req.name.as_deref().unwrap_or("api key"),
+        )
+        .await?;
+    Ok(created_key(&who, record, key))
 }
 
 async fn create_global_api_key(
@@ -709,7 +704,17 @@ async fn create_global_api_key(
     headers: HeaderMap,
     body: Body,
 ) -> AdminResult<Response> {
-    create_api_key(&state, &who, None, &headers, body).await
+    let req: CreateApiKey = json_body(&headers, body).await?;
+    let (record, key) = state
+        .dcr
+        .create_deployment_key(
+            &who,
+            &req.role,
+            req.channel.as_deref(),
+            req.name.as_deref().unwrap_or("api key"),
+        )
+        .await?;
+    Ok(created_key(&who, record, key))
 }
 
 async fn list_programmer_api_keys(
@@ -720,7 +725,7 @@ async fn list_programmer_api_keys(
 ) -> AdminResult<Json<Page<ApiKey>>> {
     let page = state
         .dcr
-        .list_api_keys(&who, Some(&pid), page(query)?)
+        .list_programmer_keys(&who, &pid, page(query)?)
         .await?;
     Ok(to_page(page, api_key_view))
 }
@@ -730,7 +735,7 @@ async fn list_global_api_keys(
     Extension(who): Extension<Principal>,
     RawQuery(query): RawQuery,
 ) -> AdminResult<Json<Page<ApiKey>>> {
-    let page = state.dcr.list_api_keys(&who, None, page(query)?).await?;
+    let page = state.dcr.list_deployment_keys(&who, page(query)?).await?;
     Ok(to_page(page, api_key_view))
 }
 
