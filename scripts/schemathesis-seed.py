@@ -9,24 +9,12 @@ token, registration access token, resource-server key), so none answers only
 401/403. Usage: schemathesis-seed.py BASE OPERATOR_KEY OUT_TOML
 """
 import json
+import os
 import sys
-import urllib.parse
-import urllib.request
 
-
-def call(method, url, body=None, headers=None, form=False):
-    data = None
-    headers = dict(headers or {})
-    if body is not None:
-        if form:
-            data = urllib.parse.urlencode(body).encode()
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-        else:
-            data = json.dumps(body).encode()
-            headers["Content-Type"] = "application/json"
-    req = urllib.request.Request(url, data=data, headers=headers, method=method)
-    with urllib.request.urlopen(req, timeout=30) as r:
-        return json.loads(r.read() or b"null")
+# The same JSON-over-HTTP helper the benchmarks' preparation uses.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench"))
+from prepare import call  # noqa: E402
 
 
 def toml_string(value):
