@@ -590,19 +590,20 @@ async fn revoke_clients_batch(
     via: &'static str,
 ) -> StoreResult<(u64, usize, i64)> {
     let mut tx = begin_write(pool).await?;
-    let picked: Vec<(String, i64)> = select
+    let (ids, seqs): (Vec<String>, Vec<i64>) = select
         .build()
         .fetch_all(&mut *tx)
         .await
         .map_err(map_err)?
         .iter()
         .map(|r| Ok((r.try_get::<String, _>("id")?, r.try_get::<i64, _>("seq")?)))
-        .collect::<Result<_, sqlx::Error>>()
-        .map_err(map_err)?;
-    let Some(last_seq) = picked.iter().map(|(_, seq)| *seq).max() else {
+        .collect::<Result<Vec<_>, sqlx::Error>>()
+        .map_err(map_err)?
+        .into_iter()
+        .unzip();
+    let Some(last_seq) = seqs.into_iter().max() else {
         return Ok((0, 0, 0));
     };
-    let ids: Vec<String> = picked.iter().map(|(id, _)| id.clone()).collect();
     // Serialises revocations so that log order is commit order (see log_revocation).
     sqlx::query("UPDATE revocation_order SET n = n + 1")
         .execute(&mut *tx)
