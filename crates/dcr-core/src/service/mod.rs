@@ -116,6 +116,18 @@ struct TokenTally {
     per_client: std::collections::HashMap<crate::ids::ClientId, (u64, i64)>,
 }
 
+impl TokenTally {
+    fn add_day(&mut self, key: TokenKey, tokens: u64) {
+        *self.per_day.entry(key).or_insert(0) += tokens;
+    }
+
+    fn add_client_use(&mut self, client: crate::ids::ClientId, tokens: u64, at: i64) {
+        let used = self.per_client.entry(client).or_insert((0, at));
+        used.0 += tokens;
+        used.1 = used.1.max(at);
+    }
+}
+
 /// Clients per transaction when token counts are flushed (see
 /// [`Dcr::flush_token_counts`]).
 const FLUSH_CHUNK: usize = 200;
@@ -188,10 +200,8 @@ impl Dcr {
         let now = self.clock.now();
         let day = now.div_euclid(86_400);
         let mut tally = self.token_counts();
-        *tally.per_day.entry((app, statement, day)).or_insert(0) += 1;
-        let used = tally.per_client.entry(client).or_insert((0, now));
-        used.0 += 1;
-        used.1 = used.1.max(now);
+        tally.add_day((app, statement, day), 1);
+        tally.add_client_use(client, 1, now);
     }
 
     /// Adds the tokens counted since the last flush to the store (run on a timer and
@@ -226,34 +236,27 @@ impl Dcr {
         if per_day.is_empty() && per_client.is_empty() {
             return Ok(());
         }
-        // The daily and per-application counts go with the first transaction.
-        let mut chunks = per_client.chunks(FLUSH_CHUNK);
-        let mut daily: &[crate::store::TokenCount] = &per_day;
-        let mut next = chunks.next().unwrap_or(&[]);
+        // The daily and per-application counts go with the first transaction; `rest`
+        // is always what has not been committed.
+        let mut daily = per_day.as_slice();
+        let mut rest = per_client.as_slice();
         loop {
-            if let Err(e) = self.store.add_tokens_issued(daily, next).await {
+            let (batch, after) = rest.split_at(rest.len().min(FLUSH_CHUNK));
+            if let Err(e) = self.store.add_tokens_issued(daily, batch).await {
                 let mut tally = self.token_counts();
                 for c in daily {
-                    *tally
-                        .per_day
-                        .entry((c.application, c.statement, c.day))
-                        .or_insert(0) += c.tokens;
+                    tally.add_day((c.application, c.statement, c.day), c.tokens);
                 }
-                for u in std::iter::once(next).chain(chunks).flatten() {
-                    let used = tally
-                        .per_client
-                        .entry(u.client)
-                        .or_insert((0, u.last_used_at));
-                    used.0 += u.tokens;
-                    used.1 = used.1.max(u.last_used_at);
+                for u in rest {
+                    tally.add_client_use(u.client, u.tokens, u.last_used_at);
                 }
                 return Err(e);
             }
-            daily = &[];
-            match chunks.next() {
-                Some(chunk) => next = chunk,
-                None => return Ok(()),
+            if after.is_empty() {
+                return Ok(());
             }
+            daily = &[];
+            rest = after;
         }
     }
 
