@@ -1,7 +1,8 @@
 //! Time limits on a request once its head has arrived: the body must arrive within
 //! `body_read_timeout`, and the whole request must be answered within
 //! `request_timeout`. Either is answered 408 in the route's documented error shape,
-//! so a slow client gets a clear error instead of holding a worker.
+//! so a slow client gets a clear error instead of holding a worker. Applied to every
+//! request by [`crate::edge`].
 //!
 //! (The head itself is timed by the accept loop, `serve.rs`.)
 
@@ -13,9 +14,8 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes, HttpBody};
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::StatusCode;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use dcr_proto::{EnhancedErrorCode, OAuthErrorCode};
 use hyper::body::Frame;
@@ -30,43 +30,35 @@ pub struct Deadlines {
     pub request: Duration,
 }
 
-/// Middleware applying [`Deadlines`] to every request.
-pub async fn enforce(State(limits): State<Deadlines>, request: Request, next: Next) -> Response {
-    let oauth = speaks_oauth(request.uri().path());
-    let timed_out = Arc::new(AtomicBool::new(false));
-    let (parts, body) = request.into_parts();
-    let body = Body::new(DeadlineBody {
-        inner: body,
-        sleep: Box::pin(tokio::time::sleep(limits.body)),
-        timed_out: timed_out.clone(),
-    });
-    let answered = tokio::time::timeout(limits.request, next.run(Request::from_parts(parts, body)));
-    match answered.await {
-        // Whatever the handler made of the failed read, the client was too slow.
-        Ok(_) if timed_out.load(Ordering::Acquire) => timeout_response(
-            oauth,
-            format!(
-                "the request body did not arrive within {} s",
-                limits.body.as_secs()
-            ),
-        ),
-        Ok(response) => response,
-        Err(_) => timeout_response(
-            oauth,
-            format!(
-                "the request was not answered within {} s",
-                limits.request.as_secs()
-            ),
-        ),
+/// Set once a request body missed its deadline: the handler's error is then replaced by
+/// the 408 (whatever it made of the failed read, the client was too slow).
+#[derive(Clone, Default)]
+pub struct BodyTimedOutFlag(Arc<AtomicBool>);
+
+impl BodyTimedOutFlag {
+    pub fn is_set(&self) -> bool {
+        self.0.load(Ordering::Acquire)
     }
 }
 
+/// The request with a body that fails once `limit` has passed.
+pub fn limit_body(request: Request, limit: Duration) -> (Request, BodyTimedOutFlag) {
+    let flag = BodyTimedOutFlag::default();
+    let (parts, body) = request.into_parts();
+    let body = Body::new(DeadlineBody {
+        inner: body,
+        sleep: Box::pin(tokio::time::sleep(limit)),
+        timed_out: flag.0.clone(),
+    });
+    (Request::from_parts(parts, body), flag)
+}
+
 /// Routes whose errors are OAuth bodies rather than enhanced errors.
-fn speaks_oauth(path: &str) -> bool {
+pub fn speaks_oauth(path: &str) -> bool {
     path.starts_with("/o/client/") || path.starts_with("/oauth2/") || path == "/o/introspect"
 }
 
-fn timeout_response(oauth: bool, message: String) -> Response {
+pub fn timeout_response(oauth: bool, message: String) -> Response {
     if oauth {
         let mut failure = OAuthFailure::new(OAuthErrorCode::InvalidRequest, message);
         failure.status = StatusCode::REQUEST_TIMEOUT;

@@ -10,6 +10,7 @@ pub mod config;
 pub mod cors;
 pub mod deadline;
 pub mod demo;
+pub mod edge;
 pub mod error;
 pub mod extract;
 pub mod failed_auth;

@@ -17,13 +17,14 @@
 //!
 //! Every metric has its `# HELP` line: they are described at install.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use axum::extract::{MatchedPath, Request};
-use axum::http::{Method, header};
-use axum::middleware::Next;
+use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use metrics::{Counter, Histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 /// Latency buckets, seconds: sub-millisecond to the request timeout.
@@ -142,21 +143,37 @@ pub async fn render() -> Response {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
 
-/// Middleware: counts and times every request by route template.
-pub async fn track(request: Request, next: Next) -> Response {
-    let start = Instant::now();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = method_label(request.method());
-    let response = next.run(request).await;
-    let status = response.status().as_u16().to_string();
-    metrics::counter!("http_requests_total", "route" => route.clone(), "method" => method, "status" => status)
-        .increment(1);
-    metrics::histogram!("http_request_duration_seconds", "route" => route, "method" => method)
-        .record(start.elapsed().as_secs_f64());
-    response
+/// Counts and times one answered request by route template (called by
+/// [`crate::edge`] for every request).
+///
+/// The handles of each label set are kept per thread: building a metric key (its
+/// label strings) and finding it in the recorder cost more per request than the rest
+/// of this function. The label sets are closed (route templates, [`method_label`],
+/// the statuses the service answers), so the cache is bounded.
+pub fn request_done(route: &str, method: &Method, status: StatusCode, took: Duration) {
+    let method = method_label(method);
+    REQUEST_HANDLES.with_borrow_mut(|by_route| {
+        if !by_route.contains_key(route) {
+            by_route.insert(route.to_owned(), HashMap::new());
+        }
+        let Some(by_outcome) = by_route.get_mut(route) else {
+            return;
+        };
+        let (requests, duration) = by_outcome.entry((method, status)).or_insert_with(|| {
+            (
+                metrics::counter!("http_requests_total", "route" => route.to_owned(), "method" => method, "status" => status.as_u16().to_string()),
+                metrics::histogram!("http_request_duration_seconds", "route" => route.to_owned(), "method" => method),
+            )
+        });
+        requests.increment(1);
+        duration.record(took.as_secs_f64());
+    });
+}
+
+type RequestHandles = HashMap<String, HashMap<(&'static str, StatusCode), (Counter, Histogram)>>;
+
+thread_local! {
+    static REQUEST_HANDLES: RefCell<RequestHandles> = RefCell::new(HashMap::new());
 }
 
 /// The method as a label from a closed set: a client chooses the method, and an

@@ -11,13 +11,14 @@
 //!   (HTTP/1 keep-alive and HTTP/2 alike); HTTP/2 also sends keep-alive pings and
 //!   closes a peer that does not answer them;
 //! - **bodies**: the body must arrive within `body_read_timeout` of the request head
-//!   (the `body_deadline` middleware answers 408);
+//!   (`crate::edge` answers 408);
 //! - heads must fit in `max_header_bytes` (HTTP/1 answers 431 beyond it).
 //!
 //! Further connections wait in the kernel's backlog (back-pressure, not failure). On
 //! shutdown the loop stops accepting, asks every connection to finish (HTTP/2 GOAWAY,
 //! HTTP/1 close after the current response) and waits up to `shutdown_grace`.
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::pin;
@@ -25,7 +26,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use axum::Router;
+use axum::body::Body;
 use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -33,9 +34,9 @@ use hyper_util::server::conn::auto::Builder;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 use tokio::time::Instant;
-use tower::ServiceExt;
 
 use crate::config::LimitsConfig;
+use crate::edge::Edge;
 
 /// How long a connection asked to close (idle, or shutting down with nothing in
 /// flight) may take to do so before it is dropped.
@@ -53,7 +54,7 @@ struct Timers {
 
 pub async fn serve(
     listener: TcpListener,
-    router: Router,
+    edge: Edge,
     limits: &LimitsConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
@@ -102,18 +103,18 @@ pub async fn serve(
         let _ = stream.set_nodelay(true);
         let activity = Arc::new(Activity::new());
         let service = {
-            let router = router.clone();
+            let edge = edge.clone();
             let activity = activity.clone();
             hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
                 request
                     .extensions_mut()
                     .insert(ConnectInfo::<SocketAddr>(remote));
                 let busy = activity.begin();
-                let call = router.clone().oneshot(request);
+                let edge = edge.clone();
                 async move {
-                    let response = call.await;
+                    let response = edge.handle(request.map(Body::new)).await;
                     drop(busy);
-                    response
+                    Ok::<_, Infallible>(response)
                 }
             })
         };

@@ -7,22 +7,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use axum::Router;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use dcr_core::crypto::KeyEncryptionKey;
 use dcr_core::{Dcr, DcrSettings, Store};
-use dcr_proto::EnhancedErrorCode;
 use dcr_store_postgres::PgStore;
 use dcr_store_sqlite::SqliteStore;
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
-use tower::ServiceBuilder;
-use tower::limit::GlobalConcurrencyLimitLayer;
-use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::config::Config;
-use crate::error::EnhancedFailure;
 use crate::routes;
 use crate::state::AppState;
 use crate::throttle::Throttle;
@@ -38,7 +30,7 @@ const TOKEN_COUNT_FLUSH_INTERVAL: Duration = Duration::from_secs(5);
 /// A built, bound, not yet running server.
 pub struct Application {
     listener: TcpListener,
-    router: Router,
+    edge: crate::edge::Edge,
     port: u16,
     dcr: Arc<Dcr>,
     store: Option<StoreHandle>,
@@ -197,7 +189,7 @@ impl Application {
                 .clone()
                 .unwrap_or_else(|| dcr_proto::default_help_base(&issuer)),
         );
-        let router = with_middleware(
+        let edge = crate::edge::Edge::new(
             routes::router(
                 state,
                 crate::cors::layer(&config.cors.allowed_origins),
@@ -206,13 +198,13 @@ impl Application {
                     config.throttle.ipv6_prefix_length,
                 )),
             ),
-            &config,
+            &config.limits,
             help_base,
         );
         tracing::info!(listen = %local, %issuer, "dcr is ready");
         Ok(Self {
             listener,
-            router,
+            edge,
             port: local.port(),
             dcr,
             store: sqlite,
@@ -239,7 +231,7 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        crate::serve::serve(self.listener, self.router, &self.limits, shutdown).await;
+        crate::serve::serve(self.listener, self.edge, &self.limits, shutdown).await;
         if let Err(e) = self.dcr.flush_token_counts().await {
             tracing::warn!(error = %e, "token counts since the last flush are lost");
         }
@@ -336,42 +328,6 @@ pub async fn migrate(config: &Config) -> anyhow::Result<()> {
         s.close().await;
     }
     Ok(())
-}
-
-fn with_middleware(router: Router, config: &Config, help_base: Arc<str>) -> Router {
-    let ids = Arc::new(crate::telemetry::RequestIds::new());
-    router.layer(
-        ServiceBuilder::new()
-            // Outermost, so refusals by the layers below (timeouts, overload, panics)
-            // carry a request id and get their access-log line too.
-            .layer(axum::middleware::from_fn_with_state(
-                (ids, help_base),
-                crate::telemetry::access,
-            ))
-            .layer(CatchPanicLayer::custom(panic_response))
-            .layer(axum::middleware::from_fn_with_state(
-                crate::deadline::Deadlines {
-                    body: Duration::from_secs(config.limits.body_read_timeout_seconds),
-                    request: Duration::from_secs(config.limits.request_timeout_seconds),
-                },
-                crate::deadline::enforce,
-            ))
-            // One cap for the whole service: `Router::layer` wraps each route on its
-            // own, so a plain `ConcurrencyLimitLayer` would cap each route separately.
-            .layer(GlobalConcurrencyLimitLayer::new(
-                config.limits.max_concurrent_requests,
-            )),
-    )
-}
-
-fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
-    tracing::error!("a request handler panicked");
-    EnhancedFailure::new(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        EnhancedErrorCode::InternalError,
-        "internal error",
-    )
-    .into_response()
 }
 
 fn ensure_data_dir(dir: &Path) -> anyhow::Result<()> {

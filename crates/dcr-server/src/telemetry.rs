@@ -4,16 +4,16 @@
 //! error body, so an id a customer reports can be found. Never a secret: handlers log
 //! ids, not credentials, statements or tokens, and spans carry route templates, not URIs.
 
+use std::future::Future;
 use std::io::IsTerminal;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderName, HeaderValue};
-use axum::middleware::Next;
+use axum::extract::{MatchedPath, Request};
+use axum::http::{HeaderName, HeaderValue, Method};
 use axum::response::Response;
-use tracing::Instrument;
+use tracing::{Instrument, Span};
 use tracing_subscriber::EnvFilter;
 
 use crate::config::{LogConfig, LogFormat};
@@ -49,6 +49,8 @@ pub struct RequestContext {
     pub id: Arc<str>,
     /// Where error bodies' `helpUrl` points (`<base>#<code>`).
     pub help_base: Arc<str>,
+    /// The route template the router matched ([`note_route`]).
+    route: OnceLock<MatchedPath>,
 }
 
 tokio::task_local! {
@@ -117,44 +119,72 @@ fn acceptable(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
-/// The outermost middleware: names the request, runs it in a span and in its
-/// [`RequestContext`], echoes the id, and writes the access-log line.
-pub async fn access(
-    State((ids, help_base)): State<(Arc<RequestIds>, Arc<str>)>,
-    mut request: Request,
-    next: Next,
-) -> Response {
-    let start = Instant::now();
+/// The request's id: the caller's `X-Request-Id` when [`acceptable`], else a fresh one.
+/// The request carries it on (handlers and proxies behind them see it).
+pub fn request_id(request: &mut Request, ids: &RequestIds) -> Arc<str> {
     let id: Arc<str> = match request
         .headers()
         .get(&REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .filter(|v| acceptable(v))
     {
-        Some(given) => Arc::from(given),
+        Some(given) => return Arc::from(given),
         None => Arc::from(ids.make()),
     };
     if let Ok(v) = HeaderValue::from_str(&id) {
         request.headers_mut().insert(REQUEST_ID, v);
     }
-    let method = request.method().clone();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("unmatched", |p| p.as_str())
-        .to_owned();
-    let span = tracing::info_span!("request", request_id = %id, route = %route);
-    let context = RequestContext {
-        id: id.clone(),
-        help_base,
-    };
-    let mut response = CONTEXT
-        .scope(context, next.run(request).instrument(span.clone()))
-        .await;
-    if let Ok(v) = HeaderValue::from_str(&id) {
+    id
+}
+
+/// The response names the request's id.
+pub fn echo_request_id(response: &mut Response, id: &str) {
+    if let Ok(v) = HeaderValue::from_str(id) {
         response.headers_mut().insert(REQUEST_ID, v);
     }
-    let status = response.status().as_u16();
+}
+
+/// The context and span a request runs in. The span's `route` is filled in by
+/// [`note_route`] once the router has matched one.
+pub fn request_scope(id: Arc<str>, help_base: Arc<str>) -> (RequestContext, Span) {
+    let span = tracing::info_span!("request", request_id = %id, route = tracing::field::Empty);
+    let context = RequestContext {
+        id,
+        help_base,
+        route: OnceLock::new(),
+    };
+    (context, span)
+}
+
+/// Runs `work` in the request's context and span; returns its output and the route
+/// template the router matched, if any.
+pub async fn in_scope<T>(
+    context: RequestContext,
+    span: Span,
+    work: impl Future<Output = T>,
+) -> (T, Option<MatchedPath>) {
+    CONTEXT
+        .scope(context, async {
+            let output = work.await;
+            let route = CONTEXT.with(|c| c.route.get().cloned());
+            (output, route)
+        })
+        .instrument(span)
+        .await
+}
+
+/// Applied inside the router (to every route): the matched route template is known
+/// only there. Records it for the access log, the metrics and the span.
+pub fn note_route(request: Request) -> Request {
+    if let Some(route) = request.extensions().get::<MatchedPath>() {
+        Span::current().record("route", route.as_str());
+        let _ = CONTEXT.try_with(|c| c.route.set(route.clone()));
+    }
+    request
+}
+
+/// The access-log line of one answered request.
+pub fn log_access(span: &Span, method: &Method, route: &str, response: &Response, start: Instant) {
     let client = response
         .extensions()
         .get::<LoggedClient>()
@@ -165,10 +195,9 @@ pub async fn access(
         target: "dcr::access",
         method = %method,
         route = %route,
-        status,
+        status = response.status().as_u16(),
         duration_ms = start.elapsed().as_secs_f64() * 1000.0,
         client_id = client,
         "request"
     );
-    response
 }

@@ -49,7 +49,6 @@ pub fn router(
         .merge(public)
         .merge(private)
         .fallback(not_found)
-        .layer(axum::middleware::from_fn(crate::metrics::track))
         .with_state(state)
 }
 
