@@ -11,6 +11,12 @@ use uuid::Uuid;
 #[error("{0}")]
 pub struct InvalidId(pub String);
 
+/// Every id type, parsed from text where it enters (a path segment, a form field):
+/// past that point, code holds the typed id and never parses it again.
+pub trait ParseId: Sized {
+    fn parse_id(s: &str) -> Result<Self, InvalidId>;
+}
+
 fn is_short_id(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
@@ -39,6 +45,11 @@ macro_rules! short_id {
             }
             pub fn as_str(&self) -> &str {
                 &self.0
+            }
+        }
+        impl ParseId for $name {
+            fn parse_id(s: &str) -> Result<Self, InvalidId> {
+                Self::parse(s)
             }
         }
         impl TryFrom<String> for $name {
@@ -94,6 +105,11 @@ macro_rules! uuid_id {
             }
             pub fn as_uuid(&self) -> Uuid {
                 self.0
+            }
+        }
+        impl ParseId for $name {
+            fn parse_id(s: &str) -> Result<Self, InvalidId> {
+                Self::parse(s)
             }
         }
         impl From<Uuid> for $name {

@@ -5,6 +5,7 @@
 use std::future::Future;
 
 use dcr_core::error::AdminError;
+use dcr_core::ids::{ApplicationId, ClientId, ProgrammerId, StatementId};
 use dcr_core::model::{
     Application, ApplicationPolicy, ClientFilter, ClientStanding, StatementRecord,
 };
@@ -40,7 +41,7 @@ async fn run_detached<T: Send + 'static>(
 pub async fn create_application(
     state: &AppState,
     who: &Principal,
-    programmer: &str,
+    programmer: &ProgrammerId,
     request: NewApplication,
 ) -> Result<Application> {
     let app = state
@@ -54,7 +55,7 @@ pub async fn create_application(
 pub async fn issue_statement(
     state: &AppState,
     who: &Principal,
-    app_id: &str,
+    app_id: &ApplicationId,
 ) -> Result<(StatementRecord, String)> {
     let (record, jws) = state.dcr.issue_statement(who, app_id).await?;
     tracing::info!(actor = %who.actor, jti = %record.jti, application = %record.application_id, "software statement issued");
@@ -64,7 +65,7 @@ pub async fn issue_statement(
 pub async fn revoke_statement(
     state: &AppState,
     who: &Principal,
-    jti: &str,
+    jti: &StatementId,
 ) -> Result<StatementRecord> {
     let s = state.dcr.revoke_statement(who, jti).await?;
     tracing::info!(actor = %who.actor, jti = %s.jti, "software statement revoked");
@@ -75,7 +76,7 @@ pub async fn revoke_statement(
 pub async fn retire_statement(
     state: &AppState,
     who: &Principal,
-    jti: &str,
+    jti: &StatementId,
 ) -> Result<StatementRecord> {
     let s = state.dcr.retire_statement(who, jti).await?;
     tracing::info!(actor = %who.actor, jti = %s.jti, "software statement retired");
@@ -85,7 +86,7 @@ pub async fn retire_statement(
 pub async fn rotate_statement(
     state: &AppState,
     who: &Principal,
-    jti: &str,
+    jti: &StatementId,
 ) -> Result<RotatedStatement> {
     let rotated = state.dcr.rotate_statement(who, jti).await?;
     tracing::info!(actor = %who.actor, retired = %rotated.retired.jti, successor = %rotated.successor.jti, "software statement rotated");
@@ -95,7 +96,7 @@ pub async fn rotate_statement(
 pub async fn revoke_application(
     state: &AppState,
     who: &Principal,
-    app_id: &str,
+    app_id: &ApplicationId,
 ) -> Result<Application> {
     let app = state.dcr.revoke_application(who, app_id).await?;
     tracing::info!(actor = %who.actor, application = %app.id, "application revoked");
@@ -106,7 +107,7 @@ pub async fn revoke_application(
 pub async fn revoke_client(
     state: &AppState,
     who: &Principal,
-    client_id: &str,
+    client_id: &ClientId,
 ) -> Result<ClientStanding> {
     let c = state.dcr.revoke_client(who, client_id).await?;
     tracing::info!(actor = %who.actor, client_id = %c.client.id, "client revoked");
@@ -118,12 +119,12 @@ pub async fn revoke_client(
 pub async fn revoke_clients_matching(
     state: &AppState,
     who: &Principal,
-    app_id: &str,
+    app_id: &ApplicationId,
     filter: ClientFilter,
     dry_run: bool,
 ) -> Result<Finished<u64>> {
     let dcr = state.dcr.clone();
-    let (who, app_id) = (who.clone(), app_id.to_owned());
+    let (who, app_id) = (who.clone(), *app_id);
     run_detached(state, async move {
         let n = dcr
             .revoke_clients_matching(&who, &app_id, filter, dry_run)
@@ -153,7 +154,7 @@ pub async fn sweep_inactive(state: &AppState, who: &Principal) -> Result<Finishe
 pub async fn set_policy(
     state: &AppState,
     who: &Principal,
-    app_id: &str,
+    app_id: &ApplicationId,
     policy: ApplicationPolicy,
 ) -> Result<Application> {
     let app = state.dcr.set_policy(who, app_id, policy).await?;

@@ -42,7 +42,7 @@ pub async fn prepare(dcr: &Dcr, base: &str, data_dir: &Path) -> anyhow::Result<S
                 dcr.create_programmer(&operator, "demo", "Demo Media")
                     .await
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
-                dcr.create_channel(&operator, "demo", "DEMOTV", "Demo TV")
+                dcr.create_channel(&operator, &demo, "DEMOTV", "Demo TV")
                     .await
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
             }
@@ -50,7 +50,7 @@ pub async fn prepare(dcr: &Dcr, base: &str, data_dir: &Path) -> anyhow::Result<S
             let app = dcr
                 .create_application(
                     &operator,
-                    "demo",
+                    &demo,
                     NewApplication {
                         name: "Demo app".into(),
                         version: None,
@@ -65,7 +65,7 @@ pub async fn prepare(dcr: &Dcr, base: &str, data_dir: &Path) -> anyhow::Result<S
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             let (_, jws) = dcr
-                .issue_statement(&operator, &app.id.to_string())
+                .issue_statement(&operator, &app.id)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             std::fs::write(&path, format!("{jws}\n"))?;
@@ -86,9 +86,10 @@ pub async fn prepare(dcr: &Dcr, base: &str, data_dir: &Path) -> anyhow::Result<S
         Ok(saved) => saved.trim().to_owned(),
         Err(_) => {
             let password = dcr_core::secrets::random_token().map_err(err)?;
+            let demo = ProgrammerId::parse("demo").map_err(err)?;
             dcr.create_user(
                 &Principal::system(),
-                "demo",
+                &demo,
                 dcr_core::service::NewUser {
                     email: DASHBOARD_EMAIL.into(),
                     password: password.clone(),

@@ -153,6 +153,33 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     dcr_core::wire::parse_bearer(single_header(headers, AUTHORIZATION.as_str()).ok()??)
 }
 
+/// An id from the request path, parsed where it enters (`PathId<ApplicationId>`).
+/// Text that cannot be an id of its kind names nothing, so it is answered 404 in the
+/// same words as an id that names nothing, or names another tenant's resource: the
+/// answer tells a caller nothing about what exists elsewhere.
+pub struct PathId<T>(pub T);
+
+impl<S, T> axum::extract::FromRequestParts<S> for PathId<T>
+where
+    S: Send + Sync,
+    T: dcr_core::ids::ParseId + Send,
+{
+    type Rejection = crate::error::EnhancedFailure;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let axum::extract::Path(raw) =
+            axum::extract::Path::<String>::from_request_parts(parts, state)
+                .await
+                .map_err(|_| crate::error::EnhancedFailure::not_found())?;
+        T::parse_id(&raw)
+            .map(Self)
+            .map_err(|_| crate::error::EnhancedFailure::not_found())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,10 +1,14 @@
-//! Decoding sqlx rows into dcr domain records, shared by the SQL stores so that
-//! SQLite and PostgreSQL read rows exactly alike. A value that does not parse is
-//! `StoreError::Corrupt`: the stores only ever write valid ones.
+//! The `Store` implementation shared by the two SQL stores: every query written once
+//! (portable SQL with `$N` placeholders) for SQLite and PostgreSQL, the decoding of
+//! their rows into dcr domain records, and what differs between the two databases
+//! ([`Dialect`]). A value that does not parse is `StoreError::Corrupt`: the stores
+//! only ever write valid ones.
 //!
 //! `decoders!(RowType)` expands the decoders for one sqlx row type, `sql_store!` the
-//! `Store` implementation; [`GroupCommit`] batches registrations into shared
-//! transactions.
+//! whole `Store` implementation for one backend; [`GroupCommit`] batches
+//! registrations into shared transactions. Both macros keep their own line tables
+//! (`collapse_debuginfo(no)`): stepping into a store call in a debugger lands in
+//! this file, on the query being run.
 
 /// What differs between the two databases' SQL.
 ///
@@ -95,6 +99,9 @@ mod tests {
 }
 
 /// Expands the row decoders for a concrete sqlx row type.
+// Line tables point into this file, not at the one-line invocation, so a debugger
+// steps through the decoders and a backtrace names the line that failed.
+#[collapse_debuginfo(no)]
 #[macro_export]
 macro_rules! decoders {
     ($row:ty) => {
@@ -433,6 +440,9 @@ impl GroupCommit {
 /// GroupCommit }` and a `rows` module made with [`decoders!`].
 // `crate::rows` is meant: the decoders live in the crate that invokes the macro.
 #[allow(clippy::crate_in_macro_def)]
+// Line tables point into this file, not at the one-line invocation in each store
+// crate: a debugger steps through the query that runs, and a backtrace names it.
+#[collapse_debuginfo(no)]
 #[macro_export]
 macro_rules! sql_store {
     ($store:ident, $db:ty, $row:ty) => {

@@ -265,14 +265,13 @@ impl Dcr {
     pub async fn get_programmer(
         &self,
         who: &Principal,
-        id: &str,
+        id: &ProgrammerId,
     ) -> Result<Programmer, AdminError> {
-        let id = ProgrammerId::parse(id).map_err(|_| AdminError::NotFound)?;
-        if !who.can_see_programmer(&id) {
+        if !who.can_see_programmer(id) {
             return Err(AdminError::NotFound);
         }
         self.store
-            .get_programmer(&id)
+            .get_programmer(id)
             .await?
             .ok_or(AdminError::NotFound)
     }
@@ -300,14 +299,13 @@ impl Dcr {
     async fn managed_programmer(
         &self,
         who: &Principal,
-        pid: &str,
+        pid: &ProgrammerId,
     ) -> Result<Programmer, AdminError> {
-        let pid = ProgrammerId::parse(pid).map_err(|_| AdminError::NotFound)?;
-        if !who.can_see_programmer(&pid) {
+        if !who.can_see_programmer(pid) {
             return Err(AdminError::NotFound);
         }
         self.store
-            .get_programmer(&pid)
+            .get_programmer(pid)
             .await?
             .ok_or(AdminError::NotFound)
     }
@@ -315,7 +313,7 @@ impl Dcr {
     pub async fn create_channel(
         &self,
         who: &Principal,
-        pid: &str,
+        pid: &ProgrammerId,
         id: &str,
         name: &str,
     ) -> Result<Channel, AdminError> {
@@ -343,7 +341,7 @@ impl Dcr {
     pub async fn list_channels(
         &self,
         who: &Principal,
-        pid: &str,
+        pid: &ProgrammerId,
         page: PageRequest,
     ) -> Result<PageOf<Channel>, AdminError> {
         let programmer = self.managed_programmer(who, pid).await?;
@@ -357,7 +355,7 @@ impl Dcr {
     pub async fn create_application(
         &self,
         who: &Principal,
-        pid: &str,
+        pid: &ProgrammerId,
         req: NewApplication,
     ) -> Result<Application, AdminError> {
         let programmer = self.managed_programmer(who, pid).await?;
@@ -454,11 +452,10 @@ impl Dcr {
     pub async fn get_application(
         &self,
         who: &Principal,
-        id: &str,
+        id: &ApplicationId,
     ) -> Result<Application, AdminError> {
-        let id = ApplicationId::parse(id).map_err(|_| AdminError::NotFound)?;
         self.store
-            .get_application(&id)
+            .get_application(id)
             .await?
             .filter(|app| who.can_see_application(app))
             .ok_or(AdminError::NotFound)
@@ -467,7 +464,7 @@ impl Dcr {
     pub async fn list_applications(
         &self,
         who: &Principal,
-        pid: &str,
+        pid: &ProgrammerId,
         page: PageRequest,
     ) -> Result<PageOf<Application>, AdminError> {
         let programmer = self.managed_programmer(who, pid).await?;
@@ -480,7 +477,7 @@ impl Dcr {
     pub async fn issue_statement(
         &self,
         who: &Principal,
-        app_id: &str,
+        app_id: &ApplicationId,
     ) -> Result<(StatementRecord, String), AdminError> {
         let app = self.get_application(who, app_id).await?;
         if app.status != Status::Active {
@@ -530,7 +527,7 @@ impl Dcr {
     pub async fn list_statements(
         &self,
         who: &Principal,
-        app_id: &str,
+        app_id: &ApplicationId,
         page: PageRequest,
     ) -> Result<PageOf<StatementRecord>, AdminError> {
         let app = self.get_application(who, app_id).await?;
@@ -541,23 +538,21 @@ impl Dcr {
     pub async fn get_statement(
         &self,
         who: &Principal,
-        jti: &str,
+        jti: &StatementId,
     ) -> Result<StatementRecord, AdminError> {
-        let jti = StatementId::parse(jti).map_err(|_| AdminError::NotFound)?;
         let statement = self
             .store
-            .get_statement(&jti)
+            .get_statement(jti)
             .await?
             .ok_or(AdminError::NotFound)?;
-        self.get_application(who, &statement.application_id.to_string())
-            .await?;
+        self.get_application(who, &statement.application_id).await?;
         Ok(statement)
     }
 
     pub async fn revoke_statement(
         &self,
         who: &Principal,
-        jti: &str,
+        jti: &StatementId,
     ) -> Result<StatementRecord, AdminError> {
         let statement = self.get_statement(who, jti).await?;
         let jti = statement.jti;
@@ -576,7 +571,7 @@ impl Dcr {
     pub async fn revoke_application(
         &self,
         who: &Principal,
-        app_id: &str,
+        app_id: &ApplicationId,
     ) -> Result<Application, AdminError> {
         let app = self.get_application(who, app_id).await?;
         let audit = audit_event(
@@ -599,12 +594,11 @@ impl Dcr {
     pub async fn get_client(
         &self,
         who: &Principal,
-        id: &str,
+        id: &ClientId,
     ) -> Result<ClientStanding, AdminError> {
-        let id = ClientId::parse(id).map_err(|_| AdminError::NotFound)?;
         let mut standing = self
             .store
-            .client_standing(&id)
+            .client_standing(id)
             .await?
             .filter(|s| who.can_see_application(&s.application))
             .ok_or(AdminError::NotFound)?;
@@ -615,7 +609,7 @@ impl Dcr {
     pub async fn list_clients(
         &self,
         who: &Principal,
-        app_id: &str,
+        app_id: &ApplicationId,
         page: PageRequest,
     ) -> Result<PageOf<ClientStanding>, AdminError> {
         let app = self.get_application(who, app_id).await?;
@@ -625,7 +619,7 @@ impl Dcr {
     pub async fn revoke_client(
         &self,
         who: &Principal,
-        id: &str,
+        id: &ClientId,
     ) -> Result<ClientStanding, AdminError> {
         let standing = self.get_client(who, id).await?;
         let client = &standing.client;
@@ -652,7 +646,7 @@ impl Dcr {
     pub async fn create_programmer_key(
         &self,
         who: &Principal,
-        pid: &str,
+        pid: &ProgrammerId,
         role: &str,
         channel: Option<&str>,
         name: &str,
@@ -755,7 +749,7 @@ impl Dcr {
     pub async fn list_programmer_keys(
         &self,
         who: &Principal,
-        pid: &str,
+        pid: &ProgrammerId,
         page: PageRequest,
     ) -> Result<PageOf<ApiKeyRecord>, AdminError> {
         let programmer = self.managed_programmer(who, pid).await?;
@@ -780,9 +774,9 @@ impl Dcr {
     pub async fn revoke_api_key(
         &self,
         who: &Principal,
-        key_id: &str,
+        key_id: &ApiKeyId,
     ) -> Result<ApiKeyRecord, AdminError> {
-        let id = ApiKeyId::parse(key_id).map_err(|_| AdminError::NotFound)?;
+        let id = *key_id;
         let key = self
             .store
             .get_api_key(&id)

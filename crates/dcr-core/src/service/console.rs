@@ -5,7 +5,7 @@
 use super::Dcr;
 use super::admin::Principal;
 use crate::error::AdminError;
-use crate::ids::{ApplicationId, StatementId};
+use crate::ids::{ApplicationId, ProgrammerId, StatementId};
 use crate::model::{
     Application, ApplicationUsage, ClientFilter, Impact, PageOf, PageRequest, StatementRecord,
 };
@@ -45,7 +45,7 @@ impl Dcr {
     pub async fn application_summaries(
         &self,
         who: &Principal,
-        programmer: &str,
+        programmer: &ProgrammerId,
         page: PageRequest,
     ) -> Result<PageOf<ApplicationSummary>, AdminError> {
         let apps = self.list_applications(who, programmer, page).await?;
@@ -112,7 +112,7 @@ impl Dcr {
         app: &Application,
     ) -> Result<Vec<StatementSummary>, AdminError> {
         // Authorised through the application the caller could read.
-        self.get_application(who, &app.id.to_string()).await?;
+        self.get_application(who, &app.id).await?;
         let mut records = Vec::new();
         let mut after = None;
         loop {
@@ -162,7 +162,7 @@ impl Dcr {
         app: &Application,
         page: PageRequest,
     ) -> Result<PageOf<crate::model::ClientStanding>, AdminError> {
-        self.get_application(who, &app.id.to_string()).await?;
+        self.get_application(who, &app.id).await?;
         let mut clients = self.store.list_clients_newest(&app.id, page).await?;
         for standing in &mut clients.items {
             self.add_unflushed_use(&mut standing.client);
@@ -176,7 +176,7 @@ impl Dcr {
     pub async fn impact(
         &self,
         who: &Principal,
-        app_id: &str,
+        app_id: &ApplicationId,
         filter: &ClientFilter,
     ) -> Result<Impact, AdminError> {
         let app = self.get_application(who, app_id).await?;

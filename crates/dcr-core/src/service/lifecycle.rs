@@ -70,12 +70,10 @@ impl Dcr {
     async fn managed_statement(
         &self,
         who: &Principal,
-        jti: &str,
+        jti: &StatementId,
     ) -> Result<(StatementRecord, Application), AdminError> {
         let statement = self.get_statement(who, jti).await?;
-        let app = self
-            .get_application(who, &statement.application_id.to_string())
-            .await?;
+        let app = self.get_application(who, &statement.application_id).await?;
         Ok((statement, app))
     }
 
@@ -85,7 +83,7 @@ impl Dcr {
     pub async fn retire_statement(
         &self,
         who: &Principal,
-        jti: &str,
+        jti: &StatementId,
     ) -> Result<StatementRecord, AdminError> {
         let (statement, _) = self.managed_statement(who, jti).await?;
         if statement.status == Status::Revoked {
@@ -114,7 +112,7 @@ impl Dcr {
     pub async fn rotate_statement(
         &self,
         who: &Principal,
-        jti: &str,
+        jti: &StatementId,
     ) -> Result<RotatedStatement, AdminError> {
         let (statement, app) = self.managed_statement(who, jti).await?;
         if statement.status == Status::Revoked {
@@ -190,7 +188,7 @@ impl Dcr {
     pub async fn set_policy(
         &self,
         who: &Principal,
-        app_id: &str,
+        app_id: &ApplicationId,
         policy: ApplicationPolicy,
     ) -> Result<Application, AdminError> {
         let app = self.get_application(who, app_id).await?;
@@ -256,7 +254,7 @@ impl Dcr {
     pub async fn revoke_clients_matching(
         &self,
         who: &Principal,
-        app_id: &str,
+        app_id: &ApplicationId,
         filter: ClientFilter,
         dry_run: bool,
     ) -> Result<u64, AdminError> {
@@ -399,7 +397,7 @@ impl Dcr {
     pub async fn activity(
         &self,
         who: &Principal,
-        app_id: &str,
+        app_id: &ApplicationId,
         days: u32,
     ) -> Result<Activity, AdminError> {
         if days == 0 || days > MAX_ACTIVITY_DAYS {

@@ -161,7 +161,7 @@ impl Dcr {
     pub async fn create_user(
         &self,
         who: &Principal,
-        pid: &str,
+        pid: &ProgrammerId,
         new: NewUser,
     ) -> Result<UserRecord, AdminError> {
         let programmer = self.get_programmer(who, pid).await?;
@@ -225,7 +225,7 @@ impl Dcr {
     pub async fn list_users(
         &self,
         who: &Principal,
-        pid: &str,
+        pid: &ProgrammerId,
         page: PageRequest,
     ) -> Result<PageOf<UserRecord>, AdminError> {
         let programmer = self.get_programmer(who, pid).await?;
@@ -236,13 +236,12 @@ impl Dcr {
     }
 
     /// Disables a user and ends their sessions at once.
-    pub async fn disable_user(&self, who: &Principal, id: &str) -> Result<UserRecord, AdminError> {
-        let id = UserId::parse(id).map_err(|_| AdminError::NotFound)?;
-        let user = self
-            .store
-            .get_user(&id)
-            .await?
-            .ok_or(AdminError::NotFound)?;
+    pub async fn disable_user(
+        &self,
+        who: &Principal,
+        id: &UserId,
+    ) -> Result<UserRecord, AdminError> {
+        let user = self.store.get_user(id).await?.ok_or(AdminError::NotFound)?;
         if !who.can_manage_programmer(&user.programmer_id) {
             return Err(AdminError::NotFound);
         }
@@ -254,7 +253,7 @@ impl Dcr {
             Some(&user.programmer_id),
         );
         self.store
-            .disable_user(&id, audit.at, &audit)
+            .disable_user(id, audit.at, &audit)
             .await?
             .ok_or(AdminError::NotFound)
     }
@@ -425,7 +424,7 @@ impl Dcr {
     pub async fn application_usage(
         &self,
         who: &Principal,
-        app_id: &str,
+        app_id: &ApplicationId,
     ) -> Result<ApplicationUsage, AdminError> {
         let app = self.get_application(who, app_id).await?;
         self.usage_of(&app.id).await
@@ -436,7 +435,7 @@ impl Dcr {
     pub async fn application_overview(
         &self,
         who: &Principal,
-        app_id: &str,
+        app_id: &ApplicationId,
         clients_page: PageRequest,
     ) -> Result<ApplicationOverview, AdminError> {
         let application = self.get_application(who, app_id).await?;

@@ -4,7 +4,7 @@
 use axum::body::Body;
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, Path, RawPathParams, RawQuery, Request, State};
+use axum::extract::{ConnectInfo, RawPathParams, RawQuery, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -13,6 +13,7 @@ use axum::{Extension, Json, Router};
 
 use crate::actions::Finished;
 use dcr_core::error::AdminError;
+use dcr_core::ids::{ApiKeyId, ApplicationId, ClientId, ProgrammerId, StatementId, UserId};
 use dcr_core::model::{self, AuditAction, PageOf, PageRequest};
 use dcr_core::service::{AuditQuery, NewUser};
 use dcr_core::service::{NewApplication, Principal};
@@ -24,7 +25,7 @@ use dcr_proto::resource::{ApiKey, CreateApiKey};
 use serde::de::DeserializeOwned;
 
 use crate::error::EnhancedFailure;
-use crate::extract::{bearer_token, read_body, require_media_type};
+use crate::extract::{PathId, bearer_token, read_body, require_media_type};
 use crate::state::AppState;
 
 /// Largest admin request body.
@@ -243,7 +244,7 @@ async fn list_programmers(
 async fn get_programmer(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
-    Path(pid): Path<String>,
+    PathId(pid): PathId<ProgrammerId>,
 ) -> AdminResult<Json<wire::Programmer>> {
     Ok(Json(programmer_view(
         state.dcr.get_programmer(&who, &pid).await?,
@@ -253,7 +254,7 @@ async fn get_programmer(
 async fn create_channel(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
-    Path(pid): Path<String>,
+    PathId(pid): PathId<ProgrammerId>,
     headers: HeaderMap,
     body: Body,
 ) -> AdminResult<Response> {
@@ -269,7 +270,7 @@ async fn create_channel(
 async fn list_channels(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
-    Path(pid): Path<String>,
+    PathId(pid): PathId<ProgrammerId>,
     RawQuery(query): RawQuery,
 ) -> AdminResult<Json<Page<wire::Channel>>> {
     let page = state.dcr.list_channels(&who, &pid, page(query)?).await?;
@@ -279,7 +280,7 @@ async fn list_channels(
 async fn create_application(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
-    Path(pid): Path<String>,
+    PathId(pid): PathId<ProgrammerId>,
     headers: HeaderMap,
     body: Body,
 ) -> AdminResult<Response> {
@@ -306,7 +307,7 @@ async fn create_application(
 async fn list_applications(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
-    Path(pid): Path<String>,
+    PathId(pid): PathId<ProgrammerId>,
     RawQuery(query): RawQuery,
 ) -> AdminResult<Json<Page<wire::Application>>> {
     let page = state
@@ -319,7 +320,7 @@ async fn list_applications(
 async fn get_application(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
-    Path(app_id): Path<String>,
+    PathId(app_id): PathId<ApplicationId>,
 ) -> AdminResult<Json<wire::Application>> {
     Ok(Json(application_view(
         state.dcr.get_application(&who, &app_id).await?,
@@ -329,7 +330,7 @@ async fn get_application(
 async fn issue_statement(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
-    Path(app_id): Path<String>,
+    PathId(app_id): PathId<ApplicationId>,
     body: Body,
 ) -> AdminResult<Response> {
     empty_body(body).await?;
@@ -348,7 +349,7 @@ async fn issue_statement(
 async fn list_statements(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
-    Path(app_id): Path<String>,
+    PathId(app_id): PathId<ApplicationId>,
     RawQuery(query): RawQuery,
 ) -> AdminResult<Json<Page<wire::SoftwareStatement>>> {
     let app = state.dcr.get_application(&who, &app_id).await?;
@@ -362,7 +363,7 @@ async fn list_statements(
 async fn revoke_statement(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
-    Path(jti): Path<String>,
+    PathId(jti): PathId<StatementId>,
     body: Body,
 ) -> AdminResult<Json<wire::SoftwareStatement>> {
     empty_body(body).await?;
@@ -376,17 +377,14 @@ async fn statement_json(
     who: &Principal,
     s: model::StatementRecord,
 ) -> AdminResult<Json<wire::SoftwareStatement>> {
-    let app = state
-        .dcr
-        .get_application(who, &s.application_id.to_string())
-        .await?;
+    let app = state.dcr.get_application(who, &s.application_id).await?;
     Ok(Json(statement_view(s, &app)))
 }
 
 async fn retire_statement(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
-    Path(jti): Path<String>,
+    PathId(jti): PathId<StatementId>,
     body: Body,
 ) -> AdminResult<Json<wire::SoftwareStatement>> {
     empty_body(body).await?;
@@ -397,7 +395,7 @@ async fn retire_statement(
 async fn rotate_statement(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
-    Path(jti): Path<String>,
+    PathId(jti): PathId<StatementId>,
     body: Body,
 ) -> AdminResult<Response> {
     empty_body(body).await?;
@@ -417,7 +415,7 @@ async fn rotate_statement(
 async fn set_policy(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
-    Path(app_id): Path<String>,
+    PathId(app_id): PathId<ApplicationId>,
     headers: HeaderMap,
     body: Body,
 ) -> AdminResult<Json<wire::Application>> {
@@ -462,7 +460,7 @@ fn instant(value: &wire::Instant, field: &str) -> AdminResult<i64> {
 async fn revoke_matching_clients(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
-    Path(app_id): Path<String>,
+    PathId(app_id): PathId<ApplicationId>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Body,
@@ -545,7 +543,7 @@ async fn sweep(
 async fn activity(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
-    Path(app_id): Path<String>,
+    PathId(app_id): PathId<ApplicationId>,
     RawQuery(query): RawQuery,
 ) -> AdminResult<Json<wire::Activity>> {
     let mut days = 30u32;
@@ -579,7 +577,7 @@ pub(crate) fn date_of(day: i64) -> String {
 }
 
 pub(crate) fn activity_view(
-    app_id: &str,
+    app_id: &ApplicationId,
     days: u32,
     a: dcr_core::service::Activity,
 ) -> wire::Activity {
@@ -600,7 +598,7 @@ pub(crate) fn activity_view(
             .collect()
     };
     wire::Activity {
-        application_id: app_id.to_owned(),
+        application_id: app_id.to_string(),
         days,
         daily: daily(&a.daily),
         statements: a
@@ -625,7 +623,7 @@ pub(crate) fn activity_view(
 async fn revoke_application(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
-    Path(app_id): Path<String>,
+    PathId(app_id): PathId<ApplicationId>,
     body: Body,
 ) -> AdminResult<Json<wire::Application>> {
     empty_body(body).await?;
@@ -636,7 +634,7 @@ async fn revoke_application(
 async fn list_clients(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
-    Path(app_id): Path<String>,
+    PathId(app_id): PathId<ApplicationId>,
     RawQuery(query): RawQuery,
 ) -> AdminResult<Json<Page<wire::Client>>> {
     let page = state.dcr.list_clients(&who, &app_id, page(query)?).await?;
@@ -646,7 +644,7 @@ async fn list_clients(
 async fn get_client(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
-    Path(client_id): Path<String>,
+    PathId(client_id): PathId<ClientId>,
 ) -> AdminResult<Json<wire::Client>> {
     Ok(Json(client_view(
         state.dcr.get_client(&who, &client_id).await?,
@@ -656,7 +654,7 @@ async fn get_client(
 async fn revoke_client(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
-    Path(client_id): Path<String>,
+    PathId(client_id): PathId<ClientId>,
     body: Body,
 ) -> AdminResult<Json<wire::Client>> {
     empty_body(body).await?;
@@ -680,7 +678,7 @@ fn created_key(who: &Principal, record: model::ApiKeyRecord, key: String) -> Res
 async fn create_programmer_api_key(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
-    Path(pid): Path<String>,
+    PathId(pid): PathId<ProgrammerId>,
     headers: HeaderMap,
     body: Body,
 ) -> AdminResult<Response> {
@@ -720,7 +718,7 @@ async fn create_global_api_key(
 async fn list_programmer_api_keys(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
-    Path(pid): Path<String>,
+    PathId(pid): PathId<ProgrammerId>,
     RawQuery(query): RawQuery,
 ) -> AdminResult<Json<Page<ApiKey>>> {
     let page = state
@@ -742,7 +740,7 @@ async fn list_global_api_keys(
 async fn revoke_api_key(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
-    Path(key_id): Path<String>,
+    PathId(key_id): PathId<ApiKeyId>,
 ) -> AdminResult<Json<ApiKey>> {
     let key = state.dcr.revoke_api_key(&who, &key_id).await?;
     tracing::info!(actor = %who.actor, key_id = %key.id, "API key revoked");
@@ -800,7 +798,7 @@ fn api_key_view(k: model::ApiKeyRecord) -> ApiKey {
 async fn create_user(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
-    Path(pid): Path<String>,
+    PathId(pid): PathId<ProgrammerId>,
     headers: HeaderMap,
     body: Body,
 ) -> AdminResult<Response> {
@@ -825,7 +823,7 @@ async fn create_user(
 async fn list_users(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
-    Path(pid): Path<String>,
+    PathId(pid): PathId<ProgrammerId>,
     RawQuery(query): RawQuery,
 ) -> AdminResult<Json<Page<wire::User>>> {
     let page = state.dcr.list_users(&who, &pid, page(query)?).await?;
@@ -835,7 +833,7 @@ async fn list_users(
 async fn disable_user(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
-    Path(user_id): Path<String>,
+    PathId(user_id): PathId<UserId>,
 ) -> AdminResult<Json<wire::User>> {
     let user = state.dcr.disable_user(&who, &user_id).await?;
     tracing::info!(actor = %who.actor, user = %user.id, "dashboard user disabled");
@@ -868,7 +866,7 @@ async fn list_audit(
 async fn application_usage(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
-    Path(app_id): Path<String>,
+    PathId(app_id): PathId<ApplicationId>,
 ) -> AdminResult<Json<wire::ApplicationUsage>> {
     let u = state.dcr.application_usage(&who, &app_id).await?;
     Ok(Json(wire::ApplicationUsage {

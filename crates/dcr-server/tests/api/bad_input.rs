@@ -525,3 +525,87 @@ async fn admin_api_refuses_bad_input() {
     let (_, list) = app.admin_get("/programmers").await;
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
 }
+
+/// Ids are parsed where they enter, in the route: text that cannot be an id of the
+/// kind the path names is the same 404 as an id that names nothing, naming the kind,
+/// before any body is read and on every id-bearing admin route.
+#[tokio::test]
+async fn a_malformed_id_in_any_admin_path_is_a_404_naming_its_kind() {
+    let app = spawn_app().await;
+    let cases = [
+        (Method::GET, "/admin/v1/programmers/bad%20id", "programmer"),
+        (
+            Method::GET,
+            "/admin/v1/programmers/x%00/applications",
+            "programmer",
+        ),
+        (
+            Method::POST,
+            "/admin/v1/programmers/a.b/channels",
+            "programmer",
+        ),
+        (
+            Method::GET,
+            "/admin/v1/applications/not-a-uuid",
+            "application",
+        ),
+        (
+            Method::POST,
+            "/admin/v1/applications/not-a-uuid/revoke",
+            "application",
+        ),
+        (
+            Method::GET,
+            "/admin/v1/applications/1234/clients",
+            "application",
+        ),
+        (
+            Method::GET,
+            "/admin/v1/applications/1234/activity",
+            "application",
+        ),
+        (
+            Method::PUT,
+            "/admin/v1/applications/1234/policy",
+            "application",
+        ),
+        (
+            Method::POST,
+            "/admin/v1/applications/1234/clients/revoke",
+            "application",
+        ),
+        (
+            Method::POST,
+            "/admin/v1/software-statements/nope/retire",
+            "software statement",
+        ),
+        (
+            Method::POST,
+            "/admin/v1/software-statements/nope/rotate",
+            "software statement",
+        ),
+        (Method::GET, "/admin/v1/clients/NOT-A-CLIENT", "client"),
+        (Method::POST, "/admin/v1/clients/12/revoke", "client"),
+        (Method::DELETE, "/admin/v1/api-keys/xyz", "API key"),
+        (Method::DELETE, "/admin/v1/users/xyz", "user"),
+    ];
+    for (method, path, kind) in cases {
+        let response = app
+            .http
+            .request(method.clone(), app.url(path))
+            .header("authorization", format!("Bearer {OPERATOR_KEY}"))
+            .header("content-type", "application/json")
+            .body("{")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{method} {path}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["code"], "not_found", "{method} {path}: {body}");
+        let message = body["message"].as_str().unwrap_or_default();
+        assert!(
+            message.starts_with(&format!("no {kind} with that id")),
+            "{method} {path}: {message}"
+        );
+    }
+}

@@ -16,7 +16,7 @@ use dcr_core::service::{
 
 use super::render::{self, ago, when};
 use super::session::{Form, SignedIn, SignedInForm};
-use super::{Nav, cursor, failure, flash, html, programmer_of, see_other};
+use super::{Nav, cursor, failure, flash, html, parse_id, programmer_of, see_other};
 use crate::state::AppState;
 
 /// Days of activity the operations page draws.
@@ -92,10 +92,13 @@ pub(super) async fn overview(
     RawQuery(query): RawQuery,
 ) -> Response {
     let query = Form::parse(query.unwrap_or_default().as_bytes());
-    let pid = programmer_of(&session);
     let page = PageRequest {
         after: cursor(&query),
         limit: PageRequest::DEFAULT_LIMIT,
+    };
+    let pid = match programmer_of(&session) {
+        Ok(pid) => pid,
+        Err(e) => return failure(Some(&session), e),
     };
     let summaries = match state
         .dcr
@@ -118,7 +121,7 @@ pub(super) async fn overview(
         &OverviewPage {
             nav: Nav::of(&session),
             flash: flash(&query),
-            programmer: pid,
+            programmer: pid.to_string(),
             rows,
             next_cursor: summaries.next.map(|n| n.to_string()),
         },
@@ -157,16 +160,20 @@ async fn application_form(
     form: Option<&Form>,
     error: Option<String>,
 ) -> Response {
-    let pid = programmer_of(session);
     let page = PageRequest {
         after: None,
         limit: PageRequest::MAX_LIMIT,
     };
-    let channels = match state
-        .dcr
-        .list_channels(&session.principal, &pid, page)
-        .await
-    {
+    let channels = match programmer_of(session) {
+        Ok(pid) => {
+            state
+                .dcr
+                .list_channels(&session.principal, &pid, page)
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    let channels = match channels {
         Ok(p) => p.items,
         Err(e) => return failure(Some(session), e),
     };
@@ -253,8 +260,13 @@ pub(super) async fn create(
         domains: lines(form.one("domains")),
         audiences: lines(form.one("audiences")),
     };
-    let pid = programmer_of(&session);
-    match crate::actions::create_application(&state, &session.principal, &pid, request).await {
+    let created = match programmer_of(&session) {
+        Ok(pid) => {
+            crate::actions::create_application(&state, &session.principal, &pid, request).await
+        }
+        Err(e) => Err(e),
+    };
+    match created {
         Ok(app) => see_other(&format!(
             "/dashboard/applications/{}?done=application-created",
             app.id
@@ -492,10 +504,9 @@ async fn application_page(
     query: &Form,
 ) -> Result<ApplicationPage, AdminError> {
     let who = &session.principal;
-    let app = state.dcr.get_application(who, app_id).await?;
-    let id = app.id.to_string();
-    let usage = state.dcr.application_usage(who, &id).await?;
-    let activity = state.dcr.activity(who, &id, CHART_DAYS).await?;
+    let app = state.dcr.get_application(who, &parse_id(app_id)?).await?;
+    let usage = state.dcr.application_usage(who, &app.id).await?;
+    let activity = state.dcr.activity(who, &app.id, CHART_DAYS).await?;
     let statements = state.dcr.statement_summaries(who, &app).await?;
     let clients = state
         .dcr
@@ -575,7 +586,7 @@ async fn application_page(
         show_next_steps,
         base_url: state.issuer.to_string(),
         app: AppFacts {
-            id,
+            id: app.id.to_string(),
             active: app.status == Status::Active,
             status: app.status.as_str(),
             revoked: match app.revoked_at {
@@ -663,11 +674,15 @@ pub(super) async fn download_statement(
     SignedInForm { session, .. }: SignedInForm,
 ) -> Response {
     let who = &session.principal;
-    let app = match state.dcr.get_application(who, &app_id).await {
+    let app = match parse_id(&app_id) {
+        Ok(id) => state.dcr.get_application(who, &id).await,
+        Err(e) => Err(e),
+    };
+    let app = match app {
         Ok(app) => app,
         Err(e) => return failure(Some(&session), e),
     };
-    match crate::actions::issue_statement(&state, who, &app_id).await {
+    match crate::actions::issue_statement(&state, who, &app.id).await {
         Ok((record, jws)) => statement_file(&statement_filename(&app, &record), jws),
         Err(e) => failure(Some(&session), e),
     }

@@ -15,7 +15,7 @@ use dcr_core::service::{AuditQuery, DashboardSession};
 use super::applications::short;
 use super::render::{parse_date, when};
 use super::session::{Form, SignedIn};
-use super::{Nav, cursor, failure, html, programmer_of};
+use super::{Nav, cursor, failure, html};
 use crate::state::AppState;
 
 /// How an audit actor reads on a page: `user:ops@acme.example` is the person,
@@ -119,7 +119,10 @@ async fn targets(
         let target = match e.target_kind.as_str() {
             "application" => {
                 if !apps.contains_key(first) {
-                    let found = state.dcr.get_application(who, first).await.ok();
+                    let found = match super::parse_id(first) {
+                        Ok(id) => state.dcr.get_application(who, &id).await.ok(),
+                        Err(_) => None,
+                    };
                     apps.insert(first.to_owned(), found.map(|a| (a.name, a.version)));
                 }
                 let rest = e.target_id[first.len()..].trim();
@@ -136,7 +139,10 @@ async fn targets(
             }
             "statement" => {
                 if !statements.contains_key(first) {
-                    let found = state.dcr.get_statement(who, first).await.ok();
+                    let found = match super::parse_id(first) {
+                        Ok(jti) => state.dcr.get_statement(who, &jti).await.ok(),
+                        Err(_) => None,
+                    };
                     statements.insert(
                         first.to_owned(),
                         found.map(|s| s.application_id.to_string()),
@@ -230,7 +236,7 @@ pub(super) async fn export(
         let filters = filters(&query)?;
         let response =
             crate::audit_export::csv_response(&state, &session.principal, filters).await?;
-        tracing::info!(user = %session.email, programmer = %programmer_of(&session), "audit log exported");
+        tracing::info!(user = %session.email, programmer = session.principal.programmer.as_ref().map_or("", |p| p.as_str()), "audit log exported");
         Ok::<_, AdminError>(response)
     };
     result.await.unwrap_or_else(|e| failure(Some(&session), e))

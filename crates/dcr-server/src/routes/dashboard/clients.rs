@@ -92,7 +92,11 @@ pub(super) async fn page(
     SignedIn(session): SignedIn,
     Path(client_id): Path<String>,
 ) -> Response {
-    let standing = match state.dcr.get_client(&session.principal, &client_id).await {
+    let standing = match super::parse_id(&client_id) {
+        Ok(id) => state.dcr.get_client(&session.principal, &id).await,
+        Err(e) => Err(e),
+    };
+    let standing = match standing {
         Ok(s) => s,
         Err(e) => return failure(Some(&session), e),
     };
@@ -147,7 +151,11 @@ pub(super) async fn search(
             AdminError::InvalidRequest("enter a client_id to find".into()),
         );
     }
-    match state.dcr.get_client(&session.principal, &wanted).await {
+    let found = match super::parse_id(&wanted) {
+        Ok(id) => state.dcr.get_client(&session.principal, &id).await,
+        Err(e) => Err(e),
+    };
+    match found {
         Ok(found) => see_other(&format!("/dashboard/clients/{}", found.client.id)),
         Err(AdminError::NotFound) => failure(
             Some(&session),

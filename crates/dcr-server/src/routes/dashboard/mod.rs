@@ -31,6 +31,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
 use dcr_core::error::AdminError;
+use dcr_core::ids::{ParseId, ProgrammerId};
 use dcr_core::service::DashboardSession;
 
 pub use session::Dashboard;
@@ -142,20 +143,31 @@ impl Nav {
         Some(Self {
             email: s.email.clone(),
             role: s.principal.role.as_str(),
-            programmer: programmer_of(s),
+            programmer: s
+                .principal
+                .programmer
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
             csrf: s.csrf_token.clone(),
             can_read_audit: s.principal.may_read_audit(),
         })
     }
 }
 
-fn programmer_of(session: &DashboardSession) -> String {
+/// The programmer a dashboard user belongs to (every user belongs to one).
+fn programmer_of(session: &DashboardSession) -> Result<ProgrammerId, AdminError> {
     session
         .principal
         .programmer
-        .as_ref()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_default()
+        .clone()
+        .ok_or(AdminError::NotFound)
+}
+
+/// An id from a dashboard path or form. Text that cannot be an id of its kind names
+/// nothing: the same "not found" page as an id that names nothing.
+fn parse_id<T: ParseId>(raw: &str) -> Result<T, AdminError> {
+    T::parse_id(raw).map_err(|_| AdminError::NotFound)
 }
 
 fn html(status: StatusCode, page: &impl Template) -> Response {

@@ -16,7 +16,7 @@ use dcr_core::service::DashboardSession;
 use super::applications::{short, statement_filename};
 use super::render::parse_date;
 use super::session::{Form, SignedIn, SignedInForm};
-use super::{Nav, failure, html, see_other};
+use super::{Nav, failure, html, parse_id, see_other};
 use crate::actions::Finished;
 use crate::state::AppState;
 
@@ -49,7 +49,11 @@ async fn statement_of(
     app: &Application,
     jti: &str,
 ) -> Result<StatementId, AdminError> {
-    match state.dcr.get_statement(&session.principal, jti).await {
+    match state
+        .dcr
+        .get_statement(&session.principal, &parse_id(jti)?)
+        .await
+    {
         Ok(s) if s.application_id == app.id => Ok(s.jti),
         Ok(_) => Err(AdminError::NotFound),
         Err(e) => Err(e),
@@ -62,10 +66,7 @@ async fn impact_of(
     app: &Application,
     filter: &ClientFilter,
 ) -> Result<Impact, AdminError> {
-    state
-        .dcr
-        .impact(&session.principal, &app.id.to_string(), filter)
-        .await
+    state.dcr.impact(&session.principal, &app.id, filter).await
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -107,7 +108,7 @@ async fn statement_confirmation(
     let action = StatementAction::parse(action)?;
     let app = state
         .dcr
-        .get_application(&session.principal, app_id)
+        .get_application(&session.principal, &parse_id(app_id)?)
         .await?;
     let jti = statement_of(state, session, &app, jti).await?;
     let impact = impact_of(
@@ -203,10 +204,10 @@ async fn statement_action(
     use base64::Engine as _;
     let action = StatementAction::parse(action)?;
     let who = &session.principal;
-    let app = state.dcr.get_application(who, app_id).await?;
-    let jti = statement_of(state, session, &app, jti).await?.to_string();
+    let app = state.dcr.get_application(who, &parse_id(app_id)?).await?;
+    let jti = statement_of(state, session, &app, jti).await?;
     let filter = ClientFilter {
-        statement: StatementId::parse(&jti).ok(),
+        statement: Some(jti),
         ..Default::default()
     };
     match action {
@@ -234,12 +235,12 @@ async fn statement_action(
                     nav: Nav::of(session),
                     flash: Some(format!(
                         "Statement rotated: {} retired ({} keep working); the new one is below.",
-                        short(&jti),
+                        short(&jti.to_string()),
                         keeps
                     )),
                     app_id: app.id.to_string(),
                     app_name: app.name.clone(),
-                    retired: jti,
+                    retired: jti.to_string(),
                     successor: rotated.successor.jti.to_string(),
                     filename,
                     statement: rotated.software_statement,
@@ -258,7 +259,7 @@ pub(super) async fn confirm_application(
     let page = async {
         let app = state
             .dcr
-            .get_application(&session.principal, &app_id)
+            .get_application(&session.principal, &parse_id(&app_id)?)
             .await?;
         let impact = impact_of(&state, &session, &app, &ClientFilter::default()).await?;
         let back = back_to(&app);
@@ -291,12 +292,12 @@ pub(super) async fn revoke_application(
     let result = async {
         let app = state
             .dcr
-            .get_application(&session.principal, &app_id)
+            .get_application(&session.principal, &parse_id(&app_id)?)
             .await?;
         let cut = impact_of(&state, &session, &app, &ClientFilter::default())
             .await?
             .total();
-        crate::actions::revoke_application(&state, &session.principal, &app_id).await?;
+        crate::actions::revoke_application(&state, &session.principal, &app.id).await?;
         Ok::<_, AdminError>(done(&app, "application-revoked", cut))
     };
     result.await.unwrap_or_else(|e| failure(Some(&session), e))
@@ -310,9 +311,12 @@ pub(super) async fn confirm_client(
     let page = async {
         let app = state
             .dcr
-            .get_application(&session.principal, &app_id)
+            .get_application(&session.principal, &parse_id(&app_id)?)
             .await?;
-        let client = state.dcr.get_client(&session.principal, &client_id).await?;
+        let client = state
+            .dcr
+            .get_client(&session.principal, &parse_id(&client_id)?)
+            .await?;
         if client.client.application_id != app.id {
             return Err(AdminError::NotFound);
         }
@@ -345,13 +349,16 @@ pub(super) async fn revoke_client(
     let result = async {
         let app = state
             .dcr
-            .get_application(&session.principal, &app_id)
+            .get_application(&session.principal, &parse_id(&app_id)?)
             .await?;
-        let client = state.dcr.get_client(&session.principal, &client_id).await?;
+        let client = state
+            .dcr
+            .get_client(&session.principal, &parse_id(&client_id)?)
+            .await?;
         if client.client.application_id != app.id {
             return Err(AdminError::NotFound);
         }
-        crate::actions::revoke_client(&state, &session.principal, &client_id).await?;
+        crate::actions::revoke_client(&state, &session.principal, &client.client.id).await?;
         Ok(done(&app, "client-revoked", 1))
     };
     result.await.unwrap_or_else(|e| failure(Some(&session), e))
@@ -419,9 +426,9 @@ async fn bulk_page(
     error: Option<String>,
 ) -> Result<BulkPage, AdminError> {
     let who = &session.principal;
-    let app = state.dcr.get_application(who, app_id).await?;
+    let app = state.dcr.get_application(who, &parse_id(app_id)?).await?;
     let statements = state.dcr.statement_summaries(who, &app).await?;
-    let activity = state.dcr.activity(who, app_id, 1).await?;
+    let activity = state.dcr.activity(who, &app.id, 1).await?;
     let field = |name: &str| form.map(|f| f.one(name).to_owned()).unwrap_or_default();
     let chosen_statement = field("statement");
     let chosen_platform = field("platform");
@@ -486,20 +493,24 @@ pub(super) async fn bulk_revoke(
     SignedInForm { session, form }: SignedInForm,
 ) -> Response {
     let who = &session.principal;
-    let app = match state.dcr.get_application(who, &app_id).await {
+    let app = match parse_id(&app_id) {
+        Ok(id) => state.dcr.get_application(who, &id).await,
+        Err(e) => Err(e),
+    };
+    let app = match app {
         Ok(app) => app,
         Err(e) => return failure(Some(&session), e),
     };
     let outcome = async {
         let filter = bulk_filter(&form)?;
         if form.one("confirm") == "yes" {
-            let n = crate::actions::revoke_clients_matching(&state, who, &app_id, filter, false)
+            let n = crate::actions::revoke_clients_matching(&state, who, &app.id, filter, false)
                 .await?;
             return Ok(Err(n));
         }
         // The dry run validates the filter as the real run will; the count by platform
         // is the impact.
-        crate::actions::revoke_clients_matching(&state, who, &app_id, filter.clone(), true).await?;
+        crate::actions::revoke_clients_matching(&state, who, &app.id, filter.clone(), true).await?;
         let impact = impact_of(&state, &session, &app, &filter).await?;
         let n = impact.total();
         Ok::<_, AdminError>(Ok((impact, n)))
