@@ -158,7 +158,7 @@ impl From<StoreError> for AdminError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Unavailable(_) => Self::Unavailable(e),
-            StoreError::Conflict(what) => Self::Conflict(what),
+            StoreError::Conflict(what) => Self::Conflict(what.to_string()),
             StoreError::MissingReference(_) => Self::NotFound,
             StoreError::Corrupt(what) => Self::Internal(what),
         }

@@ -42,11 +42,44 @@ pub struct TokenCount {
     pub tokens: u64,
 }
 
+/// Why a write conflicts with what is stored. Every backend reports the same variant
+/// for the same collision, so callers (and the 409 bodies made from these messages)
+/// never depend on a database's wording.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Conflict {
+    #[error("a programmer with this id exists already")]
+    ProgrammerExists,
+    #[error("a channel with this id exists already")]
+    ChannelExists,
+    #[error("an application with this id exists already")]
+    ApplicationExists,
+    #[error("an application with this custom URI scheme exists already")]
+    CustomSchemeTaken,
+    #[error("a software statement with this id exists already")]
+    StatementExists,
+    #[error("a client with this id exists already")]
+    ClientExists,
+    #[error("an API key with this id exists already")]
+    ApiKeyExists,
+    #[error("a user with this email exists already")]
+    UserEmailTaken,
+    #[error("a signing key with this id exists already")]
+    SigningKeyExists,
+    /// A unique key the store does not name (a new table without a variant yet).
+    #[error("a record with this identity exists already")]
+    OtherKey,
+    #[error("rotation needs a next key")]
+    NoNextKey,
+    #[error("the software statement is revoked")]
+    StatementRevoked,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
-    /// A row with this identity exists already.
+    /// The write conflicts with a stored row (an identity that exists already, a
+    /// state that forbids it).
     #[error("conflict: {0}")]
-    Conflict(String),
+    Conflict(Conflict),
     /// A referenced row does not exist.
     #[error("missing reference: {0}")]
     MissingReference(String),

@@ -40,34 +40,37 @@ impl Dialect for sqlx::Postgres {
     const CLIENTS_IN_SEQ_ORDER: &'static str = "clients";
 }
 
-/// What a unique-key violation collided with, in words that are the same on both
-/// databases and name no SQL: PostgreSQL reports the table and the constraint, SQLite
-/// only its message (`UNIQUE constraint failed: users.email`).
-pub fn collision(table: Option<&str>, constraint: Option<&str>, message: &str) -> &'static str {
+/// What a unique-key violation collided with, the same on both databases:
+/// PostgreSQL reports the table and the constraint, SQLite only its message
+/// (`UNIQUE constraint failed: users.email`).
+pub fn collision(table: Option<&str>, constraint: Option<&str>, message: &str) -> Conflict {
     let sqlite_columns = message.strip_prefix("UNIQUE constraint failed: ");
     let table = table.or_else(|| sqlite_columns.and_then(|c| c.split('.').next()));
     let key = constraint.or(sqlite_columns).unwrap_or_default();
     if key.contains("custom_scheme") {
-        return "an application with this custom URI scheme exists already";
+        return Conflict::CustomSchemeTaken;
     }
     match table {
-        Some("programmers") => "a programmer with this id exists already",
-        Some("channels") => "a channel with this id exists already",
-        Some("applications") => "an application with this id exists already",
-        Some("software_statements") => "a software statement with this id exists already",
-        Some("clients") => "a client with this id exists already",
-        Some("api_keys") => "an API key with this id exists already",
-        Some("users") => "a user with this email exists already",
-        Some("signing_keys") => "a signing key with this id exists already",
-        _ => "a record with this identity exists already",
+        Some("programmers") => Conflict::ProgrammerExists,
+        Some("channels") => Conflict::ChannelExists,
+        Some("applications") => Conflict::ApplicationExists,
+        Some("software_statements") => Conflict::StatementExists,
+        Some("clients") => Conflict::ClientExists,
+        Some("api_keys") => Conflict::ApiKeyExists,
+        Some("users") => Conflict::UserEmailTaken,
+        Some("signing_keys") => Conflict::SigningKeyExists,
+        _ => Conflict::OtherKey,
     }
 }
 
+use dcr_core::store::Conflict;
+
 #[cfg(test)]
 mod tests {
-    use super::collision;
+    use super::{Conflict, collision};
 
-    /// Both databases' reports of one collision give one message, naming no SQL.
+    /// Both databases' reports of one collision give one variant (and one message,
+    /// naming no SQL).
     #[test]
     fn collisions_read_the_same_on_both_databases() {
         let sqlite = collision(None, None, "UNIQUE constraint failed: users.email");
@@ -77,7 +80,8 @@ mod tests {
             "duplicate key value violates unique constraint \"users_email_key\"",
         );
         assert_eq!(sqlite, postgres);
-        assert_eq!(sqlite, "a user with this email exists already");
+        assert_eq!(sqlite, Conflict::UserEmailTaken);
+        assert_eq!(sqlite.to_string(), "a user with this email exists already");
         assert_eq!(
             collision(
                 None,
@@ -91,10 +95,18 @@ mod tests {
             ),
         );
         assert_eq!(
-            collision(None, None, "UNIQUE constraint failed: channels.id"),
-            "a channel with this id exists already"
+            collision(
+                None,
+                None,
+                "UNIQUE constraint failed: applications.custom_scheme"
+            ),
+            Conflict::CustomSchemeTaken
         );
-        assert!(!collision(None, None, "something else").contains("constraint"));
+        assert_eq!(
+            collision(None, None, "UNIQUE constraint failed: channels.id"),
+            Conflict::ChannelExists
+        );
+        assert_eq!(collision(None, None, "something else"), Conflict::OtherKey);
     }
 }
 
@@ -490,7 +502,7 @@ fn map_err(e: sqlx::Error) -> StoreError {
     match &e {
         sqlx::Error::Database(db) if db.is_unique_violation() => {
             StoreError::Conflict(
-                $crate::collision(db.table(), db.constraint(), db.message()).to_owned(),
+                $crate::collision(db.table(), db.constraint(), db.message()),
             )
         }
         sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
@@ -811,7 +823,16 @@ impl Store for $store {
         .bind(a.status.as_str())
         .bind(a.created_at)
         .bind(a.revoked_at);
-        execute_audited(&self.pool, insert, audit).await
+        match execute_audited(&self.pool, insert, audit).await {
+            // With both unique keys taken, which one a database names is its own
+            // choice (SQLite: the scheme, PostgreSQL: the id): the id is reported.
+            Err(StoreError::Conflict(dcr_core::store::Conflict::CustomSchemeTaken))
+                if self.get_application(&a.id).await?.is_some() =>
+            {
+                Err(StoreError::Conflict(dcr_core::store::Conflict::ApplicationExists))
+            }
+            done => done,
+        }
     }
 
     async fn get_application(&self, id: &ApplicationId) -> StoreResult<Option<Application>> {
@@ -1877,7 +1898,7 @@ impl Store for $store {
                 .await
                 .map_err(map_err)?;
         if next < 1 {
-            return Err(StoreError::Conflict("rotation needs a next key".into()));
+            return Err(StoreError::Conflict(dcr_core::store::Conflict::NoNextKey));
         }
         sqlx::query(
             "UPDATE signing_keys SET state = 'retired', retired_at = $1 WHERE state = 'active'",
@@ -1964,7 +1985,7 @@ async fn retire_in(
         .await
         .map_err(map_err)?;
     if status.as_deref() == Some("revoked") {
-        return Err(StoreError::Conflict("the software statement is revoked".into()));
+        return Err(StoreError::Conflict(dcr_core::store::Conflict::StatementRevoked));
     }
     sqlx::query(
         "UPDATE software_statements SET retired_at = COALESCE(retired_at, $1), \

@@ -7,7 +7,9 @@ use dcr_core::ids::{
     ApiKeyId, ApplicationId, ChannelId, ClientId, ProgrammerId, StatementId, UserId,
 };
 use dcr_core::model::*;
-use dcr_core::store::{ClientUse, RevokedBatch, ScanCursor, Store, StoreError, TokenCount};
+use dcr_core::store::{
+    ClientUse, Conflict, RevokedBatch, ScanCursor, Store, StoreError, TokenCount,
+};
 use dcr_testkit::PgServer;
 
 fn programmer(id: &str) -> Programmer {
@@ -144,7 +146,7 @@ async fn conformance(store: Arc<dyn Store>) {
         store
             .insert_programmer(&programmer("acme"), &audit("programmer.created", "acme"))
             .await,
-        Err(StoreError::Conflict(_))
+        Err(StoreError::Conflict(Conflict::ProgrammerExists))
     ));
     // The refused write left no audit event behind; each committed one left one.
     assert_eq!(audited(store.as_ref(), "programmer.created").await, 3);
@@ -185,7 +187,7 @@ async fn conformance(store: Arc<dyn Store>) {
         store
             .insert_channel(&channel("ACMETV", "beta"), &channel_created)
             .await,
-        Err(StoreError::Conflict(_))
+        Err(StoreError::Conflict(Conflict::ChannelExists))
     ));
     assert!(matches!(
         store
@@ -224,7 +226,7 @@ async fn conformance(store: Arc<dyn Store>) {
     );
     assert!(matches!(
         store.insert_application(&app, &app_created).await,
-        Err(StoreError::Conflict(_))
+        Err(StoreError::Conflict(Conflict::ApplicationExists))
     ));
     assert_eq!(
         store
@@ -260,7 +262,7 @@ async fn conformance(store: Arc<dyn Store>) {
     store.insert_client(&c2).await.unwrap();
     assert!(matches!(
         store.insert_client(&c1).await,
-        Err(StoreError::Conflict(_))
+        Err(StoreError::Conflict(Conflict::ClientExists))
     ));
     assert_eq!(store.get_client(&c1.id).await.unwrap(), Some(c1.clone()));
     let standing = store.client_standing(&c1.id).await.unwrap().unwrap();
@@ -451,7 +453,7 @@ async fn conformance(store: Arc<dyn Store>) {
         store
             .rotate_signing_keys(&signing("n2", KeyState::Next), 2, &rotated)
             .await,
-        Err(StoreError::Conflict(_))
+        Err(StoreError::Conflict(Conflict::NoNextKey))
     ));
     store
         .insert_signing_key(&signing("a1", KeyState::Active))
@@ -465,7 +467,7 @@ async fn conformance(store: Arc<dyn Store>) {
         store
             .insert_signing_key(&signing("a1", KeyState::Active))
             .await,
-        Err(StoreError::Conflict(_))
+        Err(StoreError::Conflict(Conflict::SigningKeyExists))
     ));
     store
         .rotate_signing_keys(&signing("n2", KeyState::Next), 2, &rotated)
@@ -582,7 +584,7 @@ async fn management_plane(store: &dyn Store, registered: &ClientRecord) {
     };
     assert!(matches!(
         store.insert_user(&twin, &user_created).await,
-        Err(StoreError::Conflict(_))
+        Err(StoreError::Conflict(Conflict::UserEmailTaken))
     ));
     assert_eq!(
         store.find_user_by_email("ops@example.com").await.unwrap(),
