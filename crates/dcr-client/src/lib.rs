@@ -27,6 +27,11 @@
 //! }
 //! # Ok(()) }
 //! ```
+//!
+//! [`admin::AdminClient`] is the typed client of the admin API, for operators'
+//! tools (`dcr admin` is built on it).
+
+pub mod admin;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -1,10 +1,17 @@
 //! `dcr admin ...`: every admin API route from the command line. Each subcommand is
-//! one HTTP call; the answer prints as a table for people or, with `--json`, as the
-//! server's JSON for scripts.
+//! one call of the typed admin client (`dcr_client::admin::AdminClient`, over the
+//! `dcr-proto` types the server answers with); the answer prints as a table for
+//! people or, with `--json`, as JSON for scripts.
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use serde_json::{Value, json};
+use dcr_client::admin::{AdminClient, AuditQuery, Finished, PageQuery};
+use dcr_proto::admin::{
+    ApplicationPolicy, ClientFilter, CreateApplication, CreateChannel, CreateProgrammer,
+    CreateUser, Instant,
+};
+use dcr_proto::resource::CreateApiKey;
+use serde_json::Value;
 
 /// How `dcr admin` reaches a running server. Global: accepted before or after the
 /// subcommand.
@@ -425,61 +432,6 @@ pub enum KeysCommand {
     Rotate,
 }
 
-/// One admin call: what to send and which fields make the table's columns.
-struct Call {
-    method: reqwest::Method,
-    path: String,
-    body: Option<Value>,
-    columns: &'static [&'static str],
-    /// The member holding the table's rows (`items` for pages).
-    rows: &'static str,
-}
-
-impl Call {
-    fn get(path: String, columns: &'static [&'static str]) -> Self {
-        Self {
-            method: reqwest::Method::GET,
-            path,
-            body: None,
-            columns,
-            rows: "items",
-        }
-    }
-
-    /// A page of a collection, with the `--cursor`/`--limit` given.
-    fn list(path: String, page: &PageArgs, columns: &'static [&'static str]) -> Self {
-        Self::get(paged(path, page, vec![]), columns)
-    }
-
-    fn post(path: String, body: Value, columns: &'static [&'static str]) -> Self {
-        Self {
-            method: reqwest::Method::POST,
-            path,
-            body: Some(body),
-            columns,
-            rows: "items",
-        }
-    }
-
-    fn delete(path: String, columns: &'static [&'static str]) -> Self {
-        Self {
-            method: reqwest::Method::DELETE,
-            path,
-            body: None,
-            columns,
-            rows: "items",
-        }
-    }
-}
-
-/// A programmer's API keys, or the deployment-wide ones.
-fn api_keys_path(programmer: Option<String>) -> String {
-    match programmer {
-        Some(p) => format!("/programmers/{}/api-keys", seg(&p)),
-        None => "/api-keys".into(),
-    }
-}
-
 const PROGRAMMER: &[&str] = &["id", "name", "created_at"];
 const CHANNEL: &[&str] = &["id", "programmer_id", "name", "created_at"];
 const APPLICATION: &[&str] = &[
@@ -546,27 +498,6 @@ const POLICY: &[&str] = &[
 ];
 const SIGNING_KEY: &[&str] = &["kid", "alg", "state", "created_at", "retired_at"];
 
-fn seg(s: &str) -> String {
-    form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
-fn paged(path: String, page: &PageArgs, mut query: Vec<(&str, String)>) -> String {
-    if let Some(c) = &page.cursor {
-        query.push(("cursor", c.clone()));
-    }
-    if let Some(l) = page.limit {
-        query.push(("limit", l.to_string()));
-    }
-    if query.is_empty() {
-        return path;
-    }
-    let mut q = form_urlencoded::Serializer::new(String::new());
-    for (k, v) in &query {
-        q.append_pair(k, v);
-    }
-    format!("{path}?{}", q.finish())
-}
-
 /// The new user's password: `DCR_USER_PASSWORD`, or one line of stdin (not a
 /// terminal prompt: it would end up in shell history or on screen otherwise).
 fn read_password() -> anyhow::Result<String> {
@@ -593,34 +524,81 @@ fn read_password() -> anyhow::Result<String> {
     Ok(password)
 }
 
-fn plan(command: RemoteCommand) -> anyhow::Result<(Call, Option<std::path::PathBuf>)> {
+/// What a command printed: a record or a page as a table (or `--json`), a signed
+/// statement saved to a file, or a long action still running on the server.
+enum Output {
+    Table {
+        value: Value,
+        columns: &'static [&'static str],
+        /// The member holding the table's rows (`items` for pages).
+        rows: &'static str,
+    },
+    Statement {
+        jti: String,
+        jws: String,
+        file: std::path::PathBuf,
+    },
+    InBackground(String),
+}
+
+/// A typed answer, shown as the server's JSON with these columns.
+fn table_of<T: serde::Serialize>(
+    value: T,
+    columns: &'static [&'static str],
+) -> anyhow::Result<Output> {
+    Ok(Output::Table {
+        value: serde_json::to_value(value)?,
+        columns,
+        rows: "items",
+    })
+}
+
+fn finished<T: serde::Serialize>(
+    outcome: Finished<T>,
+    columns: &'static [&'static str],
+) -> anyhow::Result<Output> {
+    match outcome {
+        Finished::Done(value) => table_of(value, columns),
+        Finished::InBackground(accepted) => Ok(Output::InBackground(accepted.message)),
+    }
+}
+
+fn page_of(args: PageArgs) -> PageQuery {
+    PageQuery {
+        cursor: args.cursor,
+        limit: args.limit,
+    }
+}
+
+/// Runs one command through the typed admin client.
+async fn execute(admin: &AdminClient, command: RemoteCommand) -> anyhow::Result<Output> {
     use RemoteCommand as R;
-    let mut out = None;
-    let call = match command {
+    match command {
         R::Programmers(c) => match c {
-            ProgrammersCommand::Create { id, name } => Call::post(
-                "/programmers".into(),
-                json!({"id": id, "name": name}),
+            ProgrammersCommand::Create { id, name } => table_of(
+                admin
+                    .create_programmer(&CreateProgrammer { id, name })
+                    .await?,
                 PROGRAMMER,
             ),
-            ProgrammersCommand::List(page) => Call::list("/programmers".into(), &page, PROGRAMMER),
-            ProgrammersCommand::Get { id } => {
-                Call::get(format!("/programmers/{}", seg(&id)), PROGRAMMER)
+            ProgrammersCommand::List(page) => {
+                table_of(admin.list_programmers(&page_of(page)).await?, PROGRAMMER)
             }
+            ProgrammersCommand::Get { id } => table_of(admin.programmer(&id).await?, PROGRAMMER),
         },
         R::Channels(c) => match c {
             ChannelsCommand::Create {
                 programmer,
                 id,
                 name,
-            } => Call::post(
-                format!("/programmers/{}/channels", seg(&programmer)),
-                json!({"id": id, "name": name}),
+            } => table_of(
+                admin
+                    .create_channel(&programmer, &CreateChannel { id, name })
+                    .await?,
                 CHANNEL,
             ),
-            ChannelsCommand::List { programmer, page } => Call::list(
-                format!("/programmers/{}/channels", seg(&programmer)),
-                &page,
+            ChannelsCommand::List { programmer, page } => table_of(
+                admin.list_channels(&programmer, &page_of(page)).await?,
                 CHANNEL,
             ),
         },
@@ -636,104 +614,94 @@ fn plan(command: RemoteCommand) -> anyhow::Result<(Call, Option<std::path::PathB
                 domains,
                 audiences,
             } => {
-                let mut body = json!({"name": name, "level": wire_name(level), "platforms": platforms,
-                    "scopes": scopes, "domains": domains, "channels": channels,
-                    "audiences": audiences});
-                if let Some(v) = version {
-                    body["version"] = json!(v);
-                }
-                Call::post(
-                    format!("/programmers/{}/applications", seg(&programmer)),
-                    body,
+                let new = CreateApplication {
+                    name,
+                    version,
+                    level: wire_name(level),
+                    channels: Some(channels),
+                    platforms,
+                    scopes,
+                    domains,
+                    audiences,
+                };
+                table_of(
+                    admin.create_application(&programmer, &new).await?,
                     APPLICATION,
                 )
             }
-            ApplicationsCommand::List { programmer, page } => Call::list(
-                format!("/programmers/{}/applications", seg(&programmer)),
-                &page,
+            ApplicationsCommand::List { programmer, page } => table_of(
+                admin.list_applications(&programmer, &page_of(page)).await?,
                 APPLICATION,
             ),
-            ApplicationsCommand::Get { id } => {
-                Call::get(format!("/applications/{}", seg(&id)), APPLICATION)
-            }
+            ApplicationsCommand::Get { id } => table_of(admin.application(&id).await?, APPLICATION),
             ApplicationsCommand::Policy {
                 id,
                 max_registrations_per_hour_per_statement,
                 max_registrations_per_hour,
                 expire_inactive_after_days,
-            } => Call {
-                method: reqwest::Method::PUT,
-                path: format!("/applications/{}/policy", seg(&id)),
-                body: Some(json!({
-                    "max_registrations_per_hour_per_statement": max_registrations_per_hour_per_statement,
-                    "max_registrations_per_hour": max_registrations_per_hour,
-                    "expire_inactive_after_days": expire_inactive_after_days,
-                })),
-                columns: POLICY,
-                rows: "policy",
-            },
-            ApplicationsCommand::Activity { id, days } => Call {
-                rows: "daily",
-                ..Call::get(
-                    format!("/applications/{}/activity?days={days}", seg(&id)),
-                    &["date", "registrations", "tokens"],
-                )
-            },
-            ApplicationsCommand::Usage { id } => {
-                Call::get(format!("/applications/{}/usage", seg(&id)), USAGE)
+            } => {
+                let policy = ApplicationPolicy {
+                    max_registrations_per_hour_per_statement,
+                    max_registrations_per_hour,
+                    expire_inactive_after_days,
+                };
+                Ok(Output::Table {
+                    value: serde_json::to_value(admin.set_policy(&id, &policy).await?)?,
+                    columns: POLICY,
+                    rows: "policy",
+                })
             }
-            ApplicationsCommand::Revoke { id } => Call::post(
-                format!("/applications/{}/revoke", seg(&id)),
-                json!({}),
-                APPLICATION,
-            ),
+            ApplicationsCommand::Activity { id, days } => Ok(Output::Table {
+                value: serde_json::to_value(admin.activity(&id, days).await?)?,
+                columns: &["date", "registrations", "tokens"],
+                rows: "daily",
+            }),
+            ApplicationsCommand::Usage { id } => table_of(admin.usage(&id).await?, USAGE),
+            ApplicationsCommand::Revoke { id } => {
+                table_of(admin.revoke_application(&id).await?, APPLICATION)
+            }
         },
         R::Statements(c) => match c {
-            StatementsCommand::Issue {
-                application,
-                out: file,
-            } => {
-                out = file;
-                Call::post(
-                    format!("/applications/{}/software-statements", seg(&application)),
-                    json!({}),
-                    &["jti", "software_statement"],
-                )
+            StatementsCommand::Issue { application, out } => {
+                let issued = admin.issue_statement(&application).await?;
+                match out {
+                    Some(file) => Ok(Output::Statement {
+                        jti: issued.jti,
+                        jws: issued.software_statement,
+                        file,
+                    }),
+                    None => table_of(issued, &["jti", "software_statement"]),
+                }
             }
-            StatementsCommand::List { application, page } => Call::list(
-                format!("/applications/{}/software-statements", seg(&application)),
-                &page,
+            StatementsCommand::List { application, page } => table_of(
+                admin.list_statements(&application, &page_of(page)).await?,
                 STATEMENT,
             ),
-            StatementsCommand::Revoke { jti } => Call::post(
-                format!("/software-statements/{}/revoke", seg(&jti)),
-                json!({}),
-                STATEMENT,
-            ),
-            StatementsCommand::Retire { jti } => Call::post(
-                format!("/software-statements/{}/retire", seg(&jti)),
-                json!({}),
-                STATEMENT,
-            ),
-            StatementsCommand::Rotate { jti, out: file } => {
-                out = file;
-                Call::post(
-                    format!("/software-statements/{}/rotate", seg(&jti)),
-                    json!({}),
-                    &["jti", "retired", "software_statement"],
-                )
+            StatementsCommand::Revoke { jti } => {
+                table_of(admin.revoke_statement(&jti).await?, STATEMENT)
+            }
+            StatementsCommand::Retire { jti } => {
+                table_of(admin.retire_statement(&jti).await?, STATEMENT)
+            }
+            StatementsCommand::Rotate { jti, out } => {
+                let rotated = admin.rotate_statement(&jti).await?;
+                match out {
+                    Some(file) => Ok(Output::Statement {
+                        jti: rotated.jti,
+                        jws: rotated.software_statement,
+                        file,
+                    }),
+                    None => table_of(rotated, &["jti", "retired", "software_statement"]),
+                }
             }
         },
         R::Clients(c) => match c {
-            ClientsCommand::List { application, page } => Call::list(
-                format!("/applications/{}/clients", seg(&application)),
-                &page,
+            ClientsCommand::List { application, page } => table_of(
+                admin.list_clients(&application, &page_of(page)).await?,
                 CLIENT,
             ),
-            ClientsCommand::Get { id } => Call::get(format!("/clients/{}", seg(&id)), CLIENT),
-            ClientsCommand::Revoke { id } => {
-                Call::post(format!("/clients/{}/revoke", seg(&id)), json!({}), CLIENT)
-            }
+            ClientsCommand::Get { id } => table_of(admin.client(&id).await?, CLIENT),
+            ClientsCommand::Revoke { id } => table_of(admin.revoke_client(&id).await?, CLIENT),
             ClientsCommand::RevokeMatching {
                 application,
                 statement,
@@ -742,24 +710,16 @@ fn plan(command: RemoteCommand) -> anyhow::Result<(Call, Option<std::path::PathB
                 registered_before,
                 dry_run,
             } => {
-                let mut filter = serde_json::Map::new();
-                for (name, value) in [
-                    ("statement", statement),
-                    ("platform", platform),
-                    ("registered_after", registered_after),
-                    ("registered_before", registered_before),
-                ] {
-                    if let Some(v) = value {
-                        filter.insert(name.into(), json!(v));
-                    }
-                }
-                Call::post(
-                    format!(
-                        "/applications/{}/clients/revoke{}",
-                        seg(&application),
-                        if dry_run { "?dry_run=true" } else { "" }
-                    ),
-                    Value::Object(filter),
+                let filter = ClientFilter {
+                    statement,
+                    platform,
+                    registered_after: registered_after.map(Instant::Text),
+                    registered_before: registered_before.map(Instant::Text),
+                };
+                finished(
+                    admin
+                        .revoke_matching_clients(&application, &filter, dry_run)
+                        .await?,
                     &["revoked"],
                 )
             }
@@ -771,21 +731,23 @@ fn plan(command: RemoteCommand) -> anyhow::Result<(Call, Option<std::path::PathB
                 channel,
                 name,
             } => {
-                let mut body = json!({"role": wire_name(role)});
-                if let Some(c) = channel {
-                    body["channel"] = json!(c);
-                }
-                if let Some(n) = name {
-                    body["name"] = json!(n);
-                }
-                Call::post(api_keys_path(programmer), body, API_KEY)
+                let new = CreateApiKey {
+                    role: wire_name(role),
+                    channel,
+                    name,
+                };
+                table_of(
+                    admin.create_api_key(programmer.as_deref(), &new).await?,
+                    API_KEY,
+                )
             }
-            ApiKeysCommand::List { programmer, page } => {
-                Call::list(api_keys_path(programmer), &page, API_KEY)
-            }
-            ApiKeysCommand::Revoke { id } => {
-                Call::delete(format!("/api-keys/{}", seg(&id)), API_KEY)
-            }
+            ApiKeysCommand::List { programmer, page } => table_of(
+                admin
+                    .list_api_keys(programmer.as_deref(), &page_of(page))
+                    .await?,
+                API_KEY,
+            ),
+            ApiKeysCommand::Revoke { id } => table_of(admin.revoke_api_key(&id).await?, API_KEY),
         },
         R::Users(c) => match c {
             UsersCommand::Create {
@@ -794,47 +756,35 @@ fn plan(command: RemoteCommand) -> anyhow::Result<(Call, Option<std::path::PathB
                 role,
                 channel,
             } => {
-                let mut body =
-                    json!({"email": email, "role": wire_name(role), "password": read_password()?});
-                if let Some(c) = channel {
-                    body["channel"] = json!(c);
-                }
-                Call::post(
-                    format!("/programmers/{}/users", seg(&programmer)),
-                    body,
-                    USER,
-                )
+                let new = CreateUser {
+                    email,
+                    password: read_password()?,
+                    role: wire_name(role),
+                    channel,
+                };
+                table_of(admin.create_user(&programmer, &new).await?, USER)
             }
-            UsersCommand::List { programmer, page } => Call::list(
-                format!("/programmers/{}/users", seg(&programmer)),
-                &page,
-                USER,
-            ),
-            UsersCommand::Disable { id } => Call::delete(format!("/users/{}", seg(&id)), USER),
+            UsersCommand::List { programmer, page } => {
+                table_of(admin.list_users(&programmer, &page_of(page)).await?, USER)
+            }
+            UsersCommand::Disable { id } => table_of(admin.disable_user(&id).await?, USER),
         },
         R::Audit(a) => {
-            let mut query = Vec::new();
-            for (name, value) in [
-                ("programmer", a.programmer),
-                ("actor", a.actor),
-                ("action", a.action),
-                ("target", a.target),
-                ("since", a.since.map(|t| t.to_string())),
-                ("until", a.until.map(|t| t.to_string())),
-            ] {
-                if let Some(v) = value {
-                    query.push((name, v));
-                }
-            }
-            Call::get(paged("/audit".into(), &a.page, query), AUDIT)
+            let query = AuditQuery {
+                programmer: a.programmer,
+                actor: a.actor,
+                action: a.action,
+                target: a.target,
+                since: a.since,
+                until: a.until,
+                page: page_of(a.page),
+            };
+            table_of(admin.audit(&query).await?, AUDIT)
         }
-        R::Keys(KeysCommand::List) => Call::get("/keys".into(), SIGNING_KEY),
-        R::Keys(KeysCommand::Rotate) => Call::post("/keys/rotate".into(), json!({}), SIGNING_KEY),
-        R::Lifecycle(LifecycleCommand::Sweep) => {
-            Call::post("/lifecycle/sweep".into(), json!({}), &["expired"])
-        }
-    };
-    Ok((call, out))
+        R::Keys(KeysCommand::List) => table_of(admin.signing_keys().await?, SIGNING_KEY),
+        R::Keys(KeysCommand::Rotate) => table_of(admin.rotate_signing_keys().await?, SIGNING_KEY),
+        R::Lifecycle(LifecycleCommand::Sweep) => finished(admin.sweep().await?, &["expired"]),
+    }
 }
 
 pub async fn run(remote: Remote, command: RemoteCommand) -> anyhow::Result<()> {
@@ -842,57 +792,33 @@ pub async fn run(remote: Remote, command: RemoteCommand) -> anyhow::Result<()> {
         .key
         .clone()
         .context("an admin API key is needed: pass --key or set DCR_ADMIN_KEY")?;
-    let (call, out) = plan(command)?;
-    let url = format!("{}/admin/v1{}", remote.url.trim_end_matches('/'), call.path);
-    let mut request = reqwest::Client::new()
-        .request(call.method, &url)
-        .bearer_auth(key);
-    if let Some(body) = &call.body {
-        request = request.json(body);
-    }
-    let response = request
-        .send()
-        .await
-        .with_context(|| format!("calling {url}"))?;
-    let status = response.status();
-    let body: Value = response.json().await.unwrap_or(Value::Null);
-    if !status.is_success() {
-        let message = body["message"].as_str().unwrap_or("request failed");
-        anyhow::bail!("{status}: {message}");
-    }
-    if status == reqwest::StatusCode::ACCEPTED {
+    let admin = AdminClient::new(&remote.url, &key)?;
+    match execute(&admin, command).await? {
         // A long action goes on in the background after the answer.
-        eprintln!(
-            "{}",
-            body["message"]
-                .as_str()
-                .unwrap_or("still running in the background")
-        );
-        return Ok(());
-    }
-    if let Some(file) = out {
-        let jws = body["software_statement"].as_str().unwrap_or_default();
-        std::fs::write(&file, format!("{jws}\n"))
-            .with_context(|| format!("writing {}", file.display()))?;
-        eprintln!(
-            "statement {} written to {}",
-            body["jti"].as_str().unwrap_or_default(),
-            file.display()
-        );
-        return Ok(());
-    }
-    if remote.json {
-        println!("{}", serde_json::to_string_pretty(&body)?);
-        return Ok(());
-    }
-    let rows: Vec<&Value> = match body.get(call.rows) {
-        Some(Value::Array(items)) => items.iter().collect(),
-        Some(one @ Value::Object(_)) => vec![one],
-        _ => vec![&body],
-    };
-    print!("{}", table(call.columns, &rows));
-    if let Some(next) = body.get("next_cursor").and_then(Value::as_str) {
-        eprintln!("more: --cursor {next}");
+        Output::InBackground(message) => eprintln!("{message}"),
+        Output::Statement { jti, jws, file } => {
+            std::fs::write(&file, format!("{jws}\n"))
+                .with_context(|| format!("writing {}", file.display()))?;
+            eprintln!("statement {jti} written to {}", file.display());
+        }
+        Output::Table { value, .. } if remote.json => {
+            println!("{}", serde_json::to_string_pretty(&value)?);
+        }
+        Output::Table {
+            value,
+            columns,
+            rows,
+        } => {
+            let shown: Vec<&Value> = match value.get(rows) {
+                Some(Value::Array(items)) => items.iter().collect(),
+                Some(one @ Value::Object(_)) => vec![one],
+                _ => vec![&value],
+            };
+            print!("{}", table(columns, &shown));
+            if let Some(next) = value.get("next_cursor").and_then(Value::as_str) {
+                eprintln!("more: --cursor {next}");
+            }
+        }
     }
     Ok(())
 }
@@ -963,6 +889,7 @@ fn table(columns: &[&str], rows: &[&Value]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn tables_align_and_join_lists() {
