@@ -541,6 +541,24 @@ fn paginate<T>(
     })
 }
 
+/// One page of a list. `query` comes with its own parameters bound; the cursor and
+/// the limit ([`page_bounds`]) are bound after them, in that order.
+async fn list_page<T>(
+    pool: &sqlx::Pool<$db>,
+    query: sqlx::query::Query<'_, $db, <$db as sqlx::Database>::Arguments>,
+    page: PageRequest,
+    decode: impl Fn(&$row) -> StoreResult<T>,
+) -> StoreResult<PageOf<T>> {
+    let (after, limit) = page_bounds(page);
+    let rows = query
+        .bind(after)
+        .bind(limit)
+        .fetch_all(pool)
+        .await
+        .map_err(map_err)?;
+    paginate(rows, limit, decode)
+}
+
 const APP_COLUMNS: &str = "seq, id, programmer_id, name, version, level, channels, platforms, \
      scopes, domains, custom_scheme, audiences, max_registrations_per_hour_per_statement, \
      max_registrations_per_hour, expire_inactive_after_days, status, created_at, revoked_at, \
@@ -744,16 +762,10 @@ impl Store for $store {
     }
 
     async fn list_programmers(&self, page: PageRequest) -> StoreResult<PageOf<Programmer>> {
-        let (after, limit) = page_bounds(page);
-        let rows = sqlx::query(
+        let query = sqlx::query(
             "SELECT seq, id, name, created_at FROM programmers WHERE seq > $1 ORDER BY seq LIMIT $2",
-        )
-        .bind(after)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map_err)?;
-        paginate(rows, limit, crate::rows::programmer_from_row)
+        );
+        list_page(&self.pool, query, page, crate::rows::programmer_from_row).await
     }
 
     async fn insert_channel(&self, c: &Channel, audit: &AuditEvent) -> StoreResult<()> {
@@ -783,18 +795,12 @@ impl Store for $store {
         programmer: &ProgrammerId,
         page: PageRequest,
     ) -> StoreResult<PageOf<Channel>> {
-        let (after, limit) = page_bounds(page);
-        let rows = sqlx::query(
+        let query = sqlx::query(
             "SELECT seq, id, programmer_id, name, created_at FROM channels \
              WHERE programmer_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
         )
-        .bind(programmer.as_str())
-        .bind(after)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map_err)?;
-        paginate(rows, limit, crate::rows::channel_from_row)
+        .bind(programmer.as_str());
+        list_page(&self.pool, query, page, crate::rows::channel_from_row).await
     }
 
     async fn insert_application(&self, a: &Application, audit: &AuditEvent) -> StoreResult<()> {
@@ -848,18 +854,12 @@ impl Store for $store {
         programmer: &ProgrammerId,
         page: PageRequest,
     ) -> StoreResult<PageOf<Application>> {
-        let (after, limit) = page_bounds(page);
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let query = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {APP_COLUMNS} FROM applications \
              WHERE programmer_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
         )))
-        .bind(programmer.as_str())
-        .bind(after)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map_err)?;
-        paginate(rows, limit, |r| crate::rows::application_from_row(r, ""))
+        .bind(programmer.as_str());
+        list_page(&self.pool, query, page, |r| crate::rows::application_from_row(r, "")).await
     }
 
     async fn insert_statement(&self, s: &StatementRecord, audit: &AuditEvent) -> StoreResult<()> {
@@ -895,18 +895,12 @@ impl Store for $store {
         app: &ApplicationId,
         page: PageRequest,
     ) -> StoreResult<PageOf<StatementRecord>> {
-        let (after, limit) = page_bounds(page);
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let query = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {STATEMENT_COLUMNS} FROM software_statements \
              WHERE application_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
         )))
-        .bind(app.to_string())
-        .bind(after)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map_err)?;
-        paginate(rows, limit, crate::rows::statement_from_row)
+        .bind(app.to_string());
+        list_page(&self.pool, query, page, crate::rows::statement_from_row).await
     }
 
     async fn insert_client(&self, c: &ClientRecord) -> StoreResult<()> {
@@ -974,17 +968,11 @@ impl Store for $store {
         app: &ApplicationId,
         page: PageRequest,
     ) -> StoreResult<PageOf<ClientStanding>> {
-        let (after, limit) = page_bounds(page);
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let query = sqlx::query(sqlx::AssertSqlSafe(format!(
             "{STANDING_SELECT} WHERE c.application_id = $1 AND c.seq > $2 ORDER BY c.seq LIMIT $3"
         )))
-        .bind(app.to_string())
-        .bind(after)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map_err)?;
-        paginate(rows, limit, standing_from_row)
+        .bind(app.to_string());
+        list_page(&self.pool, query, page, standing_from_row).await
     }
 
     async fn list_clients_newest(
@@ -992,18 +980,12 @@ impl Store for $store {
         app: &ApplicationId,
         page: PageRequest,
     ) -> StoreResult<PageOf<ClientStanding>> {
-        let (before, limit) = page_bounds(page);
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let query = sqlx::query(sqlx::AssertSqlSafe(format!(
             "{STANDING_SELECT} WHERE c.application_id = $1 AND ($2 = 0 OR c.seq < $2) \
              ORDER BY c.seq DESC LIMIT $3"
         )))
-        .bind(app.to_string())
-        .bind(before)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map_err)?;
-        paginate(rows, limit, standing_from_row)
+        .bind(app.to_string());
+        list_page(&self.pool, query, page, standing_from_row).await
     }
 
     async fn count_matching_clients(
@@ -1409,18 +1391,12 @@ impl Store for $store {
         programmer: Option<&ProgrammerId>,
         page: PageRequest,
     ) -> StoreResult<PageOf<ApiKeyRecord>> {
-        let (after, limit) = page_bounds(page);
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let query = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {API_KEY_COLUMNS} FROM api_keys \
              WHERE (CAST($1 AS TEXT) IS NULL OR programmer_id = $1) AND seq > $2 ORDER BY seq LIMIT $3"
         )))
-        .bind(programmer.map(ProgrammerId::as_str))
-        .bind(after)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map_err)?;
-        paginate(rows, limit, crate::rows::api_key_from_row)
+        .bind(programmer.map(ProgrammerId::as_str));
+        list_page(&self.pool, query, page, crate::rows::api_key_from_row).await
     }
 
     async fn revoke_api_key(
@@ -1546,18 +1522,12 @@ impl Store for $store {
         programmer: &ProgrammerId,
         page: PageRequest,
     ) -> StoreResult<PageOf<UserRecord>> {
-        let (after, limit) = page_bounds(page);
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        let query = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {USER_COLUMNS} FROM users WHERE programmer_id = $1 AND seq > $2 \
              ORDER BY seq LIMIT $3"
         )))
-        .bind(programmer.as_str())
-        .bind(after)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map_err)?;
-        paginate(rows, limit, crate::rows::user_from_row)
+        .bind(programmer.as_str());
+        list_page(&self.pool, query, page, crate::rows::user_from_row).await
     }
 
     async fn disable_user(
