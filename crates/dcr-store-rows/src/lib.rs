@@ -10,6 +10,8 @@
 //! (`collapse_debuginfo(no)`): stepping into a store call in a debugger lands in
 //! this file, on the query being run.
 
+pub mod sql;
+
 /// What differs between the two databases' SQL.
 ///
 /// How a write transaction starts: SQLite's plain `BEGIN` is deferred: a transaction that reads and then writes must
@@ -467,6 +469,10 @@ macro_rules! sql_store {
         };
         use dcr_core::store::{RevokedBatch, ScanCursor, Store, StoreError, StoreResult, TokenCount};
         use sqlx::Row as _;
+        use $crate::sql::{
+            API_KEY_COLUMNS, APP_COLUMNS, AUDIT_COLUMNS, CLIENT_COLUMNS, STANDING_SELECT,
+            STATEMENT_COLUMNS, USER_COLUMNS,
+        };
 
 impl $store {
     /// Applies migrations and starts the registration writer.
@@ -558,37 +564,6 @@ async fn list_page<T>(
         .map_err(map_err)?;
     paginate(rows, limit, decode)
 }
-
-const APP_COLUMNS: &str = "seq, id, programmer_id, name, version, level, channels, platforms, \
-     scopes, domains, custom_scheme, audiences, max_registrations_per_hour_per_statement, \
-     max_registrations_per_hour, expire_inactive_after_days, status, created_at, revoked_at, \
-     revoked_by";
-const STATEMENT_COLUMNS: &str = "seq, jti, application_id, programmer_id, kid, issued_at, \
-     status, revoked_at, revoked_by, retired_at, retired_by, successor";
-const API_KEY_COLUMNS: &str =
-    "seq, id, key_hash, role, programmer_id, channel_id, name, created_at, revoked_at";
-const CLIENT_COLUMNS: &str = "seq, id, application_id, programmer_id, statement_jti, secret_hash, \
-     redirect_uris, device_info, platform, user_agent, source_ip, status, created_at, last_used_at, \
-     revoked_at, revoked_via, revoked_by, registration_token_hash, os_name, model, tokens_issued";
-/// A client with its statement's and application's standing; `WHERE` follows.
-const STANDING_SELECT: &str = "SELECT c.seq, c.id, c.application_id, c.programmer_id, \
-     c.statement_jti, c.secret_hash, c.redirect_uris, c.device_info, c.platform, c.user_agent, \
-     c.source_ip, c.status, c.created_at, c.last_used_at, c.revoked_at, c.revoked_via, \
-     c.revoked_by, c.registration_token_hash, c.os_name, c.model, c.tokens_issued, \
-     s.status AS statement_status, s.revoked_at AS statement_revoked_at, \
-     a.seq AS app_seq, a.id AS app_id, a.programmer_id AS app_programmer_id, \
-     a.name AS app_name, a.version AS app_version, a.level AS app_level, \
-     a.channels AS app_channels, a.platforms AS app_platforms, a.scopes AS app_scopes, \
-     a.domains AS app_domains, a.custom_scheme AS app_custom_scheme, \
-     a.audiences AS app_audiences, \
-     a.max_registrations_per_hour_per_statement AS app_max_registrations_per_hour_per_statement, \
-     a.max_registrations_per_hour AS app_max_registrations_per_hour, \
-     a.expire_inactive_after_days AS app_expire_inactive_after_days, \
-     a.status AS app_status, a.created_at AS app_created_at, \
-     a.revoked_at AS app_revoked_at, a.revoked_by AS app_revoked_by \
-     FROM clients c \
-     JOIN software_statements s ON s.jti = c.statement_jti \
-     JOIN applications a ON a.id = c.application_id";
 
 fn standing_from_row(row: &$row) -> StoreResult<ClientStanding> {
     Ok(ClientStanding {
@@ -726,11 +701,6 @@ async fn revoke_clients_batch(
     tx.commit().await.map_err(map_err)?;
     Ok((u64::try_from(revoked).unwrap_or(0), ids.len(), last_seq))
 }
-
-const USER_COLUMNS: &str =
-    "seq, id, email, password_hash, role, programmer_id, channel_id, created_at, disabled_at";
-const AUDIT_COLUMNS: &str =
-    "seq, at, actor, role, programmer_id, action, target_kind, target_id, source_ip";
 
 #[async_trait::async_trait]
 impl Store for $store {
