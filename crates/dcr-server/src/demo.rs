@@ -87,18 +87,16 @@ pub async fn prepare(dcr: &Dcr, base: &str, data_dir: &Path) -> anyhow::Result<S
         Err(_) => {
             let password = dcr_core::secrets::random_token().map_err(err)?;
             let demo = ProgrammerId::parse("demo").map_err(err)?;
-            dcr.create_user(
-                &Principal::system(),
-                &demo,
-                dcr_core::service::NewUser {
-                    email: DASHBOARD_EMAIL.into(),
-                    password: password.clone(),
-                    role: "programmer-admin".into(),
-                    channel: None,
-                },
+            let user = dcr_core::service::NewUser::parse(
+                DASHBOARD_EMAIL,
+                password.clone(),
+                "programmer-admin",
+                None,
             )
-            .await
             .map_err(err)?;
+            dcr.create_user(&Principal::system(), &demo, user)
+                .await
+                .map_err(err)?;
             write_secret(&user_path, &password)?;
             password
         }

@@ -26,7 +26,9 @@ pub use lifecycle::{
 pub use principal::{Actor, Principal};
 pub use register::{Registered, RegistrationRequest};
 pub use token::{IssuedToken, TokenRequest};
-pub use users::{ApplicationOverview, AuditQuery, DashboardSession, NewUser, SESSION_TTL_SECONDS};
+pub use users::{
+    ApplicationOverview, AuditQuery, DashboardSession, NewUser, SESSION_TTL_SECONDS, UserAccess,
+};
 
 use crate::catalog::Catalog;
 use crate::crypto::KeyEncryptionKey;

@@ -24,13 +24,57 @@ const MIN_PASSWORD_CHARS: usize = 12;
 const MAX_PASSWORD_BYTES: usize = 1024;
 const MAX_EMAIL_BYTES: usize = 254;
 
-/// A user as requested, before validation.
+/// A dashboard user to create, parsed where the request enters ([`NewUser::parse`]):
+/// a normalised email, a password within bounds, and what the user may manage.
 #[derive(Debug, Clone)]
 pub struct NewUser {
-    pub email: String,
-    pub password: String,
-    pub role: String,
-    pub channel: Option<String>,
+    email: String,
+    password: String,
+    access: UserAccess,
+}
+
+/// What a dashboard user may manage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserAccess {
+    /// Everything of its programmer.
+    ProgrammerAdmin,
+    /// One channel of its programmer.
+    ChannelAdmin(ChannelId),
+}
+
+impl NewUser {
+    /// The fields of `POST /programmers/{pid}/users` (or the dashboard's form),
+    /// checked: each error is the 400 that request answers. Whether the channel is
+    /// one of the programmer's is checked on creation, against the store.
+    pub fn parse(
+        email: &str,
+        password: String,
+        role: &str,
+        channel: Option<&str>,
+    ) -> Result<Self, AdminError> {
+        let email = normalise_email(email)?;
+        if password.chars().count() < MIN_PASSWORD_CHARS || password.len() > MAX_PASSWORD_BYTES {
+            return Err(invalid(format!(
+                "password must be at least {MIN_PASSWORD_CHARS} characters and at most {MAX_PASSWORD_BYTES} bytes"
+            )));
+        }
+        let access = match (role, channel) {
+            ("programmer-admin", None) => UserAccess::ProgrammerAdmin,
+            ("channel-admin", Some(channel)) => {
+                UserAccess::ChannelAdmin(ChannelId::parse(channel).map_err(|e| invalid(e.0))?)
+            }
+            ("channel-admin", None) => return Err(invalid("a channel-admin names its channel")),
+            ("programmer-admin", Some(_)) => {
+                return Err(invalid("only channel-admin users name a channel"));
+            }
+            _ => return Err(invalid("role must be programmer-admin or channel-admin")),
+        };
+        Ok(Self {
+            email,
+            password,
+            access,
+        })
+    }
 }
 
 /// A signed-in dashboard user.
@@ -168,34 +212,18 @@ impl Dcr {
         if !who.can_manage_programmer(&programmer.id) {
             return Err(AdminError::Forbidden);
         }
-        let email = normalise_email(&new.email)?;
-        if new.password.chars().count() < MIN_PASSWORD_CHARS
-            || new.password.len() > MAX_PASSWORD_BYTES
-        {
-            return Err(invalid(format!(
-                "password must be at least {MIN_PASSWORD_CHARS} characters and at most {MAX_PASSWORD_BYTES} bytes"
-            )));
-        }
-        let role = match new.role.as_str() {
-            "programmer-admin" => Role::ProgrammerAdmin,
-            "channel-admin" => Role::ChannelAdmin,
-            _ => return Err(invalid("role must be programmer-admin or channel-admin")),
-        };
-        let channel_id = match (role, new.channel.as_deref()) {
-            (Role::ChannelAdmin, Some(channel)) => {
-                let id = ChannelId::parse(channel).map_err(|e| invalid(e.0))?;
-                match self.store.get_channel(&id).await? {
-                    Some(c) if c.programmer_id == programmer.id => Some(id),
-                    _ => return Err(invalid("channel is not one of this programmer's")),
+        let (role, channel_id) = match &new.access {
+            UserAccess::ProgrammerAdmin => (Role::ProgrammerAdmin, None),
+            UserAccess::ChannelAdmin(id) => match self.store.get_channel(id).await? {
+                Some(c) if c.programmer_id == programmer.id => {
+                    (Role::ChannelAdmin, Some(id.clone()))
                 }
-            }
-            (Role::ChannelAdmin, None) => return Err(invalid("a channel-admin names its channel")),
-            (_, Some(_)) => return Err(invalid("only channel-admin users name a channel")),
-            (_, None) => None,
+                _ => return Err(invalid("channel is not one of this programmer's")),
+            },
         };
         let user = UserRecord {
             id: UserId::new_random(),
-            email,
+            email: new.email,
             password_hash: hash_password(new.password).await?,
             role,
             programmer_id: programmer.id.clone(),
@@ -507,5 +535,54 @@ mod tests {
         for bad in ["", "ops", "@example.com", "ops@example", "o ps@example.com"] {
             assert!(normalise_email(bad).is_err(), "{bad}");
         }
+    }
+
+    /// The request is parsed once, where it enters: the email normalised, the role
+    /// and its channel as one value, every refusal the 400 the API documents.
+    #[test]
+    fn a_new_user_is_parsed_at_the_boundary() {
+        let password = || "a long enough passphrase".to_owned();
+        let admin = NewUser::parse(" Ops@Example.COM ", password(), "programmer-admin", None)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(admin.email, "ops@example.com");
+        assert_eq!(admin.access, UserAccess::ProgrammerAdmin);
+        let channel = NewUser::parse(
+            "tv@example.com",
+            password(),
+            "channel-admin",
+            Some("ACMETV"),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            channel.access,
+            UserAccess::ChannelAdmin(ChannelId::parse("ACMETV").unwrap_or_else(|e| panic!("{e}")))
+        );
+        let refused =
+            |email: &str, password: &str, role: &str, channel: Option<&str>| match NewUser::parse(
+                email,
+                password.to_owned(),
+                role,
+                channel,
+            ) {
+                Err(AdminError::InvalidRequest(message)) => message,
+                other => panic!("expected a 400, got {other:?}"),
+            };
+        let long = "a long enough passphrase";
+        assert!(refused("ops", long, "programmer-admin", None).starts_with("email"));
+        assert!(
+            refused("ops@example.com", "short", "programmer-admin", None).starts_with("password")
+        );
+        assert!(refused("ops@example.com", long, "operator", None).starts_with("role"));
+        assert!(
+            refused("ops@example.com", long, "channel-admin", None).contains("names its channel")
+        );
+        assert!(
+            refused("ops@example.com", long, "programmer-admin", Some("ACMETV"))
+                .contains("only channel-admin")
+        );
+        assert!(
+            refused("ops@example.com", long, "channel-admin", Some("no spaces"))
+                .contains("channel")
+        );
     }
 }

@@ -803,19 +803,8 @@ async fn create_user(
     body: Body,
 ) -> AdminResult<Response> {
     let req: CreateUser = json_body(&headers, body).await?;
-    let user = state
-        .dcr
-        .create_user(
-            &who,
-            &pid,
-            NewUser {
-                email: req.email,
-                password: req.password,
-                role: req.role,
-                channel: req.channel,
-            },
-        )
-        .await?;
+    let new = NewUser::parse(&req.email, req.password, &req.role, req.channel.as_deref())?;
+    let user = state.dcr.create_user(&who, &pid, new).await?;
     tracing::info!(actor = %who.actor, user = %user.id, "dashboard user created");
     Ok(created(user_view(user)))
 }
