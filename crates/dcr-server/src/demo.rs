@@ -51,7 +51,7 @@ pub async fn prepare(dcr: &Dcr, base: &str, data_dir: &Path) -> anyhow::Result<S
                 .create_application(
                     &operator,
                     &demo,
-                    NewApplication {
+                    NewApplication::try_from(dcr_proto::admin::CreateApplication {
                         name: "Demo app".into(),
                         version: None,
                         level: "programmer".into(),
@@ -60,7 +60,8 @@ pub async fn prepare(dcr: &Dcr, base: &str, data_dir: &Path) -> anyhow::Result<S
                         scopes: catalog.scopes.clone(),
                         domains: vec!["https://demo.example".into(), "com.example.demo".into()],
                         audiences: vec![],
-                    },
+                    })
+                    .map_err(|e| anyhow::anyhow!("{e}"))?,
                 )
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -21,18 +21,74 @@ use crate::time::unix_now;
 const MAX_NAME_CHARS: usize = 200;
 const MAX_LIST_ITEMS: usize = 64;
 
-/// An application as requested, before validation.
+/// An application to create, parsed where the request enters
+/// (`NewApplication::try_from(CreateApplication)`): a checked name and version, the
+/// level, the channel ids (a channel-level application names exactly one), domains and
+/// audiences that parse. What needs the deployment's catalog or the store (platforms,
+/// scopes, whether the channels are the programmer's) is checked on creation.
 #[derive(Debug, Clone)]
 pub struct NewApplication {
-    pub name: String,
-    pub version: Option<String>,
-    pub level: String,
-    pub channels: Option<Vec<String>>,
-    pub platforms: Vec<String>,
-    pub scopes: Vec<String>,
-    pub domains: Vec<String>,
-    /// Absolute URIs of the APIs its tokens are for (`aud`), at most 10.
-    pub audiences: Vec<String>,
+    name: String,
+    version: String,
+    level: AppLevel,
+    channels: Vec<ChannelId>,
+    platforms: Vec<String>,
+    scopes: Vec<String>,
+    domains: Vec<String>,
+    audiences: Vec<String>,
+}
+
+impl TryFrom<dcr_proto::admin::CreateApplication> for NewApplication {
+    type Error = AdminError;
+
+    /// Each error is the 400 `POST /programmers/{pid}/applications` answers.
+    fn try_from(req: dcr_proto::admin::CreateApplication) -> Result<Self, AdminError> {
+        let name = check_name(&req.name)?;
+        let version = check_version(req.version.as_deref())?;
+        let level = AppLevel::parse(&req.level)
+            .ok_or_else(|| invalid("level must be \"programmer\" or \"channel\""))?;
+        let requested = req.channels.unwrap_or_default();
+        if requested.len() > MAX_LIST_ITEMS {
+            return Err(invalid(format!("at most {MAX_LIST_ITEMS} channels")));
+        }
+        let mut channels: Vec<ChannelId> = Vec::new();
+        for raw in requested {
+            let id = ChannelId::parse(raw).map_err(|e| invalid(e.0))?;
+            if !channels.contains(&id) {
+                channels.push(id);
+            }
+        }
+        if level == AppLevel::Channel && channels.len() != 1 {
+            return Err(invalid(
+                "a channel-level application names exactly one channel",
+            ));
+        }
+        if req.domains.len() > MAX_LIST_ITEMS {
+            return Err(invalid(format!("at most {MAX_LIST_ITEMS} domains")));
+        }
+        let mut domains: Vec<String> = Vec::new();
+        for d in req.domains {
+            DomainEntry::parse(&d).map_err(|e| invalid(e.to_string()))?;
+            if !domains.contains(&d) {
+                domains.push(d);
+            }
+        }
+        let audiences = crate::audience::parse_list(&req.audiences)
+            .map_err(invalid)?
+            .into_iter()
+            .map(|a| a.as_str().to_owned())
+            .collect();
+        Ok(Self {
+            name,
+            version,
+            level,
+            channels,
+            platforms: req.platforms,
+            scopes: req.scopes,
+            domains,
+            audiences,
+        })
+    }
 }
 
 pub(super) fn invalid(msg: impl Into<String>) -> AdminError {
@@ -359,20 +415,10 @@ impl Dcr {
         req: NewApplication,
     ) -> Result<Application, AdminError> {
         let programmer = self.managed_programmer(who, pid).await?;
-        let name = check_name(&req.name)?;
-        let version = check_version(req.version.as_deref())?;
-        let level = AppLevel::parse(&req.level)
-            .ok_or_else(|| invalid("level must be \"programmer\" or \"channel\""))?;
-        let requested = req.channels.unwrap_or_default();
-        if requested.len() > MAX_LIST_ITEMS {
-            return Err(invalid(format!("at most {MAX_LIST_ITEMS} channels")));
-        }
-        let mut channels: Vec<ChannelId> = Vec::new();
-        for raw in &requested {
-            let id = ChannelId::parse(raw.as_str()).map_err(|e| invalid(e.0))?;
+        for id in &req.channels {
             let known = self
                 .store
-                .get_channel(&id)
+                .get_channel(id)
                 .await?
                 .is_some_and(|c| c.programmer_id == programmer.id);
             if !known {
@@ -381,20 +427,12 @@ impl Dcr {
                     programmer.id
                 )));
             }
-            if !channels.contains(&id) {
-                channels.push(id);
-            }
-        }
-        if level == AppLevel::Channel && channels.len() != 1 {
-            return Err(invalid(
-                "a channel-level application names exactly one channel",
-            ));
         }
         match who.role {
             Role::Operator | Role::ProgrammerAdmin => {}
             Role::ChannelAdmin => {
                 let own = who.channel.as_ref();
-                if level != AppLevel::Channel || channels.first() != own {
+                if req.level != AppLevel::Channel || req.channels.first() != own {
                     return Err(AdminError::Forbidden);
                 }
             }
@@ -403,35 +441,20 @@ impl Dcr {
         let catalog = &self.settings.catalog;
         let platforms = subset_of("platforms", &req.platforms, &catalog.platforms)?;
         let scopes = subset_of("scopes", &req.scopes, &catalog.scopes)?;
-        if req.domains.len() > MAX_LIST_ITEMS {
-            return Err(invalid(format!("at most {MAX_LIST_ITEMS} domains")));
-        }
-        let mut domains: Vec<String> = Vec::new();
-        for d in &req.domains {
-            DomainEntry::parse(d).map_err(|e| invalid(e.to_string()))?;
-            if !domains.contains(d) {
-                domains.push(d.clone());
-            }
-        }
-        let audiences = crate::audience::parse_list(&req.audiences)
-            .map_err(invalid)?
-            .into_iter()
-            .map(|a| a.as_str().to_owned())
-            .collect();
         let id = ApplicationId::new_random();
         let short_id: String = id.as_uuid().simple().to_string().chars().take(16).collect();
         let app = Application {
             id,
             programmer_id: programmer.id,
-            name,
-            version,
-            level,
-            channels,
+            name: req.name,
+            version: req.version,
+            level: req.level,
+            channels: req.channels,
             platforms,
             scopes,
-            domains,
+            domains: req.domains,
             custom_scheme: format!("dcr.{short_id}://"),
-            audiences,
+            audiences: req.audiences,
             policy: Default::default(),
             status: Status::Active,
             created_at: unix_now(),

@@ -285,22 +285,9 @@ async fn create_application(
     body: Body,
 ) -> AdminResult<Response> {
     let req: CreateApplication = json_body(&headers, body).await?;
-    let app = crate::actions::create_application(
-        &state,
-        &who,
-        &pid,
-        NewApplication {
-            name: req.name,
-            version: req.version,
-            level: req.level,
-            channels: req.channels,
-            platforms: req.platforms,
-            scopes: req.scopes,
-            domains: req.domains,
-            audiences: req.audiences,
-        },
-    )
-    .await?;
+    let app =
+        crate::actions::create_application(&state, &who, &pid, NewApplication::try_from(req)?)
+            .await?;
     Ok(created(application_view(app)))
 }
 

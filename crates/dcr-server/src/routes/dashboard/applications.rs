@@ -250,7 +250,7 @@ pub(super) async fn create(
     SignedInForm { session, form }: SignedInForm,
 ) -> Response {
     let version = form.one("version").trim();
-    let request = NewApplication {
+    let request = NewApplication::try_from(dcr_proto::admin::CreateApplication {
         name: form.one("name").to_owned(),
         version: (!version.is_empty()).then(|| version.to_owned()),
         level: form.one("level").to_owned(),
@@ -259,12 +259,12 @@ pub(super) async fn create(
         scopes: form.all("scopes"),
         domains: lines(form.one("domains")),
         audiences: lines(form.one("audiences")),
-    };
-    let created = match programmer_of(&session) {
-        Ok(pid) => {
+    });
+    let created = match (programmer_of(&session), request) {
+        (Ok(pid), Ok(request)) => {
             crate::actions::create_application(&state, &session.principal, &pid, request).await
         }
-        Err(e) => Err(e),
+        (Err(e), _) | (_, Err(e)) => Err(e),
     };
     match created {
         Ok(app) => see_other(&format!(
