@@ -1113,19 +1113,7 @@ async fn lifecycle(store: Arc<dyn Store>) {
 /// behind each other instead of failing: on SQLite a deferred transaction cannot
 /// upgrade its lock after another commit and fails at once with `SQLITE_BUSY`.
 async fn concurrent_writers(store: Arc<dyn Store>) {
-    store
-        .insert_programmer(&programmer("acme"), &audit("programmer.created", "acme"))
-        .await
-        .unwrap();
-    store
-        .insert_channel(&channel("ACMETV", "acme"), &audit("channel.created", "c"))
-        .await
-        .unwrap();
-    let app = application("acme", &["ACMETV"]);
-    store
-        .insert_application(&app, &audit("application.created", "app"))
-        .await
-        .unwrap();
+    let app = seed_application(store.as_ref()).await;
     let s = statement(&app);
     store
         .insert_statement(&s, &audit("statement.issued", "s"))
