@@ -11,11 +11,12 @@ mod rows;
 use std::str::FromStr;
 use std::time::Duration;
 
+use dcr_core::store::{StoreError, StoreResult};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-/// A [`Store`] on one PostgreSQL database.
+/// A [`dcr_core::store::Store`] on one PostgreSQL database.
 #[derive(Clone, Debug)]
 pub struct PgStore {
     pool: PgPool,

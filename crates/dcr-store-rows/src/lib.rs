@@ -460,6 +460,10 @@ impl GroupCommit {
 #[macro_export]
 macro_rules! sql_store {
     ($store:ident, $db:ty, $row:ty) => {
+/// The `Store` implementation, expanded from `dcr-store-rows` (`sql_store!`). Its
+/// imports and helpers stay in this module instead of spilling into the store crate.
+mod sql_store {
+        use super::$store;
         use dcr_core::ids::{ApiKeyId, ApplicationId, ChannelId, ClientId, ProgrammerId, StatementId, UserId};
         use dcr_core::model::{
             ActivityRollup, ApiKeyRecord, Application, ApplicationPolicy, ApplicationUsage,
@@ -476,7 +480,7 @@ macro_rules! sql_store {
 
 impl $store {
     /// Applies migrations and starts the registration writer.
-    async fn from_pool(pool: sqlx::Pool<$db>, migrator: &sqlx::migrate::Migrator) -> StoreResult<Self> {
+    pub(crate) async fn from_pool(pool: sqlx::Pool<$db>, migrator: &sqlx::migrate::Migrator) -> StoreResult<Self> {
         migrator
             .run(&pool)
             .await
@@ -2259,6 +2263,7 @@ where
     .await
     .map(|_| ())
     .map_err(map_err)
+}
 }
     };
 }

@@ -10,13 +10,14 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
+use dcr_core::store::{StoreError, StoreResult};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-/// A [`Store`] on one SQLite database file.
+/// A [`dcr_core::store::Store`] on one SQLite database file.
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     pool: SqlitePool,
