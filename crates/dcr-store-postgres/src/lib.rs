@@ -6,8 +6,6 @@
 //! times out after 1 s: while the database is down, requests fail fast with 503
 //! instead of queueing.
 
-mod rows;
-
 use std::str::FromStr;
 use std::time::Duration;
 

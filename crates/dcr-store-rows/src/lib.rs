@@ -4,12 +4,14 @@
 //! ([`Dialect`]). A value that does not parse is `StoreError::Corrupt`: the stores
 //! only ever write valid ones.
 //!
-//! `decoders!(RowType)` expands the decoders for one sqlx row type, `sql_store!` the
-//! whole `Store` implementation for one backend; [`GroupCommit`] batches
-//! registrations into shared transactions. Both macros keep their own line tables
-//! (`collapse_debuginfo(no)`): stepping into a store call in a debugger lands in
-//! this file, on the query being run.
+//! [`decode`] turns rows into records (ordinary functions over [`decode::RowAccess`],
+//! implemented for both databases' rows), [`sql`] holds the column lists, `sql_store!`
+//! expands the whole `Store` implementation for one backend, and [`GroupCommit`]
+//! batches registrations into shared transactions. The macro keeps its own line
+//! tables (`collapse_debuginfo(no)`): stepping into a store call in a debugger lands
+//! in this file, on the query being run.
 
+pub mod decode;
 pub mod sql;
 
 /// What differs between the two databases' SQL.
@@ -112,269 +114,6 @@ mod tests {
     }
 }
 
-/// Expands the row decoders for a concrete sqlx row type.
-// Line tables point into this file, not at the one-line invocation, so a debugger
-// steps through the decoders and a backtrace names the line that failed.
-#[collapse_debuginfo(no)]
-#[macro_export]
-macro_rules! decoders {
-    ($row:ty) => {
-        use dcr_core::ids::{
-            ApiKeyId, ApplicationId, ChannelId, ClientId, ProgrammerId, StatementId, UserId,
-        };
-        use dcr_core::model::{
-            ApiKeyRecord, AppLevel, Application, ApplicationPolicy, AuditEvent, Channel,
-            ClientRecord, KeyState, Programmer, RevocationEntry, RevocationKind, RevokedVia, Role,
-            SessionRecord, SigningKeyRecord, StatementRecord, Status, UserRecord,
-        };
-        use dcr_core::store::{StoreError, StoreResult};
-        use sqlx::Row;
-
-        fn corrupt(what: &str) -> StoreError {
-            StoreError::Corrupt(what.to_owned())
-        }
-
-        fn get<'r, T>(row: &'r $row, column: &str) -> StoreResult<T>
-        where
-            T: sqlx::Decode<'r, <$row as sqlx::Row>::Database>
-                + sqlx::Type<<$row as sqlx::Row>::Database>,
-        {
-            row.try_get(column)
-                .map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
-        }
-
-        pub fn json_list<T: serde::Serialize>(items: &[T]) -> StoreResult<String> {
-            serde_json::to_string(items).map_err(|e| StoreError::Corrupt(e.to_string()))
-        }
-
-        fn list(row: &$row, column: &str) -> StoreResult<Vec<String>> {
-            let text: String = get(row, column)?;
-            serde_json::from_str(&text).map_err(|_| corrupt(column))
-        }
-
-        pub fn status_of(row: &$row, column: &str) -> StoreResult<Status> {
-            let text: String = get(row, column)?;
-            Status::parse(&text).ok_or_else(|| corrupt(column))
-        }
-
-        fn uuid_id<T>(
-            row: &$row,
-            column: &str,
-            parse: fn(&str) -> Result<T, dcr_core::ids::InvalidId>,
-        ) -> StoreResult<T> {
-            let text: String = get(row, column)?;
-            parse(&text).map_err(|_| corrupt(column))
-        }
-
-        fn programmer_id(row: &$row, column: &str) -> StoreResult<ProgrammerId> {
-            let text: String = get(row, column)?;
-            ProgrammerId::parse(text).map_err(|_| corrupt(column))
-        }
-
-        /// An optional non-negative count (a policy limit).
-        fn limit(row: &$row, column: &str) -> StoreResult<Option<u32>> {
-            let value: Option<i64> = get(row, column)?;
-            value
-                .map(|v| u32::try_from(v).map_err(|_| corrupt(column)))
-                .transpose()
-        }
-
-        fn channel_id(text: String, column: &str) -> StoreResult<ChannelId> {
-            ChannelId::parse(text).map_err(|_| corrupt(column))
-        }
-
-        pub fn programmer_from_row(row: &$row) -> StoreResult<Programmer> {
-            Ok(Programmer {
-                id: programmer_id(row, "id")?,
-                name: get(row, "name")?,
-                created_at: get(row, "created_at")?,
-            })
-        }
-
-        pub fn channel_from_row(row: &$row) -> StoreResult<Channel> {
-            Ok(Channel {
-                id: channel_id(get(row, "id")?, "id")?,
-                programmer_id: programmer_id(row, "programmer_id")?,
-                name: get(row, "name")?,
-                created_at: get(row, "created_at")?,
-            })
-        }
-
-        /// `prefix` selects aliased columns when the application is read through a join.
-        pub fn application_from_row(row: &$row, prefix: &str) -> StoreResult<Application> {
-            let col = |name: &str| {
-                if prefix.is_empty() {
-                    name.to_owned()
-                } else {
-                    format!("{prefix}{name}")
-                }
-            };
-            let level: String = get(row, &col("level"))?;
-            let channels = list(row, &col("channels"))?
-                .into_iter()
-                .map(|c| channel_id(c, "channels"))
-                .collect::<StoreResult<Vec<_>>>()?;
-            Ok(Application {
-                id: uuid_id(row, &col("id"), ApplicationId::parse)?,
-                programmer_id: programmer_id(row, &col("programmer_id"))?,
-                name: get(row, &col("name"))?,
-                version: get(row, &col("version"))?,
-                level: AppLevel::parse(&level).ok_or_else(|| corrupt("level"))?,
-                channels,
-                platforms: list(row, &col("platforms"))?,
-                scopes: list(row, &col("scopes"))?,
-                domains: list(row, &col("domains"))?,
-                custom_scheme: get(row, &col("custom_scheme"))?,
-                audiences: list(row, &col("audiences"))?,
-                policy: ApplicationPolicy {
-                    max_registrations_per_hour_per_statement: limit(
-                        row,
-                        &col("max_registrations_per_hour_per_statement"),
-                    )?,
-                    max_registrations_per_hour: limit(row, &col("max_registrations_per_hour"))?,
-                    expire_inactive_after_days: limit(row, &col("expire_inactive_after_days"))?,
-                },
-                status: status_of(row, &col("status"))?,
-                created_at: get(row, &col("created_at"))?,
-                revoked_at: get(row, &col("revoked_at"))?,
-                revoked_by: get(row, &col("revoked_by"))?,
-            })
-        }
-
-        pub fn statement_from_row(row: &$row) -> StoreResult<StatementRecord> {
-            Ok(StatementRecord {
-                jti: uuid_id(row, "jti", StatementId::parse)?,
-                application_id: uuid_id(row, "application_id", ApplicationId::parse)?,
-                programmer_id: programmer_id(row, "programmer_id")?,
-                kid: get(row, "kid")?,
-                issued_at: get(row, "issued_at")?,
-                status: status_of(row, "status")?,
-                revoked_at: get(row, "revoked_at")?,
-                revoked_by: get(row, "revoked_by")?,
-                retired_at: get(row, "retired_at")?,
-                retired_by: get(row, "retired_by")?,
-                successor: get::<Option<String>>(row, "successor")?
-                    .map(|s| StatementId::parse(&s).map_err(|_| corrupt("successor")))
-                    .transpose()?,
-            })
-        }
-
-        pub fn client_from_row(row: &$row) -> StoreResult<ClientRecord> {
-            let device_info: String = get(row, "device_info")?;
-            Ok(ClientRecord {
-                id: uuid_id(row, "id", ClientId::parse)?,
-                application_id: uuid_id(row, "application_id", ApplicationId::parse)?,
-                programmer_id: programmer_id(row, "programmer_id")?,
-                statement_jti: uuid_id(row, "statement_jti", StatementId::parse)?,
-                secret_hash: get(row, "secret_hash")?,
-                redirect_uris: list(row, "redirect_uris")?,
-                device_info: serde_json::from_str(&device_info)
-                    .map_err(|_| corrupt("device_info"))?,
-                platform: get(row, "platform")?,
-                user_agent: get(row, "user_agent")?,
-                source_ip: get(row, "source_ip")?,
-                status: status_of(row, "status")?,
-                created_at: get(row, "created_at")?,
-                last_used_at: get(row, "last_used_at")?,
-                revoked_at: get(row, "revoked_at")?,
-                revoked_via: get::<Option<String>>(row, "revoked_via")?
-                    .map(|v| RevokedVia::parse(&v).ok_or_else(|| corrupt("revoked_via")))
-                    .transpose()?,
-                revoked_by: get(row, "revoked_by")?,
-                registration_token_hash: get(row, "registration_token_hash")?,
-                os_name: get(row, "os_name")?,
-                model: get(row, "model")?,
-                tokens_issued: u64::try_from(get::<i64>(row, "tokens_issued")?)
-                    .map_err(|_| corrupt("tokens_issued"))?,
-            })
-        }
-
-        pub fn api_key_from_row(row: &$row) -> StoreResult<ApiKeyRecord> {
-            let role: String = get(row, "role")?;
-            let programmer: Option<String> = get(row, "programmer_id")?;
-            let channel: Option<String> = get(row, "channel_id")?;
-            Ok(ApiKeyRecord {
-                id: uuid_id(row, "id", ApiKeyId::parse)?,
-                key_hash: get(row, "key_hash")?,
-                role: Role::parse(&role).ok_or_else(|| corrupt("role"))?,
-                programmer_id: programmer
-                    .map(|p| ProgrammerId::parse(p).map_err(|_| corrupt("programmer_id")))
-                    .transpose()?,
-                channel_id: channel.map(|c| channel_id(c, "channel_id")).transpose()?,
-                name: get(row, "name")?,
-                created_at: get(row, "created_at")?,
-                revoked_at: get(row, "revoked_at")?,
-            })
-        }
-
-        pub fn signing_key_from_row(row: &$row) -> StoreResult<SigningKeyRecord> {
-            let state: String = get(row, "state")?;
-            Ok(SigningKeyRecord {
-                kid: get(row, "kid")?,
-                alg: get(row, "alg")?,
-                state: KeyState::parse(&state).ok_or_else(|| corrupt("state"))?,
-                sealed_private_key: get(row, "sealed_private_key")?,
-                public_jwk: get(row, "public_jwk")?,
-                created_at: get(row, "created_at")?,
-                retired_at: get(row, "retired_at")?,
-            })
-        }
-
-        pub fn user_from_row(row: &$row) -> StoreResult<UserRecord> {
-            let role: String = get(row, "role")?;
-            let channel: Option<String> = get(row, "channel_id")?;
-            Ok(UserRecord {
-                id: uuid_id(row, "id", UserId::parse)?,
-                email: get(row, "email")?,
-                password_hash: get(row, "password_hash")?,
-                role: Role::parse(&role).ok_or_else(|| corrupt("role"))?,
-                programmer_id: programmer_id(row, "programmer_id")?,
-                channel_id: channel.map(|c| channel_id(c, "channel_id")).transpose()?,
-                created_at: get(row, "created_at")?,
-                disabled_at: get(row, "disabled_at")?,
-            })
-        }
-
-        pub fn session_from_row(row: &$row) -> StoreResult<SessionRecord> {
-            Ok(SessionRecord {
-                token_hash: get(row, "token_hash")?,
-                user_id: uuid_id(row, "user_id", UserId::parse)?,
-                csrf_token: get(row, "csrf_token")?,
-                created_at: get(row, "created_at")?,
-                expires_at: get(row, "expires_at")?,
-            })
-        }
-
-        pub fn audit_from_row(row: &$row) -> StoreResult<AuditEvent> {
-            let programmer: Option<String> = get(row, "programmer_id")?;
-            Ok(AuditEvent {
-                seq: get(row, "seq")?,
-                at: get(row, "at")?,
-                actor: get(row, "actor")?,
-                role: get(row, "role")?,
-                programmer_id: programmer
-                    .map(|p| ProgrammerId::parse(p).map_err(|_| corrupt("programmer_id")))
-                    .transpose()?,
-                action: get(row, "action")?,
-                target_kind: get(row, "target_kind")?,
-                target_id: get(row, "target_id")?,
-                source_ip: get(row, "source_ip")?,
-            })
-        }
-
-        pub fn revocation_from_row(row: &$row) -> StoreResult<RevocationEntry> {
-            let kind: String = get(row, "kind")?;
-            Ok(RevocationEntry {
-                seq: get(row, "seq")?,
-                kind: RevocationKind::parse(&kind).ok_or_else(|| corrupt("kind"))?,
-                target: get(row, "target")?,
-                programmer_id: programmer_id(row, "programmer_id")?,
-                revoked_at: get(row, "revoked_at")?,
-            })
-        }
-    };
-}
-
 use dcr_core::model::ClientRecord;
 use dcr_core::store::{StoreError, StoreResult};
 
@@ -451,9 +190,7 @@ impl GroupCommit {
 /// Expands the whole `Store` implementation for one sqlx backend: the queries are
 /// written once, with `$N` placeholders and portable SQL, for SQLite and PostgreSQL.
 /// The invoking crate provides `struct $store { pool: sqlx::Pool<$db>, clients:
-/// GroupCommit }` and a `rows` module made with [`decoders!`].
-// `crate::rows` is meant: the decoders live in the crate that invokes the macro.
-#[allow(clippy::crate_in_macro_def)]
+/// GroupCommit }`; rows are decoded by [`decode`].
 // Line tables point into this file, not at the one-line invocation in each store
 // crate: a debugger steps through the query that runs, and a backtrace names it.
 #[collapse_debuginfo(no)]
@@ -571,10 +308,10 @@ async fn list_page<T>(
 
 fn standing_from_row(row: &$row) -> StoreResult<ClientStanding> {
     Ok(ClientStanding {
-        client: crate::rows::client_from_row(row)?,
-        statement_status: crate::rows::status_of(row, "statement_status")?,
+        client: $crate::decode::client_from_row(row)?,
+        statement_status: $crate::decode::status_of(row, "statement_status")?,
         statement_revoked_at: row.try_get("statement_revoked_at").map_err(map_err)?,
-        application: crate::rows::application_from_row(row, "app_")?,
+        application: $crate::decode::application_from_row(row, "app_")?,
     })
 }
 
@@ -731,7 +468,7 @@ impl Store for $store {
             .await
             .map_err(map_err)?
             .as_ref()
-            .map(crate::rows::programmer_from_row)
+            .map($crate::decode::programmer_from_row)
             .transpose()
     }
 
@@ -739,7 +476,7 @@ impl Store for $store {
         let query = sqlx::query(
             "SELECT seq, id, name, created_at FROM programmers WHERE seq > $1 ORDER BY seq LIMIT $2",
         );
-        list_page(&self.pool, query, page, crate::rows::programmer_from_row).await
+        list_page(&self.pool, query, page, $crate::decode::programmer_from_row).await
     }
 
     async fn insert_channel(&self, c: &Channel, audit: &AuditEvent) -> StoreResult<()> {
@@ -760,7 +497,7 @@ impl Store for $store {
             .await
             .map_err(map_err)?
             .as_ref()
-            .map(crate::rows::channel_from_row)
+            .map($crate::decode::channel_from_row)
             .transpose()
     }
 
@@ -774,7 +511,7 @@ impl Store for $store {
              WHERE programmer_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
         )
         .bind(programmer.as_str());
-        list_page(&self.pool, query, page, crate::rows::channel_from_row).await
+        list_page(&self.pool, query, page, $crate::decode::channel_from_row).await
     }
 
     async fn insert_application(&self, a: &Application, audit: &AuditEvent) -> StoreResult<()> {
@@ -791,12 +528,12 @@ impl Store for $store {
         .bind(&a.name)
         .bind(&a.version)
         .bind(a.level.as_str())
-        .bind(crate::rows::json_list(&channels)?)
-        .bind(crate::rows::json_list(&a.platforms)?)
-        .bind(crate::rows::json_list(&a.scopes)?)
-        .bind(crate::rows::json_list(&a.domains)?)
+        .bind($crate::decode::json_list(&channels)?)
+        .bind($crate::decode::json_list(&a.platforms)?)
+        .bind($crate::decode::json_list(&a.scopes)?)
+        .bind($crate::decode::json_list(&a.domains)?)
         .bind(&a.custom_scheme)
-        .bind(crate::rows::json_list(&a.audiences)?)
+        .bind($crate::decode::json_list(&a.audiences)?)
         .bind(a.policy.max_registrations_per_hour_per_statement.map(i64::from))
         .bind(a.policy.max_registrations_per_hour.map(i64::from))
         .bind(a.policy.expire_inactive_after_days.map(i64::from))
@@ -819,7 +556,7 @@ impl Store for $store {
         row_by(&self.pool, APP_COLUMNS, "applications", "id", id.to_string())
             .await?
             .as_ref()
-            .map(|r| crate::rows::application_from_row(r, ""))
+            .map(|r| $crate::decode::application_from_row(r, ""))
             .transpose()
     }
 
@@ -833,7 +570,7 @@ impl Store for $store {
              WHERE programmer_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
         )))
         .bind(programmer.as_str());
-        list_page(&self.pool, query, page, |r| crate::rows::application_from_row(r, "")).await
+        list_page(&self.pool, query, page, |r| $crate::decode::application_from_row(r, "")).await
     }
 
     async fn insert_statement(&self, s: &StatementRecord, audit: &AuditEvent) -> StoreResult<()> {
@@ -860,7 +597,7 @@ impl Store for $store {
         .await
         .map_err(map_err)?
         .as_ref()
-        .map(crate::rows::statement_from_row)
+        .map($crate::decode::statement_from_row)
         .transpose()
     }
 
@@ -874,7 +611,7 @@ impl Store for $store {
              WHERE application_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
         )))
         .bind(app.to_string());
-        list_page(&self.pool, query, page, crate::rows::statement_from_row).await
+        list_page(&self.pool, query, page, $crate::decode::statement_from_row).await
     }
 
     async fn insert_client(&self, c: &ClientRecord) -> StoreResult<()> {
@@ -885,7 +622,7 @@ impl Store for $store {
         row_by(&self.pool, CLIENT_COLUMNS, "clients", "id", id.to_string())
             .await?
             .as_ref()
-        .map(crate::rows::client_from_row)
+        .map($crate::decode::client_from_row)
         .transpose()
     }
 
@@ -1203,7 +940,7 @@ impl Store for $store {
             columns: STATEMENT_COLUMNS,
             kind: "statement",
             via: None,
-        }, jti.to_string(), at, crate::rows::statement_from_row, |s| &s.programmer_id)
+        }, jti.to_string(), at, $crate::decode::statement_from_row, |s| &s.programmer_id)
         .await
     }
 
@@ -1216,7 +953,7 @@ impl Store for $store {
         let mut tx = begin_write(&self.pool).await?;
         retire_in(&mut tx, jti, None, at, &audit.actor).await?;
         let row = row_by(&mut *tx, STATEMENT_COLUMNS, "software_statements", "jti", jti.to_string()).await?;
-        commit_audited(tx, row, audit, crate::rows::statement_from_row).await
+        commit_audited(tx, row, audit, $crate::decode::statement_from_row).await
     }
 
     async fn rotate_statement(
@@ -1246,7 +983,7 @@ impl Store for $store {
         .map_err(map_err)?;
         retire_in(&mut tx, old, Some(&successor.jti), at, &audit.actor).await?;
         let row = row_by(&mut *tx, STATEMENT_COLUMNS, "software_statements", "jti", old.to_string()).await?;
-        commit_audited(tx, row, audit, crate::rows::statement_from_row).await
+        commit_audited(tx, row, audit, $crate::decode::statement_from_row).await
     }
 
     async fn set_application_policy(
@@ -1268,7 +1005,7 @@ impl Store for $store {
         .await
         .map_err(map_err)?;
         let row = row_by(&mut *tx, APP_COLUMNS, "applications", "id", id.to_string()).await?;
-        commit_audited(tx, row, audit, |r| crate::rows::application_from_row(r, "")).await
+        commit_audited(tx, row, audit, |r| $crate::decode::application_from_row(r, "")).await
     }
 
     async fn revoke_application(
@@ -1283,7 +1020,7 @@ impl Store for $store {
             columns: APP_COLUMNS,
             kind: "application",
             via: None,
-        }, id.to_string(), at, |r| crate::rows::application_from_row(r, ""), |a| &a.programmer_id)
+        }, id.to_string(), at, |r| $crate::decode::application_from_row(r, ""), |a| &a.programmer_id)
         .await
     }
 
@@ -1300,7 +1037,7 @@ impl Store for $store {
             columns: CLIENT_COLUMNS,
             kind: "client",
             via: Some(via.as_str()),
-        }, id.to_string(), at, crate::rows::client_from_row, |c| &c.programmer_id)
+        }, id.to_string(), at, $crate::decode::client_from_row, |c| &c.programmer_id)
         .await
     }
 
@@ -1340,7 +1077,7 @@ impl Store for $store {
         .await
         .map_err(map_err)?
         .as_ref()
-        .map(crate::rows::api_key_from_row)
+        .map($crate::decode::api_key_from_row)
         .transpose()
     }
 
@@ -1356,7 +1093,7 @@ impl Store for $store {
         row_by(&self.pool, API_KEY_COLUMNS, "api_keys", "id", id.to_string())
             .await?
             .as_ref()
-            .map(crate::rows::api_key_from_row)
+            .map($crate::decode::api_key_from_row)
             .transpose()
     }
 
@@ -1370,7 +1107,7 @@ impl Store for $store {
              WHERE (CAST($1 AS TEXT) IS NULL OR programmer_id = $1) AND seq > $2 ORDER BY seq LIMIT $3"
         )))
         .bind(programmer.map(ProgrammerId::as_str));
-        list_page(&self.pool, query, page, crate::rows::api_key_from_row).await
+        list_page(&self.pool, query, page, $crate::decode::api_key_from_row).await
     }
 
     async fn revoke_api_key(
@@ -1387,7 +1124,7 @@ impl Store for $store {
             .await
             .map_err(map_err)?;
         let row = row_by(&mut *tx, API_KEY_COLUMNS, "api_keys", "id", id.to_string()).await?;
-        commit_audited(tx, row, audit, crate::rows::api_key_from_row).await
+        commit_audited(tx, row, audit, $crate::decode::api_key_from_row).await
     }
 
     async fn revocations_since(
@@ -1409,7 +1146,7 @@ impl Store for $store {
         .fetch_all(&self.pool)
         .await
         .map_err(map_err)?;
-        rows.iter().map(crate::rows::revocation_from_row).collect()
+        rows.iter().map($crate::decode::revocation_from_row).collect()
     }
 
     async fn channel_directory(
@@ -1425,7 +1162,7 @@ impl Store for $store {
         .await
         .map_err(map_err)?;
         rows.iter()
-            .map(|r| crate::rows::channel_from_row(r).map(|c| (c.id, c.programmer_id)))
+            .map(|r| $crate::decode::channel_from_row(r).map(|c| (c.id, c.programmer_id)))
             .collect()
     }
 
@@ -1456,7 +1193,7 @@ impl Store for $store {
         .fetch_all(&self.pool)
         .await
         .map_err(map_err)?;
-        paginate(rows, limit, crate::rows::audit_from_row)
+        paginate(rows, limit, $crate::decode::audit_from_row)
     }
 
     async fn insert_user(&self, u: &UserRecord, audit: &AuditEvent) -> StoreResult<()> {
@@ -1479,7 +1216,7 @@ impl Store for $store {
         row_by(&self.pool, USER_COLUMNS, "users", "id", id.to_string())
             .await?
             .as_ref()
-            .map(crate::rows::user_from_row)
+            .map($crate::decode::user_from_row)
             .transpose()
     }
 
@@ -1487,7 +1224,7 @@ impl Store for $store {
         row_by(&self.pool, USER_COLUMNS, "users", "email", email.to_owned())
             .await?
             .as_ref()
-            .map(crate::rows::user_from_row)
+            .map($crate::decode::user_from_row)
             .transpose()
     }
 
@@ -1501,7 +1238,7 @@ impl Store for $store {
              ORDER BY seq LIMIT $3"
         )))
         .bind(programmer.as_str());
-        list_page(&self.pool, query, page, crate::rows::user_from_row).await
+        list_page(&self.pool, query, page, $crate::decode::user_from_row).await
     }
 
     async fn disable_user(
@@ -1523,7 +1260,7 @@ impl Store for $store {
             .await
             .map_err(map_err)?;
         let row = row_by(&mut *tx, USER_COLUMNS, "users", "id", id.to_string()).await?;
-        commit_audited(tx, row, audit, crate::rows::user_from_row).await
+        commit_audited(tx, row, audit, $crate::decode::user_from_row).await
     }
 
     async fn insert_session(&self, s: &SessionRecord, audit: &AuditEvent) -> StoreResult<()> {
@@ -1559,7 +1296,7 @@ impl Store for $store {
         .await
         .map_err(map_err)?
         .as_ref()
-        .map(crate::rows::session_from_row)
+        .map($crate::decode::session_from_row)
         .transpose()
     }
 
@@ -1808,7 +1545,7 @@ impl Store for $store {
         .fetch_all(&self.pool)
         .await
         .map_err(map_err)?;
-        rows.iter().map(crate::rows::signing_key_from_row).collect()
+        rows.iter().map($crate::decode::signing_key_from_row).collect()
     }
 
     async fn insert_signing_key(&self, k: &SigningKeyRecord) -> StoreResult<()> {
@@ -2072,7 +1809,7 @@ async fn insert_clients_in(
 ) -> StoreResult<()> {
     let mut rows = Vec::with_capacity(clients.len());
     for c in clients {
-        rows.push((c, crate::rows::json_list(&c.redirect_uris)?, c.device_info.to_string()));
+        rows.push((c, $crate::decode::json_list(&c.redirect_uris)?, c.device_info.to_string()));
     }
     let mut insert = sqlx::QueryBuilder::<$db>::new(
         "INSERT INTO clients (id, application_id, programmer_id, statement_jti, secret_hash, \

@@ -4,8 +4,6 @@
 //! the call returns, which is what lets the server answer 201. Readers never block the
 //! writer. SQLite takes one writer at a time; `busy_timeout` queues the others.
 
-mod rows;
-
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
