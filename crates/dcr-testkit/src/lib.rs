@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use dcr_client::admin::AdminClient;
 use dcr_core::crypto::KeyEncryptionKey;
+use dcr_proto::admin::{CreateChannel, CreateProgrammer};
 use dcr_server::{Application, Config};
 use reqwest::StatusCode;
 use secrecy::SecretString;
@@ -143,17 +145,27 @@ impl TestApp {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
+    /// The typed admin client, authenticated with the operator key.
+    pub fn admin(&self) -> AdminClient {
+        AdminClient::with_http(self.http.clone(), &self.base, OPERATOR_KEY).unwrap()
+    }
+
     /// Programmer `acme` with channels `ACMETV` and `ACMENEWS`.
     pub async fn seed_programmer(&self) {
-        let (s, _) = self
-            .admin_post("/programmers", json!({"id": "acme", "name": "Acme Media"}))
-            .await;
-        assert_eq!(s, StatusCode::CREATED);
+        let admin = self.admin();
+        admin
+            .create_programmer(&CreateProgrammer {
+                id: "acme".into(),
+                name: "Acme Media".into(),
+            })
+            .await
+            .unwrap();
         for ch in ["ACMETV", "ACMENEWS"] {
-            let (s, _) = self
-                .admin_post("/programmers/acme/channels", json!({"id": ch, "name": ch}))
-                .await;
-            assert_eq!(s, StatusCode::CREATED);
+            let channel = CreateChannel {
+                id: ch.into(),
+                name: ch.into(),
+            };
+            admin.create_channel("acme", &channel).await.unwrap();
         }
     }
 
@@ -176,22 +188,10 @@ impl TestApp {
         .await
     }
 
+    /// A new statement of `app_id`: (jti, JWS).
     pub async fn statement(&self, app_id: &str) -> (String, String) {
-        let r = self
-            .http
-            .post(self.url(&format!(
-                "/admin/v1/applications/{app_id}/software-statements"
-            )))
-            .bearer_auth(OPERATOR_KEY)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), StatusCode::CREATED);
-        let v: Value = r.json().await.unwrap();
-        (
-            v["jti"].as_str().unwrap().to_owned(),
-            v["software_statement"].as_str().unwrap().to_owned(),
-        )
+        let issued = self.admin().issue_statement(app_id).await.unwrap();
+        (issued.jti, issued.software_statement)
     }
 
     pub async fn register_raw(&self, statement: &str, extra: Value) -> reqwest::Response {
