@@ -160,12 +160,24 @@ fn load_config(store: &StoreArgs, extra: &[(&str, Option<String>)]) -> Result<Co
     Config::from_figment(&figment)
 }
 
+/// The async runtime for the cores this process may use. On one core (a one-CPU
+/// container, or a server pinned to a core) a single-threaded runtime: the
+/// multi-threaded one's cross-thread wake-ups and parking cost about 20% of verify
+/// throughput there for nothing (`bench/run.sh` pins the server to one core; figures in
+/// the commit that made this). On more cores, one worker per core.
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    let one_core = std::thread::available_parallelism().is_ok_and(|n| n.get() == 1);
+    let mut builder = if one_core {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    builder.enable_all().build()
+}
+
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
