@@ -416,12 +416,7 @@ impl Dcr {
     ) -> Result<Application, AdminError> {
         let programmer = self.managed_programmer(who, pid).await?;
         for id in &req.channels {
-            let known = self
-                .store
-                .get_channel(id)
-                .await?
-                .is_some_and(|c| c.programmer_id == programmer.id);
-            if !known {
+            if !self.is_channel_of(&programmer.id, id).await? {
                 return Err(invalid(format!(
                     "channel {id} is not a channel of {}",
                     programmer.id
@@ -688,12 +683,7 @@ impl Dcr {
             }
             (Role::ChannelAdmin, Some(ch)) => {
                 let id = ChannelId::parse(ch).map_err(|e| invalid(e.0))?;
-                let owned = self
-                    .store
-                    .get_channel(&id)
-                    .await?
-                    .is_some_and(|c| c.programmer_id == programmer.id);
-                if !owned {
+                if !self.is_channel_of(&programmer.id, &id).await? {
                     return Err(invalid(format!(
                         "channel {id} is not a channel of {}",
                         programmer.id

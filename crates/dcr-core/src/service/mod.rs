@@ -317,6 +317,16 @@ impl Dcr {
         self.api_keys.clear();
     }
 
+    /// Whether `channel` exists and is one of `programmer`'s. Channels never change
+    /// owner nor go away, so the cached owner ([`Self::channel_owner`]) serves.
+    pub(crate) async fn is_channel_of(
+        &self,
+        programmer: &crate::ids::ProgrammerId,
+        channel: &crate::ids::ChannelId,
+    ) -> Result<bool, StoreError> {
+        Ok(self.channel_owner(channel.as_str()).await?.as_deref() == Some(programmer.as_str()))
+    }
+
     /// The programmer owning `channel`, if the channel exists.
     pub(crate) async fn channel_owner(&self, channel: &str) -> Result<Option<String>, StoreError> {
         let cached = self

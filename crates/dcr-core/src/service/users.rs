@@ -214,12 +214,12 @@ impl Dcr {
         }
         let (role, channel_id) = match &new.access {
             UserAccess::ProgrammerAdmin => (Role::ProgrammerAdmin, None),
-            UserAccess::ChannelAdmin(id) => match self.store.get_channel(id).await? {
-                Some(c) if c.programmer_id == programmer.id => {
-                    (Role::ChannelAdmin, Some(id.clone()))
+            UserAccess::ChannelAdmin(id) => {
+                if !self.is_channel_of(&programmer.id, id).await? {
+                    return Err(invalid("channel is not one of this programmer's"));
                 }
-                _ => return Err(invalid("channel is not one of this programmer's")),
-            },
+                (Role::ChannelAdmin, Some(id.clone()))
+            }
         };
         let user = UserRecord {
             id: UserId::new_random(),
