@@ -164,16 +164,14 @@ async fn application_form(
         after: None,
         limit: PageRequest::MAX_LIMIT,
     };
-    let channels = match programmer_of(session) {
-        Ok(pid) => {
-            state
-                .dcr
-                .list_channels(&session.principal, &pid, page)
-                .await
-        }
-        Err(e) => Err(e),
+    let channels = async {
+        let pid = programmer_of(session)?;
+        state
+            .dcr
+            .list_channels(&session.principal, &pid, page)
+            .await
     };
-    let channels = match channels {
+    let channels = match channels.await {
         Ok(p) => p.items,
         Err(e) => return failure(Some(session), e),
     };
@@ -260,13 +258,11 @@ pub(super) async fn create(
         domains: lines(form.one("domains")),
         audiences: lines(form.one("audiences")),
     });
-    let created = match (programmer_of(&session), request) {
-        (Ok(pid), Ok(request)) => {
-            crate::actions::create_application(&state, &session.principal, &pid, request).await
-        }
-        (Err(e), _) | (_, Err(e)) => Err(e),
+    let created = async {
+        let pid = programmer_of(&session)?;
+        crate::actions::create_application(&state, &session.principal, &pid, request?).await
     };
-    match created {
+    match created.await {
         Ok(app) => see_other(&format!(
             "/dashboard/applications/{}?done=application-created",
             app.id
@@ -674,11 +670,8 @@ pub(super) async fn download_statement(
     SignedInForm { session, .. }: SignedInForm,
 ) -> Response {
     let who = &session.principal;
-    let app = match parse_id(&app_id) {
-        Ok(id) => state.dcr.get_application(who, &id).await,
-        Err(e) => Err(e),
-    };
-    let app = match app {
+    let app = async { state.dcr.get_application(who, &parse_id(&app_id)?).await };
+    let app = match app.await {
         Ok(app) => app,
         Err(e) => return failure(Some(&session), e),
     };

@@ -92,11 +92,11 @@ pub(super) async fn page(
     SignedIn(session): SignedIn,
     Path(client_id): Path<String>,
 ) -> Response {
-    let standing = match super::parse_id(&client_id) {
-        Ok(id) => state.dcr.get_client(&session.principal, &id).await,
-        Err(e) => Err(e),
+    let standing = async {
+        let id = super::parse_id(&client_id)?;
+        state.dcr.get_client(&session.principal, &id).await
     };
-    let standing = match standing {
+    let standing = match standing.await {
         Ok(s) => s,
         Err(e) => return failure(Some(&session), e),
     };
@@ -151,11 +151,11 @@ pub(super) async fn search(
             AdminError::InvalidRequest("enter a client_id to find".into()),
         );
     }
-    let found = match super::parse_id(&wanted) {
-        Ok(id) => state.dcr.get_client(&session.principal, &id).await,
-        Err(e) => Err(e),
+    let found = async {
+        let id = super::parse_id(&wanted)?;
+        state.dcr.get_client(&session.principal, &id).await
     };
-    match found {
+    match found.await {
         Ok(found) => see_other(&format!("/dashboard/clients/{}", found.client.id)),
         Err(AdminError::NotFound) => failure(
             Some(&session),

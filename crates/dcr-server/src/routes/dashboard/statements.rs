@@ -493,11 +493,8 @@ pub(super) async fn bulk_revoke(
     SignedInForm { session, form }: SignedInForm,
 ) -> Response {
     let who = &session.principal;
-    let app = match parse_id(&app_id) {
-        Ok(id) => state.dcr.get_application(who, &id).await,
-        Err(e) => Err(e),
-    };
-    let app = match app {
+    let app = async { state.dcr.get_application(who, &parse_id(&app_id)?).await };
+    let app = match app.await {
         Ok(app) => app,
         Err(e) => return failure(Some(&session), e),
     };
