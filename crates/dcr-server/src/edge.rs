@@ -71,12 +71,13 @@ impl Edge {
         let id = telemetry::request_id(&mut request, &self.shared.ids);
         let method = request.method().clone();
         let (context, span) = telemetry::request_scope(id.clone(), self.shared.help_base.clone());
-        let answered = telemetry::in_scope(context, span.clone(), self.answer(request)).await;
-        let (mut response, route) = answered;
+        let (mut response, route) =
+            telemetry::in_scope(context, span.clone(), self.answer(request)).await;
         telemetry::echo_request_id(&mut response, &id);
         let route = route.as_ref().map_or("unmatched", |r| r.as_str());
-        crate::metrics::request_done(route, &method, response.status(), start.elapsed());
-        telemetry::log_access(&span, &method, route, &response, start);
+        let took = start.elapsed();
+        crate::metrics::request_done(route, &method, response.status(), took);
+        telemetry::log_access(&span, &method, route, &response, took);
         response
     }
 

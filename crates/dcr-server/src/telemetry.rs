@@ -8,7 +8,7 @@ use std::future::Future;
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::Instant;
+use std::time::Duration;
 
 use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderName, HeaderValue, Method};
@@ -184,7 +184,7 @@ pub fn note_route(request: Request) -> Request {
 }
 
 /// The access-log line of one answered request.
-pub fn log_access(span: &Span, method: &Method, route: &str, response: &Response, start: Instant) {
+pub fn log_access(span: &Span, method: &Method, route: &str, response: &Response, took: Duration) {
     let client = response
         .extensions()
         .get::<LoggedClient>()
@@ -196,7 +196,7 @@ pub fn log_access(span: &Span, method: &Method, route: &str, response: &Response
         method = %method,
         route = %route,
         status = response.status().as_u16(),
-        duration_ms = start.elapsed().as_secs_f64() * 1000.0,
+        duration_ms = took.as_secs_f64() * 1000.0,
         client_id = client,
         "request"
     );
