@@ -153,11 +153,10 @@ pub async fn render() -> Response {
 pub fn request_done(route: &str, method: &Method, status: StatusCode, took: Duration) {
     let method = method_label(method);
     REQUEST_HANDLES.with_borrow_mut(|by_route| {
-        if !by_route.contains_key(route) {
-            by_route.insert(route.to_owned(), HashMap::new());
-        }
-        let Some(by_outcome) = by_route.get_mut(route) else {
-            return;
+        // The route's name is copied only the first time it is seen.
+        let by_outcome = match by_route.get_mut(route) {
+            Some(known) => known,
+            None => by_route.entry(route.to_owned()).or_default(),
         };
         let (requests, duration) = by_outcome.entry((method, status)).or_insert_with(|| {
             (
