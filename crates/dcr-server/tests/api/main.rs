@@ -4,7 +4,6 @@
 
 mod admin;
 mod bad_input;
-mod conformance;
 mod console;
 mod flow;
 mod hostile;

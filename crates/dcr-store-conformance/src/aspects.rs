@@ -1,5 +1,5 @@
-//! One conformance suite for the `Store` contract, run against SQLite and PostgreSQL
-//! alike: durability aside (the crash tests cover it), both must behave identically.
+//! The aspects of the `Store` contract, one `async fn` each over a fresh store.
+//! `conformance_tests!` turns them into one test per aspect in each store's crate.
 
 use std::sync::Arc;
 
@@ -10,7 +10,6 @@ use dcr_core::model::*;
 use dcr_core::store::{
     ClientUse, Conflict, RevokedBatch, ScanCursor, Store, StoreError, TokenCount,
 };
-use dcr_testkit::PgServer;
 
 fn programmer(id: &str) -> Programmer {
     Programmer {
@@ -133,7 +132,7 @@ fn page(after: Option<i64>, limit: u32) -> PageRequest {
 }
 
 /// Programmers, channels and applications: inserts, conflicts, reads and pages.
-async fn tenants(store: Arc<dyn Store>) {
+pub async fn tenants(store: Arc<dyn Store>) {
     store.ping().await.unwrap();
 
     // Programmers: insert, conflict, get, paginate.
@@ -259,7 +258,7 @@ async fn seed_application(store: &dyn Store) -> Application {
 
 /// Statements and clients, and revoking them: idempotent, logged once each, in
 /// order, filterable.
-async fn registrations(store: Arc<dyn Store>) {
+pub async fn registrations(store: Arc<dyn Store>) {
     let app = seed_application(store.as_ref()).await;
 
     // Statements and clients.
@@ -406,7 +405,7 @@ async fn registrations(store: Arc<dyn Store>) {
 }
 
 /// API keys: found by hash and by id, listed per programmer, revoked.
-async fn api_keys(store: Arc<dyn Store>) {
+pub async fn api_keys(store: Arc<dyn Store>) {
     store
         .insert_programmer(&programmer("acme"), &audit("programmer.created", "acme"))
         .await
@@ -473,7 +472,7 @@ async fn api_keys(store: Arc<dyn Store>) {
 }
 
 /// Signing keys and their rotation.
-async fn signing_keys(store: Arc<dyn Store>) {
+pub async fn signing_keys(store: Arc<dyn Store>) {
     // Signing keys and rotation.
     let signing = |kid: &str, state| SigningKeyRecord {
         kid: kid.into(),
@@ -522,7 +521,7 @@ async fn signing_keys(store: Arc<dyn Store>) {
 }
 
 /// Users, sessions, the audit log and usage counters, around one registered client.
-async fn management(store: Arc<dyn Store>) {
+pub async fn management(store: Arc<dyn Store>) {
     let app = seed_application(store.as_ref()).await;
     let s = statement(&app);
     store
@@ -797,7 +796,7 @@ async fn management_plane(store: &dyn Store, registered: &ClientRecord) {
 
 /// The lifecycle operations: retire, rotate, quotas, bulk revocation, inactivity
 /// expiry, rollups, leases and spike records.
-async fn lifecycle(store: Arc<dyn Store>) {
+pub async fn lifecycle(store: Arc<dyn Store>) {
     store
         .insert_programmer(&programmer("life"), &audit("programmer.created", "life"))
         .await
@@ -1112,7 +1111,7 @@ async fn lifecycle(store: Arc<dyn Store>) {
 /// Writers that read before they write (revocations read the breakdown first) queue
 /// behind each other instead of failing: on SQLite a deferred transaction cannot
 /// upgrade its lock after another commit and fails at once with `SQLITE_BUSY`.
-async fn concurrent_writers(store: Arc<dyn Store>) {
+pub async fn concurrent_writers(store: Arc<dyn Store>) {
     let app = seed_application(store.as_ref()).await;
     let s = statement(&app);
     store
@@ -1153,7 +1152,7 @@ async fn concurrent_writers(store: Arc<dyn Store>) {
 
 /// A full batch of a bulk revocation (thousands of standing clients, each in three
 /// breakdown groups) fits the databases' bound-parameter limits.
-async fn full_revocation_batch(store: Arc<dyn Store>) {
+pub async fn full_revocation_batch(store: Arc<dyn Store>) {
     store
         .insert_programmer(&programmer("acme"), &audit("programmer.created", "acme"))
         .await
@@ -1211,56 +1210,3 @@ async fn full_revocation_batch(store: Arc<dyn Store>) {
         "the breakdown lost every revoked client"
     );
 }
-
-/// A fresh SQLite store in a temporary directory (kept alive with the store).
-async fn sqlite_store() -> (tempfile::TempDir, Arc<dyn Store>) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = dcr_store_sqlite::SqliteStore::open(&dir.path().join("c.sqlite3"))
-        .await
-        .unwrap();
-    (dir, Arc::new(store))
-}
-
-/// How many of these PostgreSQL clusters run at once. Each aspect starts its own, and
-/// eight starting together with the rest of the suite on a 2-core machine made the
-/// 1 s pool-acquire timeout of the concurrency aspect fire now and then.
-static POSTGRES_TURNS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
-
-/// One test per aspect per backend (`conformance::<aspect>::sqlite`,
-/// `conformance::<aspect>::postgres`), each on a fresh store: a failure names what
-/// broke and where. The PostgreSQL ones pass without a check when no server can be
-/// started here (scripts/test always has one).
-macro_rules! conformance_tests {
-    ($($aspect:ident),* $(,)?) => {$(
-        mod $aspect {
-            use super::*;
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn sqlite() {
-                let (_dir, store) = sqlite_store().await;
-                super::$aspect(store).await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn postgres() {
-                let _turn = POSTGRES_TURNS.acquire().await;
-                let Some(pg) = PgServer::start() else { return };
-                let store = dcr_store_postgres::PgStore::connect(&pg.database("conformance"))
-                    .await
-                    .unwrap();
-                super::$aspect(Arc::new(store)).await;
-            }
-        }
-    )*};
-}
-
-conformance_tests!(
-    tenants,
-    registrations,
-    api_keys,
-    signing_keys,
-    management,
-    lifecycle,
-    concurrent_writers,
-    full_revocation_batch,
-);
