@@ -210,10 +210,7 @@ mod sql_store {
         };
         use dcr_core::store::{RevokedBatch, ScanCursor, Store, StoreError, StoreResult, TokenCount};
         use sqlx::Row as _;
-        use $crate::sql::{
-            API_KEY_COLUMNS, APP_COLUMNS, AUDIT_COLUMNS, CLIENT_COLUMNS, STANDING_SELECT,
-            STATEMENT_COLUMNS, USER_COLUMNS,
-        };
+        use $crate::sql;
 
 impl $store {
     /// Applies migrations and starts the registration writer.
@@ -361,7 +358,7 @@ async fn revoke_clients_batch(
         return Ok((0, 0, 0));
     };
     // Serialises revocations so that log order is commit order (see log_revocation).
-    sqlx::query("UPDATE revocation_order SET n = n + 1")
+    sqlx::query(sql::BUMP_REVOCATION_ORDER)
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
@@ -371,32 +368,16 @@ async fn revoke_clients_batch(
     // Statements stay under both databases' bound-parameter limits (SQLite: 32 766).
     for chunk in ids.chunks(REVOKE_CHUNK) {
         // What leaves the breakdown: the chosen clients that still stand.
-        let mut standing = sqlx::QueryBuilder::<$db>::new(
-            "SELECT c.application_id, c.platform, COALESCE(c.os_name, '') AS os, \
-             COALESCE(c.model, '') AS model, COUNT(*) AS n \
-             FROM clients c \
-             JOIN software_statements s ON s.jti = c.statement_jti \
-             JOIN applications a ON a.id = c.application_id \
-             WHERE c.status = 'active' AND s.status = 'active' AND a.status = 'active' \
-             AND c.id IN (",
-        );
+        let mut standing = sqlx::QueryBuilder::<$db>::new(sql::STANDING_GROUPS);
+        standing.push("c.id IN (");
         let mut list = standing.separated(", ");
         for id in chunk {
             list.push_bind(id.clone());
         }
-        standing.push(
-            ") GROUP BY c.application_id, c.platform, COALESCE(c.os_name, ''), \
-             COALESCE(c.model, '')",
-        );
-        for row in standing.build().fetch_all(&mut *tx).await.map_err(map_err)? {
-            let app: String = row.try_get("application_id").map_err(map_err)?;
-            let platform: String = row.try_get("platform").map_err(map_err)?;
-            let os: String = row.try_get("os").map_err(map_err)?;
-            let model: String = row.try_get("model").map_err(map_err)?;
-            let n: i64 = row.try_get("n").map_err(map_err)?;
-            for (dimension, value) in breakdown_values(&platform, Some(&os), Some(&model)) {
-                *lost.entry((app.clone(), dimension, value)).or_default() -= n;
-            }
+        standing.push(")").push(sql::STANDING_GROUP_BY);
+        let rows = standing.build().fetch_all(&mut *tx).await.map_err(map_err)?;
+        for (app, dimension, value, n) in lost_by_group(&rows)? {
+            *lost.entry((app, dimension, value)).or_default() += n;
         }
 
         let mut update =
@@ -446,7 +427,7 @@ async fn revoke_clients_batch(
 #[async_trait::async_trait]
 impl Store for $store {
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1")
+        sqlx::query(sql::PING)
             .execute(&self.pool)
             .await
             .map(|_| ())
@@ -454,7 +435,7 @@ impl Store for $store {
     }
 
     async fn insert_programmer(&self, p: &Programmer, audit: &AuditEvent) -> StoreResult<()> {
-        let insert = sqlx::query("INSERT INTO programmers (id, name, created_at) VALUES ($1, $2, $3)")
+        let insert = sqlx::query(sql::INSERT_PROGRAMMER)
             .bind(p.id.as_str())
             .bind(&p.name)
             .bind(p.created_at);
@@ -462,7 +443,7 @@ impl Store for $store {
     }
 
     async fn get_programmer(&self, id: &ProgrammerId) -> StoreResult<Option<Programmer>> {
-        sqlx::query("SELECT seq, id, name, created_at FROM programmers WHERE id = $1")
+        sqlx::query(sql::SELECT_PROGRAMMER)
             .bind(id.as_str())
             .fetch_optional(&self.pool)
             .await
@@ -473,16 +454,12 @@ impl Store for $store {
     }
 
     async fn list_programmers(&self, page: PageRequest) -> StoreResult<PageOf<Programmer>> {
-        let query = sqlx::query(
-            "SELECT seq, id, name, created_at FROM programmers WHERE seq > $1 ORDER BY seq LIMIT $2",
-        );
+        let query = sqlx::query(sql::LIST_PROGRAMMERS);
         list_page(&self.pool, query, page, $crate::decode::programmer_from_row).await
     }
 
     async fn insert_channel(&self, c: &Channel, audit: &AuditEvent) -> StoreResult<()> {
-        let insert = sqlx::query(
-            "INSERT INTO channels (id, programmer_id, name, created_at) VALUES ($1, $2, $3, $4)",
-        )
+        let insert = sqlx::query(sql::INSERT_CHANNEL)
         .bind(c.id.as_str())
         .bind(c.programmer_id.as_str())
         .bind(&c.name)
@@ -491,7 +468,7 @@ impl Store for $store {
     }
 
     async fn get_channel(&self, id: &ChannelId) -> StoreResult<Option<Channel>> {
-        sqlx::query("SELECT seq, id, programmer_id, name, created_at FROM channels WHERE id = $1")
+        sqlx::query(sql::SELECT_CHANNEL)
             .bind(id.as_str())
             .fetch_optional(&self.pool)
             .await
@@ -506,23 +483,14 @@ impl Store for $store {
         programmer: &ProgrammerId,
         page: PageRequest,
     ) -> StoreResult<PageOf<Channel>> {
-        let query = sqlx::query(
-            "SELECT seq, id, programmer_id, name, created_at FROM channels \
-             WHERE programmer_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
-        )
+        let query = sqlx::query(sql::LIST_CHANNELS)
         .bind(programmer.as_str());
         list_page(&self.pool, query, page, $crate::decode::channel_from_row).await
     }
 
     async fn insert_application(&self, a: &Application, audit: &AuditEvent) -> StoreResult<()> {
         let channels: Vec<&str> = a.channels.iter().map(ChannelId::as_str).collect();
-        let insert = sqlx::query(
-            "INSERT INTO applications (id, programmer_id, name, version, level, channels, \
-             platforms, scopes, domains, custom_scheme, audiences, \
-             max_registrations_per_hour_per_statement, max_registrations_per_hour, \
-             expire_inactive_after_days, status, created_at, revoked_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
-        )
+        let insert = sqlx::query(sql::INSERT_APPLICATION)
         .bind(a.id.to_string())
         .bind(a.programmer_id.as_str())
         .bind(&a.name)
@@ -553,7 +521,7 @@ impl Store for $store {
     }
 
     async fn get_application(&self, id: &ApplicationId) -> StoreResult<Option<Application>> {
-        row_by(&self.pool, APP_COLUMNS, "applications", "id", id.to_string())
+        row_by(&self.pool, sql::SELECT_APPLICATION, id.to_string())
             .await?
             .as_ref()
             .map(|r| $crate::decode::application_from_row(r, ""))
@@ -565,19 +533,13 @@ impl Store for $store {
         programmer: &ProgrammerId,
         page: PageRequest,
     ) -> StoreResult<PageOf<Application>> {
-        let query = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {APP_COLUMNS} FROM applications \
-             WHERE programmer_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
-        )))
+        let query = sqlx::query(sql::LIST_APPLICATIONS)
         .bind(programmer.as_str());
         list_page(&self.pool, query, page, |r| $crate::decode::application_from_row(r, "")).await
     }
 
     async fn insert_statement(&self, s: &StatementRecord, audit: &AuditEvent) -> StoreResult<()> {
-        let insert = sqlx::query(
-            "INSERT INTO software_statements (jti, application_id, programmer_id, kid, issued_at, \
-             status, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
+        let insert = sqlx::query(sql::INSERT_STATEMENT)
         .bind(s.jti.to_string())
         .bind(s.application_id.to_string())
         .bind(s.programmer_id.as_str())
@@ -589,9 +551,7 @@ impl Store for $store {
     }
 
     async fn get_statement(&self, jti: &StatementId) -> StoreResult<Option<StatementRecord>> {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {STATEMENT_COLUMNS} FROM software_statements WHERE jti = $1"
-        )))
+        sqlx::query(sql::SELECT_STATEMENT)
         .bind(jti.to_string())
         .fetch_optional(&self.pool)
         .await
@@ -606,10 +566,7 @@ impl Store for $store {
         app: &ApplicationId,
         page: PageRequest,
     ) -> StoreResult<PageOf<StatementRecord>> {
-        let query = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {STATEMENT_COLUMNS} FROM software_statements \
-             WHERE application_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
-        )))
+        let query = sqlx::query(sql::LIST_STATEMENTS)
         .bind(app.to_string());
         list_page(&self.pool, query, page, $crate::decode::statement_from_row).await
     }
@@ -619,7 +576,7 @@ impl Store for $store {
     }
 
     async fn get_client(&self, id: &ClientId) -> StoreResult<Option<ClientRecord>> {
-        row_by(&self.pool, CLIENT_COLUMNS, "clients", "id", id.to_string())
+        row_by(&self.pool, sql::SELECT_CLIENT, id.to_string())
             .await?
             .as_ref()
         .map($crate::decode::client_from_row)
@@ -627,7 +584,7 @@ impl Store for $store {
     }
 
     async fn client_standing(&self, id: &ClientId) -> StoreResult<Option<ClientStanding>> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!("{STANDING_SELECT} WHERE c.id = $1")))
+        let row = sqlx::query(sql::SELECT_CLIENT_STANDING)
             .bind(id.to_string())
             .fetch_optional(&self.pool)
             .await
@@ -647,11 +604,7 @@ impl Store for $store {
         ] {
             // The row lock of the conditional upsert serialises concurrent
             // registrations on every node: the quota holds exactly.
-            let counted = sqlx::query(
-                "INSERT INTO registration_counts (scope, id, hour, n) VALUES ($1, $2, $3, 1) \
-                 ON CONFLICT (scope, id, hour) DO UPDATE SET n = registration_counts.n + 1 \
-                 WHERE registration_counts.n < $4 RETURNING n",
-            )
+            let counted = sqlx::query(sql::COUNT_REGISTRATION_WITHIN_QUOTA)
             .bind(scope)
             .bind(id)
             .bind(quota.hour)
@@ -679,9 +632,7 @@ impl Store for $store {
         app: &ApplicationId,
         page: PageRequest,
     ) -> StoreResult<PageOf<ClientStanding>> {
-        let query = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "{STANDING_SELECT} WHERE c.application_id = $1 AND c.seq > $2 ORDER BY c.seq LIMIT $3"
-        )))
+        let query = sqlx::query(sql::LIST_CLIENTS)
         .bind(app.to_string());
         list_page(&self.pool, query, page, standing_from_row).await
     }
@@ -691,10 +642,7 @@ impl Store for $store {
         app: &ApplicationId,
         page: PageRequest,
     ) -> StoreResult<PageOf<ClientStanding>> {
-        let query = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "{STANDING_SELECT} WHERE c.application_id = $1 AND ($2 = 0 OR c.seq < $2) \
-             ORDER BY c.seq DESC LIMIT $3"
-        )))
+        let query = sqlx::query(sql::LIST_CLIENTS_NEWEST)
         .bind(app.to_string());
         list_page(&self.pool, query, page, standing_from_row).await
     }
@@ -762,10 +710,7 @@ impl Store for $store {
     }
 
     async fn applications_expiring_inactive(&self) -> StoreResult<Vec<(ApplicationId, u32)>> {
-        let rows = sqlx::query(
-            "SELECT id, expire_inactive_after_days FROM applications \
-             WHERE status = 'active' AND expire_inactive_after_days IS NOT NULL ORDER BY seq",
-        )
+        let rows = sqlx::query(sql::APPLICATIONS_EXPIRING_INACTIVE)
         .fetch_all(&self.pool)
         .await
         .map_err(map_err)?;
@@ -780,11 +725,7 @@ impl Store for $store {
     }
 
     async fn try_lease(&self, name: &str, holder: &str, now: i64, until: i64) -> StoreResult<bool> {
-        let taken = sqlx::query(
-            "INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at \
-             WHERE leases.holder = excluded.holder OR leases.expires_at < $4 RETURNING holder",
-        )
+        let taken = sqlx::query(sql::TRY_LEASE)
         .bind(name)
         .bind(holder)
         .bind(until)
@@ -796,7 +737,7 @@ impl Store for $store {
     }
 
     async fn release_lease(&self, name: &str, holder: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM leases WHERE name = $1 AND holder = $2")
+        sqlx::query(sql::RELEASE_LEASE)
             .bind(name)
             .bind(holder)
             .execute(&self.pool)
@@ -816,9 +757,7 @@ impl Store for $store {
         event: &AuditEvent,
     ) -> StoreResult<bool> {
         let mut tx = begin_write(&self.pool).await?;
-        let fresh = sqlx::query(
-            "INSERT INTO spike_alerts (statement_jti, day) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-        )
+        let fresh = sqlx::query(sql::RECORD_SPIKE)
         .bind(jti.to_string())
         .bind(day)
         .execute(&mut *tx)
@@ -838,11 +777,7 @@ impl Store for $store {
         hour: i64,
         more_than: u64,
     ) -> StoreResult<Vec<ApplicationId>> {
-        let rows = sqlx::query(
-            "SELECT DISTINCT s.application_id FROM registration_counts r \
-             JOIN software_statements s ON s.jti = r.id \
-             WHERE r.scope = 'statement' AND r.hour = $1 AND r.n > $2",
-        )
+        let rows = sqlx::query(sql::APPLICATIONS_REGISTERING)
         .bind(hour)
         .bind(i64::try_from(more_than).unwrap_or(i64::MAX))
         .fetch_all(&self.pool)
@@ -860,10 +795,7 @@ impl Store for $store {
         let corrupt = |what: &str| StoreError::Corrupt(what.to_owned());
         let count = |n: i64| u64::try_from(n).unwrap_or(0);
         let mut out = ActivityRollup::default();
-        let rows = sqlx::query(
-            "SELECT statement_jti, day, registrations, tokens FROM daily_activity \
-             WHERE application_id = $1 AND day >= $2 ORDER BY day",
-        )
+        let rows = sqlx::query(sql::DAILY_ACTIVITY)
         .bind(app.to_string())
         .bind(since_day)
         .fetch_all(&self.pool)
@@ -882,11 +814,7 @@ impl Store for $store {
         }
         // The last 7 days and a bit, hour by hour, for spike detection.
         let since_hour = (since_day * 24).max(dcr_core::time::unix_now().div_euclid(3_600) - 8 * 24);
-        let rows = sqlx::query(
-            "SELECT r.id, r.hour, r.n FROM registration_counts r \
-             JOIN software_statements s ON s.jti = r.id \
-             WHERE r.scope = 'statement' AND s.application_id = $1 AND r.hour >= $2",
-        )
+        let rows = sqlx::query(sql::HOURLY_REGISTRATIONS)
         .bind(app.to_string())
         .bind(since_hour)
         .fetch_all(&self.pool)
@@ -900,10 +828,7 @@ impl Store for $store {
                 count(row.try_get("n").map_err(map_err)?),
             ));
         }
-        let rows = sqlx::query(
-            "SELECT dimension, value, active FROM client_breakdown \
-             WHERE application_id = $1 AND active > 0 ORDER BY dimension, active DESC, value",
-        )
+        let rows = sqlx::query(sql::CLIENT_BREAKDOWN)
         .bind(app.to_string())
         .fetch_all(&self.pool)
         .await
@@ -919,7 +844,7 @@ impl Store for $store {
     }
 
     async fn touch_client(&self, id: &ClientId, at: i64) -> StoreResult<()> {
-        sqlx::query("UPDATE clients SET last_used_at = $1, last_seen_at = $1 WHERE id = $2")
+        sqlx::query(sql::TOUCH_CLIENT)
             .bind(at)
             .bind(id.to_string())
             .execute(&self.pool)
@@ -935,9 +860,9 @@ impl Store for $store {
         audit: &AuditEvent,
     ) -> StoreResult<Option<StatementRecord>> {
         revoke(&self.pool, audit, Revocation {
-            table: "software_statements",
-            key: "jti",
-            columns: STATEMENT_COLUMNS,
+            update: sql::REVOKE_STATEMENT,
+            select: sql::SELECT_STATEMENT,
+            cut_off: sql::STANDING_GROUPS_OF_STATEMENT,
             kind: "statement",
             via: None,
         }, jti.to_string(), at, $crate::decode::statement_from_row, |s| &s.programmer_id)
@@ -952,7 +877,7 @@ impl Store for $store {
     ) -> StoreResult<Option<StatementRecord>> {
         let mut tx = begin_write(&self.pool).await?;
         retire_in(&mut tx, jti, None, at, &audit.actor).await?;
-        let row = row_by(&mut *tx, STATEMENT_COLUMNS, "software_statements", "jti", jti.to_string()).await?;
+        let row = row_by(&mut *tx, sql::SELECT_STATEMENT, jti.to_string()).await?;
         commit_audited(tx, row, audit, $crate::decode::statement_from_row).await
     }
 
@@ -964,13 +889,10 @@ impl Store for $store {
         audit: &AuditEvent,
     ) -> StoreResult<Option<StatementRecord>> {
         let mut tx = begin_write(&self.pool).await?;
-        let Some(_) = row_by(&mut *tx, "jti", "software_statements", "jti", old.to_string()).await? else {
+        let Some(_) = row_by(&mut *tx, sql::STATEMENT_EXISTS, old.to_string()).await? else {
             return Ok(None);
         };
-        sqlx::query(
-            "INSERT INTO software_statements (jti, application_id, programmer_id, kid, issued_at, \
-             status, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
+        sqlx::query(sql::INSERT_STATEMENT)
         .bind(successor.jti.to_string())
         .bind(successor.application_id.to_string())
         .bind(successor.programmer_id.as_str())
@@ -982,7 +904,7 @@ impl Store for $store {
         .await
         .map_err(map_err)?;
         retire_in(&mut tx, old, Some(&successor.jti), at, &audit.actor).await?;
-        let row = row_by(&mut *tx, STATEMENT_COLUMNS, "software_statements", "jti", old.to_string()).await?;
+        let row = row_by(&mut *tx, sql::SELECT_STATEMENT, old.to_string()).await?;
         commit_audited(tx, row, audit, $crate::decode::statement_from_row).await
     }
 
@@ -993,10 +915,7 @@ impl Store for $store {
         audit: &AuditEvent,
     ) -> StoreResult<Option<Application>> {
         let mut tx = begin_write(&self.pool).await?;
-        sqlx::query(
-            "UPDATE applications SET max_registrations_per_hour_per_statement = $1, \
-             max_registrations_per_hour = $2, expire_inactive_after_days = $3 WHERE id = $4",
-        )
+        sqlx::query(sql::SET_APPLICATION_POLICY)
         .bind(policy.max_registrations_per_hour_per_statement.map(i64::from))
         .bind(policy.max_registrations_per_hour.map(i64::from))
         .bind(policy.expire_inactive_after_days.map(i64::from))
@@ -1004,7 +923,7 @@ impl Store for $store {
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
-        let row = row_by(&mut *tx, APP_COLUMNS, "applications", "id", id.to_string()).await?;
+        let row = row_by(&mut *tx, sql::SELECT_APPLICATION, id.to_string()).await?;
         commit_audited(tx, row, audit, |r| $crate::decode::application_from_row(r, "")).await
     }
 
@@ -1015,9 +934,9 @@ impl Store for $store {
         audit: &AuditEvent,
     ) -> StoreResult<Option<Application>> {
         revoke(&self.pool, audit, Revocation {
-            table: "applications",
-            key: "id",
-            columns: APP_COLUMNS,
+            update: sql::REVOKE_APPLICATION,
+            select: sql::SELECT_APPLICATION,
+            cut_off: sql::STANDING_GROUPS_OF_APPLICATION,
             kind: "application",
             via: None,
         }, id.to_string(), at, |r| $crate::decode::application_from_row(r, ""), |a| &a.programmer_id)
@@ -1032,9 +951,9 @@ impl Store for $store {
         audit: &AuditEvent,
     ) -> StoreResult<Option<ClientRecord>> {
         revoke(&self.pool, audit, Revocation {
-            table: "clients",
-            key: "id",
-            columns: CLIENT_COLUMNS,
+            update: sql::REVOKE_CLIENT,
+            select: sql::SELECT_CLIENT,
+            cut_off: sql::STANDING_GROUPS_OF_CLIENT,
             kind: "client",
             via: Some(via.as_str()),
         }, id.to_string(), at, $crate::decode::client_from_row, |c| &c.programmer_id)
@@ -1053,10 +972,7 @@ impl Store for $store {
     }
 
     async fn insert_api_key(&self, k: &ApiKeyRecord, audit: &AuditEvent) -> StoreResult<()> {
-        let insert = sqlx::query(
-            "INSERT INTO api_keys (id, key_hash, role, programmer_id, channel_id, name, \
-             created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
+        let insert = sqlx::query(sql::INSERT_API_KEY)
         .bind(k.id.to_string())
         .bind(&k.key_hash)
         .bind(k.role.as_str())
@@ -1069,9 +985,7 @@ impl Store for $store {
     }
 
     async fn find_api_key_by_hash(&self, hash: &[u8]) -> StoreResult<Option<ApiKeyRecord>> {
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {API_KEY_COLUMNS} FROM api_keys WHERE key_hash = $1"
-        )))
+        sqlx::query(sql::SELECT_API_KEY_BY_HASH)
         .bind(hash)
         .fetch_optional(&self.pool)
         .await
@@ -1082,7 +996,7 @@ impl Store for $store {
     }
 
     async fn count_api_keys(&self) -> StoreResult<u64> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM api_keys")
+        let n: i64 = sqlx::query_scalar(sql::COUNT_API_KEYS)
             .fetch_one(&self.pool)
             .await
             .map_err(map_err)?;
@@ -1090,7 +1004,7 @@ impl Store for $store {
     }
 
     async fn get_api_key(&self, id: &ApiKeyId) -> StoreResult<Option<ApiKeyRecord>> {
-        row_by(&self.pool, API_KEY_COLUMNS, "api_keys", "id", id.to_string())
+        row_by(&self.pool, sql::SELECT_API_KEY, id.to_string())
             .await?
             .as_ref()
             .map($crate::decode::api_key_from_row)
@@ -1102,10 +1016,7 @@ impl Store for $store {
         programmer: Option<&ProgrammerId>,
         page: PageRequest,
     ) -> StoreResult<PageOf<ApiKeyRecord>> {
-        let query = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {API_KEY_COLUMNS} FROM api_keys \
-             WHERE (CAST($1 AS TEXT) IS NULL OR programmer_id = $1) AND seq > $2 ORDER BY seq LIMIT $3"
-        )))
+        let query = sqlx::query(sql::LIST_API_KEYS)
         .bind(programmer.map(ProgrammerId::as_str));
         list_page(&self.pool, query, page, $crate::decode::api_key_from_row).await
     }
@@ -1117,13 +1028,13 @@ impl Store for $store {
         audit: &AuditEvent,
     ) -> StoreResult<Option<ApiKeyRecord>> {
         let mut tx = begin_write(&self.pool).await?;
-        sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+        sqlx::query(sql::REVOKE_API_KEY)
             .bind(at)
             .bind(id.to_string())
             .execute(&mut *tx)
             .await
             .map_err(map_err)?;
-        let row = row_by(&mut *tx, API_KEY_COLUMNS, "api_keys", "id", id.to_string()).await?;
+        let row = row_by(&mut *tx, sql::SELECT_API_KEY, id.to_string()).await?;
         commit_audited(tx, row, audit, $crate::decode::api_key_from_row).await
     }
 
@@ -1134,11 +1045,7 @@ impl Store for $store {
         programmer: Option<&ProgrammerId>,
         limit: u32,
     ) -> StoreResult<Vec<RevocationEntry>> {
-        let rows = sqlx::query(
-            "SELECT seq, kind, target, programmer_id, revoked_at FROM revocations \
-             WHERE seq > $1 AND revoked_at >= $2 AND ($3 IS NULL OR programmer_id = $3) \
-             ORDER BY seq LIMIT $4",
-        )
+        let rows = sqlx::query(sql::REVOCATIONS_SINCE)
         .bind(after_seq)
         .bind(not_before)
         .bind(programmer.map(ProgrammerId::as_str))
@@ -1153,10 +1060,7 @@ impl Store for $store {
         &self,
         programmer: Option<&ProgrammerId>,
     ) -> StoreResult<Vec<(ChannelId, ProgrammerId)>> {
-        let rows = sqlx::query(
-            "SELECT seq, id, programmer_id, name, created_at FROM channels \
-             WHERE (CAST($1 AS TEXT) IS NULL OR programmer_id = $1) ORDER BY seq",
-        )
+        let rows = sqlx::query(sql::CHANNEL_DIRECTORY)
         .bind(programmer.map(ProgrammerId::as_str))
         .fetch_all(&self.pool)
         .await
@@ -1172,15 +1076,7 @@ impl Store for $store {
         page: PageRequest,
     ) -> StoreResult<PageOf<AuditEvent>> {
         let (after, limit) = page_bounds(page);
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {AUDIT_COLUMNS} FROM audit_events \
-             WHERE ($1 = 0 OR seq < $1) \
-             AND ($2 IS NULL OR programmer_id = $2) AND ($3 IS NULL OR actor = $3) \
-             AND ($4 IS NULL OR action = $4) AND ($5 IS NULL OR target_id = $5) \
-             AND ($6 IS NULL OR at >= $6) AND ($7 IS NULL OR at <= $7) \
-             AND ($9 = 0 OR role <> 'device') \
-             ORDER BY seq DESC LIMIT $8"
-        )))
+        let rows = sqlx::query(sql::LIST_AUDIT)
         .bind(after)
         .bind(f.programmer_id.as_ref().map(ProgrammerId::as_str))
         .bind(f.actor.as_deref())
@@ -1197,10 +1093,7 @@ impl Store for $store {
     }
 
     async fn insert_user(&self, u: &UserRecord, audit: &AuditEvent) -> StoreResult<()> {
-        let insert = sqlx::query(
-            "INSERT INTO users (id, email, password_hash, role, programmer_id, channel_id, \
-             created_at, disabled_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
+        let insert = sqlx::query(sql::INSERT_USER)
         .bind(u.id.to_string())
         .bind(&u.email)
         .bind(&u.password_hash)
@@ -1213,7 +1106,7 @@ impl Store for $store {
     }
 
     async fn get_user(&self, id: &UserId) -> StoreResult<Option<UserRecord>> {
-        row_by(&self.pool, USER_COLUMNS, "users", "id", id.to_string())
+        row_by(&self.pool, sql::SELECT_USER, id.to_string())
             .await?
             .as_ref()
             .map($crate::decode::user_from_row)
@@ -1221,7 +1114,7 @@ impl Store for $store {
     }
 
     async fn find_user_by_email(&self, email: &str) -> StoreResult<Option<UserRecord>> {
-        row_by(&self.pool, USER_COLUMNS, "users", "email", email.to_owned())
+        row_by(&self.pool, sql::SELECT_USER_BY_EMAIL, email.to_owned())
             .await?
             .as_ref()
             .map($crate::decode::user_from_row)
@@ -1233,10 +1126,7 @@ impl Store for $store {
         programmer: &ProgrammerId,
         page: PageRequest,
     ) -> StoreResult<PageOf<UserRecord>> {
-        let query = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE programmer_id = $1 AND seq > $2 \
-             ORDER BY seq LIMIT $3"
-        )))
+        let query = sqlx::query(sql::LIST_USERS)
         .bind(programmer.as_str());
         list_page(&self.pool, query, page, $crate::decode::user_from_row).await
     }
@@ -1248,32 +1138,29 @@ impl Store for $store {
         audit: &AuditEvent,
     ) -> StoreResult<Option<UserRecord>> {
         let mut tx = begin_write(&self.pool).await?;
-        sqlx::query("UPDATE users SET disabled_at = $1 WHERE id = $2 AND disabled_at IS NULL")
+        sqlx::query(sql::DISABLE_USER)
             .bind(at)
             .bind(id.to_string())
             .execute(&mut *tx)
             .await
             .map_err(map_err)?;
-        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+        sqlx::query(sql::DELETE_USER_SESSIONS)
             .bind(id.to_string())
             .execute(&mut *tx)
             .await
             .map_err(map_err)?;
-        let row = row_by(&mut *tx, USER_COLUMNS, "users", "id", id.to_string()).await?;
+        let row = row_by(&mut *tx, sql::SELECT_USER, id.to_string()).await?;
         commit_audited(tx, row, audit, $crate::decode::user_from_row).await
     }
 
     async fn insert_session(&self, s: &SessionRecord, audit: &AuditEvent) -> StoreResult<()> {
         let mut tx = begin_write(&self.pool).await?;
-        sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
+        sqlx::query(sql::DELETE_EXPIRED_SESSIONS)
             .bind(s.created_at)
             .execute(&mut *tx)
             .await
             .map_err(map_err)?;
-        sqlx::query(
-            "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5)",
-        )
+        sqlx::query(sql::INSERT_SESSION)
         .bind(&s.token_hash)
         .bind(s.user_id.to_string())
         .bind(&s.csrf_token)
@@ -1287,10 +1174,7 @@ impl Store for $store {
     }
 
     async fn find_session(&self, token_hash: &[u8]) -> StoreResult<Option<SessionRecord>> {
-        sqlx::query(
-            "SELECT token_hash, user_id, csrf_token, created_at, expires_at FROM sessions \
-             WHERE token_hash = $1",
-        )
+        sqlx::query(sql::SELECT_SESSION)
         .bind(token_hash)
         .fetch_optional(&self.pool)
         .await
@@ -1301,7 +1185,7 @@ impl Store for $store {
     }
 
     async fn delete_session(&self, token_hash: &[u8]) -> StoreResult<()> {
-        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+        sqlx::query(sql::DELETE_SESSION)
             .bind(token_hash)
             .execute(&self.pool)
             .await
@@ -1538,10 +1422,7 @@ impl Store for $store {
     }
 
     async fn list_signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>> {
-        let rows = sqlx::query(
-            "SELECT kid, alg, state, sealed_private_key, public_jwk, created_at, retired_at \
-             FROM signing_keys ORDER BY seq",
-        )
+        let rows = sqlx::query(sql::LIST_SIGNING_KEYS)
         .fetch_all(&self.pool)
         .await
         .map_err(map_err)?;
@@ -1549,10 +1430,7 @@ impl Store for $store {
     }
 
     async fn insert_signing_key(&self, k: &SigningKeyRecord) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO signing_keys (kid, alg, state, sealed_private_key, public_jwk, \
-             created_at, retired_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
+        sqlx::query(sql::INSERT_SIGNING_KEY)
         .bind(&k.kid)
         .bind(&k.alg)
         .bind(k.state.as_str())
@@ -1574,32 +1452,24 @@ impl Store for $store {
     ) -> StoreResult<()> {
         let mut tx = begin_write(&self.pool).await?;
         let next: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM signing_keys WHERE state = 'next'")
+            sqlx::query_scalar(sql::COUNT_NEXT_SIGNING_KEYS)
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(map_err)?;
         if next < 1 {
             return Err(StoreError::Conflict(dcr_core::store::Conflict::NoNextKey));
         }
-        sqlx::query(
-            "UPDATE signing_keys SET state = 'retired', retired_at = $1 WHERE state = 'active'",
-        )
+        sqlx::query(sql::RETIRE_ACTIVE_SIGNING_KEY)
         .bind(at)
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
         // The oldest next key: the one verifiers have had longest.
-        sqlx::query(
-            "UPDATE signing_keys SET state = 'active' WHERE kid = \
-             (SELECT kid FROM signing_keys WHERE state = 'next' ORDER BY seq LIMIT 1)",
-        )
+        sqlx::query(sql::PROMOTE_NEXT_SIGNING_KEY)
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
-        sqlx::query(
-            "INSERT INTO signing_keys (kid, alg, state, sealed_private_key, public_jwk, \
-             created_at, retired_at) VALUES ($1, $2, 'next', $3, $4, $5, NULL)",
-        )
+        sqlx::query(sql::INSERT_NEXT_SIGNING_KEY)
         .bind(&new_next.kid)
         .bind(&new_next.alg)
         .bind(&new_next.sealed_private_key)
@@ -1618,17 +1488,12 @@ impl Store for $store {
         at: i64,
     ) -> StoreResult<()> {
         let mut tx = begin_write(&self.pool).await?;
-        sqlx::query(
-            "UPDATE signing_keys SET state = 'retired', retired_at = $1 WHERE state = 'next'",
-        )
+        sqlx::query(sql::RETIRE_NEXT_SIGNING_KEY)
         .bind(at)
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
-        sqlx::query(
-            "INSERT INTO signing_keys (kid, alg, state, sealed_private_key, public_jwk, \
-             created_at, retired_at) VALUES ($1, $2, 'next', $3, $4, $5, NULL)",
-        )
+        sqlx::query(sql::INSERT_NEXT_SIGNING_KEY)
         .bind(&new_next.kid)
         .bind(&new_next.alg)
         .bind(&new_next.sealed_private_key)
@@ -1643,9 +1508,12 @@ impl Store for $store {
 
 /// Which row a revocation flips, and how it is logged.
 struct Revocation {
-    table: &'static str,
-    key: &'static str,
-    columns: &'static str,
+    /// `sql::REVOKE_*`: flips the row if it is active.
+    update: &'static str,
+    /// `sql::SELECT_*`: reads it back.
+    select: &'static str,
+    /// `sql::STANDING_GROUPS_OF_*`: the standing clients it cuts off.
+    cut_off: &'static str,
     kind: &'static str,
     /// `revoked_via` of a client; `None` for tables without one.
     via: Option<&'static str>,
@@ -1660,7 +1528,7 @@ async fn retire_in(
     at: i64,
     actor: &str,
 ) -> StoreResult<()> {
-    let status: Option<String> = sqlx::query_scalar("SELECT status FROM software_statements WHERE jti = $1")
+    let status: Option<String> = sqlx::query_scalar(sql::STATEMENT_STATUS)
         .bind(jti.to_string())
         .fetch_optional(&mut **tx)
         .await
@@ -1668,10 +1536,7 @@ async fn retire_in(
     if status.as_deref() == Some("revoked") {
         return Err(StoreError::Conflict(dcr_core::store::Conflict::StatementRevoked));
     }
-    sqlx::query(
-        "UPDATE software_statements SET retired_at = COALESCE(retired_at, $1), \
-         retired_by = COALESCE(retired_by, $2), successor = COALESCE($3, successor) WHERE jti = $4",
-    )
+    sqlx::query(sql::RETIRE_STATEMENT)
     .bind(at)
     .bind(actor)
     .bind(successor.map(ToString::to_string))
@@ -1694,30 +1559,17 @@ async fn revoke<T>(
     decode: impl Fn(&$row) -> StoreResult<T>,
     owner: impl Fn(&T) -> &ProgrammerId,
 ) -> StoreResult<Option<T>> {
-    let Revocation { table, key, columns, kind, via } = what;
+    let Revocation { update, select, cut_off, kind, via } = what;
     let mut tx = begin_write(pool).await?;
     // What the revocation takes from the standing-client breakdown, read before it
     // happens (clients already cut off were taken away then).
-    let condition = match kind {
-        "client" => "c.id = $1",
-        "statement" => "c.statement_jti = $1",
-        _ => "c.application_id = $1",
-    };
-    let lost = standing_groups(&mut tx, condition, id.clone()).await?;
-    // `table`, `key`, `columns` and `via` are constants of this module, never input.
-    let set_via = via.map(|v| format!(", revoked_via = '{v}'")).unwrap_or_default();
-    let changed = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "UPDATE {table} SET status = 'revoked', revoked_at = $1, revoked_by = $3{set_via} \
-         WHERE {key} = $2 AND status = 'active'"
-    )))
-    .bind(at)
-    .bind(&id)
-    .bind(&audit.actor)
-    .execute(&mut *tx)
-    .await
-    .map_err(map_err)?
-    .rows_affected();
-    let row = row_by(&mut *tx, columns, table, key, id.clone()).await?;
+    let lost = standing_groups(&mut tx, cut_off, id.clone()).await?;
+    let mut update = sqlx::query(update).bind(at).bind(&id).bind(&audit.actor);
+    if let Some(via) = via {
+        update = update.bind(via);
+    }
+    let changed = update.execute(&mut *tx).await.map_err(map_err)?.rows_affected();
+    let row = row_by(&mut *tx, select, id.clone()).await?;
     if let (1, Some(r)) = (changed, &row) {
         let owner = owner(&decode(r)?).as_str().to_owned();
         log_revocation(&mut tx, kind, &id, &owner, at).await?;
@@ -1726,19 +1578,12 @@ async fn revoke<T>(
     commit_audited(tx, row, audit, decode).await
 }
 
-/// The row of `table` whose `key` column equals `value`. `columns`, `table` and `key`
-/// are constants of this module, never input.
-async fn row_by<'e, E>(
-    executor: E,
-    columns: &str,
-    table: &str,
-    key: &str,
-    value: String,
-) -> StoreResult<Option<$row>>
+/// The row a `sql::SELECT_*` by-key query (`$1` = `value`) reads, if any.
+async fn row_by<'e, E>(executor: E, query: &'static str, value: String) -> StoreResult<Option<$row>>
 where
     E: sqlx::Executor<'e, Database = $db>,
 {
-    sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {columns} FROM {table} WHERE {key} = $1")))
+    sqlx::query(query)
         .bind(value)
         .fetch_optional(executor)
         .await
@@ -1768,13 +1613,11 @@ async fn log_revocation(
     at: i64,
 ) -> StoreResult<()> {
     // Serialises revocations (they are rare) so that log order is commit order.
-    sqlx::query("UPDATE revocation_order SET n = n + 1")
+    sqlx::query(sql::BUMP_REVOCATION_ORDER)
         .execute(&mut **tx)
         .await
         .map_err(map_err)?;
-    sqlx::query(
-        "INSERT INTO revocations (kind, target, programmer_id, revoked_at) VALUES ($1, $2, $3, $4)",
-    )
+    sqlx::query(sql::INSERT_REVOCATION)
     .bind(kind)
     .bind(target)
     .bind(programmer)
@@ -1934,26 +1777,23 @@ async fn adjust_breakdown(
 /// bound-parameter limits of SQLite (32 766) and PostgreSQL (65 535).
 const REVOKE_CHUNK: usize = 500;
 
-/// The standing clients chosen by `condition` (a constant of this module over `c`,
-/// with one `$1`), grouped by breakdown key, negated: what revoking them takes away.
+/// The standing clients a `sql::STANDING_GROUPS_OF_*` query picks (`$1` = `bind`),
+/// grouped by breakdown key, negated: what revoking them takes away.
 async fn standing_groups(
     tx: &mut sqlx::Transaction<'_, $db>,
-    condition: &str,
+    query: &'static str,
     bind: String,
 ) -> StoreResult<Vec<(String, &'static str, String, i64)>> {
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT c.application_id, c.platform, COALESCE(c.os_name, '') AS os, \
-         COALESCE(c.model, '') AS model, COUNT(*) AS n \
-         FROM clients c \
-         JOIN software_statements s ON s.jti = c.statement_jti \
-         JOIN applications a ON a.id = c.application_id \
-         WHERE {condition} AND c.status = 'active' AND s.status = 'active' AND a.status = 'active' \
-         GROUP BY c.application_id, c.platform, COALESCE(c.os_name, ''), COALESCE(c.model, '')"
-    )))
+    let rows = sqlx::query(query)
     .bind(bind)
     .fetch_all(&mut **tx)
     .await
     .map_err(map_err)?;
+    lost_by_group(&rows)
+}
+
+/// Rows of a `sql::STANDING_GROUPS` query as negated breakdown counts.
+fn lost_by_group(rows: &[$row]) -> StoreResult<Vec<(String, &'static str, String, i64)>> {
     let mut out = Vec::new();
     for row in rows {
         let app: String = row.try_get("application_id").map_err(map_err)?;
@@ -1984,10 +1824,7 @@ async fn insert_audit<'e, E>(executor: E, e: &AuditEvent) -> StoreResult<()>
 where
     E: sqlx::Executor<'e, Database = $db>,
 {
-    sqlx::query(
-        "INSERT INTO audit_events (at, actor, role, programmer_id, action, target_kind, \
-         target_id, source_ip) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
+    sqlx::query(sql::INSERT_AUDIT_EVENT)
     .bind(e.at)
     .bind(&e.actor)
     .bind(&e.role)
