@@ -5,11 +5,9 @@
 use std::future::Future;
 
 use dcr_core::error::AdminError;
-use dcr_core::ids::{ApplicationId, ClientId, ProgrammerId, StatementId};
-use dcr_core::model::{
-    Application, ApplicationPolicy, ClientFilter, ClientStanding, StatementRecord,
-};
-use dcr_core::service::{NewApplication, Principal, RotatedStatement};
+use dcr_core::ids::{ApplicationId, ProgrammerId, StatementId};
+use dcr_core::model::{Application, ApplicationPolicy, ClientFilter, StatementRecord};
+use dcr_core::service::{NewApplication, Principal, Revocable, RotatedStatement};
 
 use crate::state::AppState;
 
@@ -62,15 +60,16 @@ pub async fn issue_statement(
     Ok((record, jws))
 }
 
-pub async fn revoke_statement(
+/// Revokes a statement, an application or a client (`Dcr::revoke`).
+pub async fn revoke<T: Revocable>(
     state: &AppState,
     who: &Principal,
-    jti: &StatementId,
-) -> Result<StatementRecord> {
-    let s = state.dcr.revoke_statement(who, jti).await?;
-    tracing::info!(actor = %who.actor, jti = %s.jti, "software statement revoked");
-    crate::metrics::revocation("statement");
-    Ok(s)
+    target: &T,
+) -> Result<T::Revoked> {
+    let revoked = state.dcr.revoke(who, target).await?;
+    tracing::info!(actor = %who.actor, kind = T::KIND, target = %target, "{} revoked", T::KIND);
+    crate::metrics::revocation(T::KIND);
+    Ok(revoked)
 }
 
 pub async fn retire_statement(
@@ -91,28 +90,6 @@ pub async fn rotate_statement(
     let rotated = state.dcr.rotate_statement(who, jti).await?;
     tracing::info!(actor = %who.actor, retired = %rotated.retired.jti, successor = %rotated.successor.jti, "software statement rotated");
     Ok(rotated)
-}
-
-pub async fn revoke_application(
-    state: &AppState,
-    who: &Principal,
-    app_id: &ApplicationId,
-) -> Result<Application> {
-    let app = state.dcr.revoke_application(who, app_id).await?;
-    tracing::info!(actor = %who.actor, application = %app.id, "application revoked");
-    crate::metrics::revocation("application");
-    Ok(app)
-}
-
-pub async fn revoke_client(
-    state: &AppState,
-    who: &Principal,
-    client_id: &ClientId,
-) -> Result<ClientStanding> {
-    let c = state.dcr.revoke_client(who, client_id).await?;
-    tracing::info!(actor = %who.actor, client_id = %c.client.id, "client revoked");
-    crate::metrics::revocation("client");
-    Ok(c)
 }
 
 /// Bulk revocation; `dry_run` only counts (and logs nothing).

@@ -567,46 +567,6 @@ impl Dcr {
         Ok(statement)
     }
 
-    pub async fn revoke_statement(
-        &self,
-        who: &Principal,
-        jti: &StatementId,
-    ) -> Result<StatementRecord, AdminError> {
-        let statement = self.get_statement(who, jti).await?;
-        let jti = statement.jti;
-        let audit = audit_event(
-            who,
-            AuditAction::StatementRevoked,
-            "statement",
-            &jti.to_string(),
-            Some(&statement.programmer_id),
-        );
-        let revoked = self.store.revoke_statement(&jti, audit.at, &audit).await?;
-        self.forget_standings();
-        revoked.ok_or(AdminError::NotFound)
-    }
-
-    pub async fn revoke_application(
-        &self,
-        who: &Principal,
-        app_id: &ApplicationId,
-    ) -> Result<Application, AdminError> {
-        let app = self.get_application(who, app_id).await?;
-        let audit = audit_event(
-            who,
-            AuditAction::ApplicationRevoked,
-            "application",
-            &app.id.to_string(),
-            Some(&app.programmer_id),
-        );
-        let revoked = self
-            .store
-            .revoke_application(&app.id, audit.at, &audit)
-            .await?;
-        self.forget_standings();
-        revoked.ok_or(AdminError::NotFound)
-    }
-
     /// A client with its statement's and application's standing: what every reader
     /// needs for the client's effective status ([`ClientStanding::effective`]).
     pub async fn get_client(
@@ -633,30 +593,143 @@ impl Dcr {
         let app = self.get_application(who, app_id).await?;
         Ok(self.store.list_clients(&app.id, page).await?)
     }
+}
 
-    pub async fn revoke_client(
+/// What [`Dcr::revoke`] cuts off, by id: a statement (`StatementId`), an application
+/// (`ApplicationId`, with every statement and client made from it) or one client
+/// (`ClientId`). Each says how it is found for a caller, how it is flipped in the
+/// store and what the caller gets back; the order (check, audit, flip, forget the
+/// cached standings) is `revoke`'s alone.
+pub trait Revocable: std::fmt::Display + Send + Sync {
+    /// The target as it is after the revocation.
+    type Revoked: Send;
+    const ACTION: AuditAction;
+    /// The audit event's `target_kind`, and the `kind` label of the revocations metric.
+    const KIND: &'static str;
+
+    /// The target if `who` may see it, `NotFound` otherwise (so another tenant's id is
+    /// indistinguishable from an unknown one).
+    fn visible(
+        &self,
+        dcr: &Dcr,
+        who: &Principal,
+    ) -> impl Future<Output = Result<Self::Revoked, AdminError>> + Send;
+
+    fn programmer(found: &Self::Revoked) -> &ProgrammerId;
+
+    /// Flips it to revoked with `audit` in the same transaction (idempotent), and
+    /// reads it back; `NotFound` if it went away meanwhile.
+    fn flip(
+        &self,
+        dcr: &Dcr,
+        who: &Principal,
+        audit: &AuditEvent,
+    ) -> impl Future<Output = Result<Self::Revoked, AdminError>> + Send;
+}
+
+impl Dcr {
+    /// Revokes `target` for `who`: a statement, an application or a client (see
+    /// [`Revocable`]). Audited in the store's transaction; the standings cached for
+    /// the token and verify paths are forgotten, so the cut-off takes effect at once
+    /// on this node (other nodes: at their next revocation-feed poll).
+    pub async fn revoke<T: Revocable>(
         &self,
         who: &Principal,
-        id: &ClientId,
-    ) -> Result<ClientStanding, AdminError> {
-        let standing = self.get_client(who, id).await?;
-        let client = &standing.client;
+        target: &T,
+    ) -> Result<T::Revoked, AdminError> {
+        let found = target.visible(self, who).await?;
         let audit = audit_event(
             who,
-            AuditAction::ClientRevoked,
-            "client",
-            &client.id.to_string(),
-            Some(&client.programmer_id),
+            T::ACTION,
+            T::KIND,
+            &target.to_string(),
+            Some(T::programmer(&found)),
         );
-        self.store
-            .revoke_client(&client.id, RevokedVia::Client, audit.at, &audit)
-            .await?
-            .ok_or(AdminError::NotFound)?;
+        let revoked = target.flip(self, who, &audit).await;
         self.forget_standings();
-        self.get_client(who, id).await
+        revoked
     }
 }
 
+impl Revocable for StatementId {
+    type Revoked = StatementRecord;
+    const ACTION: AuditAction = AuditAction::StatementRevoked;
+    const KIND: &'static str = "statement";
+
+    async fn visible(&self, dcr: &Dcr, who: &Principal) -> Result<StatementRecord, AdminError> {
+        dcr.get_statement(who, self).await
+    }
+
+    fn programmer(found: &StatementRecord) -> &ProgrammerId {
+        &found.programmer_id
+    }
+
+    async fn flip(
+        &self,
+        dcr: &Dcr,
+        _: &Principal,
+        audit: &AuditEvent,
+    ) -> Result<StatementRecord, AdminError> {
+        dcr.store
+            .revoke_statement(self, audit.at, audit)
+            .await?
+            .ok_or(AdminError::NotFound)
+    }
+}
+
+impl Revocable for ApplicationId {
+    type Revoked = Application;
+    const ACTION: AuditAction = AuditAction::ApplicationRevoked;
+    const KIND: &'static str = "application";
+
+    async fn visible(&self, dcr: &Dcr, who: &Principal) -> Result<Application, AdminError> {
+        dcr.get_application(who, self).await
+    }
+
+    fn programmer(found: &Application) -> &ProgrammerId {
+        &found.programmer_id
+    }
+
+    async fn flip(
+        &self,
+        dcr: &Dcr,
+        _: &Principal,
+        audit: &AuditEvent,
+    ) -> Result<Application, AdminError> {
+        dcr.store
+            .revoke_application(self, audit.at, audit)
+            .await?
+            .ok_or(AdminError::NotFound)
+    }
+}
+
+impl Revocable for ClientId {
+    /// With its statement's and application's standing, as `get_client` gives it.
+    type Revoked = ClientStanding;
+    const ACTION: AuditAction = AuditAction::ClientRevoked;
+    const KIND: &'static str = "client";
+
+    async fn visible(&self, dcr: &Dcr, who: &Principal) -> Result<ClientStanding, AdminError> {
+        dcr.get_client(who, self).await
+    }
+
+    fn programmer(found: &ClientStanding) -> &ProgrammerId {
+        &found.client.programmer_id
+    }
+
+    async fn flip(
+        &self,
+        dcr: &Dcr,
+        who: &Principal,
+        audit: &AuditEvent,
+    ) -> Result<ClientStanding, AdminError> {
+        dcr.store
+            .revoke_client(self, RevokedVia::Client, audit.at, audit)
+            .await?
+            .ok_or(AdminError::NotFound)?;
+        dcr.get_client(who, self).await
+    }
+}
 impl Dcr {
     /// Creates a key of programmer `pid` (shown once): `programmer-admin`,
     /// `channel-admin` (naming one of its channels) or `resource-server`. For those

@@ -16,7 +16,7 @@ use crate::model::AuditAction;
 use std::sync::{Arc, RwLock};
 
 pub use access::VerifiedAccess;
-pub use admin::{MIN_BOOTSTRAP_KEY_CHARS, NewApplication};
+pub use admin::{MIN_BOOTSTRAP_KEY_CHARS, NewApplication, Revocable};
 pub use client_management::RegistrationAccessError;
 pub use console::{ApplicationSummary, StatementSummary, Totals};
 pub use feed::{FEED_PAGE, RevocationFeed};

@@ -354,7 +354,7 @@ async fn revoke_statement(
     body: Body,
 ) -> AdminResult<Json<wire::SoftwareStatement>> {
     empty_body(body).await?;
-    let s = crate::actions::revoke_statement(&state, &who, &jti).await?;
+    let s = crate::actions::revoke(&state, &who, &jti).await?;
     statement_json(&state, &who, s).await
 }
 
@@ -614,7 +614,7 @@ async fn revoke_application(
     body: Body,
 ) -> AdminResult<Json<wire::Application>> {
     empty_body(body).await?;
-    let app = crate::actions::revoke_application(&state, &who, &app_id).await?;
+    let app = crate::actions::revoke(&state, &who, &app_id).await?;
     Ok(Json(application_view(app)))
 }
 
@@ -645,7 +645,7 @@ async fn revoke_client(
     body: Body,
 ) -> AdminResult<Json<wire::Client>> {
     empty_body(body).await?;
-    let c = crate::actions::revoke_client(&state, &who, &client_id).await?;
+    let c = crate::actions::revoke(&state, &who, &client_id).await?;
     Ok(Json(client_view(c)))
 }
 

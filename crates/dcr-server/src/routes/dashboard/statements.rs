@@ -218,7 +218,7 @@ async fn statement_action(
         }
         StatementAction::Revoke => {
             let cut = impact_of(state, session, &app, &filter).await?.total();
-            crate::actions::revoke_statement(state, who, &jti).await?;
+            crate::actions::revoke(state, who, &jti).await?;
             Ok(done(&app, "statement-revoked", cut))
         }
         StatementAction::Rotate => {
@@ -297,7 +297,7 @@ pub(super) async fn revoke_application(
         let cut = impact_of(&state, &session, &app, &ClientFilter::default())
             .await?
             .total();
-        crate::actions::revoke_application(&state, &session.principal, &app.id).await?;
+        crate::actions::revoke(&state, &session.principal, &app.id).await?;
         Ok::<_, AdminError>(done(&app, "application-revoked", cut))
     };
     result.await.unwrap_or_else(|e| failure(Some(&session), e))
@@ -358,7 +358,7 @@ pub(super) async fn revoke_client(
         if client.client.application_id != app.id {
             return Err(AdminError::NotFound);
         }
-        crate::actions::revoke_client(&state, &session.principal, &client.client.id).await?;
+        crate::actions::revoke(&state, &session.principal, &client.client.id).await?;
         Ok(done(&app, "client-revoked", 1))
     };
     result.await.unwrap_or_else(|e| failure(Some(&session), e))
