@@ -19,6 +19,19 @@ use tokio::sync::oneshot;
 /// on it; the cluster tests get it from here.
 pub use dcr_store_conformance::PgServer;
 
+/// `.fetch_json().await` on a request: send it and read a JSON body, failing the
+/// test on a transport error or a body that is not JSON (the status is not checked:
+/// assert it on the body's fields, or use `send` when the status is the point).
+pub trait FetchJson {
+    fn fetch_json<T: serde::de::DeserializeOwned>(self) -> impl Future<Output = T> + Send;
+}
+
+impl FetchJson for reqwest::RequestBuilder {
+    async fn fetch_json<T: serde::de::DeserializeOwned>(self) -> T {
+        self.send().await.unwrap().json().await.unwrap()
+    }
+}
+
 pub const OPERATOR_KEY: &str = "test-operator-key-0123456789abcdef";
 
 pub struct TestApp {
@@ -127,14 +140,7 @@ impl TestApp {
 
     /// GET `path` without credentials and parse the JSON answer.
     pub async fn get_json(&self, path: &str) -> Value {
-        self.http
-            .get(self.url(path))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        self.http.get(self.url(path)).fetch_json().await
     }
 
     pub async fn admin_get(&self, path: &str) -> (StatusCode, Value) {

@@ -8,6 +8,7 @@
 
 mod common;
 
+use dcr_testkit::FetchJson as _;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -207,12 +208,8 @@ async fn debug_logs_never_contain_secrets_statements_or_tokens() {
         .post(format!(
             "{b}/o/client/token?grant_type=client_credentials&client_id={id}&client_secret={secret}"
         ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .fetch_json()
+        .await;
     let token = tok["access_token"].as_str().unwrap().to_owned();
     http.post(format!("{b}/oauth2/token"))
         .basic_auth(id, Some(format!("{secret}-wrong")))
@@ -500,12 +497,8 @@ async fn dcr_client_registers_once_prints_tokens_and_calls() {
     let seen: serde_json::Value = http
         .get(format!("{b}/admin/v1/clients/{id}"))
         .bearer_auth("client-cli-operator-key-0123456789abcdef")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .fetch_json()
+        .await;
     assert_eq!(
         seen["platform"], "roku",
         "the device info reached the server"

@@ -4,6 +4,7 @@
 
 mod common;
 
+use dcr_testkit::FetchJson as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -373,11 +374,7 @@ async fn two_nodes_share_one_registration_quota() {
             nodes[0].base
         ))
         .bearer_auth(OPERATOR)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .fetch_json()
+        .await;
     assert_eq!(clients["items"].as_array().unwrap().len(), 25);
 }

@@ -2,6 +2,7 @@
 //! revocation reaching every protected path within 5 s.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use dcr_testkit::FetchJson as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -349,12 +350,8 @@ async fn the_guard_refetches_the_jwks_for_an_unknown_kid_at_most_once_per_interv
         .http
         .get(app.url("/o/revocations"))
         .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .fetch_json()
+        .await;
     let (jwks_server, hits) = counting_jwks(&app).await;
     // A guard that starts knowing no key at all.
     let mut config = GuardConfig::new(&jwks_server, key);

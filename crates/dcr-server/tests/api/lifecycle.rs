@@ -2,6 +2,7 @@
 //! rotating a leaked statement, registration quotas, bulk revocation by filter,
 //! inactivity expiry and activity data.
 
+use dcr_testkit::FetchJson as _;
 use dcr_testkit::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -305,12 +306,8 @@ async fn bulk_revocation_cuts_off_what_registered_after_a_leak() {
         .http
         .get(app.url("/o/revocations"))
         .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .fetch_json()
+        .await;
     let revoked: Vec<&Value> = feed["revoked_clients"].as_array().unwrap().iter().collect();
     assert!(
         after.iter().all(|(id, _)| revoked.contains(&&json!(id))),

@@ -2,6 +2,7 @@
 //! RS256 and EdDSA keys with thumbprint `kid`s (RFC 7638), token revocation by the
 //! client (RFC 7009) and registration management (RFC 7592).
 
+use dcr_testkit::FetchJson as _;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -346,12 +347,8 @@ async fn a_client_revokes_its_own_token_and_nothing_else() {
         .http
         .get(app.url("/o/revocations"))
         .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .fetch_json()
+        .await;
     let jti = claims(&ready.token)["jti"].as_str().unwrap().to_owned();
     assert!(
         feed["revoked_tokens"]

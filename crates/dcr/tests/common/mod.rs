@@ -1,6 +1,7 @@
 //! Starting the real `dcr` binary for tests.
 #![allow(dead_code)]
 
+use dcr_testkit::FetchJson as _;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -112,12 +113,8 @@ pub async fn seed(http: &reqwest::Client, base: &str, operator: &str) -> String 
             app["id"].as_str().unwrap()
         ))
         .bearer_auth(operator)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .fetch_json()
+        .await;
     st["software_statement"].as_str().unwrap().to_owned()
 }
 
