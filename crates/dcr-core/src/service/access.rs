@@ -8,14 +8,15 @@ use crate::access::{Requirements, authorize, needs_channel_owner, verify_token};
 use crate::error::AccessError;
 use std::sync::Arc;
 
-use crate::ids::ClientId;
+use crate::ids::{ApplicationId, ClientId, StatementId};
 use crate::jose::JoseError;
 use crate::time::unix_now;
 
-/// A call that may proceed, and who makes it.
+/// A call that may proceed, and who makes it: the verified token's claims, shared
+/// with the cache of verified tokens rather than copied for each call.
 #[derive(Debug, Clone)]
 pub struct VerifiedAccess {
-    pub claims: AccessTokenClaims,
+    pub claims: Arc<AccessTokenClaims>,
 }
 
 impl Dcr {
@@ -35,9 +36,7 @@ impl Dcr {
             _ => None,
         };
         authorize(&claims, origin_active, required, owner.as_deref())?;
-        Ok(VerifiedAccess {
-            claims: claims.as_ref().clone(),
-        })
+        Ok(VerifiedAccess { claims })
     }
 
     /// The token's claims: from the cache of verified tokens, or verified now.
@@ -68,8 +67,11 @@ impl Dcr {
         let Some(standing) = self.standing(&client_id).await? else {
             return Ok(false);
         };
-        let same_origin = standing.client.statement_jti.to_string() == claims.sst
-            && standing.application.id.to_string() == claims.software_id;
+        // Compared as parsed ids: no string is built on this path.
+        let same_origin = StatementId::parse(&claims.sst)
+            .is_ok_and(|sst| sst == standing.client.statement_jti)
+            && ApplicationId::parse(&claims.software_id)
+                .is_ok_and(|app| app == standing.application.id);
         Ok(standing.is_active() && same_origin)
     }
 }

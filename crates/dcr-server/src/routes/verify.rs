@@ -9,7 +9,8 @@ use axum::{Json, Router};
 use dcr_core::access::Requirements;
 use dcr_core::error::AccessError;
 use dcr_proto::EnhancedErrorCode;
-use serde_json::json;
+use dcr_proto::claims::Audience;
+use serde::Serialize;
 
 use crate::error::EnhancedFailure;
 use crate::extract::{bearer_token, explicit_device_info, single_header};
@@ -20,6 +21,21 @@ pub fn router() -> Router<AppState> {
         .route("/o/auth/verify", any(verify))
         // Envoy's ext_authz appends the original path to its `path_prefix`.
         .route("/o/auth/verify/{*original_path}", any(verify))
+}
+
+/// The `200` body: who is calling, borrowed from the verified claims (no copy of
+/// them per call). Members in alphabetical order, so the bytes are those of a JSON
+/// map; `channels` is `null` for a programmer-wide application.
+#[derive(Serialize)]
+struct Allowed<'a> {
+    active: bool,
+    aud: &'a Audience,
+    channels: Option<&'a [String]>,
+    client_id: &'a str,
+    exp: i64,
+    programmer: &'a str,
+    scope: &'a str,
+    software_id: &'a str,
 }
 
 async fn verify(
@@ -48,17 +64,17 @@ async fn verify(
     };
 
     let access = state.dcr.verify_access(token, &required).await?;
-    let claims = &access.claims;
-    let mut response = Json(json!({
-        "active": true,
-        "client_id": claims.client_id,
-        "software_id": claims.software_id,
-        "programmer": claims.programmer,
-        "scope": claims.scope,
-        "aud": claims.aud,
-        "channels": claims.channels,
-        "exp": claims.exp,
-    }))
+    let claims = &*access.claims;
+    let mut response = Json(Allowed {
+        active: true,
+        aud: &claims.aud,
+        channels: claims.channels.as_deref(),
+        client_id: &claims.client_id,
+        exp: claims.exp,
+        programmer: &claims.programmer,
+        scope: &claims.scope,
+        software_id: &claims.software_id,
+    })
     .into_response();
     response
         .extensions_mut()
