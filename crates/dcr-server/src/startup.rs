@@ -99,15 +99,16 @@ impl Application {
                 }
             }
         });
-        // Access tokens revoked on any node (RFC 7009) reach this one within a second.
+        // What any node revokes (clients, statements, applications, access tokens)
+        // reaches this one within a second.
         let weak = Arc::downgrade(&dcr);
         tokio::spawn(async move {
             let mut every = tokio::time::interval(REVOKED_TOKENS_SYNC_INTERVAL);
             loop {
                 every.tick().await;
                 let Some(dcr) = weak.upgrade() else { return };
-                if let Err(e) = dcr.sync_revoked_tokens().await {
-                    tracing::debug!(error = %e, "reading revoked tokens failed; will retry");
+                if let Err(e) = dcr.sync_revocations().await {
+                    tracing::debug!(error = %e, "reading the revocation log failed; will retry");
                 }
             }
         });

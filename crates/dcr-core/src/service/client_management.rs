@@ -188,10 +188,21 @@ impl Dcr {
         Ok(standing)
     }
 
-    /// Reads access tokens revoked since the last call from the revocation log (run
-    /// every second, so a revocation made on another node is enforced here within
-    /// about a second), and forgets those every token of which has expired.
-    pub async fn sync_revoked_tokens(&self) -> Result<(), StoreError> {
+    /// Reads the revocation log since the last call (run every second, so what is
+    /// revoked on another node is enforced here within about a second): access tokens
+    /// join the revoked set, and any client, statement or application entry clears the
+    /// cached standings, approvals and API keys. Then forgets revoked tokens every one
+    /// of which has expired. A failed read clears the caches too: what another node
+    /// may have revoked meanwhile is read from the store again, not trusted from here.
+    pub async fn sync_revocations(&self) -> Result<(), StoreError> {
+        let synced = self.read_revocation_log().await;
+        if synced.is_err() {
+            self.forget_standings();
+        }
+        synced
+    }
+
+    async fn read_revocation_log(&self) -> Result<(), StoreError> {
         let ttl = i64::try_from(self.settings.token_ttl_seconds).unwrap_or(i64::MAX);
         let horizon = unix_now().saturating_sub(ttl).saturating_sub(60);
         loop {
@@ -207,11 +218,17 @@ impl Dcr {
             let Some(last) = page.last().map(|e| e.seq) else {
                 break;
             };
+            let mut standings_changed = false;
             for entry in &page {
                 if entry.kind == RevocationKind::Token {
                     self.revoked_tokens
                         .insert(entry.target.clone(), entry.revoked_at);
+                } else {
+                    standings_changed = true;
                 }
+            }
+            if standings_changed {
+                self.forget_standings();
             }
             *self
                 .revoked_tokens

@@ -1,10 +1,16 @@
-//! A short-lived cache of client standings (client, statement status, application),
-//! so the token and verification paths usually skip the store.
+//! Short-lived caches of client standings (client, statement status, application),
+//! statement approvals and API keys, so the token, verification, registration and
+//! admin paths usually skip the store.
 //!
-//! Safety: every revocation made through this `Dcr` clears the cache before it
-//! returns, so on one node revocation is immediate. Entries live at most
-//! [`STANDING_TTL`]; that bounds how long another node of a multi-node deployment can
-//! act on a standing revoked elsewhere (well inside the 5 s promise).
+//! Safety: every revocation made through this `Dcr` clears them before it returns, so
+//! on one node revocation is immediate. A revocation made on another node reaches
+//! this one through the revocation log, which every node reads each second
+//! (`Dcr::sync_revocations`): any client, statement or application entry clears them
+//! all, and so does a failed read. Client standings change only by revocation, so
+//! they may live [`STANDING_TTL`]; statement approvals (which carry the application's
+//! registration policy) and API keys change in ways the log does not record, so they
+//! live [`APPROVAL_TTL`], which bounds how long another node acts on an edit or a key
+//! revoked elsewhere (well inside the 5 s promise).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -13,13 +19,19 @@ use std::time::{Duration, Instant};
 use crate::ids::{ClientId, StatementId};
 use crate::model::{ApiKeyRecord, Application, ClientStanding, StatementRecord};
 
-pub const STANDING_TTL: Duration = Duration::from_secs(2);
+/// A backstop only: the revocation log clears standings within about a second. Longer
+/// means fewer store reads on the token and verify paths (a standing re-read costs
+/// about as much as the rest of a verify), shorter means a smaller cache.
+pub const STANDING_TTL: Duration = Duration::from_secs(10);
+/// For what the revocation log does not announce: policy edits and API key revocations.
+pub const APPROVAL_TTL: Duration = Duration::from_secs(2);
 const CAPACITY: usize = 100_000;
 /// Below this many entries expired ones are not worth a sweep.
 const MIN_SWEEP: usize = 1_024;
 
-/// A map whose entries are trusted for [`STANDING_TTL`], cleared on revocation.
+/// A map whose entries are trusted for `ttl`, cleared on revocation.
 pub(crate) struct TtlCache<K, V> {
+    ttl: Duration,
     entries: Mutex<Entries<K, V>>,
 }
 
@@ -32,9 +44,10 @@ struct Entries<K, V> {
     sweep_at: usize,
 }
 
-impl<K, V> Default for TtlCache<K, V> {
-    fn default() -> Self {
+impl<K, V> TtlCache<K, V> {
+    pub(crate) fn new(ttl: Duration) -> Self {
         Self {
+            ttl,
             entries: Mutex::new(Entries {
                 map: HashMap::new(),
                 sweep_at: MIN_SWEEP,
@@ -56,14 +69,15 @@ impl<K: std::hash::Hash + Eq + Clone, V> TtlCache<K, V> {
         entries
             .map
             .get(id)
-            .filter(|(at, _)| at.elapsed() < STANDING_TTL)
+            .filter(|(at, _)| at.elapsed() < self.ttl)
             .map(|(_, s)| s.clone())
     }
 
     pub(crate) fn insert(&self, id: K, standing: Arc<V>) {
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         if entries.map.len() >= entries.sweep_at.min(CAPACITY) {
-            entries.map.retain(|_, (at, _)| at.elapsed() < STANDING_TTL);
+            let ttl = self.ttl;
+            entries.map.retain(|_, (at, _)| at.elapsed() < ttl);
             if entries.map.len() >= CAPACITY {
                 entries.map.clear();
             }
@@ -98,13 +112,13 @@ mod tests {
     /// stays near the traffic of one TTL, not the capacity.
     #[test]
     fn expired_entries_are_swept_as_the_map_grows() {
-        let cache: TtlCache<u32, [u8; 64]> = TtlCache::default();
+        let cache: TtlCache<u32, [u8; 64]> = TtlCache::new(APPROVAL_TTL);
         for i in 0..MIN_SWEEP as u32 {
             cache.insert(i, Arc::new([0; 64]));
         }
         // Age every entry past the TTL.
         for (at, _) in cache.entries.lock().unwrap().map.values_mut() {
-            *at -= STANDING_TTL * 2;
+            *at -= APPROVAL_TTL * 2;
         }
         for i in 0..10u32 {
             cache.insert(1_000_000 + i, Arc::new([0; 64]));
