@@ -618,13 +618,13 @@ pub trait Revocable: std::fmt::Display + Send + Sync {
     fn programmer(found: &Self::Revoked) -> &ProgrammerId;
 
     /// Flips it to revoked with `audit` in the same transaction (idempotent), and
-    /// reads it back; `NotFound` if it went away meanwhile.
+    /// reads it back; `None` if it went away meanwhile.
     fn flip(
         &self,
         dcr: &Dcr,
         who: &Principal,
         audit: &AuditEvent,
-    ) -> impl Future<Output = Result<Self::Revoked, AdminError>> + Send;
+    ) -> impl Future<Output = Result<Option<Self::Revoked>, AdminError>> + Send;
 }
 
 impl Dcr {
@@ -647,7 +647,7 @@ impl Dcr {
         );
         let revoked = target.flip(self, who, &audit).await;
         self.forget_standings();
-        revoked
+        revoked?.ok_or(AdminError::NotFound)
     }
 }
 
@@ -669,11 +669,8 @@ impl Revocable for StatementId {
         dcr: &Dcr,
         _: &Principal,
         audit: &AuditEvent,
-    ) -> Result<StatementRecord, AdminError> {
-        dcr.store
-            .revoke_statement(self, audit.at, audit)
-            .await?
-            .ok_or(AdminError::NotFound)
+    ) -> Result<Option<StatementRecord>, AdminError> {
+        Ok(dcr.store.revoke_statement(self, audit.at, audit).await?)
     }
 }
 
@@ -695,11 +692,8 @@ impl Revocable for ApplicationId {
         dcr: &Dcr,
         _: &Principal,
         audit: &AuditEvent,
-    ) -> Result<Application, AdminError> {
-        dcr.store
-            .revoke_application(self, audit.at, audit)
-            .await?
-            .ok_or(AdminError::NotFound)
+    ) -> Result<Option<Application>, AdminError> {
+        Ok(dcr.store.revoke_application(self, audit.at, audit).await?)
     }
 }
 
@@ -722,14 +716,18 @@ impl Revocable for ClientId {
         dcr: &Dcr,
         who: &Principal,
         audit: &AuditEvent,
-    ) -> Result<ClientStanding, AdminError> {
-        dcr.store
+    ) -> Result<Option<ClientStanding>, AdminError> {
+        let revoked = dcr
+            .store
             .revoke_client(self, RevokedVia::Client, audit.at, audit)
-            .await?
-            .ok_or(AdminError::NotFound)?;
-        dcr.get_client(who, self).await
+            .await?;
+        match revoked {
+            Some(_) => dcr.get_client(who, self).await.map(Some),
+            None => Ok(None),
+        }
     }
 }
+
 impl Dcr {
     /// Creates a key of programmer `pid` (shown once): `programmer-admin`,
     /// `channel-admin` (naming one of its channels) or `resource-server`. For those
