@@ -73,7 +73,7 @@ impl Edge {
         let (context, span) = telemetry::request_scope(id.clone(), self.shared.help_base.clone());
         let (mut response, route) =
             telemetry::in_scope(context, span.clone(), self.answer(request)).await;
-        telemetry::echo_request_id(&mut response, &id);
+        telemetry::echo_request_id(&mut response, id);
         let route = route.as_ref().map_or("unmatched", |r| r.as_str());
         let took = start.elapsed();
         crate::metrics::request_done(route, &method, response.status(), took);

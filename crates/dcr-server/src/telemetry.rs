@@ -46,7 +46,8 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// What the code handling one request knows about it without being passed it.
 #[derive(Clone)]
 pub struct RequestContext {
-    pub id: Arc<str>,
+    /// As it travels in `X-Request-Id`: cloning it shares the bytes.
+    pub id: HeaderValue,
     /// Where error bodies' `helpUrl` points (`<base>#<code>`).
     pub help_base: Arc<str>,
     /// The route template the router matched ([`note_route`]).
@@ -61,7 +62,7 @@ tokio::task_local! {
 /// one outside a request.
 pub fn trace_id() -> Arc<str> {
     CONTEXT
-        .try_with(|c| c.id.clone())
+        .try_with(|c| Arc::from(c.id.to_str().unwrap_or_default()))
         .unwrap_or_else(|_| Arc::from(uuid::Uuid::new_v4().to_string()))
 }
 
@@ -80,27 +81,43 @@ pub struct LoggedClient(pub String);
 /// Makes request ids: unique across nodes (a random per-process prefix) and cheap (a
 /// counter, not a UUID per request).
 pub struct RequestIds {
-    prefix: String,
+    /// 12 lowercase hex digits.
+    prefix: [u8; 12],
     next: AtomicU64,
 }
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
 
 impl RequestIds {
     pub fn new() -> Self {
         let mut bytes = [0u8; 6];
         let _ = getrandom::fill(&mut bytes);
-        let prefix = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let mut prefix = [0u8; 12];
+        for (pair, b) in prefix.chunks_exact_mut(2).zip(bytes) {
+            pair[0] = HEX[usize::from(b >> 4)];
+            pair[1] = HEX[usize::from(b & 0xf)];
+        }
         Self {
             prefix,
             next: AtomicU64::new(1),
         }
     }
 
-    fn make(&self) -> String {
-        format!(
-            "{}-{:010x}",
-            self.prefix,
-            self.next.fetch_add(1, Ordering::Relaxed)
-        )
+    /// `<prefix>-<counter in hex, at least 10 digits>`, written into a stack buffer:
+    /// one allocation per request (the header's bytes), shared by the request, the
+    /// response and the context.
+    fn make(&self) -> HeaderValue {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        let digits = (16 - n.leading_zeros() as usize / 4).max(10);
+        let mut id = [0u8; 12 + 1 + 16];
+        id[..12].copy_from_slice(&self.prefix);
+        id[12] = b'-';
+        for (i, slot) in id[13..13 + digits].iter_mut().enumerate() {
+            let shift = 4 * (digits - 1 - i);
+            *slot = HEX[((n >> shift) & 0xf) as usize];
+        }
+        HeaderValue::from_bytes(&id[..13 + digits])
+            .unwrap_or_else(|_| HeaderValue::from_static("unnamed"))
     }
 }
 
@@ -121,33 +138,32 @@ fn acceptable(id: &str) -> bool {
 
 /// The request's id: the caller's `X-Request-Id` when [`acceptable`], else a fresh one.
 /// The request carries it on (handlers and proxies behind them see it).
-pub fn request_id(request: &mut Request, ids: &RequestIds) -> Arc<str> {
-    let id: Arc<str> = match request
+pub fn request_id(request: &mut Request, ids: &RequestIds) -> HeaderValue {
+    let given = request
         .headers()
         .get(&REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| acceptable(v))
-    {
-        Some(given) => return Arc::from(given),
-        None => Arc::from(ids.make()),
-    };
-    if let Ok(v) = HeaderValue::from_str(&id) {
-        request.headers_mut().insert(REQUEST_ID, v);
+        .filter(|v| v.to_str().is_ok_and(acceptable));
+    if let Some(given) = given {
+        return given.clone();
     }
+    let id = ids.make();
+    request.headers_mut().insert(REQUEST_ID, id.clone());
     id
 }
 
 /// The response names the request's id.
-pub fn echo_request_id(response: &mut Response, id: &str) {
-    if let Ok(v) = HeaderValue::from_str(id) {
-        response.headers_mut().insert(REQUEST_ID, v);
-    }
+pub fn echo_request_id(response: &mut Response, id: HeaderValue) {
+    response.headers_mut().insert(REQUEST_ID, id);
 }
 
 /// The context and span a request runs in. The span's `route` is filled in by
 /// [`note_route`] once the router has matched one.
-pub fn request_scope(id: Arc<str>, help_base: Arc<str>) -> (RequestContext, Span) {
-    let span = tracing::info_span!("request", request_id = %id, route = tracing::field::Empty);
+pub fn request_scope(id: HeaderValue, help_base: Arc<str>) -> (RequestContext, Span) {
+    let span = tracing::info_span!(
+        "request",
+        request_id = id.to_str().unwrap_or_default(),
+        route = tracing::field::Empty
+    );
     let context = RequestContext {
         id,
         help_base,
@@ -200,4 +216,46 @@ pub fn log_access(span: &Span, method: &Method, route: &str, response: &Response
         client_id = client,
         "request"
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(id: &HeaderValue) -> &str {
+        id.to_str().unwrap_or_default()
+    }
+
+    /// `<12 hex digits>-<counter in hex, at least 10 digits>`, as `format!("{:010x}")`
+    /// gave them, and still unique once the counter needs more than 10 digits.
+    #[test]
+    fn request_ids_are_prefix_dash_counter() {
+        let ids = RequestIds::new();
+        let first = ids.make();
+        let (prefix, counter) = text(&first).split_once('-').unwrap_or_default();
+        assert_eq!(prefix.len(), 12);
+        assert!(prefix.bytes().all(|b| HEX.contains(&b)));
+        assert_eq!(counter, "0000000001");
+        assert_eq!(text(&ids.make()), format!("{prefix}-0000000002"));
+        for n in [0xff_ffff_ffff_u64, 0x100_0000_0000, u64::MAX] {
+            ids.next.store(n, Ordering::Relaxed);
+            assert_eq!(text(&ids.make()), format!("{prefix}-{n:010x}"));
+        }
+    }
+
+    #[test]
+    fn a_plain_caller_id_is_kept_and_anything_else_replaced() {
+        let ids = RequestIds::new();
+        let mut given = Request::new(axum::body::Body::empty());
+        given
+            .headers_mut()
+            .insert(REQUEST_ID, HeaderValue::from_static("lb-1234"));
+        assert_eq!(request_id(&mut given, &ids), "lb-1234");
+        let mut odd = Request::new(axum::body::Body::empty());
+        odd.headers_mut()
+            .insert(REQUEST_ID, HeaderValue::from_static("a b"));
+        let made = request_id(&mut odd, &ids);
+        assert_ne!(made, "a b");
+        assert_eq!(odd.headers().get(REQUEST_ID), Some(&made));
+    }
 }

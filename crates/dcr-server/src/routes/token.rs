@@ -1,7 +1,7 @@
 //! `POST /o/client/token` (201, as Adobe documents) and `POST /oauth2/token` (200, RFC 6749).
 
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -24,17 +24,12 @@ pub fn router() -> Router<AppState> {
         .route("/oauth2/revoke", post(revoke))
 }
 
-async fn adobe_token(state: State<AppState>, uri: Uri, headers: HeaderMap, body: Body) -> Response {
-    token(state, uri, headers, body, StatusCode::CREATED).await
+async fn adobe_token(state: State<AppState>, request: Request) -> Response {
+    token(state, request, StatusCode::CREATED).await
 }
 
-async fn oauth2_token(
-    state: State<AppState>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    token(state, uri, headers, body, StatusCode::OK).await
+async fn oauth2_token(state: State<AppState>, request: Request) -> Response {
+    token(state, request, StatusCode::OK).await
 }
 
 /// Which way the client authenticated; decides the status of `invalid_client`.
@@ -44,15 +39,12 @@ enum AuthWay {
     Parameters,
 }
 
-async fn token(
-    State(state): State<AppState>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
-    success: StatusCode,
-) -> Response {
-    let used_basic = matches!(basic_credentials(&headers), Ok(Some(_)));
-    match issue(&state, &uri, &headers, body).await {
+/// Takes the whole request and splits it, so the URI and headers are moved rather
+/// than copied as the `Uri` and `HeaderMap` extractors would.
+async fn token(State(state): State<AppState>, request: Request, success: StatusCode) -> Response {
+    let (parts, body) = request.into_parts();
+    let used_basic = matches!(basic_credentials(&parts.headers), Ok(Some(_)));
+    match issue(&state, &parts.uri, &parts.headers, body).await {
         Ok((issued, client_id)) => {
             crate::metrics::token("issued");
             let mut response = (success, Json(issued)).into_response();

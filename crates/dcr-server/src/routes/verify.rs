@@ -1,8 +1,8 @@
 //! `/o/auth/verify`: forward auth for nginx `auth_request`, Envoy `ext_authz` and
 //! Traefik `ForwardAuth` (docs/errors.md). Any method, so a proxy can pass the original one.
 
-use axum::extract::State;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::extract::{Request, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::{Json, Router};
@@ -38,20 +38,23 @@ struct Allowed<'a> {
     software_id: &'a str,
 }
 
+/// Takes the whole request (it has no body to read) so its headers are borrowed, not
+/// copied as the `HeaderMap` extractor would.
 async fn verify(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    request: Request,
 ) -> Result<Response, EnhancedFailure> {
-    explicit_device_info(&headers).map_err(|e| {
+    let headers = request.headers();
+    explicit_device_info(headers).map_err(|e| {
         EnhancedFailure::new(
             StatusCode::BAD_REQUEST,
             EnhancedErrorCode::InvalidHeaderDeviceInfo,
             format!("invalid X-Device-Info: {e}"),
         )
     })?;
-    let token = bearer_token(&headers).ok_or(AccessError::MissingToken)?;
+    let token = bearer_token(headers).ok_or(AccessError::MissingToken)?;
     let requirement = |name: &str| -> Result<Option<&str>, EnhancedFailure> {
-        Ok(single_header(&headers, name)
+        Ok(single_header(headers, name)
             .map_err(EnhancedFailure::invalid_request)?
             .map(str::trim)
             .filter(|s| !s.is_empty()))
