@@ -19,16 +19,22 @@ use tokio::sync::oneshot;
 /// on it; the cluster tests get it from here.
 pub use dcr_store_conformance::PgServer;
 
-/// `.fetch_json().await` on a request: send it and read a JSON body, failing the
-/// test on a transport error or a body that is not JSON (the status is not checked:
-/// assert it on the body's fields, or use `send` when the status is the point).
-pub trait FetchJson {
+/// `.fetch_json().await` / `.fetch_text().await` on a request: send it and read the
+/// body, failing the test on a transport error or (for JSON) a body that is not JSON.
+/// The status is not checked: assert on the body, or use `send` when the status is
+/// the point.
+pub trait Fetch {
     fn fetch_json<T: serde::de::DeserializeOwned>(self) -> impl Future<Output = T> + Send;
+    fn fetch_text(self) -> impl Future<Output = String> + Send;
 }
 
-impl FetchJson for reqwest::RequestBuilder {
+impl Fetch for reqwest::RequestBuilder {
     async fn fetch_json<T: serde::de::DeserializeOwned>(self) -> T {
         self.send().await.unwrap().json().await.unwrap()
+    }
+
+    async fn fetch_text(self) -> String {
+        self.send().await.unwrap().text().await.unwrap()
     }
 }
 
@@ -125,17 +131,33 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
-    pub async fn admin_post(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        let r = self
+    /// An admin call as the operator: status and JSON body (`null` when there is none).
+    pub async fn admin_call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self
             .http
-            .post(self.url(&format!("/admin/v1{path}")))
-            .bearer_auth(OPERATOR_KEY)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
+            .request(method, self.url(&format!("/admin/v1{path}")))
+            .bearer_auth(OPERATOR_KEY);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let r = request.send().await.unwrap();
         let status = r.status();
         (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn admin_post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.admin_call(reqwest::Method::POST, path, Some(body))
+            .await
+    }
+
+    pub async fn admin_put(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.admin_call(reqwest::Method::PUT, path, Some(body))
+            .await
     }
 
     /// GET `path` without credentials and parse the JSON answer.
@@ -144,15 +166,30 @@ impl TestApp {
     }
 
     pub async fn admin_get(&self, path: &str) -> (StatusCode, Value) {
-        let r = self
-            .http
-            .get(self.url(&format!("/admin/v1{path}")))
-            .bearer_auth(OPERATOR_KEY)
-            .send()
+        self.admin_call(reqwest::Method::GET, path, None).await
+    }
+
+    /// A second programmer, `beta`, with a channel `BETATV`: the other tenant of
+    /// isolation tests.
+    pub async fn seed_other_programmer(&self) {
+        let admin = self.admin();
+        admin
+            .create_programmer(&CreateProgrammer {
+                id: "beta".into(),
+                name: "Beta".into(),
+            })
             .await
             .unwrap();
-        let status = r.status();
-        (status, r.json().await.unwrap_or(Value::Null))
+        admin
+            .create_channel(
+                "beta",
+                &CreateChannel {
+                    id: "BETATV".into(),
+                    name: "Beta TV".into(),
+                },
+            )
+            .await
+            .unwrap();
     }
 
     /// The typed admin client, authenticated with the operator key.
@@ -273,6 +310,12 @@ impl TestApp {
     pub async fn ready_client(&self) -> Ready {
         self.seed_programmer().await;
         let app = self.default_app().await;
+        self.ready_client_of(&app).await
+    }
+
+    /// A statement, a registration and a token for the application `app` (as the
+    /// admin API returned it).
+    pub async fn ready_client_of(&self, app: &Value) -> Ready {
         let app_id = app["id"].as_str().unwrap().to_owned();
         let (jti, statement) = self.statement(&app_id).await;
         let (client_id, secret) = self.register(&statement).await;

@@ -8,7 +8,7 @@
 
 mod common;
 
-use dcr_testkit::FetchJson as _;
+use dcr_testkit::Fetch as _;
 use std::process::Command;
 use std::time::{Duration, Instant};
 

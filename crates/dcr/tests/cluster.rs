@@ -4,7 +4,7 @@
 
 mod common;
 
-use dcr_testkit::FetchJson as _;
+use dcr_testkit::Fetch as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};

@@ -2,7 +2,7 @@
 //! revocation reaching every protected path within 5 s.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use dcr_testkit::FetchJson as _;
+use dcr_testkit::Fetch as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};

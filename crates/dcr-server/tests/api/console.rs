@@ -3,6 +3,7 @@
 //! every destructive action, the audit log's names, dates, device toggle and CSV, and
 //! isolation of all of it across tenants and roles.
 
+use dcr_testkit::Fetch as _;
 use dcr_testkit::*;
 use reqwest::StatusCode;
 use reqwest::header::LOCATION;
@@ -475,12 +476,8 @@ async fn the_audit_log_names_things_hides_devices_filters_dates_and_exports_csv(
         .http
         .get(format!("{}/dashboard/audit.csv?devices=1", beta.base))
         .header(reqwest::header::COOKIE, beta.cookie_header())
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .fetch_text()
+        .await;
     assert!(!theirs.contains("acme"), "{theirs}");
 }
 
@@ -488,13 +485,7 @@ async fn the_audit_log_names_things_hides_devices_filters_dates_and_exports_csv(
 async fn channel_admins_of_another_programmer_reach_no_console_page() {
     let app = spawn_app().await;
     let ready = app.ready_client().await;
-    app.admin_post("/programmers", json!({"id": "beta", "name": "Beta"}))
-        .await;
-    app.admin_post(
-        "/programmers/beta/channels",
-        json!({"id": "BETATV", "name": "Beta TV"}),
-    )
-    .await;
+    app.seed_other_programmer().await;
     let mut other = signed_in(
         &app,
         "tv@beta.example",

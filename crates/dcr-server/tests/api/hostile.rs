@@ -2,6 +2,7 @@
 //! slow bodies, hostile methods and paths, and the service-wide concurrency cap. Each
 //! probe must leave `/healthz` answering within its timeouts.
 
+use dcr_testkit::Fetch as _;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
@@ -198,16 +199,7 @@ async fn the_concurrency_cap_covers_the_whole_service() {
 #[tokio::test]
 async fn hostile_methods_paths_and_headers_do_not_grow_metrics() {
     let app = spawn_app().await;
-    let scrape = || async {
-        app.http
-            .get(app.url("/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
-    };
+    let scrape = || async { app.http.get(app.url("/metrics")).fetch_text().await };
     // The series of this probe's own label values: other tests share the process's
     // recorder and add their own series meanwhile, so the whole text's size says nothing.
     let hostile_series = |text: &str| {

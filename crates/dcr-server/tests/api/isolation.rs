@@ -19,13 +19,7 @@ async fn no_role_of_another_programmer_sees_or_changes_foreign_resources() {
         .await;
     assert_eq!(s, StatusCode::CREATED, "{acme_user}");
     let acme_user_id = acme_user["id"].as_str().unwrap().to_owned();
-    app.admin_post("/programmers", json!({"id": "beta", "name": "Beta"}))
-        .await;
-    app.admin_post(
-        "/programmers/beta/channels",
-        json!({"id": "BETATV", "name": "Beta TV"}),
-    )
-    .await;
+    app.seed_other_programmer().await;
     let mut keys = Vec::new();
     for (role, channel) in [
         ("programmer-admin", None),

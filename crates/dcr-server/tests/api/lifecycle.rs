@@ -2,27 +2,10 @@
 //! rotating a leaked statement, registration quotas, bulk revocation by filter,
 //! inactivity expiry and activity data.
 
-use dcr_testkit::FetchJson as _;
+use dcr_testkit::Fetch as _;
 use dcr_testkit::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-
-async fn post(app: &TestApp, path: &str, body: Value) -> (StatusCode, Value) {
-    app.admin_post(path, body).await
-}
-
-async fn put(app: &TestApp, path: &str, body: Value) -> (StatusCode, Value) {
-    let r = app
-        .http
-        .put(app.url(&format!("/admin/v1{path}")))
-        .bearer_auth(OPERATOR_KEY)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = r.status();
-    (status, r.json().await.unwrap_or(Value::Null))
-}
 
 #[tokio::test]
 async fn every_read_tells_the_effective_status() {
@@ -35,8 +18,7 @@ async fn every_read_tells_the_effective_status() {
     assert!(client.get("revoked_via").is_none());
 
     // Revoking the statement: the client reads revoked via statement, everywhere.
-    post(
-        &app,
+    app.admin_post(
         &format!("/software-statements/{}/revoke", ready.jti),
         json!({}),
     )
@@ -55,12 +37,8 @@ async fn every_read_tells_the_effective_status() {
 
     // Revoking the application: its statements read revoked via application.
     app.statement(&ready.app_id).await;
-    post(
-        &app,
-        &format!("/applications/{}/revoke", ready.app_id),
-        json!({}),
-    )
-    .await;
+    app.admin_post(&format!("/applications/{}/revoke", ready.app_id), json!({}))
+        .await;
     let (_, statements) = app
         .admin_get(&format!(
             "/applications/{}/software-statements",
@@ -83,12 +61,12 @@ async fn a_leaked_statement_is_retired_and_rotated_without_signing_anyone_out() 
     let app = spawn_app().await;
     let ready = app.ready_client().await;
     // Retire: no new registrations, with a description that says so; clients work.
-    let (s, retired) = post(
-        &app,
-        &format!("/software-statements/{}/retire", ready.jti),
-        json!({}),
-    )
-    .await;
+    let (s, retired) = app
+        .admin_post(
+            &format!("/software-statements/{}/retire", ready.jti),
+            json!({}),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{retired}");
     assert_eq!(retired["status"], "retired");
     assert!(retired["retired_at"].as_i64().is_some());
@@ -108,22 +86,19 @@ async fn a_leaked_statement_is_retired_and_rotated_without_signing_anyone_out() 
     );
     assert_eq!(app.verify(&ready.token, &[]).await.0, StatusCode::OK);
     // Retiring again changes nothing.
-    let (s, _) = post(
-        &app,
-        &format!("/software-statements/{}/retire", ready.jti),
-        json!({}),
-    )
-    .await;
+    let (s, _) = app
+        .admin_post(
+            &format!("/software-statements/{}/retire", ready.jti),
+            json!({}),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK);
 
     // Rotate another statement: retired and a successor in one step.
     let (jti, statement) = app.statement(&ready.app_id).await;
-    let (s, rotated) = post(
-        &app,
-        &format!("/software-statements/{jti}/rotate"),
-        json!({}),
-    )
-    .await;
+    let (s, rotated) = app
+        .admin_post(&format!("/software-statements/{jti}/rotate"), json!({}))
+        .await;
     assert_eq!(s, StatusCode::CREATED, "{rotated}");
     assert_eq!(rotated["retired"], jti.as_str());
     let successor = rotated["software_statement"].as_str().unwrap();
@@ -153,19 +128,12 @@ async fn a_leaked_statement_is_retired_and_rotated_without_signing_anyone_out() 
 
     // A revoked statement cannot be retired or rotated: 409.
     let (revoked, _) = app.statement(&ready.app_id).await;
-    post(
-        &app,
-        &format!("/software-statements/{revoked}/revoke"),
-        json!({}),
-    )
-    .await;
-    for verb in ["retire", "rotate"] {
-        let (s, _) = post(
-            &app,
-            &format!("/software-statements/{revoked}/{verb}"),
-            json!({}),
-        )
+    app.admin_post(&format!("/software-statements/{revoked}/revoke"), json!({}))
         .await;
+    for verb in ["retire", "rotate"] {
+        let (s, _) = app
+            .admin_post(&format!("/software-statements/{revoked}/{verb}"), json!({}))
+            .await;
         assert_eq!(s, StatusCode::CONFLICT, "{verb}");
     }
     let (_, log) = app.admin_get("/audit?action=statement.rotated").await;
@@ -182,12 +150,12 @@ async fn registration_quotas_hold_per_statement_and_application() {
         json!({"max_registrations_per_hour": -1}),
         json!({"unknown": 1}),
     ] {
-        let (s, v) = put(
-            &app,
-            &format!("/applications/{}/policy", ready.app_id),
-            bad.clone(),
-        )
-        .await;
+        let (s, v) = app
+            .admin_put(
+                &format!("/applications/{}/policy", ready.app_id),
+                bad.clone(),
+            )
+            .await;
         assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}");
         let message = v["message"].as_str().unwrap_or_default().to_owned();
         if bad.as_object().unwrap().keys().any(|k| k != "unknown") && message.contains("must be") {
@@ -200,12 +168,12 @@ async fn registration_quotas_hold_per_statement_and_application() {
             );
         }
     }
-    let (s, updated) = put(
-        &app,
-        &format!("/applications/{}/policy", ready.app_id),
-        json!({"max_registrations_per_hour_per_statement": 3, "max_registrations_per_hour": 5}),
-    )
-    .await;
+    let (s, updated) = app
+        .admin_put(
+            &format!("/applications/{}/policy", ready.app_id),
+            json!({"max_registrations_per_hour_per_statement": 3, "max_registrations_per_hour": 5}),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK, "{updated}");
     assert_eq!(
         updated["policy"]["max_registrations_per_hour_per_statement"],
@@ -268,7 +236,9 @@ async fn bulk_revocation_cuts_off_what_registered_after_a_leak() {
     }
     let filter = json!({"statement": ready.jti, "registered_after": leak});
     let path = format!("/applications/{}/clients/revoke", ready.app_id);
-    let (s, dry) = post(&app, &format!("{path}?dry_run=true"), filter.clone()).await;
+    let (s, dry) = app
+        .admin_post(&format!("{path}?dry_run=true"), filter.clone())
+        .await;
     assert_eq!(s, StatusCode::OK, "{dry}");
     assert_eq!(dry["revoked"], 5);
     // The dry run changed nothing.
@@ -279,7 +249,7 @@ async fn bulk_revocation_cuts_off_what_registered_after_a_leak() {
 
     let (_, key) = app.resource_server_key(Some("acme")).await;
     let token = app.token(&after[0].0, &after[0].1).await;
-    let (s, done) = post(&app, &path, filter.clone()).await;
+    let (s, done) = app.admin_post(&path, filter.clone()).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(done["revoked"], 5);
     for (id, secret) in &after {
@@ -314,7 +284,7 @@ async fn bulk_revocation_cuts_off_what_registered_after_a_leak() {
         "{feed}"
     );
     // Idempotent; one audit event with the filter and the count.
-    let (_, again) = post(&app, &path, filter).await;
+    let (_, again) = app.admin_post(&path, filter).await;
     assert_eq!(again["revoked"], 0);
     let (_, log) = app.admin_get("/audit?action=clients.bulk-revoked").await;
     let events = log["items"].as_array().unwrap();
@@ -344,19 +314,21 @@ async fn bulk_revocation_cuts_off_what_registered_after_a_leak() {
         ),
         (json!({"colour": "red"}), StatusCode::BAD_REQUEST),
     ] {
-        let (s, v) = post(&app, &format!("{path}?dry_run=true"), body.clone()).await;
+        let (s, v) = app
+            .admin_post(&format!("{path}?dry_run=true"), body.clone())
+            .await;
         assert_eq!(s, status, "{body}: {v}");
         if s == StatusCode::OK {
             assert_eq!(v["revoked"], 0);
         }
     }
     // RFC 3339 times work.
-    let (s, v) = post(
-        &app,
-        &format!("{path}?dry_run=true"),
-        json!({"registered_before": "2100-01-01T00:00:00Z"}),
-    )
-    .await;
+    let (s, v) = app
+        .admin_post(
+            &format!("{path}?dry_run=true"),
+            json!({"registered_before": "2100-01-01T00:00:00Z"}),
+        )
+        .await;
     assert_eq!((s, v["revoked"].as_u64()), (StatusCode::OK, Some(3)));
 }
 
@@ -365,18 +337,18 @@ async fn inactive_clients_expire_and_must_register_again() {
     let app = spawn_app().await;
     let ready = app.ready_client().await;
     let idle = app.register(&ready.statement).await;
-    let (s, _) = put(
-        &app,
-        &format!("/applications/{}/policy", ready.app_id),
-        json!({"expire_inactive_after_days": 30}),
-    )
-    .await;
+    let (s, _) = app
+        .admin_put(
+            &format!("/applications/{}/policy", ready.app_id),
+            json!({"expire_inactive_after_days": 30}),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK);
     // Twenty days later the ready client is used; forty days later the idle one expires.
     app.dcr.clock().advance(20 * 86_400);
     app.token(&ready.client_id, &ready.secret).await;
     app.dcr.clock().advance(20 * 86_400);
-    let (s, v) = post(&app, "/lifecycle/sweep", json!({})).await;
+    let (s, v) = app.admin_post("/lifecycle/sweep", json!({})).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["expired"], 1);
     let r = app.token_raw(&idle.0, &idle.1).await;
@@ -496,21 +468,21 @@ async fn long_bulk_revocations_finish_in_the_background() {
     for _ in 0..20 {
         app.register(&ready.statement).await;
     }
-    let (s, v) = post(
-        &app,
-        &format!("/applications/{}/clients/revoke", ready.app_id),
-        json!({"statement": ready.jti}),
-    )
-    .await;
+    let (s, v) = app
+        .admin_post(
+            &format!("/applications/{}/clients/revoke", ready.app_id),
+            json!({"statement": ready.jti}),
+        )
+        .await;
     assert_eq!(s, StatusCode::ACCEPTED, "{v}");
     assert_eq!(v["status"], "running");
     // A bad filter is still refused at once, not in the background.
-    let (s, _) = post(
-        &app,
-        &format!("/applications/{}/clients/revoke", ready.app_id),
-        json!({}),
-    )
-    .await;
+    let (s, _) = app
+        .admin_post(
+            &format!("/applications/{}/clients/revoke", ready.app_id),
+            json!({}),
+        )
+        .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {

@@ -1,5 +1,6 @@
 //! `GET /metrics`: Prometheus text with route templates, outcomes and buckets.
 
+use dcr_testkit::Fetch as _;
 use dcr_testkit::*;
 use reqwest::StatusCode;
 
@@ -56,15 +57,7 @@ async fn metrics_count_requests_by_route_template_and_outcome() {
 async fn every_metric_is_described_with_build_and_process_metrics() {
     let app = spawn_app().await;
     app.ready_client().await;
-    let text = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = app.http.get(app.url("/metrics")).fetch_text().await;
     let typed: Vec<&str> = text
         .lines()
         .filter_map(|l| l.strip_prefix("# TYPE "))

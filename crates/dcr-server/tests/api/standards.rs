@@ -2,7 +2,7 @@
 //! RS256 and EdDSA keys with thumbprint `kid`s (RFC 7638), token revocation by the
 //! client (RFC 7009) and registration management (RFC 7592).
 
-use dcr_testkit::FetchJson as _;
+use dcr_testkit::Fetch as _;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -41,18 +41,7 @@ async fn client_with_audiences(app: &TestApp) -> Ready {
         created["audiences"],
         json!(["https://api.acme.example", "https://cdn.acme.example/v2"])
     );
-    let app_id = created["id"].as_str().unwrap().to_owned();
-    let (jti, statement) = app.statement(&app_id).await;
-    let (client_id, secret) = app.register(&statement).await;
-    let token = app.token(&client_id, &secret).await;
-    Ready {
-        app_id,
-        jti,
-        statement,
-        client_id,
-        secret,
-        token,
-    }
+    app.ready_client_of(&created).await
 }
 
 #[tokio::test]

@@ -1,6 +1,7 @@
 //! Throttling (docs/api.md, Register and Throttling): burst, refill, one bucket per device across endpoints, trusted
 //! proxies, exemptions, and one budget across nodes through Redis.
 
+use dcr_testkit::Fetch as _;
 use std::time::{Duration, Instant};
 
 use dcr_server::config::{EndpointThrottle, ThrottleConfig};
@@ -330,15 +331,7 @@ async fn a_silent_redis_does_not_slow_requests_down() {
     );
     // The breaker counted the outage (the recorder is shared by every test of this
     // process, so only "at least once" can be asserted here).
-    let metrics = app
-        .http
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.http.get(app.url("/metrics")).fetch_text().await;
     let outages: f64 = metrics
         .lines()
         .find(|l| l.starts_with("dcr_throttle_redis_outages_total"))

@@ -1,7 +1,7 @@
 //! Starting the real `dcr` binary for tests.
 #![allow(dead_code)]
 
-use dcr_testkit::FetchJson as _;
+use dcr_testkit::Fetch as _;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
