@@ -192,12 +192,15 @@ impl Dcr {
     /// revoked on another node is enforced here within about a second): access tokens
     /// join the revoked set, and any client, statement or application entry clears the
     /// cached standings, approvals and API keys. Then forgets revoked tokens every one
-    /// of which has expired. A failed read clears the caches too: what another node
-    /// may have revoked meanwhile is read from the store again, not trusted from here.
+    /// of which has expired. While the log cannot be read, standings are trusted for
+    /// [`APPROVAL_TTL`](super::standing::APPROVAL_TTL) only, as if there were no log:
+    /// clearing them all instead would send every request to a store that is already
+    /// failing (an overloaded database got slower still, and refused more).
     pub async fn sync_revocations(&self) -> Result<(), StoreError> {
         let synced = self.read_revocation_log().await;
         if synced.is_err() {
-            self.forget_standings();
+            self.standings
+                .expire_older_than(super::standing::APPROVAL_TTL);
         }
         synced
     }

@@ -6,7 +6,7 @@
 //! on one node revocation is immediate. A revocation made on another node reaches
 //! this one through the revocation log, which every node reads each second
 //! (`Dcr::sync_revocations`): any client, statement or application entry clears them
-//! all, and so does a failed read. Client standings change only by revocation, so
+//! all; while the log cannot be read, standings are trusted for [`APPROVAL_TTL`] only. Client standings change only by revocation, so
 //! they may live [`STANDING_TTL`]; statement approvals (which carry the application's
 //! registration policy) and API keys change in ways the log does not record, so they
 //! live [`APPROVAL_TTL`], which bounds how long another node acts on an edit or a key
@@ -95,6 +95,15 @@ impl<K: std::hash::Hash + Eq + Clone, V> TtlCache<K, V> {
             .len()
     }
 
+    /// Drops the entries older than `age` (shorter than the TTL).
+    pub(crate) fn expire_older_than(&self, age: Duration) {
+        self.entries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .map
+            .retain(|_, (at, _)| at.elapsed() < age);
+    }
+
     pub(crate) fn clear(&self) {
         self.entries
             .lock()
@@ -126,5 +135,21 @@ mod tests {
         assert_eq!(cache.len(), 10);
         assert!(cache.get(&0).is_none());
         assert!(cache.get(&1_000_000).is_some());
+    }
+
+    /// While the revocation log cannot be read, standings older than the short TTL go;
+    /// younger ones stay (the store is not asked again for all of them at once).
+    #[test]
+    fn expire_older_than_keeps_only_the_young() {
+        let cache: TtlCache<u32, u8> = TtlCache::new(STANDING_TTL);
+        cache.insert(1, Arc::new(1));
+        cache.insert(2, Arc::new(2));
+        if let Some((at, _)) = cache.entries.lock().unwrap().map.get_mut(&1) {
+            *at -= APPROVAL_TTL + Duration::from_secs(1);
+        }
+        assert!(cache.get(&1).is_some(), "within the long TTL");
+        cache.expire_older_than(APPROVAL_TTL);
+        assert!(cache.get(&1).is_none());
+        assert!(cache.get(&2).is_some());
     }
 }
