@@ -172,24 +172,7 @@ impl TestApp {
     /// A second programmer, `beta`, with a channel `BETATV`: the other tenant of
     /// isolation tests.
     pub async fn seed_other_programmer(&self) {
-        let admin = self.admin();
-        admin
-            .create_programmer(&CreateProgrammer {
-                id: "beta".into(),
-                name: "Beta".into(),
-            })
-            .await
-            .unwrap();
-        admin
-            .create_channel(
-                "beta",
-                &CreateChannel {
-                    id: "BETATV".into(),
-                    name: "Beta TV".into(),
-                },
-            )
-            .await
-            .unwrap();
+        self.seed("beta", "Beta", &["BETATV"]).await;
     }
 
     /// The typed admin client, authenticated with the operator key.
@@ -199,20 +182,26 @@ impl TestApp {
 
     /// Programmer `acme` with channels `ACMETV` and `ACMENEWS`.
     pub async fn seed_programmer(&self) {
+        self.seed("acme", "Acme Media", &["ACMETV", "ACMENEWS"])
+            .await;
+    }
+
+    /// A programmer and its channels (each named as its id), through the typed client.
+    async fn seed(&self, programmer: &str, name: &str, channels: &[&str]) {
         let admin = self.admin();
         admin
             .create_programmer(&CreateProgrammer {
-                id: "acme".into(),
-                name: "Acme Media".into(),
+                id: programmer.into(),
+                name: name.into(),
             })
             .await
             .unwrap();
-        for ch in ["ACMETV", "ACMENEWS"] {
+        for ch in channels {
             let channel = CreateChannel {
-                id: ch.into(),
-                name: ch.into(),
+                id: (*ch).into(),
+                name: (*ch).into(),
             };
-            admin.create_channel("acme", &channel).await.unwrap();
+            admin.create_channel(programmer, &channel).await.unwrap();
         }
     }
 
