@@ -67,7 +67,11 @@ pub async fn serve(
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(timers.header)
-        .max_buf_size(limits.max_header_bytes.max(8192));
+        .max_buf_size(limits.max_header_bytes.max(8192))
+        // Our answers are small: copying the body in behind the head and sending one
+        // buffer costs less than hyper's two-slice `writev` (verify +16%, /healthz
+        // +20%, tokens unchanged, in one alternated run; see the commit).
+        .writev(false);
     builder
         .http2()
         .timer(TokioTimer::new())
