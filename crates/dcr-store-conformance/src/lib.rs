@@ -17,7 +17,7 @@
 pub mod aspects;
 mod postgres;
 
-pub use postgres::PgServer;
+pub use postgres::{PgServer, free_port, not_installed};
 
 /// One `#[tokio::test]` per aspect of the contract, each on a store from `$fresh`: an
 /// `async fn() -> Option<(G, Arc<dyn Store>)>` where `G` (a temporary directory, a

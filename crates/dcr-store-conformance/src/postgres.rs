@@ -41,11 +41,7 @@ impl PgServer {
     /// failure instead when `DCR_REQUIRE_SERVERS` is set).
     pub fn start() -> Option<Self> {
         let Some(bin) = postgres_bin() else {
-            assert!(
-                std::env::var_os("DCR_REQUIRE_SERVERS").is_none(),
-                "PostgreSQL is required but not installed"
-            );
-            eprintln!("skipped: PostgreSQL is not installed");
+            not_installed("PostgreSQL");
             return None;
         };
         let dir = tempfile::tempdir().unwrap();
@@ -71,11 +67,7 @@ impl PgServer {
             "initdb: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let server = Self { dir, bin, port };
         server.resume();
         Some(server)
@@ -153,4 +145,23 @@ impl Drop for PgServer {
             ],
         );
     }
+}
+
+/// A server a test needs is not on this machine: the test passes without checking,
+/// unless `DCR_REQUIRE_SERVERS` is set (as `scripts/test` does), where that is a failure.
+pub fn not_installed(what: &str) {
+    assert!(
+        std::env::var_os("DCR_REQUIRE_SERVERS").is_none(),
+        "{what} is required but not installed"
+    );
+    eprintln!("skipped: {what} is not installed");
+}
+
+/// A loopback port free at the time of asking, for a server about to start.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }

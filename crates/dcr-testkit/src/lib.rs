@@ -17,7 +17,7 @@ use tokio::sync::oneshot;
 
 /// The throwaway PostgreSQL server lives with the store conformance suite, which runs
 /// on it; the cluster tests get it from here.
-pub use dcr_store_conformance::PgServer;
+pub use dcr_store_conformance::{PgServer, free_port};
 
 /// `.fetch_json().await` / `.fetch_text().await` on a request: send it and read the
 /// body, failing the test on a transport error or (for JSON) a body that is not JSON.
@@ -396,19 +396,11 @@ impl RedisServer {
             .into_iter()
             .find(|p| std::path::Path::new(p).exists())
         else {
-            assert!(
-                std::env::var_os("DCR_REQUIRE_SERVERS").is_none(),
-                "redis-server is required but not installed"
-            );
-            eprintln!("skipped: redis-server is not installed");
+            dcr_store_conformance::not_installed("redis-server");
             return None;
         };
         let dir = tempfile::tempdir().unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let child = std::process::Command::new(bin)
             .args([
                 "--port",

@@ -5,13 +5,7 @@ use dcr_testkit::Fetch as _;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+pub use dcr_testkit::free_port;
 
 pub struct Server {
     pub child: Child,
