@@ -503,6 +503,25 @@ impl Dcr {
                 "the application has been revoked".into(),
             ));
         }
+        let (record, jws) = self.signed_statement(&app)?;
+        // Stored before it is handed out: a statement we return is always one we know.
+        let audit = audit_event(
+            who,
+            AuditAction::StatementIssued,
+            "statement",
+            &record.jti.to_string(),
+            Some(&record.programmer_id),
+        );
+        self.store.insert_statement(&record, &audit).await?;
+        Ok((record, jws))
+    }
+
+    /// A new active statement of `app` under the active signing key, and its JWS: what
+    /// issuing and rotating both hand out (neither stores it here).
+    pub(crate) fn signed_statement(
+        &self,
+        app: &Application,
+    ) -> Result<(StatementRecord, String), AdminError> {
         let keys = self.keys();
         let now = unix_now();
         let record = StatementRecord {
@@ -518,27 +537,17 @@ impl Dcr {
             retired_by: None,
             successor: None,
         };
-        let claims = StatementClaims {
-            iss: self.settings.issuer.clone(),
-            sub: app.id.to_string(),
-            software_id: app.id.to_string(),
-            software_version: app.version.clone(),
-            jti: record.jti.to_string(),
-            iat: now,
-            nbf: now,
-        };
         let jws = keys
-            .sign_statement(&claims)
+            .sign_statement(&StatementClaims {
+                iss: self.settings.issuer.clone(),
+                sub: app.id.to_string(),
+                software_id: app.id.to_string(),
+                software_version: app.version.clone(),
+                jti: record.jti.to_string(),
+                iat: now,
+                nbf: now,
+            })
             .map_err(|e| AdminError::Internal(e.to_string()))?;
-        // Stored before it is handed out: a statement we return is always one we know.
-        let audit = audit_event(
-            who,
-            AuditAction::StatementIssued,
-            "statement",
-            &record.jti.to_string(),
-            Some(&record.programmer_id),
-        );
-        self.store.insert_statement(&record, &audit).await?;
         Ok((record, jws))
     }
 

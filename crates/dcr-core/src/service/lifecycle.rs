@@ -5,8 +5,6 @@
 use crate::model::AuditAction;
 use std::collections::BTreeMap;
 
-use dcr_proto::claims::StatementClaims;
-
 use super::Dcr;
 use super::admin::{Principal, audit_event, invalid};
 use crate::error::AdminError;
@@ -125,32 +123,7 @@ impl Dcr {
                 "the application has been revoked".into(),
             ));
         }
-        let keys = self.keys();
-        let now = crate::time::unix_now();
-        let successor = StatementRecord {
-            jti: StatementId::new_random(),
-            application_id: app.id,
-            programmer_id: app.programmer_id.clone(),
-            kid: keys.active_kid().to_owned(),
-            issued_at: now,
-            status: Status::Active,
-            revoked_at: None,
-            revoked_by: None,
-            retired_at: None,
-            retired_by: None,
-            successor: None,
-        };
-        let software_statement = keys
-            .sign_statement(&StatementClaims {
-                iss: self.settings.issuer.clone(),
-                sub: app.id.to_string(),
-                software_id: app.id.to_string(),
-                software_version: app.version.clone(),
-                jti: successor.jti.to_string(),
-                iat: now,
-                nbf: now,
-            })
-            .map_err(|e| AdminError::Internal(e.to_string()))?;
+        let (successor, software_statement) = self.signed_statement(&app)?;
         let audit = self.lifecycle_event(
             who,
             AuditAction::StatementRotated,
