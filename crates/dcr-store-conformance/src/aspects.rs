@@ -1150,6 +1150,74 @@ pub async fn concurrent_writers(store: Arc<dyn Store>) {
     }
 }
 
+/// Concurrent registrations share transactions (group commit), yet each gets its own
+/// answer: a registration that cannot be stored fails alone, and every other one is
+/// stored and counted once.
+pub async fn shared_registration_commits(store: Arc<dyn Store>) {
+    let app = seed_application(store.as_ref()).await;
+    let s = statement(&app);
+    store
+        .insert_statement(&s, &audit("statement.issued", "s"))
+        .await
+        .unwrap();
+    let existing = client(&s);
+    store.insert_client(&existing).await.unwrap();
+    const N: usize = 200;
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..N {
+        let store = store.clone();
+        // One of them reuses a stored id, in the middle of the crowd.
+        let c = if i == N / 2 {
+            existing.clone()
+        } else {
+            client(&s)
+        };
+        tasks.spawn(async move { (c.clone(), store.insert_client(&c).await) });
+    }
+    let mut stored = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        let (c, outcome) = done.unwrap();
+        if c.id == existing.id {
+            assert!(
+                matches!(outcome, Err(StoreError::Conflict(Conflict::ClientExists))),
+                "the duplicate fails on its own: {outcome:?}"
+            );
+        } else {
+            assert_eq!(
+                outcome,
+                Ok(()),
+                "a good registration failed beside a bad one"
+            );
+            stored.push(c);
+        }
+    }
+    for c in &stored {
+        assert_eq!(store.get_client(&c.id).await.unwrap().as_ref(), Some(c));
+    }
+    let filter = ClientFilter {
+        statement: Some(s.jti),
+        ..Default::default()
+    };
+    assert_eq!(
+        store
+            .count_matching_clients(&app.id, &filter)
+            .await
+            .unwrap(),
+        N as u64
+    );
+    // The rollups count each stored registration once, and the failed one not at all.
+    let rollup = store.activity(&app.id, 0).await.unwrap();
+    let registrations: u64 = rollup.daily.iter().map(|(_, d)| d.registrations).sum();
+    assert_eq!(registrations, N as u64);
+    assert!(
+        rollup
+            .breakdown
+            .contains(&("platform".to_owned(), "ios".to_owned(), N as u64)),
+        "{:?}",
+        rollup.breakdown
+    );
+}
+
 /// A full batch of a bulk revocation (thousands of standing clients, each in three
 /// breakdown groups) fits the databases' bound-parameter limits.
 pub async fn full_revocation_batch(store: Arc<dyn Store>) {

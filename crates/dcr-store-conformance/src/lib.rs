@@ -33,6 +33,7 @@ macro_rules! conformance_tests {
             management,
             lifecycle,
             concurrent_writers,
+            shared_registration_commits,
             full_revocation_batch,
         );
     };

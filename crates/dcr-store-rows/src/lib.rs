@@ -120,58 +120,49 @@ use dcr_core::store::{StoreError, StoreResult};
 /// Most registrations committed by one transaction.
 pub const GROUP_COMMIT_MAX: usize = 256;
 
-type Pending = (ClientRecord, tokio::sync::oneshot::Sender<StoreResult<()>>);
+type Waiting = tokio::sync::oneshot::Sender<StoreResult<()>>;
 
-/// Group commit for registrations: each waits for a commit that holds it, and while
-/// one transaction is being made durable the next registrations queue up and share
-/// the next one. A `201` is still sent only after its own row is durable.
+/// How one backend writes a group of registrations: a transaction that takes rows in
+/// rounds and is committed once. Implemented by `sql_store!` for each database.
+pub trait GroupWriter: Send + 'static {
+    type Transaction: Send;
+    /// Starts a write transaction.
+    fn begin(&mut self) -> impl Future<Output = StoreResult<Self::Transaction>> + Send;
+    /// Inserts `clients` (and their audit events) into `tx`.
+    fn insert(
+        &mut self,
+        tx: &mut Self::Transaction,
+        clients: &[ClientRecord],
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Adds every client of the group to the rollups and commits: on `Ok` every row is
+    /// durable.
+    fn commit(
+        &mut self,
+        tx: Self::Transaction,
+        group: &[ClientRecord],
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+}
+
+/// Group commit for registrations. Each registration waits for a commit that holds
+/// it; a `201` is still sent only after its own row is durable.
+///
+/// The writer starts a transaction with whatever is queued, and while it inserts those
+/// rows more registrations arrive: it adds them to the same transaction, round after
+/// round, until a round finds the queue empty (or the group is full), then commits
+/// once. The commit (its fsync, and the pages every registration touches in the same
+/// tables) is the cost, so the more rows share it the better: without the rounds,
+/// callers fall into two halves that take turns, each committing alone (half of the
+/// concurrent registrations per fsync); with them they share one.
 #[derive(Clone, Debug)]
 pub struct GroupCommit {
-    queue: tokio::sync::mpsc::Sender<Pending>,
+    queue: tokio::sync::mpsc::Sender<(ClientRecord, Waiting)>,
 }
 
 impl GroupCommit {
-    /// Spawns the writer; `insert` stores a batch in one transaction.
-    pub fn spawn<F, Fut>(insert: F) -> Self
-    where
-        F: Fn(Vec<ClientRecord>) -> Fut + Send + 'static,
-        Fut: std::future::Future<Output = StoreResult<()>> + Send,
-    {
-        let (queue, mut pending) = tokio::sync::mpsc::channel::<Pending>(4 * GROUP_COMMIT_MAX);
-        tokio::spawn(async move {
-            let mut batch: Vec<Pending> = Vec::with_capacity(GROUP_COMMIT_MAX);
-            while let Some(first) = pending.recv().await {
-                batch.push(first);
-                while batch.len() < GROUP_COMMIT_MAX {
-                    match pending.try_recv() {
-                        Ok(next) => batch.push(next),
-                        Err(_) => break,
-                    }
-                }
-                let rows: Vec<ClientRecord> = batch.iter().map(|(c, _)| c.clone()).collect();
-                match insert(rows).await {
-                    Ok(()) => {
-                        for (_, done) in batch.drain(..) {
-                            let _ = done.send(Ok(()));
-                        }
-                    }
-                    // The database is down: everyone gets that answer now, instead of
-                    // one more timeout each.
-                    Err(e @ StoreError::Unavailable(_)) => {
-                        for (_, done) in batch.drain(..) {
-                            let _ = done.send(Err(e.clone()));
-                        }
-                    }
-                    // One bad row must not fail its neighbours: retry each on its own to
-                    // give every caller its own answer.
-                    Err(_) => {
-                        for (client, done) in batch.drain(..) {
-                            let _ = done.send(insert(vec![client]).await);
-                        }
-                    }
-                }
-            }
-        });
+    /// Spawns the writer task.
+    pub fn spawn(writer: impl GroupWriter) -> Self {
+        let (queue, pending) = tokio::sync::mpsc::channel(4 * GROUP_COMMIT_MAX);
+        tokio::spawn(Group::new(pending).run(writer));
         Self { queue }
     }
 
@@ -184,6 +175,187 @@ impl GroupCommit {
             .await
             .map_err(|_| stopped())?;
         result.await.map_err(|_| stopped())?
+    }
+}
+
+/// The writer's side: the queue and the group being committed, the rows beside the
+/// callers waiting for them (same index).
+struct Group {
+    pending: tokio::sync::mpsc::Receiver<(ClientRecord, Waiting)>,
+    clients: Vec<ClientRecord>,
+    waiting: Vec<Waiting>,
+}
+
+impl Group {
+    fn new(pending: tokio::sync::mpsc::Receiver<(ClientRecord, Waiting)>) -> Self {
+        Self {
+            pending,
+            clients: Vec::with_capacity(GROUP_COMMIT_MAX),
+            waiting: Vec::with_capacity(GROUP_COMMIT_MAX),
+        }
+    }
+
+    async fn run(mut self, mut writer: impl GroupWriter) {
+        while let Some((first, done)) = self.pending.recv().await {
+            self.clients.push(first);
+            self.waiting.push(done);
+            self.take_queued();
+            let outcome = self.commit(&mut writer).await;
+            self.answer(outcome, &mut writer).await;
+        }
+    }
+
+    /// Moves what is queued now into the group, up to its size limit.
+    fn take_queued(&mut self) {
+        while self.clients.len() < GROUP_COMMIT_MAX {
+            match self.pending.try_recv() {
+                Ok((client, done)) => {
+                    self.clients.push(client);
+                    self.waiting.push(done);
+                }
+                Err(_) => break,
+            }
+        }
+    }
+
+    /// One transaction: rounds of inserts until no more arrive, then one commit.
+    async fn commit(&mut self, writer: &mut impl GroupWriter) -> StoreResult<()> {
+        let mut tx = writer.begin().await?;
+        let mut inserted = 0;
+        while inserted < self.clients.len() {
+            writer.insert(&mut tx, &self.clients[inserted..]).await?;
+            inserted = self.clients.len();
+            self.take_queued();
+        }
+        writer.commit(tx, &self.clients).await
+    }
+
+    /// Tells every caller of the group how its registration went, and empties it.
+    async fn answer(&mut self, outcome: StoreResult<()>, writer: &mut impl GroupWriter) {
+        let clients = std::mem::take(&mut self.clients);
+        let waiting = self.waiting.drain(..);
+        match outcome {
+            Ok(()) => waiting.for_each(|done| {
+                let _ = done.send(Ok(()));
+            }),
+            // The database is down: everyone gets that answer now, instead of one more
+            // timeout each.
+            Err(e @ StoreError::Unavailable(_)) => waiting.for_each(|done| {
+                let _ = done.send(Err(e.clone()));
+            }),
+            // One bad row must not fail its neighbours: retry each on its own to give
+            // every caller its own answer.
+            Err(_) => {
+                for (client, done) in clients.iter().zip(waiting) {
+                    let _ = done.send(commit_alone(writer, client).await);
+                }
+            }
+        }
+        self.clients = clients;
+        self.clients.clear();
+    }
+}
+
+async fn commit_alone(writer: &mut impl GroupWriter, client: &ClientRecord) -> StoreResult<()> {
+    let one = std::slice::from_ref(client);
+    let mut tx = writer.begin().await?;
+    writer.insert(&mut tx, one).await?;
+    writer.commit(tx, one).await
+}
+
+#[cfg(test)]
+mod group_commit_tests {
+    use super::*;
+    use dcr_core::ids::{ApplicationId, ClientId, ProgrammerId, StatementId};
+    use dcr_core::model::Status;
+    use std::sync::{Arc, Mutex};
+
+    fn client() -> ClientRecord {
+        ClientRecord {
+            id: ClientId::new_time_ordered(),
+            application_id: ApplicationId::new_random(),
+            programmer_id: ProgrammerId::parse("acme").unwrap(),
+            statement_jti: StatementId::new_random(),
+            secret_hash: vec![1; 32],
+            redirect_uris: vec![],
+            device_info: serde_json::json!({}),
+            platform: "ios".into(),
+            user_agent: None,
+            source_ip: None,
+            status: Status::Active,
+            created_at: 1,
+            last_used_at: None,
+            revoked_at: None,
+            revoked_via: None,
+            revoked_by: None,
+            registration_token_hash: None,
+            os_name: None,
+            model: None,
+            tokens_issued: 0,
+        }
+    }
+
+    /// Records what each transaction committed; its first insert waits for `gate`.
+    struct Recorder {
+        gate: Arc<tokio::sync::Semaphore>,
+        commits: Arc<Mutex<Vec<usize>>>,
+    }
+
+    impl GroupWriter for Recorder {
+        type Transaction = usize;
+        async fn begin(&mut self) -> StoreResult<usize> {
+            Ok(0)
+        }
+        async fn insert(&mut self, tx: &mut usize, clients: &[ClientRecord]) -> StoreResult<()> {
+            if let Ok(permit) = self.gate.acquire().await {
+                permit.forget();
+            }
+            *tx += clients.len();
+            Ok(())
+        }
+        async fn commit(&mut self, tx: usize, group: &[ClientRecord]) -> StoreResult<()> {
+            assert_eq!(tx, group.len(), "every row of the group was inserted");
+            self.commits.lock().unwrap().push(tx);
+            Ok(())
+        }
+    }
+
+    /// Lets every ready task of this (single-threaded) test runtime run.
+    async fn settle() {
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+    }
+
+    /// Registrations that arrive while a transaction is inserting rows join it: one
+    /// commit, not one now and one for the latecomers.
+    #[tokio::test]
+    async fn latecomers_join_the_open_transaction() {
+        let gate = Arc::new(tokio::sync::Semaphore::new(0));
+        let commits = Arc::new(Mutex::new(Vec::new()));
+        let group = GroupCommit::spawn(Recorder {
+            gate: gate.clone(),
+            commits: commits.clone(),
+        });
+        let first = tokio::spawn({
+            let group = group.clone();
+            async move { group.insert(&client()).await }
+        });
+        // The writer takes the first registration; its insert waits at the gate.
+        settle().await;
+        let late: Vec<_> = (0..5)
+            .map(|_| {
+                let group = group.clone();
+                tokio::spawn(async move { group.insert(&client()).await })
+            })
+            .collect();
+        settle().await;
+        gate.add_permits(100);
+        assert_eq!(first.await.unwrap(), Ok(()));
+        for done in late {
+            assert_eq!(done.await.unwrap(), Ok(()));
+        }
+        assert_eq!(*commits.lock().unwrap(), vec![6]);
     }
 }
 
@@ -219,11 +391,7 @@ impl $store {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Unavailable(format!("migration failed: {e}")))?;
-        let writer = pool.clone();
-        let clients = $crate::GroupCommit::spawn(move |rows| {
-            let pool = writer.clone();
-            async move { insert_clients(&pool, rows.iter()).await }
-        });
+        let clients = $crate::GroupCommit::spawn(Writer { pool: pool.clone() });
         Ok(Self { pool, clients })
     }
 
@@ -622,7 +790,9 @@ impl Store for $store {
                 return Ok(false);
             }
         }
-        insert_clients_in(&mut tx, &[client], false).await?;
+        let client = std::slice::from_ref(client);
+        insert_client_rows(&mut tx, client).await?;
+        count_registrations(&mut tx, client, false).await?;
         tx.commit().await.map_err(map_err)?;
         Ok(true)
     }
@@ -1628,27 +1798,34 @@ async fn log_revocation(
     .map_err(map_err)
 }
 
-async fn insert_clients<'a>(
-    pool: &sqlx::Pool<$db>,
-    clients: impl Iterator<Item = &'a ClientRecord>,
-) -> StoreResult<()> {
-    let clients: Vec<&ClientRecord> = clients.collect();
-    if clients.is_empty() {
-        return Ok(());
-    }
-    let mut tx = begin_write(pool).await?;
-    insert_clients_in(&mut tx, &clients, true).await?;
-    tx.commit().await.map_err(map_err)
+/// The group-commit writer (see [`$crate::GroupCommit`]) on this pool.
+struct Writer {
+    pool: sqlx::Pool<$db>,
 }
 
-/// Inserts registrations with their audit events and rollups in `tx`. One multi-row
-/// statement per table: a batch costs a handful of round trips, not a handful per
-/// registration. `count_hours`: add them to the hourly registration counters (the
-/// quota path has counted them already).
-async fn insert_clients_in(
+impl $crate::GroupWriter for Writer {
+    type Transaction = sqlx::Transaction<'static, $db>;
+
+    async fn begin(&mut self) -> StoreResult<Self::Transaction> {
+        begin_write(&self.pool).await
+    }
+
+    async fn insert(&mut self, tx: &mut Self::Transaction, clients: &[ClientRecord]) -> StoreResult<()> {
+        insert_client_rows(tx, clients).await
+    }
+
+    async fn commit(&mut self, mut tx: Self::Transaction, group: &[ClientRecord]) -> StoreResult<()> {
+        count_registrations(&mut tx, group, true).await?;
+        tx.commit().await.map_err(map_err)
+    }
+}
+
+/// Inserts registrations with their audit events in `tx`. One multi-row statement per
+/// table: a batch costs two round trips, not two per registration. The rollups are
+/// [`count_registrations`]'s, once per transaction.
+async fn insert_client_rows(
     tx: &mut sqlx::Transaction<'_, $db>,
-    clients: &[&ClientRecord],
-    count_hours: bool,
+    clients: &[ClientRecord],
 ) -> StoreResult<()> {
     let mut rows = Vec::with_capacity(clients.len());
     for c in clients {
@@ -1696,8 +1873,17 @@ async fn insert_clients_in(
     });
     insert.build().execute(&mut **tx).await.map_err(map_err)?;
     audit.build().execute(&mut **tx).await.map_err(map_err)?;
+    Ok(())
+}
 
-    // Rollups, aggregated over the batch.
+/// Adds registrations to the rollups, aggregated over the batch: daily activity, the
+/// standing-client breakdown, and (`count_hours`) the hourly registration counters,
+/// which the quota path has counted already.
+async fn count_registrations(
+    tx: &mut sqlx::Transaction<'_, $db>,
+    clients: &[ClientRecord],
+    count_hours: bool,
+) -> StoreResult<()> {
     let mut daily: std::collections::BTreeMap<(String, String, i64), i64> = Default::default();
     let mut hourly: std::collections::BTreeMap<(&'static str, String, i64), i64> = Default::default();
     let mut groups: std::collections::BTreeMap<(String, &'static str, String), i64> = Default::default();

@@ -178,7 +178,7 @@ impl Dcr {
         let registration_access_token =
             generate_registration_token().map_err(|e| RegisterError::Internal(e.to_string()))?;
         let client = ClientRecord {
-            id: ClientId::new_random(),
+            id: ClientId::new_time_ordered(),
             application_id: app.id,
             programmer_id: app.programmer_id.clone(),
             statement_jti: jti,
