@@ -117,12 +117,15 @@ peer_load=$(rss_kb "$peer_pid")
 
 field() { echo "$1" | tr ' ' '\n' | awk -F= -v k="$2" '$1==k {print $2}'; }
 # token_ceiling SIGN_PER_S: 1 / (1/http + 1/sign), http being nginx on the token requests.
-token_ceiling() { awk -v h="$(field "${result[token,nginx]}" rps)" -v s="$1" 'BEGIN { if (h > 0 && s > 0) printf "%.0f", 1 / (1 / h + 1 / s); else print 0 }'; }
+token_ceiling() { awk -v h="$(field "${result[token,nginx]:-}" rps)" -v s="$1" 'BEGIN { if (h > 0 && s > 0) printf "%.0f", 1 / (1 / h + 1 / s); else print 0 }'; }
 
-# Tokens per second per signing algorithm: a fresh dcr for each, the token workload.
+# Tokens per second per signing algorithm: a fresh dcr for each, the token workload
+# (skipped when WORKLOADS leaves tokens out).
 declare -A by_alg
 by_alg_json=""
-for alg in ES256 RS256 EdDSA; do
+algorithms="ES256 RS256 EdDSA"
+[[ " $WORKLOADS " == *" token "* ]] || algorithms=""
+for alg in $algorithms; do
     if [ "$alg" = ES256 ]; then
         by_alg[$alg]=$(field "${result[token,dcr]}" rps)
     else
@@ -182,9 +185,9 @@ for w in $WORKLOADS; do
         "$ceiling" "$share" "$(field "$d" p50_ms)" "$(field "$d" p99_ms)" "$(field "$p" p99_ms)" "$fd/$fp"
 done
 printf 'ceiling: nginx return 200 on CPU 0 (token %s, verify %s req/s); signatures on CPU 0: ES256 %s, RS256 %s, Ed25519 %s /s\n' \
-    "$(field "${result[token,nginx]}" rps)" "$(field "${result[verify,nginx]}" rps)" "${signs[ecdsap256]}" "${signs[rsa2048]}" "${signs[ed25519]}"
+    "$(field "${result[token,nginx]:-}" rps)" "$(field "${result[verify,nginx]:-}" rps)" "${signs[ecdsap256]}" "${signs[rsa2048]}" "${signs[ed25519]}"
 printf 'tokens/s by signing algorithm (dcr, one core): ES256 %s, RS256 %s, EdDSA %s (ceilings %s, %s, %s)\n' \
-    "${by_alg[ES256]}" "${by_alg[RS256]}" "${by_alg[EdDSA]}" \
+    "${by_alg[ES256]:-}" "${by_alg[RS256]:-}" "${by_alg[EdDSA]:-}" \
     "$(token_ceiling "${signs[ecdsap256]}")" "$(token_ceiling "${signs[rsa2048]}")" "$(token_ceiling "${signs[ed25519]}")"
 printf 'RSS: dcr %s MB idle, %s MB after load; peer %s MB idle, %s MB after load\n' \
     "$((dcr_idle / 1024))" "$((dcr_load / 1024))" "$((peer_idle / 1024))" "$((peer_load / 1024))"
