@@ -33,7 +33,7 @@ impl PgStore {
             .connect_with(options)
             .await
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        Self::from_pool(pool, &MIGRATOR).await
+        Self::from_pool(pool, &MIGRATOR, dcr_store_rows::WriterConnection::Pooled).await
     }
 }
 

@@ -125,22 +125,52 @@ type Waiting = tokio::sync::oneshot::Sender<StoreResult<()>>;
 /// How one backend writes a group of registrations: a transaction that takes rows in
 /// rounds and is committed once. Implemented by `sql_store!` for each database.
 pub trait GroupWriter: Send + 'static {
-    type Transaction: Send;
+    type Transaction<'a>: Send
+    where
+        Self: 'a;
     /// Starts a write transaction.
-    fn begin(&mut self) -> impl Future<Output = StoreResult<Self::Transaction>> + Send;
+    fn begin(&mut self) -> impl Future<Output = StoreResult<Self::Transaction<'_>>> + Send;
     /// Inserts `clients` (and their audit events) into `tx`.
     fn insert(
-        &mut self,
-        tx: &mut Self::Transaction,
+        tx: &mut Self::Transaction<'_>,
         clients: &[ClientRecord],
     ) -> impl Future<Output = StoreResult<()>> + Send;
-    /// Adds every client of the group to the rollups and commits: on `Ok` every row is
-    /// durable.
+    /// Adds every client of the group to the rollups and commits. On `Ok` every row is
+    /// durable, or will be once [`GroupWriter::sync`] returns.
     fn commit(
-        &mut self,
-        tx: Self::Transaction,
+        tx: Self::Transaction<'_>,
         group: &[ClientRecord],
     ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// When commits reach the disk only with a later sync: that sync, a blocking call
+    /// that makes every transaction committed before it durable. The writer runs it off
+    /// its own path (the next group commits meanwhile) and answers the group after it.
+    /// `None`: a commit is durable when it returns.
+    fn sync(&self) -> Option<Syncer>;
+    /// The last transaction failed because the database was unreachable: drop what
+    /// may be broken (a connection of its own) before the next.
+    fn reset(&mut self);
+}
+
+/// A blocking call that makes committed transactions durable (see [`GroupWriter::sync`]).
+pub type Syncer = std::sync::Arc<dyn Fn() -> std::io::Result<()> + Send + Sync>;
+
+/// Opens a connection for the group-commit writer.
+pub type Connect<DB> = std::sync::Arc<
+    dyn Fn() -> std::pin::Pin<
+            Box<
+                dyn Future<Output = Result<<DB as sqlx::Database>::Connection, sqlx::Error>> + Send,
+            >,
+        > + Send
+        + Sync,
+>;
+
+/// How the group-commit writer reaches the database.
+pub enum WriterConnection<DB: sqlx::Database> {
+    /// A pooled connection per transaction, committing durably.
+    Pooled,
+    /// A connection of its own (opened by `connect`, again after a failure) whose
+    /// commits are made durable by `sync`, which the writer does not wait for.
+    Own { connect: Connect<DB>, sync: Syncer },
 }
 
 /// Group commit for registrations. Each registration waits for a commit that holds
@@ -201,8 +231,30 @@ impl Group {
             self.waiting.push(done);
             self.take_queued();
             let outcome = self.commit(&mut writer).await;
-            self.answer(outcome, &mut writer).await;
+            match (outcome, writer.sync()) {
+                (Ok(()), Some(sync)) => self.answer_after(sync),
+                (outcome, _) => self.answer(outcome, &mut writer).await,
+            }
         }
+    }
+
+    /// The group is committed but durable only after `sync`: runs it on a blocking
+    /// thread and answers the group then, while the writer goes on to the next group.
+    /// (If the sync fails, the rows are in the database but their callers get a 503:
+    /// a registration retried makes a new client, the first one is never used.)
+    fn answer_after(&mut self, sync: Syncer) {
+        self.clients.clear();
+        let waiting: Vec<Waiting> = self.waiting.drain(..).collect();
+        tokio::spawn(async move {
+            let synced = match tokio::task::spawn_blocking(move || sync()).await {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(e)) => Err(StoreError::Unavailable(format!("sync failed: {e}"))),
+                Err(e) => Err(StoreError::Unavailable(format!("sync failed: {e}"))),
+            };
+            for done in waiting {
+                let _ = done.send(synced.clone());
+            }
+        });
     }
 
     /// Moves what is queued now into the group, up to its size limit.
@@ -219,19 +271,22 @@ impl Group {
     }
 
     /// One transaction: rounds of inserts until no more arrive, then one commit.
-    async fn commit(&mut self, writer: &mut impl GroupWriter) -> StoreResult<()> {
+    async fn commit<W: GroupWriter>(&mut self, writer: &mut W) -> StoreResult<()> {
         let mut tx = writer.begin().await?;
         let mut inserted = 0;
         while inserted < self.clients.len() {
-            writer.insert(&mut tx, &self.clients[inserted..]).await?;
+            W::insert(&mut tx, &self.clients[inserted..]).await?;
             inserted = self.clients.len();
             self.take_queued();
         }
-        writer.commit(tx, &self.clients).await
+        W::commit(tx, &self.clients).await
     }
 
     /// Tells every caller of the group how its registration went, and empties it.
     async fn answer(&mut self, outcome: StoreResult<()>, writer: &mut impl GroupWriter) {
+        if matches!(outcome, Err(StoreError::Unavailable(_))) {
+            writer.reset();
+        }
         let clients = std::mem::take(&mut self.clients);
         let waiting = self.waiting.drain(..);
         match outcome {
@@ -256,11 +311,18 @@ impl Group {
     }
 }
 
-async fn commit_alone(writer: &mut impl GroupWriter, client: &ClientRecord) -> StoreResult<()> {
+async fn commit_alone<W: GroupWriter>(writer: &mut W, client: &ClientRecord) -> StoreResult<()> {
     let one = std::slice::from_ref(client);
     let mut tx = writer.begin().await?;
-    writer.insert(&mut tx, one).await?;
-    writer.commit(tx, one).await
+    W::insert(&mut tx, one).await?;
+    W::commit(tx, one).await?;
+    match writer.sync() {
+        Some(sync) => tokio::task::spawn_blocking(move || sync())
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("sync failed: {e}")))?
+            .map_err(|e| StoreError::Unavailable(format!("sync failed: {e}"))),
+        None => Ok(()),
+    }
 }
 
 #[cfg(test)]
@@ -299,25 +361,46 @@ mod group_commit_tests {
     struct Recorder {
         gate: Arc<tokio::sync::Semaphore>,
         commits: Arc<Mutex<Vec<usize>>>,
+        sync: Option<Syncer>,
+    }
+
+    /// A transaction of the recorder: rows inserted so far.
+    struct Rows<'a> {
+        recorder: &'a Recorder,
+        inserted: usize,
     }
 
     impl GroupWriter for Recorder {
-        type Transaction = usize;
-        async fn begin(&mut self) -> StoreResult<usize> {
-            Ok(0)
+        type Transaction<'a> = Rows<'a>;
+        async fn begin(&mut self) -> StoreResult<Self::Transaction<'_>> {
+            Ok(Rows {
+                recorder: self,
+                inserted: 0,
+            })
         }
-        async fn insert(&mut self, tx: &mut usize, clients: &[ClientRecord]) -> StoreResult<()> {
-            if let Ok(permit) = self.gate.acquire().await {
+        async fn insert(
+            tx: &mut Self::Transaction<'_>,
+            clients: &[ClientRecord],
+        ) -> StoreResult<()> {
+            if let Ok(permit) = tx.recorder.gate.acquire().await {
                 permit.forget();
             }
-            *tx += clients.len();
+            tx.inserted += clients.len();
             Ok(())
         }
-        async fn commit(&mut self, tx: usize, group: &[ClientRecord]) -> StoreResult<()> {
-            assert_eq!(tx, group.len(), "every row of the group was inserted");
-            self.commits.lock().unwrap().push(tx);
+        async fn commit(tx: Self::Transaction<'_>, group: &[ClientRecord]) -> StoreResult<()> {
+            assert_eq!(
+                tx.inserted,
+                group.len(),
+                "every row of the group was inserted"
+            );
+            tx.recorder.commits.lock().unwrap().push(tx.inserted);
             Ok(())
         }
+        fn sync(&self) -> Option<Syncer> {
+            self.sync.clone()
+        }
+        fn reset(&mut self) {}
     }
 
     /// Lets every ready task of this (single-threaded) test runtime run.
@@ -336,6 +419,7 @@ mod group_commit_tests {
         let group = GroupCommit::spawn(Recorder {
             gate: gate.clone(),
             commits: commits.clone(),
+            sync: None,
         });
         let first = tokio::spawn({
             let group = group.clone();
@@ -356,6 +440,54 @@ mod group_commit_tests {
             assert_eq!(done.await.unwrap(), Ok(()));
         }
         assert_eq!(*commits.lock().unwrap(), vec![6]);
+    }
+
+    /// With a writer whose commits need a later sync, a caller is answered only after
+    /// that sync, and the writer commits the next group while it runs.
+    #[tokio::test]
+    async fn answers_wait_for_the_sync_but_the_writer_does_not() {
+        let commits = Arc::new(Mutex::new(Vec::new()));
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let released = Mutex::new(released);
+        let syncs = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let sync: Syncer = Arc::new({
+            let syncs = syncs.clone();
+            move || {
+                let _ = released.lock().unwrap().recv();
+                syncs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                Ok(())
+            }
+        });
+        let group = GroupCommit::spawn(Recorder {
+            gate: Arc::new(tokio::sync::Semaphore::new(1_000)),
+            commits: commits.clone(),
+            sync: Some(sync),
+        });
+        let insert = |group: &GroupCommit| {
+            let group = group.clone();
+            tokio::spawn(async move { group.insert(&client()).await })
+        };
+        let first = insert(&group);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert_eq!(
+            *commits.lock().unwrap(),
+            vec![1],
+            "the first group committed"
+        );
+        assert!(!first.is_finished(), "answered before its sync");
+        let second = insert(&group);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert_eq!(
+            *commits.lock().unwrap(),
+            vec![1, 1],
+            "the next group waited for the first one's sync"
+        );
+        assert!(!second.is_finished());
+        release.send(()).unwrap();
+        release.send(()).unwrap();
+        assert_eq!(first.await.unwrap(), Ok(()));
+        assert_eq!(second.await.unwrap(), Ok(()));
+        assert_eq!(syncs.load(std::sync::atomic::Ordering::SeqCst), 2);
     }
 }
 
@@ -386,12 +518,16 @@ mod sql_store {
 
 impl $store {
     /// Applies migrations and starts the registration writer.
-    pub(crate) async fn from_pool(pool: sqlx::Pool<$db>, migrator: &sqlx::migrate::Migrator) -> StoreResult<Self> {
+    pub(crate) async fn from_pool(
+        pool: sqlx::Pool<$db>,
+        migrator: &sqlx::migrate::Migrator,
+        writer: $crate::WriterConnection<$db>,
+    ) -> StoreResult<Self> {
         migrator
             .run(&pool)
             .await
             .map_err(|e| StoreError::Unavailable(format!("migration failed: {e}")))?;
-        let clients = $crate::GroupCommit::spawn(Writer { pool: pool.clone() });
+        let clients = $crate::GroupCommit::spawn(Writer { pool: pool.clone(), how: writer, own: None });
         Ok(Self { pool, clients })
     }
 
@@ -1798,25 +1934,50 @@ async fn log_revocation(
     .map_err(map_err)
 }
 
-/// The group-commit writer (see [`$crate::GroupCommit`]) on this pool.
+/// The group-commit writer (see [`$crate::GroupCommit`]).
 struct Writer {
     pool: sqlx::Pool<$db>,
+    how: $crate::WriterConnection<$db>,
+    /// The connection of its own, once opened (`WriterConnection::Own`).
+    own: Option<<$db as sqlx::Database>::Connection>,
 }
 
 impl $crate::GroupWriter for Writer {
-    type Transaction = sqlx::Transaction<'static, $db>;
+    type Transaction<'a> = sqlx::Transaction<'a, $db>;
 
-    async fn begin(&mut self) -> StoreResult<Self::Transaction> {
-        begin_write(&self.pool).await
+    async fn begin(&mut self) -> StoreResult<Self::Transaction<'_>> {
+        let $crate::WriterConnection::Own { connect, .. } = &self.how else {
+            return begin_write(&self.pool).await;
+        };
+        if self.own.is_none() {
+            self.own = Some(connect().await.map_err(map_err)?);
+        }
+        let Some(conn) = self.own.as_mut() else {
+            return Err(StoreError::Unavailable("the registration writer has no connection".into()));
+        };
+        sqlx::Connection::begin_with(conn, <$db as $crate::Dialect>::BEGIN_WRITE)
+            .await
+            .map_err(map_err)
     }
 
-    async fn insert(&mut self, tx: &mut Self::Transaction, clients: &[ClientRecord]) -> StoreResult<()> {
+    async fn insert(tx: &mut Self::Transaction<'_>, clients: &[ClientRecord]) -> StoreResult<()> {
         insert_client_rows(tx, clients).await
     }
 
-    async fn commit(&mut self, mut tx: Self::Transaction, group: &[ClientRecord]) -> StoreResult<()> {
+    async fn commit(mut tx: Self::Transaction<'_>, group: &[ClientRecord]) -> StoreResult<()> {
         count_registrations(&mut tx, group, true).await?;
         tx.commit().await.map_err(map_err)
+    }
+
+    fn sync(&self) -> Option<$crate::Syncer> {
+        match &self.how {
+            $crate::WriterConnection::Own { sync, .. } => Some(sync.clone()),
+            $crate::WriterConnection::Pooled => None,
+        }
+    }
+
+    fn reset(&mut self) {
+        self.own = None;
     }
 }
 

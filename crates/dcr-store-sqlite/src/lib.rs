@@ -3,12 +3,21 @@
 //! WAL journal with `synchronous = FULL`: a commit is on disk (the WAL fsynced) before
 //! the call returns, which is what lets the server answer 201. Readers never block the
 //! writer. SQLite takes one writer at a time; `busy_timeout` queues the others.
+//!
+//! Registrations are the exception in how, not in whether: the group-commit writer has
+//! a connection of its own with `synchronous = NORMAL` (its commit writes the WAL but
+//! does not fsync it), and syncs the WAL file itself, on a blocking thread, before it
+//! answers the group. Meanwhile the next group is already being written, so the
+//! fsync no longer stops the writer. A `201` still waits for its row's fsync.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use dcr_core::store::{StoreError, StoreResult};
+use dcr_store_rows::{Connect, Syncer, WriterConnection};
+use sqlx::ConnectOptions as _;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -55,11 +64,45 @@ impl SqliteStore {
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(5))
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        Self::from_pool(pool, &MIGRATOR).await
+        let writer = registration_writer(&pool, options).await?;
+        Self::from_pool(pool, &MIGRATOR, writer).await
     }
+}
+
+/// The group-commit writer's connection: its own, syncing the WAL off its path, when
+/// the database is a file in WAL mode; else pooled connections that commit durably.
+async fn registration_writer(
+    pool: &SqlitePool,
+    options: SqliteConnectOptions,
+) -> StoreResult<WriterConnection<sqlx::Sqlite>> {
+    let unavailable = |e: sqlx::Error| StoreError::Unavailable(e.to_string());
+    let journal: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(pool)
+        .await
+        .map_err(unavailable)?;
+    let file: String =
+        sqlx::query_scalar("SELECT file FROM pragma_database_list WHERE name = 'main'")
+            .fetch_one(pool)
+            .await
+            .map_err(unavailable)?;
+    if !journal.eq_ignore_ascii_case("wal") || file.is_empty() {
+        return Ok(WriterConnection::Pooled);
+    }
+    // SQLite's own name for the log: the database file's name plus `-wal`.
+    let wal = PathBuf::from(format!("{file}-wal"));
+    // fdatasync is per file, not per descriptor: it writes whatever any connection
+    // committed to the log. The file is opened each time so that a log SQLite removed
+    // and made again is still the one synced.
+    let sync: Syncer = Arc::new(move || std::fs::File::open(&wal)?.sync_data());
+    let options = options.synchronous(SqliteSynchronous::Normal);
+    let connect: Connect<sqlx::Sqlite> = Arc::new(move || {
+        let options = options.clone();
+        Box::pin(async move { options.connect().await })
+    });
+    Ok(WriterConnection::Own { connect, sync })
 }
 
 dcr_store_rows::sql_store!(SqliteStore, sqlx::Sqlite, sqlx::sqlite::SqliteRow);
