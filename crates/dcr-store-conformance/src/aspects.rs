@@ -239,6 +239,19 @@ pub async fn tenants(store: Arc<dyn Store>) {
 }
 
 /// Programmer `acme`, its channel `ACMETV` and an application on it.
+/// An application, a statement of it and one client registered with that statement.
+async fn seed_client(store: &dyn Store) -> (Application, StatementRecord, ClientRecord) {
+    let app = seed_application(store).await;
+    let s = statement(&app);
+    store
+        .insert_statement(&s, &audit("statement.issued", "statement"))
+        .await
+        .unwrap();
+    let c = client(&s);
+    store.insert_client(&c).await.unwrap();
+    (app, s, c)
+}
+
 async fn seed_application(store: &dyn Store) -> Application {
     store
         .insert_programmer(&programmer("acme"), &audit("programmer.created", "acme"))
@@ -522,14 +535,7 @@ pub async fn signing_keys(store: Arc<dyn Store>) {
 
 /// Users, sessions, the audit log and usage counters, around one registered client.
 pub async fn management(store: Arc<dyn Store>) {
-    let app = seed_application(store.as_ref()).await;
-    let s = statement(&app);
-    store
-        .insert_statement(&s, &audit("statement.issued", "statement"))
-        .await
-        .unwrap();
-    let c = client(&s);
-    store.insert_client(&c).await.unwrap();
+    let (_, _, c) = seed_client(store.as_ref()).await;
     management_plane(store.as_ref(), &c).await;
 }
 
@@ -1154,14 +1160,7 @@ pub async fn concurrent_writers(store: Arc<dyn Store>) {
 /// answer: a registration that cannot be stored fails alone, and every other one is
 /// stored and counted once.
 pub async fn shared_registration_commits(store: Arc<dyn Store>) {
-    let app = seed_application(store.as_ref()).await;
-    let s = statement(&app);
-    store
-        .insert_statement(&s, &audit("statement.issued", "s"))
-        .await
-        .unwrap();
-    let existing = client(&s);
-    store.insert_client(&existing).await.unwrap();
+    let (app, s, existing) = seed_client(store.as_ref()).await;
     const N: usize = 200;
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..N {
