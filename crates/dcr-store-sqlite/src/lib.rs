@@ -97,7 +97,12 @@ async fn registration_writer(
     // committed to the log. The file is opened each time so that a log SQLite removed
     // and made again is still the one synced.
     let sync: Syncer = Arc::new(move || std::fs::File::open(&wal)?.sync_data());
-    let options = options.synchronous(SqliteSynchronous::Normal);
+    // Each insert of a round gets a statement journal (the transaction is already
+    // open), which SQLite spills to a temporary file past 64 KiB: on this connection,
+    // which only inserts and upserts small rows (no large sorts), it stays in memory.
+    let options = options
+        .synchronous(SqliteSynchronous::Normal)
+        .pragma("temp_store", "memory");
     let connect: Connect<sqlx::Sqlite> = Arc::new(move || {
         let options = options.clone();
         Box::pin(async move { options.connect().await })
