@@ -8,12 +8,19 @@
 # and dcr/ceiling fractions, then tokens/s per signing algorithm, and writes JSON
 # under bench/results/.
 #
+# On a shared machine the speed of the core moves within a minute, so each workload
+# runs in ROUNDS rounds of dcr, peer and nginx one after the other, and each figure is
+# the round with the median rate (failures are summed over all rounds); signing rates
+# are the median of ROUNDS measurements. A ratio or a fraction is then taken between
+# neighbouring measurements, not between one lucky and one unlucky window.
+#
 #   bench/run.sh                 # SQLite (default)
 #   STORE=postgres bench/run.sh  # a local PostgreSQL cluster (fsync on), also on CPU 0
-#   DURATION=10 CONNECTIONS=16 CLIENTS=1000 bench/run.sh
+#   DURATION=10 ROUNDS=3 CONNECTIONS=16 CLIENTS=1000 bench/run.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION="${DURATION:-10}"
+ROUNDS="${ROUNDS:-3}"
 CONNECTIONS="${CONNECTIONS:-16}"
 CLIENTS="${CLIENTS:-1000}"
 WORKLOADS="${WORKLOADS:-token register verify introspect}"
@@ -88,34 +95,55 @@ sign_rate() { # openssl speed's name for the algorithm → signatures per second
         alg != "rsa2048" && /bits/ && (/nistp256/ || /Ed25519/) { print $(NF-1); exit }'
 }
 echo "==> the ceiling: signatures per second on CPU 0"
+# median: the middle one of the numbers on stdin.
+median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 declare -A signs
 for alg in ecdsap256 rsa2048 ed25519; do
-    signs[$alg]=$(sign_rate "$alg")
-    echo "    $alg: ${signs[$alg]} sign/s"
+    signs[$alg]=$(for ((r = 1; r <= ROUNDS; r++)); do sign_rate "$alg"; done | median)
+    echo "    $alg: ${signs[$alg]} sign/s (median of $ROUNDS)"
 done
 
+field() { echo "$1" | tr ' ' '\n' | awk -F= -v k="$2" '$1==k {print $2}'; }
 declare -A result
-run() { # workload target port
-    local out
-    out=$(WORKLOAD="$1" TARGET="$2" WORK="$work/$2" taskset -c 1 \
-        wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --timeout 10s -s bench/wrk.lua "http://127.0.0.1:$3" 2>&1 >/dev/null | grep '^RESULT')
-    result["$1,$2"]="$out"
-    echo "    $2 $1: ${out#RESULT }"
+measure() { # workload whose-requests port → one RESULT line
+    WORKLOAD="$1" TARGET="$2" WORK="$work/$2" taskset -c 1 \
+        wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --timeout 10s -s bench/wrk.lua "http://127.0.0.1:$3" 2>&1 >/dev/null | grep '^RESULT'
+}
+# median_result RESULT-LINES: the line of the round with the median rate, its errors
+# and non-2xx answers replaced by the sums over all rounds.
+median_result() {
+    awk '
+        { for (i = 2; i <= NF; i++) { split($i, kv, "="); v[NR, kv[1]] = kv[2] }
+          order[NR] = NR; errors += v[NR, "errors"]; non2xx += v[NR, "non2xx"] }
+        END {
+            for (i = 2; i <= NR; i++)
+                for (j = i; j > 1 && v[order[j - 1], "rps"] + 0 > v[order[j], "rps"] + 0; j--) {
+                    t = order[j]; order[j] = order[j - 1]; order[j - 1] = t
+                }
+            m = order[int((NR + 1) / 2)]
+            printf "RESULT rps=%s p50_ms=%s p99_ms=%s errors=%d non2xx=%d\n", v[m, "rps"], v[m, "p50_ms"], v[m, "p99_ms"], errors, non2xx
+        }'
 }
 for w in $WORKLOADS; do
     echo "==> $w"
-    run "$w" dcr "$dcr_port"
-    run "$w" peer "$peer_port"
-    # The same requests (dcr's) answered by nginx: the plain-HTTP ceiling.
-    out=$(WORKLOAD="$w" TARGET=dcr WORK="$work/dcr" taskset -c 1 \
-        wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --timeout 10s -s bench/wrk.lua "http://127.0.0.1:$nginx_port" 2>&1 >/dev/null | grep '^RESULT')
-    result["$w,nginx"]="$out"
-    echo "    nginx $w: ${out#RESULT }"
+    rounds_dcr=""; rounds_peer=""; rounds_nginx=""
+    for ((r = 1; r <= ROUNDS; r++)); do
+        d=$(measure "$w" dcr "$dcr_port"); p=$(measure "$w" peer "$peer_port")
+        # The same requests (dcr's) answered by nginx: the plain-HTTP ceiling.
+        n=$(measure "$w" dcr "$nginx_port")
+        echo "      round $r: dcr $(field "$d" rps), peer $(field "$p" rps), nginx $(field "$n" rps) req/s"
+        rounds_dcr+="$d"$'\n'; rounds_peer+="$p"$'\n'; rounds_nginx+="$n"$'\n'
+    done
+    result["$w,dcr"]=$(printf '%s' "$rounds_dcr" | median_result)
+    result["$w,peer"]=$(printf '%s' "$rounds_peer" | median_result)
+    result["$w,nginx"]=$(printf '%s' "$rounds_nginx" | median_result)
+    for t in dcr peer nginx; do
+        echo "    $t $w: ${result[$w,$t]#RESULT } (median of $ROUNDS)"
+    done
 done
 dcr_load=$(rss_kb "$dcr_pid")
 peer_load=$(rss_kb "$peer_pid")
 
-field() { echo "$1" | tr ' ' '\n' | awk -F= -v k="$2" '$1==k {print $2}'; }
 # token_ceiling SIGN_PER_S: 1 / (1/http + 1/sign), http being nginx on the token requests.
 token_ceiling() { awk -v h="$(field "${result[token,nginx]:-}" rps)" -v s="$1" 'BEGIN { if (h > 0 && s > 0) printf "%.0f", 1 / (1 / h + 1 / s); else print 0 }'; }
 
@@ -145,7 +173,7 @@ mkdir -p bench/results
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 json="bench/results/$stamp-$STORE.json"
 {
-    printf '{\n  "store": "%s", "duration_s": %s, "connections": %s, "clients": %s,\n' "$STORE" "$DURATION" "$CONNECTIONS" "$CLIENTS"
+    printf '{\n  "store": "%s", "duration_s": %s, "rounds": %s, "connections": %s, "clients": %s,\n' "$STORE" "$DURATION" "$ROUNDS" "$CONNECTIONS" "$CLIENTS"
     printf '  "rss_kb": {"dcr_idle": %s, "dcr_load": %s, "peer_idle": %s, "peer_load": %s},\n' "$dcr_idle" "$dcr_load" "$peer_idle" "$peer_load"
     printf '  "sign_per_s": {"es256": %s, "rs256": %s, "ed25519": %s},\n' "${signs[ecdsap256]}" "${signs[rsa2048]}" "${signs[ed25519]}"
     printf '  "token_ceiling_rps": {"es256": %s, "rs256": %s, "ed25519": %s},\n' \
