@@ -238,7 +238,6 @@ pub async fn tenants(store: Arc<dyn Store>) {
     );
 }
 
-/// Programmer `acme`, its channel `ACMETV` and an application on it.
 /// An application, a statement of it and one client registered with that statement.
 async fn seed_client(store: &dyn Store) -> (Application, StatementRecord, ClientRecord) {
     let app = seed_application(store).await;
@@ -252,6 +251,7 @@ async fn seed_client(store: &dyn Store) -> (Application, StatementRecord, Client
     (app, s, c)
 }
 
+/// Programmer `acme`, its channel `ACMETV` and an application on it.
 async fn seed_application(store: &dyn Store) -> Application {
     store
         .insert_programmer(&programmer("acme"), &audit("programmer.created", "acme"))
