@@ -154,23 +154,16 @@ pub trait GroupWriter: Send + 'static {
 /// A blocking call that makes committed transactions durable (see [`GroupWriter::sync`]).
 pub type Syncer = std::sync::Arc<dyn Fn() -> std::io::Result<()> + Send + Sync>;
 
-/// Opens a connection for the group-commit writer.
-pub type Connect<DB> = std::sync::Arc<
-    dyn Fn() -> std::pin::Pin<
-            Box<
-                dyn Future<Output = Result<<DB as sqlx::Database>::Connection, sqlx::Error>> + Send,
-            >,
-        > + Send
-        + Sync,
->;
-
 /// How the group-commit writer reaches the database.
 pub enum WriterConnection<DB: sqlx::Database> {
     /// A pooled connection per transaction, committing durably.
     Pooled,
-    /// A connection of its own (opened by `connect`, again after a failure) whose
+    /// A connection of its own (opened with `options`, again after a failure) whose
     /// commits are made durable by `sync`, which the writer does not wait for.
-    Own { connect: Connect<DB>, sync: Syncer },
+    Own {
+        options: <DB::Connection as sqlx::Connection>::Options,
+        sync: Syncer,
+    },
 }
 
 /// Group commit for registrations. Each registration waits for a commit that holds
@@ -246,11 +239,7 @@ impl Group {
         self.clients.clear();
         let waiting: Vec<Waiting> = self.waiting.drain(..).collect();
         tokio::spawn(async move {
-            let synced = match tokio::task::spawn_blocking(move || sync()).await {
-                Ok(Ok(())) => Ok(()),
-                Ok(Err(e)) => Err(StoreError::Unavailable(format!("sync failed: {e}"))),
-                Err(e) => Err(StoreError::Unavailable(format!("sync failed: {e}"))),
-            };
+            let synced = run_sync(sync).await;
             for done in waiting {
                 let _ = done.send(synced.clone());
             }
@@ -287,7 +276,6 @@ impl Group {
         if matches!(outcome, Err(StoreError::Unavailable(_))) {
             writer.reset();
         }
-        let clients = std::mem::take(&mut self.clients);
         let waiting = self.waiting.drain(..);
         match outcome {
             Ok(()) => waiting.for_each(|done| {
@@ -301,12 +289,11 @@ impl Group {
             // One bad row must not fail its neighbours: retry each on its own to give
             // every caller its own answer.
             Err(_) => {
-                for (client, done) in clients.iter().zip(waiting) {
+                for (client, done) in self.clients.iter().zip(waiting) {
                     let _ = done.send(commit_alone(writer, client).await);
                 }
             }
         }
-        self.clients = clients;
         self.clients.clear();
     }
 }
@@ -317,11 +304,18 @@ async fn commit_alone<W: GroupWriter>(writer: &mut W, client: &ClientRecord) -> 
     W::insert(&mut tx, one).await?;
     W::commit(tx, one).await?;
     match writer.sync() {
-        Some(sync) => tokio::task::spawn_blocking(move || sync())
-            .await
-            .map_err(|e| StoreError::Unavailable(format!("sync failed: {e}")))?
-            .map_err(|e| StoreError::Unavailable(format!("sync failed: {e}"))),
+        Some(sync) => run_sync(sync).await,
         None => Ok(()),
+    }
+}
+
+/// Runs `sync` on a blocking thread; a failure (or a panic) is the store's.
+async fn run_sync(sync: Syncer) -> StoreResult<()> {
+    let failed = |e: &dyn std::fmt::Display| StoreError::Unavailable(format!("sync failed: {e}"));
+    match tokio::task::spawn_blocking(move || sync()).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(failed(&e)),
+        Err(e) => Err(failed(&e)),
     }
 }
 
@@ -1946,11 +1940,11 @@ impl $crate::GroupWriter for Writer {
     type Transaction<'a> = sqlx::Transaction<'a, $db>;
 
     async fn begin(&mut self) -> StoreResult<Self::Transaction<'_>> {
-        let $crate::WriterConnection::Own { connect, .. } = &self.how else {
+        let $crate::WriterConnection::Own { options, .. } = &self.how else {
             return begin_write(&self.pool).await;
         };
         if self.own.is_none() {
-            self.own = Some(connect().await.map_err(map_err)?);
+            self.own = Some(sqlx::ConnectOptions::connect(options).await.map_err(map_err)?);
         }
         let Some(conn) = self.own.as_mut() else {
             return Err(StoreError::Unavailable("the registration writer has no connection".into()));

@@ -16,8 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dcr_core::store::{StoreError, StoreResult};
-use dcr_store_rows::{Connect, Syncer, WriterConnection};
-use sqlx::ConnectOptions as _;
+use dcr_store_rows::{Syncer, WriterConnection};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -103,11 +102,7 @@ async fn registration_writer(
     let options = options
         .synchronous(SqliteSynchronous::Normal)
         .pragma("temp_store", "memory");
-    let connect: Connect<sqlx::Sqlite> = Arc::new(move || {
-        let options = options.clone();
-        Box::pin(async move { options.connect().await })
-    });
-    Ok(WriterConnection::Own { connect, sync })
+    Ok(WriterConnection::Own { options, sync })
 }
 
 dcr_store_rows::sql_store!(SqliteStore, sqlx::Sqlite, sqlx::sqlite::SqliteRow);
