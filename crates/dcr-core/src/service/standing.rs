@@ -6,8 +6,9 @@
 //! on one node revocation is immediate. A revocation made on another node reaches
 //! this one through the revocation log, which every node reads each second
 //! (`Dcr::sync_revocations`): any client, statement or application entry clears them
-//! all; while the log cannot be read, standings are trusted for [`APPROVAL_TTL`] only. Client standings change only by revocation, so
-//! they may live [`STANDING_TTL`]; statement approvals (which carry the application's
+//! all; while the log cannot be read, standings are trusted for [`APPROVAL_TTL`]
+//! only. Client standings change only by revocation, so they may live
+//! [`STANDING_TTL`]; statement approvals (which carry the application's
 //! registration policy) and API keys change in ways the log does not record, so they
 //! live [`APPROVAL_TTL`], which bounds how long another node acts on an edit or a key
 //! revoked elsewhere (well inside the 5 s promise).
