@@ -71,13 +71,14 @@ impl Edge {
         let id = telemetry::request_id(&mut request, &self.shared.ids);
         let method = request.method().clone();
         let (context, span) = telemetry::request_scope(id.clone(), self.shared.help_base.clone());
-        let (mut response, route) =
+        let (mut response, noted) =
             telemetry::in_scope(context, span.clone(), self.answer(request)).await;
         telemetry::echo_request_id(&mut response, id);
-        let route = route.as_ref().map_or("unmatched", |r| r.as_str());
+        let route = noted.route.as_ref().map_or("unmatched", |r| r.as_str());
         let took = start.elapsed();
         crate::metrics::request_done(route, &method, response.status(), took);
-        telemetry::log_access(&span, &method, route, &response, took);
+        let client = noted.client.as_deref();
+        telemetry::log_access(&span, &method, route, client, &response, took);
         response
     }
 

@@ -52,6 +52,8 @@ pub struct RequestContext {
     pub help_base: Arc<str>,
     /// The route template the router matched ([`note_route`]).
     route: OnceLock<MatchedPath>,
+    /// The client the request was for, when the handler knows it ([`note_client`]).
+    client: OnceLock<Arc<str>>,
 }
 
 tokio::task_local! {
@@ -73,10 +75,11 @@ pub fn help_base() -> Arc<str> {
         .unwrap_or_else(|_| Arc::from("/docs/errors"))
 }
 
-/// The client a response was for, when the handler knows it (token, verify,
-/// registration): the access log names it.
-#[derive(Clone, Debug)]
-pub struct LoggedClient(pub String);
+/// Names the client the current request was for (token, verify, registration): the
+/// access log shows it. Outside a request it does nothing.
+pub fn note_client(client_id: impl Into<Arc<str>>) {
+    let _ = CONTEXT.try_with(|c| c.client.set(client_id.into()));
+}
 
 /// Makes request ids: unique across nodes (a random per-process prefix) and cheap (a
 /// counter, not a UUID per request).
@@ -168,22 +171,35 @@ pub fn request_scope(id: HeaderValue, help_base: Arc<str>) -> (RequestContext, S
         id,
         help_base,
         route: OnceLock::new(),
+        client: OnceLock::new(),
     };
     (context, span)
 }
 
-/// Runs `work` in the request's context and span; returns its output and the route
-/// template the router matched, if any.
+/// What the code handling a request noted about it, for its access-log line.
+#[derive(Default)]
+pub struct Noted {
+    /// The route template the router matched ([`note_route`]).
+    pub route: Option<MatchedPath>,
+    /// [`note_client`]'s.
+    pub client: Option<Arc<str>>,
+}
+
+/// Runs `work` in the request's context and span; returns its output and what was
+/// noted about the request.
 pub async fn in_scope<T>(
     context: RequestContext,
     span: Span,
     work: impl Future<Output = T>,
-) -> (T, Option<MatchedPath>) {
+) -> (T, Noted) {
     CONTEXT
         .scope(context, async {
             let output = work.await;
-            let route = CONTEXT.with(|c| c.route.get().cloned());
-            (output, route)
+            let noted = CONTEXT.with(|c| Noted {
+                route: c.route.get().cloned(),
+                client: c.client.get().cloned(),
+            });
+            (output, noted)
         })
         .instrument(span)
         .await
@@ -200,12 +216,15 @@ pub fn note_route(request: Request) -> Request {
 }
 
 /// The access-log line of one answered request.
-pub fn log_access(span: &Span, method: &Method, route: &str, response: &Response, took: Duration) {
-    let client = response
-        .extensions()
-        .get::<LoggedClient>()
-        .map(|c| c.0.as_str())
-        .unwrap_or("");
+pub fn log_access(
+    span: &Span,
+    method: &Method,
+    route: &str,
+    client: Option<&str>,
+    response: &Response,
+    took: Duration,
+) {
+    let client = client.unwrap_or("");
     let _entered = span.enter();
     tracing::info!(
         target: "dcr::access",

@@ -580,6 +580,27 @@ async fn access_log_lines_carry_the_request_id_that_errors_report() {
         .to_str()
         .unwrap()
         .to_owned();
+    let access_token = issued.json::<serde_json::Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Twice: the second answer is the one kept with the verified token.
+    let mut verify_ids = Vec::new();
+    for _ in 0..2 {
+        let verified = http
+            .get(format!("{b}/o/auth/verify"))
+            .bearer_auth(&access_token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(verified.status(), 200);
+        verify_ids.push(
+            verified.headers()["x-request-id"]
+                .to_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
 
     let missing = http
         .get(format!("{b}/admin/v1/programmers/nobody"))
@@ -656,6 +677,16 @@ async fn access_log_lines_carry_the_request_id_that_errors_report() {
     assert_eq!(token_line["route"], "/o/client/token");
     assert_eq!(token_line["client_id"], id, "the client is named");
     assert!(token_line["duration_ms"].as_f64().is_some());
+    let register_line = access
+        .iter()
+        .find(|l| l["route"] == "/o/client/register")
+        .unwrap_or_else(|| panic!("no access line for the registration:\n{logs}"));
+    assert_eq!(register_line["client_id"], id, "the new client is named");
+    for verify_id in &verify_ids {
+        let verify_line = line_of(verify_id);
+        assert_eq!(verify_line["route"], "/o/auth/verify");
+        assert_eq!(verify_line["client_id"], id, "the client is named");
+    }
     let missing_line = line_of(&missing_id);
     assert_eq!(missing_line["status"], 404);
     assert_eq!(missing_line["route"], "/admin/v1/programmers/{pid}");

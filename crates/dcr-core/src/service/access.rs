@@ -1,22 +1,82 @@
 //! Forward auth (`/o/auth/verify`): the shared decision of [`crate::access`], with the
 //! origin's standing read from the store so revocation takes effect at once.
 
+use std::any::Any;
+use std::sync::{Arc, OnceLock};
+
 use dcr_proto::claims::AccessTokenClaims;
 
 use super::Dcr;
 use crate::access::{Requirements, authorize, needs_channel_owner, verify_token};
 use crate::error::AccessError;
-use std::sync::Arc;
-
 use crate::ids::{ApplicationId, ClientId, StatementId};
 use crate::jose::JoseError;
 use crate::time::unix_now;
+use crate::token_cache::Expiring;
 
-/// A call that may proceed, and who makes it: the verified token's claims, shared
-/// with the cache of verified tokens rather than copied for each call.
+/// A call that may proceed, and who makes it: the verified token, shared with the
+/// cache of verified tokens rather than copied for each call.
 #[derive(Debug, Clone)]
 pub struct VerifiedAccess {
-    pub claims: Arc<AccessTokenClaims>,
+    pub token: Arc<VerifiedToken>,
+}
+
+impl VerifiedAccess {
+    pub fn claims(&self) -> &AccessTokenClaims {
+        &self.token.claims
+    }
+}
+
+/// An access token whose signature checked out, as the cache of verified tokens keeps
+/// it. A token is presented many times (every API call of its client, for hours), so
+/// what follows from its claims alone is worked out once: the ids the standing check
+/// compares, and whatever the HTTP layer renders from them ([`VerifiedToken::derived`]).
+pub struct VerifiedToken {
+    pub claims: AccessTokenClaims,
+    /// `None` when the claim is not a well-formed id.
+    client: Option<ClientId>,
+    statement: Option<StatementId>,
+    application: Option<ApplicationId>,
+    derived: OnceLock<Box<dyn Any + Send + Sync>>,
+}
+
+impl VerifiedToken {
+    pub fn new(claims: AccessTokenClaims) -> Self {
+        Self {
+            client: ClientId::parse(&claims.client_id).ok(),
+            statement: StatementId::parse(&claims.sst).ok(),
+            application: ApplicationId::parse(&claims.software_id).ok(),
+            claims,
+            derived: OnceLock::new(),
+        }
+    }
+
+    /// What `derive` makes of the claims, made on the first call and kept with the
+    /// token: the same token always gets the same answer, so its bytes need not be
+    /// built again for each call. One type per token: `None` if a value of another
+    /// type was derived first.
+    pub fn derived<D: Any + Send + Sync>(
+        &self,
+        derive: impl FnOnce(&AccessTokenClaims) -> D,
+    ) -> Option<&D> {
+        self.derived
+            .get_or_init(|| Box::new(derive(&self.claims)))
+            .downcast_ref()
+    }
+}
+
+impl Expiring for VerifiedToken {
+    fn expires_at(&self) -> Option<i64> {
+        Some(self.claims.exp)
+    }
+}
+
+impl std::fmt::Debug for VerifiedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifiedToken")
+            .field("claims", &self.claims)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Dcr {
@@ -27,51 +87,109 @@ impl Dcr {
         token: &str,
         required: &Requirements<'_>,
     ) -> Result<VerifiedAccess, AccessError> {
-        let claims = self.verified_claims(token)?;
-        let origin_active = self.origin_active(&claims).await?;
+        let token = self.verified_token(token)?;
+        let claims = &token.claims;
+        let origin_active = self.origin_active(&token).await?;
         let owner = match required.channel {
-            Some(ch) if origin_active && needs_channel_owner(&claims, required) => {
+            Some(ch) if origin_active && needs_channel_owner(claims, required) => {
                 self.channel_owner(ch).await?
             }
             _ => None,
         };
-        authorize(&claims, origin_active, required, owner.as_deref())?;
-        Ok(VerifiedAccess { claims })
+        authorize(claims, origin_active, required, owner.as_deref())?;
+        Ok(VerifiedAccess { token })
     }
 
-    /// The token's claims: from the cache of verified tokens, or verified now.
-    pub(crate) fn verified_claims(
-        &self,
-        token: &str,
-    ) -> Result<Arc<AccessTokenClaims>, AccessError> {
+    /// The token from the cache of verified tokens, or verified now.
+    pub(crate) fn verified_token(&self, token: &str) -> Result<Arc<VerifiedToken>, AccessError> {
         let now = unix_now();
-        if let Some(claims) = self.tokens.get(token, now) {
-            return Ok(claims);
+        if let Some(verified) = self.tokens.get(token, now) {
+            return Ok(verified);
         }
-        let claims = Arc::new(verify_token(self.keys().verifier(), token, now)?);
-        self.tokens.insert(token, claims.clone());
-        Ok(claims)
+        let verified = Arc::new(VerifiedToken::new(verify_token(
+            self.keys().verifier(),
+            token,
+            now,
+        )?));
+        self.tokens.insert(token, verified.clone());
+        Ok(verified)
     }
 
     /// Whether the token itself (RFC 7009) and its client, statement and application
     /// all still stand.
-    pub(crate) async fn origin_active(
-        &self,
-        claims: &AccessTokenClaims,
-    ) -> Result<bool, AccessError> {
-        if self.revoked_tokens.contains(&claims.jti) {
+    pub(crate) async fn origin_active(&self, token: &VerifiedToken) -> Result<bool, AccessError> {
+        if self.revoked_tokens.contains(&token.claims.jti) {
             return Ok(false);
         }
-        let client_id = ClientId::parse(&claims.client_id)
-            .map_err(|_| AccessError::InvalidToken(JoseError::BadClaims))?;
+        let client_id = token
+            .client
+            .ok_or(AccessError::InvalidToken(JoseError::BadClaims))?;
         let Some(standing) = self.standing(&client_id).await? else {
             return Ok(false);
         };
-        // Compared as parsed ids: no string is built on this path.
-        let same_origin = StatementId::parse(&claims.sst)
-            .is_ok_and(|sst| sst == standing.client.statement_jti)
-            && ApplicationId::parse(&claims.software_id)
-                .is_ok_and(|app| app == standing.application.id);
+        let same_origin = token.statement == Some(standing.client.statement_jti)
+            && token.application == Some(standing.application.id);
         Ok(standing.is_active() && same_origin)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    fn claims(client_id: &str) -> AccessTokenClaims {
+        AccessTokenClaims {
+            iss: "https://dcr.example".into(),
+            sub: client_id.into(),
+            aud: dcr_proto::claims::Audience(vec!["https://api.example".into()]),
+            client_id: client_id.into(),
+            jti: "t".into(),
+            iat: 1,
+            nbf: 1,
+            exp: 100,
+            scopes: "a".into(),
+            scope: "a".into(),
+            software_id: ApplicationId::new_random().to_string(),
+            sst: "not-a-statement-id".into(),
+            programmer: "p".into(),
+            channels: None,
+        }
+    }
+
+    #[test]
+    fn what_is_derived_from_a_token_is_made_once() {
+        let token = VerifiedToken::new(claims(&ClientId::new_time_ordered().to_string()));
+        let made = AtomicUsize::new(0);
+        let derive = |c: &AccessTokenClaims| {
+            made.fetch_add(1, Ordering::Relaxed);
+            c.scope.len()
+        };
+        assert_eq!(token.derived(derive), Some(&1));
+        assert_eq!(token.derived(derive), Some(&1));
+        assert_eq!(
+            made.load(Ordering::Relaxed),
+            1,
+            "derived on the first call only"
+        );
+        assert_eq!(
+            token.derived(|_| "another type"),
+            None,
+            "a second type does not replace the first"
+        );
+    }
+
+    #[test]
+    fn ids_are_parsed_once_and_malformed_ones_stay_unknown() {
+        let client = ClientId::new_time_ordered();
+        let token = VerifiedToken::new(claims(&client.to_string()));
+        assert_eq!(token.client, Some(client));
+        assert!(token.application.is_some());
+        assert_eq!(
+            token.statement, None,
+            "not a UUID: never the standing's statement"
+        );
+        assert_eq!(VerifiedToken::new(claims("c")).client, None);
     }
 }

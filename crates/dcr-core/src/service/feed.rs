@@ -60,19 +60,20 @@ impl Dcr {
         who: &Principal,
         token: &str,
     ) -> Result<Option<AccessTokenClaims>, AdminError> {
-        let Ok(claims) = self.verified_claims(token) else {
+        let Ok(token) = self.verified_token(token) else {
             return Ok(None);
         };
+        let claims = &token.claims;
         if let Some(pid) = &who.programmer
             && pid.as_str() != claims.programmer
         {
             return Ok(None);
         }
-        let active = self.origin_active(&claims).await.map_err(|e| match e {
+        let active = self.origin_active(&token).await.map_err(|e| match e {
             crate::error::AccessError::Unavailable(e) => AdminError::Unavailable(e),
             other => AdminError::Internal(other.to_string()),
         })?;
-        Ok(active.then(|| claims.as_ref().clone()))
+        Ok(active.then(|| claims.clone()))
     }
 
     /// Revocations after `since` (a cursor from an earlier page; 0 for all).

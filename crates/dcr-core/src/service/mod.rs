@@ -15,7 +15,7 @@ mod users;
 use crate::model::AuditAction;
 use std::sync::{Arc, RwLock};
 
-pub use access::VerifiedAccess;
+pub use access::{VerifiedAccess, VerifiedToken};
 pub use admin::{MIN_BOOTSTRAP_KEY_CHARS, NewApplication, Revocable};
 pub use client_management::RegistrationAccessError;
 pub use console::{ApplicationSummary, StatementSummary, Totals};
@@ -87,7 +87,7 @@ pub struct Dcr {
     standings: standing::StandingCache,
     /// Access tokens whose signature was verified (expiry and standing are still
     /// checked on every use).
-    tokens: crate::token_cache::TokenCache,
+    tokens: crate::token_cache::TokenCache<VerifiedToken>,
     /// Software statements whose signature was verified (every install of an app sends
     /// the same bytes).
     statements: crate::token_cache::TokenCache<dcr_proto::claims::StatementClaims>,

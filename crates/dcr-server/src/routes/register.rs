@@ -219,12 +219,8 @@ async fn register_client(
         software_version: Some(registered.software_version),
         client_name: None,
     };
+    crate::telemetry::note_client(registered.client_id.to_string());
     let mut response = (StatusCode::CREATED, Json(body)).into_response();
-    response
-        .extensions_mut()
-        .insert(crate::telemetry::LoggedClient(
-            registered.client_id.to_string(),
-        ));
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));

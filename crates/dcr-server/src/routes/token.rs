@@ -47,10 +47,8 @@ async fn token(State(state): State<AppState>, request: Request, success: StatusC
     match issue(&state, &parts.uri, &parts.headers, body).await {
         Ok((issued, client_id)) => {
             crate::metrics::token("issued");
+            crate::telemetry::note_client(client_id);
             let mut response = (success, Json(issued)).into_response();
-            response
-                .extensions_mut()
-                .insert(crate::telemetry::LoggedClient(client_id));
             let h = response.headers_mut();
             h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));

@@ -1,15 +1,18 @@
 //! `/o/auth/verify`: forward auth for nginx `auth_request`, Envoy `ext_authz` and
 //! Traefik `ForwardAuth` (docs/errors.md). Any method, so a proxy can pass the original one.
 
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::{HeaderName, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::response::Response;
 use axum::routing::any;
-use axum::{Json, Router};
 use dcr_core::access::Requirements;
 use dcr_core::error::AccessError;
 use dcr_proto::EnhancedErrorCode;
-use dcr_proto::claims::Audience;
+use dcr_proto::claims::{AccessTokenClaims, Audience};
 use serde::Serialize;
 
 use crate::error::EnhancedFailure;
@@ -23,9 +26,8 @@ pub fn router() -> Router<AppState> {
         .route("/o/auth/verify/{*original_path}", any(verify))
 }
 
-/// The `200` body: who is calling, borrowed from the verified claims (no copy of
-/// them per call). Members in alphabetical order, so the bytes are those of a JSON
-/// map; `channels` is `null` for a programmer-wide application.
+/// The `200` body: who is calling. Members in alphabetical order, so the bytes are
+/// those of a JSON map; `channels` is `null` for a programmer-wide application.
 #[derive(Serialize)]
 struct Allowed<'a> {
     active: bool,
@@ -36,6 +38,70 @@ struct Allowed<'a> {
     programmer: &'a str,
     scope: &'a str,
     software_id: &'a str,
+}
+
+/// The `200` answer to one token, rendered on its first verification and kept with
+/// the verified token ([`dcr_core::service::VerifiedToken::derived`]): it depends on the claims alone, and
+/// a proxy asks about the same token for every call its client makes.
+struct Answer {
+    body: Bytes,
+    /// `X-Client-Id` and the like, for proxies that copy headers to the upstream; a
+    /// claim that is not a valid header value is left out.
+    headers: Vec<(HeaderName, HeaderValue)>,
+    client_id: Arc<str>,
+}
+
+impl Answer {
+    fn render(claims: &AccessTokenClaims) -> Self {
+        let body = serde_json::to_vec(&Allowed {
+            active: true,
+            aud: &claims.aud,
+            channels: claims.channels.as_deref(),
+            client_id: &claims.client_id,
+            exp: claims.exp,
+            programmer: &claims.programmer,
+            scope: &claims.scope,
+            software_id: &claims.software_id,
+        })
+        // Strings and numbers only: serializing them cannot fail.
+        .unwrap_or_default();
+        let headers = [
+            ("x-client-id", claims.client_id.as_str()),
+            ("x-software-id", claims.software_id.as_str()),
+            ("x-programmer", claims.programmer.as_str()),
+            ("x-scopes", claims.scope.as_str()),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| {
+            Some((
+                HeaderName::from_static(name),
+                HeaderValue::from_str(value).ok()?,
+            ))
+        })
+        .collect();
+        Self {
+            body: Bytes::from(body),
+            headers,
+            client_id: Arc::from(claims.client_id.as_str()),
+        }
+    }
+
+    /// A response with the kept bytes: clones share them.
+    fn respond(&self) -> Response {
+        // The answer's headers, its content type and the request id the edge adds.
+        let mut headers = HeaderMap::with_capacity(self.headers.len() + 2);
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        for (name, value) in &self.headers {
+            headers.insert(name.clone(), value.clone());
+        }
+        let mut response = Response::new(Body::from(self.body.clone()));
+        *response.headers_mut() = headers;
+        crate::telemetry::note_client(self.client_id.clone());
+        response
+    }
 }
 
 /// Takes the whole request (it has no body to read) so its headers are borrowed, not
@@ -67,31 +133,8 @@ async fn verify(
     };
 
     let access = state.dcr.verify_access(token, &required).await?;
-    let claims = &*access.claims;
-    let mut response = Json(Allowed {
-        active: true,
-        aud: &claims.aud,
-        channels: claims.channels.as_deref(),
-        client_id: &claims.client_id,
-        exp: claims.exp,
-        programmer: &claims.programmer,
-        scope: &claims.scope,
-        software_id: &claims.software_id,
+    Ok(match access.token.derived(Answer::render) {
+        Some(answer) => answer.respond(),
+        None => Answer::render(access.claims()).respond(),
     })
-    .into_response();
-    response
-        .extensions_mut()
-        .insert(crate::telemetry::LoggedClient(claims.client_id.to_string()));
-    let out = response.headers_mut();
-    for (name, value) in [
-        ("x-client-id", claims.client_id.as_str()),
-        ("x-software-id", claims.software_id.as_str()),
-        ("x-programmer", claims.programmer.as_str()),
-        ("x-scopes", claims.scope.as_str()),
-    ] {
-        if let Ok(value) = HeaderValue::from_str(value) {
-            out.insert(HeaderName::from_static(name), value);
-        }
-    }
-    Ok(response)
 }
