@@ -546,7 +546,9 @@ impl KeyRing {
         encoded_header: &str,
         claims: &T,
     ) -> Result<String, JoseError> {
-        let payload = serde_json::to_vec(claims).map_err(|_| JoseError::Signing)?;
+        // Sized for an access token's claims, so the buffer is not regrown as they are written.
+        let mut payload = Vec::with_capacity(512);
+        serde_json::to_writer(&mut payload, claims).map_err(|_| JoseError::Signing)?;
         let mut jws = String::with_capacity(encoded_header.len() + payload.len() * 4 / 3 + 100);
         jws.push_str(encoded_header);
         jws.push('.');

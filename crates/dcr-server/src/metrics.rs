@@ -197,7 +197,17 @@ pub fn registration(outcome: &'static str) {
 }
 
 pub fn token(outcome: &'static str) {
-    metrics::counter!("dcr_tokens_total", "outcome" => outcome).increment(1);
+    // Handles kept as in `request_done`: one per outcome, a closed set.
+    TOKEN_HANDLES.with_borrow_mut(|by_outcome| {
+        by_outcome
+            .entry(outcome)
+            .or_insert_with(|| metrics::counter!("dcr_tokens_total", "outcome" => outcome))
+            .increment(1);
+    });
+}
+
+thread_local! {
+    static TOKEN_HANDLES: RefCell<HashMap<&'static str, Counter>> = RefCell::new(HashMap::new());
 }
 
 pub fn throttled(endpoint: &'static str) {

@@ -73,6 +73,8 @@ async fn full_flow_issues_documented_bodies() {
     let r = app.token_raw(client_id, secret).await;
     assert_eq!(r.status(), StatusCode::CREATED);
     assert_eq!(r.headers()["cache-control"], "no-store");
+    assert_eq!(r.headers()["pragma"], "no-cache");
+    assert_eq!(r.headers()["content-type"], "application/json");
     let tok: Value = r.json().await.unwrap();
     assert_eq!(tok["token_type"], "bearer");
     assert_eq!(tok["expires_in"], 21600);
