@@ -192,7 +192,7 @@ impl Application {
         );
         let edge = crate::edge::Edge::new(
             routes::router(
-                state,
+                state.clone(),
                 crate::cors::layer(&config.cors.allowed_origins),
                 Arc::new(routes::dashboard::Dashboard::new(
                     &config.dashboard,
@@ -201,7 +201,8 @@ impl Application {
             ),
             &config.limits,
             help_base,
-        );
+        )
+        .with_forward_auth(state);
         tracing::info!(listen = %local, %issuer, "dcr is ready");
         Ok(Self {
             listener,

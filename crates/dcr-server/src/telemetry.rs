@@ -51,7 +51,7 @@ pub struct RequestContext {
     /// Where error bodies' `helpUrl` points (`<base>#<code>`).
     pub help_base: Arc<str>,
     /// The route template the router matched ([`note_route`]).
-    route: OnceLock<MatchedPath>,
+    route: OnceLock<Route>,
     /// The client the request was for, when the handler knows it ([`note_client`]).
     client: OnceLock<Arc<str>>,
 }
@@ -176,11 +176,29 @@ pub fn request_scope(id: HeaderValue, help_base: Arc<str>) -> (RequestContext, S
     (context, span)
 }
 
+/// The route template a request was answered by.
+#[derive(Clone)]
+pub enum Route {
+    /// Matched by the router ([`note_route`]).
+    Matched(MatchedPath),
+    /// Answered by the edge without the router ([`note_fixed_route`]).
+    Fixed(&'static str),
+}
+
+impl Route {
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Matched(path) => path.as_str(),
+            Self::Fixed(path) => path,
+        }
+    }
+}
+
 /// What the code handling a request noted about it, for its access-log line.
 #[derive(Default)]
 pub struct Noted {
-    /// The route template the router matched ([`note_route`]).
-    pub route: Option<MatchedPath>,
+    /// The route template the request was answered by.
+    pub route: Option<Route>,
     /// [`note_client`]'s.
     pub client: Option<Arc<str>>,
 }
@@ -210,9 +228,15 @@ pub async fn in_scope<T>(
 pub fn note_route(request: Request) -> Request {
     if let Some(route) = request.extensions().get::<MatchedPath>() {
         Span::current().record("route", route.as_str());
-        let _ = CONTEXT.try_with(|c| c.route.set(route.clone()));
+        let _ = CONTEXT.try_with(|c| c.route.set(Route::Matched(route.clone())));
     }
     request
+}
+
+/// What [`note_route`] does, for a route the edge answers without the router.
+pub fn note_fixed_route(route: &'static str) {
+    Span::current().record("route", route);
+    let _ = CONTEXT.try_with(|c| c.route.set(Route::Fixed(route)));
 }
 
 /// The access-log line of one answered request.

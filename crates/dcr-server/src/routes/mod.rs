@@ -8,7 +8,7 @@ mod health;
 mod register;
 mod resource;
 mod token;
-mod verify;
+pub mod verify;
 
 use axum::Router;
 use axum::http::{Method, StatusCode, Uri};

@@ -7,7 +7,7 @@ use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use dcr_core::access::Requirements;
 use dcr_core::error::AccessError;
@@ -19,11 +19,20 @@ use crate::error::EnhancedFailure;
 use crate::extract::{bearer_token, explicit_device_info, single_header};
 use crate::state::AppState;
 
+/// Where proxies ask. The edge answers this exact path itself, without the router
+/// ([`crate::edge::Edge::with_forward_auth`]); the router keeps the route for
+/// everything else that serves a router (tests, and any path under it).
+pub const PATH: &str = "/o/auth/verify";
+
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/o/auth/verify", any(verify))
+        .route(PATH, any(verify))
         // Envoy's ext_authz appends the original path to its `path_prefix`.
         .route("/o/auth/verify/{*original_path}", any(verify))
+}
+
+async fn verify(State(state): State<AppState>, request: Request) -> Response {
+    answer(&state, request.headers()).await
 }
 
 /// The `200` body: who is calling. Members in alphabetical order, so the bytes are
@@ -104,13 +113,15 @@ impl Answer {
     }
 }
 
-/// Takes the whole request (it has no body to read) so its headers are borrowed, not
-/// copied as the `HeaderMap` extractor would.
-async fn verify(
-    State(state): State<AppState>,
-    request: Request,
-) -> Result<Response, EnhancedFailure> {
-    let headers = request.headers();
+/// The answer to one forward-auth request, whatever its method (a proxy may pass the
+/// original one): it depends on the headers alone.
+pub async fn answer(state: &AppState, headers: &HeaderMap) -> Response {
+    decide(state, headers)
+        .await
+        .unwrap_or_else(IntoResponse::into_response)
+}
+
+async fn decide(state: &AppState, headers: &HeaderMap) -> Result<Response, EnhancedFailure> {
     explicit_device_info(headers).map_err(|e| {
         EnhancedFailure::new(
             StatusCode::BAD_REQUEST,
