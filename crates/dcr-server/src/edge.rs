@@ -92,7 +92,7 @@ impl Edge {
         let route = noted.route.as_ref().map_or("unmatched", |r| r.as_str());
         let took = start.elapsed();
         crate::metrics::request_done(route, &method, response.status(), took);
-        let client = noted.client.as_deref();
+        let client = noted.client.as_ref().and_then(|c| c.to_str().ok());
         telemetry::log_access(&span, &method, route, client, &response, took);
         response
     }

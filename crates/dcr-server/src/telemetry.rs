@@ -53,7 +53,7 @@ pub struct RequestContext {
     /// The route template the router matched ([`note_route`]).
     route: OnceLock<Route>,
     /// The client the request was for, when the handler knows it ([`note_client`]).
-    client: OnceLock<Arc<str>>,
+    client: OnceLock<HeaderValue>,
 }
 
 tokio::task_local! {
@@ -77,8 +77,11 @@ pub fn help_base() -> Arc<str> {
 
 /// Names the client the current request was for (token, verify, registration): the
 /// access log shows it. Outside a request it does nothing.
-pub fn note_client(client_id: impl Into<Arc<str>>) {
-    let _ = CONTEXT.try_with(|c| c.client.set(client_id.into()));
+/// Kept as a header value, so verify can pass one of its kept answer's without a copy.
+pub fn note_client(client_id: impl TryInto<HeaderValue>) {
+    if let Ok(client_id) = client_id.try_into() {
+        let _ = CONTEXT.try_with(|c| c.client.set(client_id));
+    }
 }
 
 /// Makes request ids: unique across nodes (a random per-process prefix) and cheap (a
@@ -200,7 +203,7 @@ pub struct Noted {
     /// The route template the request was answered by.
     pub route: Option<Route>,
     /// [`note_client`]'s.
-    pub client: Option<Arc<str>>,
+    pub client: Option<HeaderValue>,
 }
 
 /// Runs `work` in the request's context and span; returns its output and what was
