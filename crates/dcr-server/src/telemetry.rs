@@ -50,7 +50,7 @@ pub struct RequestContext {
     pub id: HeaderValue,
     /// Where error bodies' `helpUrl` points (`<base>#<code>`).
     pub help_base: Arc<str>,
-    /// The route template the router matched ([`note_route`]).
+    /// The route template that answered ([`note_route`], [`note_fixed_route`]).
     route: OnceLock<Route>,
     /// The client the request was for, when the handler knows it ([`note_client`]).
     client: OnceLock<HeaderValue>,
@@ -77,7 +77,8 @@ pub fn help_base() -> Arc<str> {
 
 /// Names the client the current request was for (token, verify, registration): the
 /// access log shows it. Outside a request it does nothing.
-/// Kept as a header value, so verify can pass one of its kept answer's without a copy.
+///
+/// Kept as a header value, so verify can pass the one in its kept answer without a copy.
 pub fn note_client(client_id: impl TryInto<HeaderValue>) {
     if let Ok(client_id) = client_id.try_into() {
         let _ = CONTEXT.try_with(|c| c.client.set(client_id));
