@@ -231,16 +231,20 @@ pub async fn in_scope<T>(
 /// only there. Records it for the access log, the metrics and the span.
 pub fn note_route(request: Request) -> Request {
     if let Some(route) = request.extensions().get::<MatchedPath>() {
-        Span::current().record("route", route.as_str());
-        let _ = CONTEXT.try_with(|c| c.route.set(Route::Matched(route.clone())));
+        note(Route::Matched(route.clone()));
     }
     request
 }
 
 /// What [`note_route`] does, for a route the edge answers without the router.
 pub fn note_fixed_route(route: &'static str) {
-    Span::current().record("route", route);
-    let _ = CONTEXT.try_with(|c| c.route.set(Route::Fixed(route)));
+    note(Route::Fixed(route));
+}
+
+/// Records the route in the span and the request's context.
+fn note(route: Route) {
+    Span::current().record("route", route.as_str());
+    let _ = CONTEXT.try_with(|c| c.route.set(route));
 }
 
 /// The access-log line of one answered request.

@@ -121,11 +121,11 @@ impl Answer {
             let Some((start, end)) = range else { continue };
             // Checked when rendered; checking again costs less than a copy.
             if let Ok(value) = HeaderValue::from_maybe_shared(self.bytes.slice(start..end)) {
-                if name == CALLER_HEADERS[0] {
-                    crate::telemetry::note_client(value.clone());
-                }
                 headers.insert(name.clone(), value);
             }
+        }
+        if let Some(client_id) = headers.get(&CALLER_HEADERS[0]) {
+            crate::telemetry::note_client(client_id.clone());
         }
         let mut response = Response::new(Body::from(self.bytes.slice(..self.body_len)));
         *response.headers_mut() = headers;
