@@ -105,8 +105,8 @@ done
 
 field() { echo "$1" | tr ' ' '\n' | awk -F= -v k="$2" '$1==k {print $2}'; }
 declare -A result
-measure() { # workload whose-requests port → one RESULT line
-    WORKLOAD="$1" TARGET="$2" WORK="$work/$2" taskset -c 1 \
+measure() { # workload whose-requests port [prepared-dir] → one RESULT line
+    WORKLOAD="$1" TARGET="$2" WORK="${4:-$work/$2}" taskset -c 1 \
         wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --timeout 10s -s bench/wrk.lua "http://127.0.0.1:$3" 2>&1 >/dev/null | grep '^RESULT'
 }
 # median_result RESULT-LINES: the line of the round with the median rate, its errors
@@ -126,18 +126,16 @@ median_result() {
 }
 for w in $WORKLOADS; do
     echo "==> $w"
-    rounds_dcr=""; rounds_peer=""; rounds_nginx=""
+    declare -A rounds=([dcr]="" [peer]="" [nginx]="")
     for ((r = 1; r <= ROUNDS; r++)); do
         d=$(measure "$w" dcr "$dcr_port"); p=$(measure "$w" peer "$peer_port")
         # The same requests (dcr's) answered by nginx: the plain-HTTP ceiling.
         n=$(measure "$w" dcr "$nginx_port")
         echo "      round $r: dcr $(field "$d" rps), peer $(field "$p" rps), nginx $(field "$n" rps) req/s"
-        rounds_dcr+="$d"$'\n'; rounds_peer+="$p"$'\n'; rounds_nginx+="$n"$'\n'
+        rounds[dcr]+="$d"$'\n'; rounds[peer]+="$p"$'\n'; rounds[nginx]+="$n"$'\n'
     done
-    result["$w,dcr"]=$(printf '%s' "$rounds_dcr" | median_result)
-    result["$w,peer"]=$(printf '%s' "$rounds_peer" | median_result)
-    result["$w,nginx"]=$(printf '%s' "$rounds_nginx" | median_result)
     for t in dcr peer nginx; do
+        result["$w,$t"]=$(printf '%s' "${rounds[$t]}" | median_result)
         echo "    $t $w: ${result[$w,$t]#RESULT } (median of $ROUNDS)"
     done
 done
@@ -162,9 +160,7 @@ for alg in $algorithms; do
         start_dcr "$work/$alg" "$alg_port" "${store_env[@]}" DCR_SIGNING__ALGORITHM="$alg"
         pids+=("$DCR_PID")
         python3 bench/prepare.py dcr "http://127.0.0.1:$alg_port" "$work/$alg/seed" 100 bench-operator-key-0123456789abcdef >/dev/null
-        out=$(WORKLOAD=token TARGET=dcr WORK="$work/$alg/seed" taskset -c 1 \
-            wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --timeout 10s -s bench/wrk.lua "http://127.0.0.1:$alg_port" 2>&1 >/dev/null | grep '^RESULT')
-        by_alg[$alg]=$(field "$out" rps)
+        by_alg[$alg]=$(field "$(measure token dcr "$alg_port" "$work/$alg/seed")" rps)
         kill "$DCR_PID"; wait "$DCR_PID" 2>/dev/null || true
     fi
     by_alg_json="$by_alg_json${by_alg_json:+, }\"$alg\": ${by_alg[$alg]}"
