@@ -2,6 +2,8 @@
 //! parameters, and `Authorization` header values. Pure functions over bytes and text,
 //! so they are unit-tested and fuzzed without a server.
 
+use std::borrow::Cow;
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 
 use base64::Engine as _;
@@ -69,19 +71,23 @@ pub fn parse_registration_body(bytes: &[u8]) -> Result<RegistrationRequest, Stri
     })
 }
 
+/// Form parameters by name. Names and values borrow the request's text unless
+/// percent-decoding had to change them.
+pub type FormParams<'a> = HashMap<Cow<'a, str>, Cow<'a, str>>;
+
 /// Query-string and form-body parameters together; a name given twice, in either or
 /// across both, is refused (RFC 6749 3.1).
-pub fn parse_form(query: &[u8], body: &[u8]) -> Result<HashMap<String, String>, String> {
+pub fn parse_form<'a>(query: &'a [u8], body: &'a [u8]) -> Result<FormParams<'a>, String> {
     parse_form_with(query, body, "").map(|(params, _)| params)
 }
 
 /// [`parse_form`], except that `repeatable` may be given any number of times (RFC 8707
 /// `resource`); its values come back apart, in order.
-pub fn parse_form_with(
-    query: &[u8],
-    body: &[u8],
+pub fn parse_form_with<'a>(
+    query: &'a [u8],
+    body: &'a [u8],
     repeatable: &str,
-) -> Result<(HashMap<String, String>, Vec<String>), String> {
+) -> Result<(FormParams<'a>, Vec<String>), String> {
     let mut params = HashMap::new();
     let mut repeated = Vec::new();
     for (name, value) in form_urlencoded::parse(query).chain(form_urlencoded::parse(body)) {
@@ -97,12 +103,14 @@ pub fn parse_form_with(
             repeated.push(value.into_owned());
             continue;
         }
-        if params
-            .insert(name.to_string(), value.into_owned())
-            .is_some()
-        {
-            let shown: String = name.chars().take(64).collect();
-            return Err(format!("parameter {shown:?} was given more than once"));
+        match params.entry(name) {
+            Entry::Vacant(slot) => {
+                slot.insert(value);
+            }
+            Entry::Occupied(taken) => {
+                let shown: String = taken.key().chars().take(64).collect();
+                return Err(format!("parameter {shown:?} was given more than once"));
+            }
         }
     }
     Ok((params, repeated))

@@ -10,11 +10,8 @@
 //! Only one thing must happen inside the router, because only the router knows it:
 //! which route template matched ([`crate::telemetry::note_route`]).
 
-use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::pin::pin;
 use std::sync::Arc;
-use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -23,6 +20,7 @@ use axum::extract::Request;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use dcr_proto::EnhancedErrorCode;
+use futures_util::FutureExt;
 use tokio::sync::Semaphore;
 use tower::ServiceExt;
 use tower::util::MapRequestLayer;
@@ -115,13 +113,16 @@ impl Edge {
             match &self.forward_auth {
                 Some(state) if request.uri().path() == verify::PATH => {
                     telemetry::note_fixed_route(verify::PATH);
-                    catch_panic(verify::answer(state, request.headers())).await
+                    AssertUnwindSafe(verify::answer(state, request.headers()))
+                        .catch_unwind()
+                        .await
                 }
                 _ => {
-                    catch_panic(async {
+                    AssertUnwindSafe(async {
                         let Ok(response) = self.router.clone().oneshot(request).await;
                         response
                     })
+                    .catch_unwind()
                     .await
                 }
             }
@@ -138,7 +139,7 @@ impl Edge {
                 )
             }
             Ok(Ok(response)) => response,
-            Ok(Err(Panicked)) => panic_response(),
+            Ok(Err(_panic)) => panic_response(),
             Err(_) => deadline::timeout_response(
                 oauth,
                 format!(
@@ -148,21 +149,6 @@ impl Edge {
             ),
         }
     }
-}
-
-struct Panicked;
-
-/// Runs `future`, turning a panic in any of its polls into [`Panicked`].
-async fn catch_panic<T>(future: impl Future<Output = T>) -> Result<T, Panicked> {
-    let mut future = pin!(future);
-    std::future::poll_fn(|cx| {
-        match std::panic::catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(cx))) {
-            Ok(Poll::Ready(value)) => Poll::Ready(Ok(value)),
-            Ok(Poll::Pending) => Poll::Pending,
-            Err(_) => Poll::Ready(Err(Panicked)),
-        }
-    })
-    .await
 }
 
 fn panic_response() -> Response {

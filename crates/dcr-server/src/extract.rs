@@ -3,10 +3,15 @@
 //! error instead of panicking on hostile input.
 
 use axum::body::{Body, Bytes};
-use axum::http::HeaderMap;
 use axum::http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
+use axum::http::{HeaderMap, HeaderName};
 use dcr_core::device_info::{DeviceInfo, DeviceInfoError};
 use dcr_core::throttle::TrustedProxies;
+
+/// Headers of our own looked up on every request: as `HeaderName`s, a lookup hashes
+/// the name directly instead of parsing text into one first.
+pub const X_DEVICE_INFO: HeaderName = HeaderName::from_static("x-device-info");
+pub const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 
 /// Why a body could not be read.
 #[derive(Debug, PartialEq, Eq)]
@@ -32,7 +37,7 @@ pub fn client_ip(
     headers: &HeaderMap,
 ) -> std::net::IpAddr {
     let forwarded = headers
-        .get_all("x-forwarded-for")
+        .get_all(X_FORWARDED_FOR)
         .iter()
         .filter_map(|v| v.to_str().ok());
     proxies.client_ip(peer, forwarded)
@@ -54,7 +59,10 @@ pub async fn read_body(body: Body, limit: usize) -> Result<Bytes, BodyError> {
 }
 
 /// The one value of header `name`; `Err` when it appears more than once or is not text.
-pub fn single_header<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, String> {
+pub fn single_header<'a>(
+    headers: &'a HeaderMap,
+    name: &HeaderName,
+) -> Result<Option<&'a str>, String> {
     let mut values = headers.get_all(name).iter();
     let Some(first) = values.next() else {
         return Ok(None);
@@ -71,7 +79,7 @@ pub fn single_header<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'
 /// Checks that the body's media type is `want`, with at most a UTF-8 charset parameter.
 pub fn require_media_type(headers: &HeaderMap, want: &str) -> Result<(), String> {
     let expected = || format!("Content-Type must be {want}");
-    let raw = single_header(headers, CONTENT_TYPE.as_str())?.ok_or_else(expected)?;
+    let raw = single_header(headers, &CONTENT_TYPE)?.ok_or_else(expected)?;
     let mut parts = raw.split(';');
     let essence = parts.next().unwrap_or_default().trim();
     if !essence.eq_ignore_ascii_case(want) {
@@ -119,7 +127,7 @@ pub fn accepts_json(headers: &HeaderMap) -> bool {
 
 /// `X-Device-Info`, or what `User-Agent` tells when it is absent.
 pub fn device_info(headers: &HeaderMap) -> Result<DeviceInfo, DeviceInfoError> {
-    match single_header(headers, "x-device-info") {
+    match single_header(headers, &X_DEVICE_INFO) {
         Ok(Some(raw)) => DeviceInfo::parse_header(raw.as_bytes()),
         Ok(None) => Ok(DeviceInfo::from_user_agent(user_agent(headers))),
         Err(_) => Err(DeviceInfoError::NotBase64),
@@ -128,7 +136,7 @@ pub fn device_info(headers: &HeaderMap) -> Result<DeviceInfo, DeviceInfoError> {
 
 /// `X-Device-Info` only when present.
 pub fn explicit_device_info(headers: &HeaderMap) -> Result<Option<DeviceInfo>, DeviceInfoError> {
-    if headers.contains_key("x-device-info") {
+    if headers.contains_key(X_DEVICE_INFO) {
         device_info(headers).map(Some)
     } else {
         Ok(None)
@@ -142,7 +150,7 @@ pub fn user_agent(headers: &HeaderMap) -> Option<&str> {
 /// Credentials from `Authorization: Basic`; `Ok(None)` when another scheme or none
 /// is used.
 pub fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, String> {
-    match single_header(headers, AUTHORIZATION.as_str())? {
+    match single_header(headers, &AUTHORIZATION)? {
         Some(raw) => dcr_core::wire::parse_basic(raw),
         None => Ok(None),
     }
@@ -150,7 +158,7 @@ pub fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>
 
 /// The token of `Authorization: Bearer <token>`, if that is what the header holds.
 pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
-    dcr_core::wire::parse_bearer(single_header(headers, AUTHORIZATION.as_str()).ok()??)
+    dcr_core::wire::parse_bearer(single_header(headers, &AUTHORIZATION).ok()??)
 }
 
 /// An id from the request path, parsed where it enters (`PathId<ApplicationId>`).

@@ -13,6 +13,7 @@ use std::time::Duration;
 use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderName, HeaderValue, Method};
 use axum::response::Response;
+use futures_util::FutureExt;
 use tracing::{Instrument, Span};
 use tracing_subscriber::EnvFilter;
 
@@ -209,22 +210,23 @@ pub struct Noted {
 
 /// Runs `work` in the request's context and span; returns its output and what was
 /// noted about the request.
-pub async fn in_scope<T>(
+///
+/// Built from combinators, not `async`: an `async` block keeps `work` twice in its
+/// state (captured, and again where it is awaited), and hyper copies the whole request
+/// future once per request.
+pub fn in_scope<T>(
     context: RequestContext,
     span: Span,
     work: impl Future<Output = T>,
-) -> (T, Noted) {
-    CONTEXT
-        .scope(context, async {
-            let output = work.await;
-            let noted = CONTEXT.with(|c| Noted {
-                route: c.route.get().cloned(),
-                client: c.client.get().cloned(),
-            });
-            (output, noted)
-        })
-        .instrument(span)
-        .await
+) -> impl Future<Output = (T, Noted)> {
+    let noting = work.map(|output| {
+        let noted = CONTEXT.with(|c| Noted {
+            route: c.route.get().cloned(),
+            client: c.client.get().cloned(),
+        });
+        (output, noted)
+    });
+    CONTEXT.scope(context, noting).instrument(span)
 }
 
 /// Applied inside the router (to every route): the matched route template is known

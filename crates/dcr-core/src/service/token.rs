@@ -12,13 +12,13 @@ use crate::time::{unix_now, unix_now_millis};
 /// Largest `scope` parameter we look at.
 const MAX_SCOPE_PARAM: usize = 4096;
 
-/// A token request, already parsed from the wire.
+/// A token request, already parsed from the wire; it borrows the request's text.
 #[derive(Debug, Clone)]
-pub struct TokenRequest {
-    pub client_id: String,
-    pub client_secret: String,
+pub struct TokenRequest<'a> {
+    pub client_id: &'a str,
+    pub client_secret: &'a str,
     /// Space-separated subset of the application's scopes; all of them when absent.
-    pub scope: Option<String>,
+    pub scope: Option<&'a str>,
     /// RFC 8707 `resource` values: the token's `aud`, among the application's
     /// audiences. Empty: all of its audiences, or the deployment's default.
     pub resources: Vec<String>,
@@ -38,11 +38,11 @@ pub struct IssuedToken {
 }
 
 impl Dcr {
-    pub async fn issue_token(&self, req: TokenRequest) -> Result<IssuedToken, TokenError> {
+    pub async fn issue_token(&self, req: TokenRequest<'_>) -> Result<IssuedToken, TokenError> {
         // An id that cannot exist still costs one hash, so timing does not tell a
         // malformed id from a wrong secret.
         let standing = self
-            .authenticated_client(&req.client_id, &req.client_secret)
+            .authenticated_client(req.client_id, req.client_secret)
             .await?;
         let client_id = standing.client.id;
         let app = &standing.application;
@@ -58,7 +58,7 @@ impl Dcr {
             }
         }
 
-        let scopes = granted_scopes(&app.scopes, req.scope.as_deref())?;
+        let scopes = granted_scopes(&app.scopes, req.scope)?;
         let aud = granted_audience(
             &app.audiences,
             &self.settings.default_audience,

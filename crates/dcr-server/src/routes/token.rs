@@ -1,12 +1,15 @@
 //! `POST /o/client/token` (201, as Adobe documents) and `POST /oauth2/token` (200, RFC 6749).
 
 use axum::Router;
-use axum::body::Body;
+use std::borrow::Cow;
+
+use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use dcr_core::service::TokenRequest;
+use dcr_core::wire::{FormParams, parse_form_with};
 use dcr_proto::OAuthErrorCode;
 use dcr_proto::oauth::TokenResponse;
 
@@ -43,7 +46,6 @@ enum AuthWay {
 /// than copied as the `Uri` and `HeaderMap` extractors would.
 async fn token(State(state): State<AppState>, request: Request, success: StatusCode) -> Response {
     let (parts, body) = request.into_parts();
-    let used_basic = matches!(basic_credentials(&parts.headers), Ok(Some(_)));
     match issue(&state, &parts.uri, &parts.headers, body).await {
         Ok((issued, client_id)) => {
             crate::metrics::token("issued");
@@ -52,7 +54,9 @@ async fn token(State(state): State<AppState>, request: Request, success: StatusC
         }
         Err(failure) => {
             crate::metrics::token(failure.code.as_str());
-            failure.with_basic(used_basic).into_response()
+            failure
+                .with_basic(used_basic(&parts.headers))
+                .into_response()
         }
     }
 }
@@ -78,13 +82,19 @@ fn token_response(status: StatusCode, issued: &TokenResponse) -> Response {
     response
 }
 
+/// Whether the client authenticated with HTTP Basic, which decides how `invalid_client`
+/// is answered. Asked only on failure, so a token does not decode the header twice.
+fn used_basic(headers: &HeaderMap) -> bool {
+    matches!(basic_credentials(headers), Ok(Some(_)))
+}
+
 /// Client authentication (RFC 6749 2.3.1): HTTP Basic, or `client_id` and
 /// `client_secret` parameters; never both (a form `client_id` equal to the Basic one
 /// is tolerated, as some libraries send it).
-fn client_credentials(
+fn client_credentials<'a>(
     headers: &HeaderMap,
-    params: &std::collections::HashMap<String, String>,
-) -> Result<(AuthWay, String, String), OAuthFailure> {
+    params: &'a FormParams<'_>,
+) -> Result<(AuthWay, Cow<'a, str>, Cow<'a, str>), OAuthFailure> {
     let basic = basic_credentials(headers).map_err(OAuthFailure::invalid_request)?;
     let form_id = params.get("client_id").filter(|s| !s.is_empty());
     let form_secret = params.get("client_secret").filter(|s| !s.is_empty());
@@ -97,35 +107,38 @@ fn client_credentials(
                 "client_id differs from the one in the Authorization header",
             ))
         }
-        (Some((id, secret)), _, None) => Ok((AuthWay::Basic, id, secret)),
-        (None, Some(id), Some(secret)) => Ok((AuthWay::Parameters, id.clone(), secret.clone())),
+        (Some((id, secret)), _, None) => Ok((AuthWay::Basic, id.into(), secret.into())),
+        (None, Some(id), Some(secret)) => Ok((
+            AuthWay::Parameters,
+            Cow::Borrowed(id),
+            Cow::Borrowed(secret),
+        )),
         (None, None, _) => Err(OAuthFailure::invalid_request("client_id is required")),
         (None, Some(_), None) => Err(OAuthFailure::invalid_request("client_secret is required")),
     }
 }
 
-/// The form parameters of a client endpoint: query string and form body together.
-async fn form_params(
-    uri: &Uri,
-    headers: &HeaderMap,
-    body: Body,
-    repeatable: &str,
-) -> Result<(std::collections::HashMap<String, String>, Vec<String>), OAuthFailure> {
+/// The body of a client endpoint's form, read within [`MAX_TOKEN_BODY`]. Parameters may
+/// come in the query string alone (Adobe's reference shows them there); a body, when
+/// present, must be a form. Parse it, with the query, by [`dcr_core::wire::parse_form_with`].
+async fn form_body(headers: &HeaderMap, body: Body) -> Result<Bytes, OAuthFailure> {
     let bytes = read_body(body, MAX_TOKEN_BODY)
         .await
         .map_err(|e| OAuthFailure::invalid_request(e.to_string()))?;
-    // Parameters may come in the query string alone (Adobe's reference shows them there);
-    // a body, when present, must be a form.
     if !bytes.is_empty() {
         require_media_type(headers, "application/x-www-form-urlencoded")
             .map_err(OAuthFailure::invalid_request)?;
     }
-    dcr_core::wire::parse_form_with(
-        uri.query().unwrap_or_default().as_bytes(),
-        &bytes,
-        repeatable,
-    )
-    .map_err(OAuthFailure::invalid_request)
+    Ok(bytes)
+}
+
+fn form_params<'a>(
+    uri: &'a Uri,
+    body: &'a [u8],
+    repeatable: &str,
+) -> Result<(FormParams<'a>, Vec<String>), OAuthFailure> {
+    parse_form_with(uri.query().unwrap_or_default().as_bytes(), body, repeatable)
+        .map_err(OAuthFailure::invalid_request)
 }
 
 /// RFC 7009: a client revokes one of its own access tokens. 200 with an empty body for
@@ -136,9 +149,9 @@ async fn revoke(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let used_basic = matches!(basic_credentials(&headers), Ok(Some(_)));
     let outcome = async {
-        let (params, _) = form_params(&uri, &headers, body, "").await?;
+        let body = form_body(&headers, body).await?;
+        let (params, _) = form_params(&uri, &body, "")?;
         let token = params
             .get("token")
             .filter(|t| !t.is_empty())
@@ -161,7 +174,7 @@ async fn revoke(
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             response
         }
-        Err(failure) => failure.with_basic(used_basic).into_response(),
+        Err(failure) => failure.with_basic(used_basic(&headers)).into_response(),
     }
 }
 
@@ -171,11 +184,12 @@ async fn issue(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<(TokenResponse, String), OAuthFailure> {
-    let (params, resources) = form_params(uri, headers, body, "resource").await?;
+    let body = form_body(headers, body).await?;
+    let (params, resources) = form_params(uri, &body, "resource")?;
     let device = explicit_device_info(headers)
         .map_err(|e| OAuthFailure::invalid_request(format!("invalid X-Device-Info: {e}")))?;
 
-    match params.get("grant_type").map(String::as_str) {
+    match params.get("grant_type").map(|g| &**g) {
         None | Some("") => return Err(OAuthFailure::invalid_request("grant_type is required")),
         Some("client_credentials") => {}
         Some(_) => {
@@ -191,9 +205,9 @@ async fn issue(
     let issued = state
         .dcr
         .issue_token(TokenRequest {
-            client_id,
-            client_secret,
-            scope: params.get("scope").cloned(),
+            client_id: &client_id,
+            client_secret: &client_secret,
+            scope: params.get("scope").map(|s| &**s),
             resources,
             device,
         })

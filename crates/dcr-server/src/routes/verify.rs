@@ -22,6 +22,12 @@ use crate::state::AppState;
 /// everything else that serves a router (tests, and any path under it).
 pub const PATH: &str = "/o/auth/verify";
 
+/// What a proxy may require of the caller (docs/api.md), checked on every call.
+const X_REQUIRED_SCOPE: HeaderName = HeaderName::from_static("x-required-scope");
+const X_SERVICE_PROVIDER: HeaderName = HeaderName::from_static("x-service-provider");
+const X_REQUIRED_AUDIENCE: HeaderName = HeaderName::from_static("x-required-audience");
+const X_REQUIRED_PROGRAMMER: HeaderName = HeaderName::from_static("x-required-programmer");
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(PATH, any(verify))
@@ -150,17 +156,17 @@ async fn decide(state: &AppState, headers: &HeaderMap) -> Result<Response, Enhan
         )
     })?;
     let token = bearer_token(headers).ok_or(AccessError::MissingToken)?;
-    let requirement = |name: &str| -> Result<Option<&str>, EnhancedFailure> {
+    let requirement = |name: &HeaderName| -> Result<Option<&str>, EnhancedFailure> {
         Ok(single_header(headers, name)
             .map_err(EnhancedFailure::invalid_request)?
             .map(str::trim)
             .filter(|s| !s.is_empty()))
     };
     let required = Requirements {
-        scope: requirement("x-required-scope")?,
-        channel: requirement("x-service-provider")?,
-        audience: requirement("x-required-audience")?,
-        programmer: requirement("x-required-programmer")?,
+        scope: requirement(&X_REQUIRED_SCOPE)?,
+        channel: requirement(&X_SERVICE_PROVIDER)?,
+        audience: requirement(&X_REQUIRED_AUDIENCE)?,
+        programmer: requirement(&X_REQUIRED_PROGRAMMER)?,
     };
 
     let access = state.dcr.verify_access(token, &required).await?;
