@@ -143,8 +143,15 @@ fn thumbprint(canonical_members: &str) -> String {
 }
 
 /// A private key, parsed once, of any algorithm we sign with.
+///
+/// ES256 signs with `ring` (already in the build, through rustls) rather than
+/// `aws-lc-rs`: both run the same P-256 assembly, but aws-lc-rs goes through
+/// `EVP_DigestSign`, which allocates its contexts and encodes each signature as DER
+/// only to decode it back to `r || s`. Alternated on one store, tokens went from a
+/// median of 11,454 to 12,362 per second and their p99 from 6.7–27 ms to 3.3–4.5 ms
+/// (the commit that made this change has the runs).
 enum Signer {
-    Es256(EcdsaKeyPair),
+    Es256(ring::signature::EcdsaKeyPair),
     Rs256(RsaKeyPair),
     EdDsa(Ed25519KeyPair),
 }
@@ -153,8 +160,12 @@ impl Signer {
     fn from_pkcs8(alg: SigningAlgorithm, pkcs8: &[u8]) -> Result<Self, JoseError> {
         Ok(match alg {
             SigningAlgorithm::Es256 => Self::Es256(
-                EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8)
-                    .map_err(|_| JoseError::Signing)?,
+                ring::signature::EcdsaKeyPair::from_pkcs8(
+                    &ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+                    pkcs8,
+                    &ring::rand::SystemRandom::new(),
+                )
+                .map_err(|_| JoseError::Signing)?,
             ),
             SigningAlgorithm::Rs256 => {
                 let pair = RsaKeyPair::from_pkcs8(pkcs8).map_err(|_| JoseError::Signing)?;
@@ -187,7 +198,7 @@ impl Signer {
         match self {
             Self::Es256(pair) => {
                 // Uncompressed SEC1 point: 0x04 || x || y.
-                let point = pair.public_key().as_ref();
+                let point = ring::signature::KeyPair::public_key(pair).as_ref();
                 if point.len() != 65 || point[0] != 4 {
                     return Err(JoseError::Signing);
                 }
@@ -225,7 +236,7 @@ impl Signer {
         match self {
             // The fixed `r || s` form JWS uses (RFC 7518 3.4).
             Self::Es256(pair) => pair
-                .sign(&SystemRandom::new(), message)
+                .sign(&ring::rand::SystemRandom::new(), message)
                 .map(|s| s.as_ref().to_vec())
                 .map_err(|_| JoseError::Signing),
             Self::Rs256(pair) => {
