@@ -58,6 +58,21 @@ pub async fn read_body(body: Body, limit: usize) -> Result<Bytes, BodyError> {
     })
 }
 
+/// A form body, read within `limit`. Empty is allowed: OAuth parameters may come in the
+/// query string alone (Adobe's reference shows them there); a body, when present,
+/// must be `application/x-www-form-urlencoded`.
+pub async fn read_form_body(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+) -> Result<Bytes, String> {
+    let bytes = read_body(body, limit).await.map_err(|e| e.to_string())?;
+    if !bytes.is_empty() {
+        require_media_type(headers, "application/x-www-form-urlencoded")?;
+    }
+    Ok(bytes)
+}
+
 /// The one value of header `name`; `Err` when it appears more than once or is not text.
 pub fn single_header<'a>(
     headers: &'a HeaderMap,

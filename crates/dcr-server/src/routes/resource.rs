@@ -15,7 +15,7 @@ use dcr_proto::OAuthErrorCode;
 use dcr_proto::resource::{Introspection, RevocationEntry, RevocationFeed};
 
 use crate::error::{EnhancedFailure, OAuthFailure};
-use crate::extract::{basic_credentials, bearer_token, read_body, require_media_type};
+use crate::extract::{basic_credentials, bearer_token, read_form_body};
 use crate::state::AppState;
 
 const MAX_INTROSPECT_BODY: usize = 16 * 1024;
@@ -61,13 +61,9 @@ async fn introspect(
         (None, None) => None,
     };
 
-    let bytes = read_body(body, MAX_INTROSPECT_BODY)
+    let bytes = read_form_body(&headers, body, MAX_INTROSPECT_BODY)
         .await
-        .map_err(|e| OAuthFailure::invalid_request(e.to_string()))?;
-    if !bytes.is_empty() {
-        require_media_type(&headers, "application/x-www-form-urlencoded")
-            .map_err(OAuthFailure::invalid_request)?;
-    }
+        .map_err(OAuthFailure::invalid_request)?;
     let params = dcr_core::wire::parse_form(uri.query().unwrap_or_default().as_bytes(), &bytes)
         .map_err(OAuthFailure::invalid_request)?;
 

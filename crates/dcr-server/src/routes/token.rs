@@ -3,7 +3,7 @@
 use axum::Router;
 use std::borrow::Cow;
 
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -14,7 +14,7 @@ use dcr_proto::OAuthErrorCode;
 use dcr_proto::oauth::TokenResponse;
 
 use crate::error::OAuthFailure;
-use crate::extract::{basic_credentials, explicit_device_info, read_body, require_media_type};
+use crate::extract::{basic_credentials, explicit_device_info, read_form_body};
 use crate::state::AppState;
 
 /// Largest token request body.
@@ -118,20 +118,7 @@ fn client_credentials<'a>(
     }
 }
 
-/// The body of a client endpoint's form, read within [`MAX_TOKEN_BODY`]. Parameters may
-/// come in the query string alone (Adobe's reference shows them there); a body, when
-/// present, must be a form. Parse it, with the query, by [`dcr_core::wire::parse_form_with`].
-async fn form_body(headers: &HeaderMap, body: Body) -> Result<Bytes, OAuthFailure> {
-    let bytes = read_body(body, MAX_TOKEN_BODY)
-        .await
-        .map_err(|e| OAuthFailure::invalid_request(e.to_string()))?;
-    if !bytes.is_empty() {
-        require_media_type(headers, "application/x-www-form-urlencoded")
-            .map_err(OAuthFailure::invalid_request)?;
-    }
-    Ok(bytes)
-}
-
+/// The parameters of a client endpoint: the query string and the form body together.
 fn form_params<'a>(
     uri: &'a Uri,
     body: &'a [u8],
@@ -150,7 +137,9 @@ async fn revoke(
     body: Body,
 ) -> Response {
     let outcome = async {
-        let body = form_body(&headers, body).await?;
+        let body = read_form_body(&headers, body, MAX_TOKEN_BODY)
+            .await
+            .map_err(OAuthFailure::invalid_request)?;
         let (params, _) = form_params(&uri, &body, "")?;
         let token = params
             .get("token")
@@ -184,7 +173,9 @@ async fn issue(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<(TokenResponse, String), OAuthFailure> {
-    let body = form_body(headers, body).await?;
+    let body = read_form_body(headers, body, MAX_TOKEN_BODY)
+        .await
+        .map_err(OAuthFailure::invalid_request)?;
     let (params, resources) = form_params(uri, &body, "resource")?;
     let device = explicit_device_info(headers)
         .map_err(|e| OAuthFailure::invalid_request(format!("invalid X-Device-Info: {e}")))?;
