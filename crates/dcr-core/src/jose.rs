@@ -147,9 +147,9 @@ fn thumbprint(canonical_members: &str) -> String {
 /// ES256 signs with `ring` (already in the build, through rustls) rather than
 /// `aws-lc-rs`: both run the same P-256 assembly, but aws-lc-rs goes through
 /// `EVP_DigestSign`, which allocates its contexts and encodes each signature as DER
-/// only to decode it back to `r || s`. Alternated on one store, tokens went from a
-/// median of 11,454 to 12,362 per second and their p99 from 6.7–27 ms to 3.3–4.5 ms
-/// (the commit that made this change has the runs).
+/// only to decode it back to `r || s`. Alternated on one store over ten pairs, tokens
+/// went from a median of 11,346 to 12,204 per second and their p99 from 4.8–27 ms to
+/// 2.9–4.6 ms (the commit that made this change has the runs).
 enum Signer {
     Es256(ring::signature::EcdsaKeyPair),
     Rs256(RsaKeyPair),

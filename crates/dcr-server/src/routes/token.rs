@@ -1,8 +1,8 @@
 //! `POST /o/client/token` (201, as Adobe documents) and `POST /oauth2/token` (200, RFC 6749).
 
-use axum::Router;
 use std::borrow::Cow;
 
+use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
