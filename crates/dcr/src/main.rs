@@ -208,7 +208,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 print!("{}", config.redacted_toml());
                 return Ok(());
             }
-            dcr_server::telemetry::init(&config.log);
+            let _log = dcr_server::telemetry::init(&config.log);
             let data_dir = config.data_dir.clone();
             let app = Application::build(config).await?;
             if args.demo {
@@ -219,7 +219,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Migrate(store) => {
             let config = load_config(&store, &[])?;
-            dcr_server::telemetry::init(&config.log);
+            let _log = dcr_server::telemetry::init(&config.log);
             dcr_server::startup::migrate(&config).await?;
             println!("migrations applied");
             Ok(())
