@@ -3,8 +3,7 @@
 //! so they are unit-tested and fuzzed without a server.
 
 use std::borrow::Cow;
-use std::collections::hash_map::Entry;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -71,9 +70,44 @@ pub fn parse_registration_body(bytes: &[u8]) -> Result<RegistrationRequest, Stri
     })
 }
 
-/// Form parameters by name. Names and values borrow the request's text unless
-/// percent-decoding had to change them.
-pub type FormParams<'a> = HashMap<Cow<'a, str>, Cow<'a, str>>;
+/// Form parameters by name, in arrival order, each name once. Names and values borrow
+/// the request's text unless percent-decoding had to change them.
+///
+/// A list rather than a map: a request carries a handful of parameters and the
+/// endpoints ask for about as many, so a scan beats hashing every name (token path
+/// +1.5%, see the commit).
+#[derive(Debug, Default)]
+pub struct FormParams<'a>(Vec<(Cow<'a, str>, Cow<'a, str>)>);
+
+impl<'a> FormParams<'a> {
+    pub fn get(&self, name: &str) -> Option<&Cow<'a, str>> {
+        self.0.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// A name given more than once, if any: a pairwise scan for the usual handful,
+    /// sorting beyond it so a hostile body of thousands of names stays O(n log n).
+    fn repeated_name(&self) -> Option<&str> {
+        const SCAN_UP_TO: usize = 16;
+        let names = self.0.iter().map(|(n, _)| &**n);
+        if self.0.len() <= SCAN_UP_TO {
+            return names
+                .enumerate()
+                .find(|&(i, name)| self.0[..i].iter().any(|(n, _)| n == name))
+                .map(|(_, name)| name);
+        }
+        let mut sorted: Vec<&str> = names.collect();
+        sorted.sort_unstable();
+        sorted.windows(2).find(|w| w[0] == w[1]).map(|w| w[0])
+    }
+}
 
 /// Query-string and form-body parameters together; a name given twice, in either or
 /// across both, is refused (RFC 6749 3.1).
@@ -88,7 +122,7 @@ pub fn parse_form_with<'a>(
     body: &'a [u8],
     repeatable: &str,
 ) -> Result<(FormParams<'a>, Vec<String>), String> {
-    let mut params = HashMap::new();
+    let mut params = FormParams(Vec::with_capacity(8));
     let mut repeated = Vec::new();
     for (name, value) in form_urlencoded::parse(query).chain(form_urlencoded::parse(body)) {
         if name.is_empty() {
@@ -103,15 +137,11 @@ pub fn parse_form_with<'a>(
             repeated.push(value.into_owned());
             continue;
         }
-        match params.entry(name) {
-            Entry::Vacant(slot) => {
-                slot.insert(value);
-            }
-            Entry::Occupied(taken) => {
-                let shown: String = taken.key().chars().take(64).collect();
-                return Err(format!("parameter {shown:?} was given more than once"));
-            }
-        }
+        params.0.push((name, value));
+    }
+    if let Some(name) = params.repeated_name() {
+        let shown: String = name.chars().take(64).collect();
+        return Err(format!("parameter {shown:?} was given more than once"));
     }
     Ok((params, repeated))
 }
@@ -179,6 +209,15 @@ mod tests {
         assert_eq!(parse_form(b"a=1", b"b=2").unwrap().len(), 2);
         assert!(parse_form(b"a=1", b"a=1").is_err());
         assert!(parse_form(b"", b"a=1&a=2").is_err());
+        // Names compare decoded.
+        assert!(parse_form(b"", b"a=1&%61=2").is_err());
+        // Beyond the pairwise scan, the sorted check.
+        let many: String = (0..40).map(|i| format!("p{i}=v&")).collect();
+        let params = parse_form(b"", many.as_bytes()).unwrap();
+        assert_eq!(params.len(), 40);
+        assert_eq!(params.get("p39").map(|v| &**v), Some("v"));
+        let err = parse_form(b"p7=x", many.as_bytes()).unwrap_err();
+        assert!(err.contains("\"p7\""), "{err}");
     }
 
     #[test]

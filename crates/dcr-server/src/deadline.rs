@@ -19,7 +19,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use dcr_proto::{EnhancedErrorCode, OAuthErrorCode};
 use hyper::body::Frame;
-use tokio::time::Sleep;
+use tokio::time::{Instant, Sleep};
 
 use crate::error::{EnhancedFailure, OAuthFailure};
 
@@ -47,7 +47,8 @@ pub fn limit_body(request: Request, limit: Duration) -> (Request, BodyTimedOutFl
     let (parts, body) = request.into_parts();
     let body = Body::new(DeadlineBody {
         inner: body,
-        sleep: Box::pin(tokio::time::sleep(limit)),
+        deadline: Instant::now() + limit,
+        sleep: None,
         timed_out: flag.0.clone(),
     });
     (Request::from_parts(parts, body), flag)
@@ -76,7 +77,10 @@ pub fn timeout_response(oauth: bool, message: String) -> Response {
 /// A request body that fails once its deadline passes.
 struct DeadlineBody {
     inner: Body,
-    sleep: Pin<Box<Sleep>>,
+    deadline: Instant,
+    /// Made the first time the body is not there yet: a small body usually arrives
+    /// with its head, and then no timer is ever set.
+    sleep: Option<Pin<Box<Sleep>>>,
     timed_out: Arc<AtomicBool>,
 }
 
@@ -97,7 +101,11 @@ impl HttpBody for DeadlineBody {
         if let Poll::Ready(frame) = Pin::new(&mut this.inner).poll_frame(cx) {
             return Poll::Ready(frame);
         }
-        if this.sleep.as_mut().poll(cx).is_ready() {
+        let deadline = this.deadline;
+        let sleep = this
+            .sleep
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+        if sleep.as_mut().poll(cx).is_ready() {
             this.timed_out.store(true, Ordering::Release);
             return Poll::Ready(Some(Err(axum::Error::new(BodyTimedOut))));
         }

@@ -6,7 +6,7 @@ use dcr_proto::claims::{AccessTokenClaims, Audience};
 use super::{Dcr, PlatformPolicy};
 use crate::device_info::DeviceInfo;
 use crate::error::TokenError;
-use crate::ids::{ClientId, TokenId};
+use crate::ids::TokenId;
 use crate::time::{unix_now, unix_now_millis};
 
 /// Largest `scope` parameter we look at.
@@ -26,14 +26,18 @@ pub struct TokenRequest<'a> {
     pub device: Option<DeviceInfo>,
 }
 
+/// An issued token and what its answer shows. The ids are text already: the claims
+/// spelled them out, and the answer reuses that text.
 #[derive(Debug, Clone)]
 pub struct IssuedToken {
-    pub id: TokenId,
+    /// The token's `jti`.
+    pub id: String,
     pub access_token: String,
     pub expires_in: u64,
     pub created_at_millis: i64,
-    pub scopes: Vec<String>,
-    pub client_id: ClientId,
+    /// Space-separated.
+    pub scope: String,
+    pub client_id: String,
     pub software_id: String,
 }
 
@@ -67,13 +71,13 @@ impl Dcr {
         let now = unix_now();
         let created_at_millis = unix_now_millis();
         let ttl = self.settings.token_ttl_seconds;
-        let id = TokenId::new_random();
+        let client_text = client_id.to_string();
         let claims = AccessTokenClaims {
             iss: self.settings.issuer.clone(),
-            sub: client_id.to_string(),
+            sub: client_text.clone(),
             aud,
-            client_id: client_id.to_string(),
-            jti: id.to_string(),
+            client_id: client_text,
+            jti: TokenId::new_random().to_string(),
             iat: now,
             nbf: now,
             exp: now.saturating_add(i64::try_from(ttl).unwrap_or(i64::MAX)),
@@ -96,13 +100,13 @@ impl Dcr {
         // token path writes nothing.
         self.count_token(app.id, standing.client.statement_jti, client_id);
         Ok(IssuedToken {
-            id,
+            id: claims.jti,
             access_token,
             expires_in: ttl,
             created_at_millis,
-            scopes,
-            client_id,
-            software_id: app.id.to_string(),
+            scope: claims.scope,
+            client_id: claims.client_id,
+            software_id: claims.software_id,
         })
     }
 }
