@@ -14,6 +14,7 @@ pub mod edge;
 pub mod error;
 pub mod extract;
 pub mod failed_auth;
+pub mod log_buffer;
 pub mod metrics;
 pub mod openapi;
 pub mod routes;

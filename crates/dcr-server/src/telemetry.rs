@@ -19,34 +19,18 @@ use tracing_subscriber::EnvFilter;
 
 use crate::config::{LogConfig, LogFormat};
 
-/// Keeps the log writer running. Dropping it writes out what is still queued (waiting
-/// up to a second), so hold it until the process ends.
-#[must_use = "logs written after the guard is dropped are lost"]
-pub struct LogGuard {
-    _writer: tracing_appender::non_blocking::WorkerGuard,
-}
+pub use crate::log_buffer::LogGuard;
 
 /// Installs the global subscriber. `RUST_LOG`, when set, overrides the configured level.
-///
-/// Lines go to stderr through a queue and a writer thread (`tracing-appender`) that
-/// writes whatever has queued up in one go, instead of one `write` per line on the
-/// thread serving the request: the access log cost a fifth of the token rate written
-/// line by line (figures in the commit). Nothing is dropped: when the queue is full
-/// (128k lines), logging waits for the writer, as it did before.
+/// Lines reach stderr through [`crate::log_buffer`]; hold the guard until the process
+/// ends.
 pub fn init(config: &LogConfig) -> LogGuard {
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(&config.level))
         .unwrap_or_else(|_| EnvFilter::new("info"));
-    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(false)
-        .thread_name("dcr-log")
-        .finish(std::io::BufWriter::with_capacity(
-            64 * 1024,
-            std::io::stderr(),
-        ));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(writer);
+        .with_writer(crate::log_buffer::BufferedStderr);
     let result = match config.format {
         LogFormat::Json => builder
             .json()
@@ -60,7 +44,8 @@ pub fn init(config: &LogConfig) -> LogGuard {
     };
     // A subscriber set earlier (tests) wins.
     let _ = result;
-    LogGuard { _writer: guard }
+    crate::log_buffer::spawn_flusher();
+    LogGuard::new()
 }
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
