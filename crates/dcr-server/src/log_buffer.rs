@@ -41,19 +41,31 @@ impl LogBuffer {
         }
     }
 
-    fn append(&self, line: &[u8], urgent: bool, out: &mut dyn Write) -> io::Result<()> {
+    /// `out` is called only when the buffer is to be written, so a line that waits
+    /// does not take stderr's lock.
+    fn append<W: Write>(
+        &self,
+        line: &[u8],
+        urgent: bool,
+        out: impl FnOnce() -> W,
+    ) -> io::Result<()> {
         let mut lines = self.lines.lock().unwrap_or_else(PoisonError::into_inner);
         lines.extend_from_slice(line);
         if urgent || lines.len() >= FLUSH_AT {
-            write_out(&mut lines, out)
+            write_out(&mut lines, &mut out())
         } else {
             Ok(())
         }
     }
 
-    fn flush(&self, out: &mut dyn Write) -> io::Result<()> {
+    /// Like [`LogBuffer::append`], this takes the buffer's lock before stderr's: one
+    /// order everywhere, so two threads cannot each hold the lock the other waits for.
+    fn flush<W: Write>(&self, out: impl FnOnce() -> W) -> io::Result<()> {
         let mut lines = self.lines.lock().unwrap_or_else(PoisonError::into_inner);
-        write_out(&mut lines, out)
+        if lines.is_empty() {
+            return Ok(());
+        }
+        write_out(&mut lines, &mut out())
     }
 }
 
@@ -81,7 +93,7 @@ pub struct LineWriter {
 
 impl Write for LineWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        STDERR_BUFFER.append(buf, self.urgent, &mut io::stderr().lock())?;
+        STDERR_BUFFER.append(buf, self.urgent, io::stderr)?;
         Ok(buf.len())
     }
 
@@ -106,7 +118,7 @@ impl<'a> MakeWriter<'a> for BufferedStderr {
 
 /// Writes out whatever is buffered.
 pub fn flush() {
-    let _ = STDERR_BUFFER.flush(&mut io::stderr().lock());
+    let _ = STDERR_BUFFER.flush(io::stderr);
 }
 
 /// Writes the buffer out every [`FLUSH_EVERY`], when called within a Tokio runtime
@@ -148,26 +160,26 @@ mod tests {
     fn lines_wait_until_a_warning_or_the_threshold_and_keep_their_order() {
         let buffer = LogBuffer::new();
         let mut out = Vec::new();
-        buffer.append(b"info 1\n", false, &mut out).unwrap();
-        buffer.append(b"info 2\n", false, &mut out).unwrap();
+        buffer.append(b"info 1\n", false, || &mut out).unwrap();
+        buffer.append(b"info 2\n", false, || &mut out).unwrap();
         assert!(out.is_empty(), "info lines wait");
-        buffer.append(b"warn 3\n", true, &mut out).unwrap();
+        buffer.append(b"warn 3\n", true, || &mut out).unwrap();
         assert_eq!(out, b"info 1\ninfo 2\nwarn 3\n");
 
         out.clear();
         let line = [b'x'; 1000];
         for _ in 0..FLUSH_AT / line.len() {
-            buffer.append(&line, false, &mut out).unwrap();
+            buffer.append(&line, false, || &mut out).unwrap();
         }
         assert!(out.is_empty());
-        buffer.append(&line, false, &mut out).unwrap();
+        buffer.append(&line, false, || &mut out).unwrap();
         assert_eq!(out.len(), (FLUSH_AT / line.len() + 1) * line.len());
 
         out.clear();
-        buffer.append(b"last\n", false, &mut out).unwrap();
-        buffer.flush(&mut out).unwrap();
+        buffer.append(b"last\n", false, || &mut out).unwrap();
+        buffer.flush(|| &mut out).unwrap();
         assert_eq!(out, b"last\n");
-        buffer.flush(&mut out).unwrap();
+        buffer.flush(|| &mut out).unwrap();
         assert_eq!(out, b"last\n", "nothing written twice");
     }
 
@@ -183,9 +195,9 @@ mod tests {
             }
         }
         let buffer = LogBuffer::new();
-        assert!(buffer.append(b"lost\n", true, &mut Broken).is_err());
+        assert!(buffer.append(b"lost\n", true, || Broken).is_err());
         let mut out = Vec::new();
-        buffer.append(b"next\n", true, &mut out).unwrap();
+        buffer.append(b"next\n", true, || &mut out).unwrap();
         assert_eq!(out, b"next\n");
     }
 }
