@@ -62,9 +62,6 @@ impl LogBuffer {
     /// order everywhere, so two threads cannot each hold the lock the other waits for.
     fn flush<W: Write>(&self, out: impl FnOnce() -> W) -> io::Result<()> {
         let mut lines = self.lines.lock().unwrap_or_else(PoisonError::into_inner);
-        if lines.is_empty() {
-            return Ok(());
-        }
         write_out(&mut lines, &mut out())
     }
 }
