@@ -380,6 +380,49 @@ async fn inactive_clients_expire_and_must_register_again() {
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
 }
 
+/// The sweep expires what was unused when its flush of token counts returned, and
+/// shutdown closes the store after its own: a flush must not return while another one
+/// still holds counts it has not stored.
+#[tokio::test]
+async fn a_flush_of_token_counts_waits_for_the_one_in_progress() {
+    use sqlx::Connection as _;
+    let app = spawn_app().await;
+    // One token issued and counted, not yet stored.
+    let ready = app.ready_client().await;
+    let db = app.data_dir.path().join("dcr.sqlite3");
+    let mut other = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    // Another writer holds the database: the first flush takes the count, then waits.
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut other)
+        .await
+        .unwrap();
+    let first = tokio::spawn({
+        let dcr = app.dcr.clone();
+        async move { dcr.flush_token_counts().await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let second = tokio::time::timeout(
+        std::time::Duration::from_millis(500),
+        app.dcr.flush_token_counts(),
+    )
+    .await;
+    assert!(
+        second.is_err(),
+        "a flush returned while the one before it still held the count"
+    );
+    sqlx::query("ROLLBACK").execute(&mut other).await.unwrap();
+    first.await.unwrap().unwrap();
+    app.dcr.flush_token_counts().await.unwrap();
+    let (stored,): (i64,) = sqlx::query_as("SELECT tokens_issued FROM clients WHERE id = ?")
+        .bind(&ready.client_id)
+        .fetch_one(&mut other)
+        .await
+        .unwrap();
+    assert_eq!(stored, 1);
+}
+
 #[tokio::test]
 async fn activity_counts_days_breakdowns_and_spikes() {
     let app = spawn_app().await;
