@@ -137,6 +137,8 @@ impl TokenTally {
 /// Clients per transaction when token counts are flushed (see
 /// [`Dcr::flush_token_counts`]).
 const FLUSH_CHUNK: usize = 200;
+/// The longest rest between two chunks of a flush (see [`Dcr::flush_token_counts`]).
+const MAX_FLUSH_PAUSE: std::time::Duration = std::time::Duration::from_millis(50);
 
 impl Dcr {
     /// Loads (or, on first start, generates and stores) the signing keys.
@@ -217,7 +219,8 @@ impl Dcr {
     /// at shutdown), in transactions of [`FLUSH_CHUNK`] clients: each holds the write
     /// lock briefly, so registrations waiting for it are not stalled behind one
     /// transaction over every busy client (at 2,000 tokens/s over a million clients
-    /// that was ~5,000 rows, and registrations' p99 reached 345 ms). What fails is kept
+    /// that was ~5,000 rows, and registrations' p99 reached 345 ms), with a rest as
+    /// long as the chunk took (at most [`MAX_FLUSH_PAUSE`]) between two. What fails is kept
     /// for the next attempt; what committed is not counted twice.
     ///
     /// One flush at a time: the sweep expires what was not used by the time its flush
@@ -259,6 +262,7 @@ impl Dcr {
         let mut rest = per_client.as_slice();
         loop {
             let (batch, after) = rest.split_at(rest.len().min(FLUSH_CHUNK));
+            let started = std::time::Instant::now();
             if let Err(e) = self.store.add_tokens_issued(daily, batch).await {
                 let mut tally = self.token_counts();
                 for c in daily {
@@ -272,6 +276,10 @@ impl Dcr {
             if after.is_empty() {
                 return Ok(());
             }
+            // Rest as long as the chunk took: the store's writer (SQLite's worker
+            // thread, or PostgreSQL beside us) shares the core with the requests, and
+            // back to back the chunks were one long burst that requests queued behind.
+            tokio::time::sleep(started.elapsed().min(MAX_FLUSH_PAUSE)).await;
             daily = &[];
             rest = after;
         }
