@@ -57,6 +57,10 @@ peak = max(s["rss_kb"] for s in d["samples"])
 print(f"store={store} clients={int(clients):,} seconds={d['seconds']}")
 for kind, r in d["traffic"].items():
     print(f"{kind:9} {r['achieved_rps']:8.1f} req/s  p50 {r['p50_ms']:6.2f} ms  p99 {r['p99_ms']:6.2f} ms  errors {r['errors']}")
+    # Where the tail is: the seconds with the most answers over slow_ms.
+    worst = sorted(r["by_second"], key=lambda s: -s[2])[:5]
+    print(f"{'':9} slowest seconds (s: answers over {r['slow_ms']} ms, max ms): "
+          + ", ".join(f"{t}: {n}, {m:.0f}" for t, m, n in worst if n))
 print(f"RSS: {int(idle_kb) / 1024:.1f} MB idle after start, peak {peak / 1024:.1f} MB under the mix")
 d.update({"store": store, "clients": int(clients), "idle_rss_kb": int(idle_kb), "peak_rss_kb": peak})
 d["goals"] = {

@@ -175,6 +175,18 @@ pub struct RunResult {
     pub errors: u64,
     pub seconds: f64,
     latency_us: Histogram<u64>,
+    /// Per second of the schedule: the slowest answer and how many took over
+    /// [`SLOW`], to tell a tail spread thin from one stall.
+    by_second: Vec<SecondTail>,
+}
+
+/// An answer slower than this counts as slow in [`RunResult::by_second`].
+const SLOW: Duration = Duration::from_millis(10);
+
+#[derive(Clone, Copy, Default)]
+struct SecondTail {
+    max_us: u64,
+    slow: u64,
 }
 
 impl RunResult {
@@ -196,6 +208,14 @@ impl RunResult {
             "p99_ms": self.quantile_ms(0.99),
             "p999_ms": self.quantile_ms(0.999),
             "max_ms": self.latency_us.max() as f64 / 1000.0,
+            "slow_ms": SLOW.as_millis() as u64,
+            // [second, slowest answer in ms, answers slower than `slow_ms`]
+            "by_second": self
+                .by_second
+                .iter()
+                .enumerate()
+                .map(|(t, s)| serde_json::json!([t, s.max_us as f64 / 1000.0, s.slow]))
+                .collect::<Vec<_>>(),
         })
     }
 }
@@ -205,6 +225,10 @@ pub async fn run(target: &Target, kind: Kind, rate: u32, length: Duration) -> Ru
     let latency = Arc::new(Mutex::new(
         Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("valid histogram bounds"),
     ));
+    let by_second = Arc::new(Mutex::new(vec![
+        SecondTail::default();
+        usize::try_from(length.as_secs()).unwrap_or(0) + 1
+    ]));
     let errors = Arc::new(AtomicU64::new(0));
     let in_flight = Arc::new(AtomicU64::new(0));
     let period = Duration::from_secs_f64(1.0 / f64::from(rate.max(1)));
@@ -222,12 +246,14 @@ pub async fn run(target: &Target, kind: Kind, rate: u32, length: Duration) -> Ru
             continue;
         }
         in_flight.fetch_add(1, Ordering::Relaxed);
-        let (target, latency, errors, in_flight) = (
+        let (target, latency, by_second, errors, in_flight) = (
             target.clone(),
             latency.clone(),
+            by_second.clone(),
             errors.clone(),
             in_flight.clone(),
         );
+        let second = usize::try_from((scheduled - start).as_secs()).unwrap_or(usize::MAX);
         let i = sent;
         tasks.spawn(async move {
             let ok = target.send(kind, i).await;
@@ -238,16 +264,22 @@ pub async fn run(target: &Target, kind: Kind, rate: u32, length: Duration) -> Ru
             }
             let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX).max(1);
             let _ = latency.lock().expect("not poisoned").record(micros);
+            if let Some(tail) = by_second.lock().expect("not poisoned").get_mut(second) {
+                tail.max_us = tail.max_us.max(micros);
+                tail.slow += u64::from(took > SLOW);
+            }
         });
         while tasks.try_join_next().is_some() {}
     }
     while tasks.join_next().await.is_some() {}
     let seconds = start.elapsed().as_secs_f64();
     let latency_us = latency.lock().expect("not poisoned").clone();
+    let by_second = by_second.lock().expect("not poisoned").clone();
     RunResult {
         sent,
         errors: errors.load(Ordering::Relaxed),
         seconds,
         latency_us,
+        by_second,
     }
 }
