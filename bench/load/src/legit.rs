@@ -227,7 +227,9 @@ pub async fn run(target: &Target, kind: Kind, rate: u32, length: Duration) -> Ru
     ));
     let by_second = Arc::new(Mutex::new(vec![
         SecondTail::default();
-        usize::try_from(length.as_secs()).unwrap_or(0) + 1
+        usize::try_from(length.as_secs())
+            .unwrap_or(0)
+            + 1
     ]));
     let errors = Arc::new(AtomicU64::new(0));
     let in_flight = Arc::new(AtomicU64::new(0));
