@@ -174,10 +174,38 @@ pub struct RunResult {
     pub sent: u64,
     pub errors: u64,
     pub seconds: f64,
-    latency_us: Histogram<u64>,
+    latencies: Latencies,
+}
+
+/// Every answer's latency, recorded under one lock as it arrives.
+#[derive(Clone)]
+struct Latencies {
+    all_us: Histogram<u64>,
     /// Per second of the schedule: the slowest answer and how many took over
     /// [`SLOW`], to tell a tail spread thin from one stall.
     by_second: Vec<SecondTail>,
+}
+
+impl Latencies {
+    fn new(length: Duration) -> Self {
+        Self {
+            all_us: Histogram::new_with_bounds(1, 60_000_000, 3).expect("valid histogram bounds"),
+            by_second: vec![
+                SecondTail::default();
+                usize::try_from(length.as_secs()).unwrap_or(0) + 1
+            ],
+        }
+    }
+
+    /// An answer scheduled in `second` of the run that took `took`.
+    fn record(&mut self, second: usize, took: Duration) {
+        let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX).max(1);
+        let _ = self.all_us.record(micros);
+        if let Some(tail) = self.by_second.get_mut(second) {
+            tail.max_us = tail.max_us.max(micros);
+            tail.slow += u64::from(took > SLOW);
+        }
+    }
 }
 
 /// An answer slower than this counts as slow in [`RunResult::by_second`].
@@ -191,7 +219,7 @@ struct SecondTail {
 
 impl RunResult {
     fn quantile_ms(&self, q: f64) -> f64 {
-        self.latency_us.value_at_quantile(q) as f64 / 1000.0
+        self.latencies.all_us.value_at_quantile(q) as f64 / 1000.0
     }
 
     pub fn p99_ms(&self) -> f64 {
@@ -207,10 +235,11 @@ impl RunResult {
             "p50_ms": self.quantile_ms(0.50),
             "p99_ms": self.quantile_ms(0.99),
             "p999_ms": self.quantile_ms(0.999),
-            "max_ms": self.latency_us.max() as f64 / 1000.0,
+            "max_ms": self.latencies.all_us.max() as f64 / 1000.0,
             "slow_ms": SLOW.as_millis() as u64,
             // [second, slowest answer in ms, answers slower than `slow_ms`]
             "by_second": self
+                .latencies
                 .by_second
                 .iter()
                 .enumerate()
@@ -222,15 +251,7 @@ impl RunResult {
 
 /// Sends `rate` requests of `kind` per second for `length`, open loop.
 pub async fn run(target: &Target, kind: Kind, rate: u32, length: Duration) -> RunResult {
-    let latency = Arc::new(Mutex::new(
-        Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("valid histogram bounds"),
-    ));
-    let by_second = Arc::new(Mutex::new(vec![
-        SecondTail::default();
-        usize::try_from(length.as_secs())
-            .unwrap_or(0)
-            + 1
-    ]));
+    let latencies = Arc::new(Mutex::new(Latencies::new(length)));
     let errors = Arc::new(AtomicU64::new(0));
     let in_flight = Arc::new(AtomicU64::new(0));
     let period = Duration::from_secs_f64(1.0 / f64::from(rate.max(1)));
@@ -248,10 +269,9 @@ pub async fn run(target: &Target, kind: Kind, rate: u32, length: Duration) -> Ru
             continue;
         }
         in_flight.fetch_add(1, Ordering::Relaxed);
-        let (target, latency, by_second, errors, in_flight) = (
+        let (target, latencies, errors, in_flight) = (
             target.clone(),
-            latency.clone(),
-            by_second.clone(),
+            latencies.clone(),
             errors.clone(),
             in_flight.clone(),
         );
@@ -264,24 +284,17 @@ pub async fn run(target: &Target, kind: Kind, rate: u32, length: Duration) -> Ru
             if !ok {
                 errors.fetch_add(1, Ordering::Relaxed);
             }
-            let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX).max(1);
-            let _ = latency.lock().expect("not poisoned").record(micros);
-            if let Some(tail) = by_second.lock().expect("not poisoned").get_mut(second) {
-                tail.max_us = tail.max_us.max(micros);
-                tail.slow += u64::from(took > SLOW);
-            }
+            latencies.lock().expect("not poisoned").record(second, took);
         });
         while tasks.try_join_next().is_some() {}
     }
     while tasks.join_next().await.is_some() {}
     let seconds = start.elapsed().as_secs_f64();
-    let latency_us = latency.lock().expect("not poisoned").clone();
-    let by_second = by_second.lock().expect("not poisoned").clone();
+    let latencies = latencies.lock().expect("not poisoned").clone();
     RunResult {
         sent,
         errors: errors.load(Ordering::Relaxed),
         seconds,
-        latency_us,
-        by_second,
+        latencies,
     }
 }

@@ -389,7 +389,7 @@ async fn a_flush_of_token_counts_waits_for_the_one_in_progress() {
     let app = spawn_app().await;
     // One token issued and counted, not yet stored.
     let ready = app.ready_client().await;
-    let db = app.data_dir.path().join("dcr.sqlite3");
+    let db = test_config(app.data_dir.path(), &app.kek).sqlite_path();
     let mut other = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
         .await
         .unwrap();
