@@ -10,39 +10,36 @@
 //! Only one thing must happen inside the router, because only the router knows it:
 //! which route template matched ([`crate::telemetry::note_route`]).
 
+use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::HttpBody;
-use axum::extract::Request;
-use axum::http::StatusCode;
+use axum::extract::{ConnectInfo, Request};
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use dcr_proto::EnhancedErrorCode;
 use futures_util::FutureExt;
 use tokio::sync::Semaphore;
 use tower::ServiceExt;
 use tower::util::MapRequestLayer;
+use tower_http::cors::CorsLayer;
 
 use crate::config::LimitsConfig;
 use crate::deadline::{self, Deadlines};
 use crate::error::EnhancedFailure;
-use crate::routes::verify;
+use crate::routes::{token, verify};
 use crate::state::AppState;
 use crate::telemetry::{self, RequestIds};
 
-/// The router with everything every request goes through. Cheap to clone (one per
-/// connection).
-#[derive(Clone)]
+/// The router with everything every request goes through. One for the whole service,
+/// shared by every connection.
 pub struct Edge {
     router: Router,
-    /// Set by [`Edge::with_forward_auth`].
-    forward_auth: Option<AppState>,
-    shared: Arc<Shared>,
-}
-
-struct Shared {
+    /// Set by [`Edge::with_direct_routes`].
+    direct: Option<DirectRoutes>,
     ids: RequestIds,
     help_base: Arc<str>,
     deadlines: Deadlines,
@@ -50,40 +47,49 @@ struct Shared {
     slots: Semaphore,
 }
 
+/// What the routes the edge answers itself need.
+struct DirectRoutes {
+    state: AppState,
+    /// The public routes' CORS layer, which the token endpoints carry in the router.
+    public_cors: Option<CorsLayer>,
+}
+
 impl Edge {
     pub fn new(router: Router, limits: &LimitsConfig, help_base: Arc<str>) -> Self {
         let note_route: fn(Request) -> Request = telemetry::note_route;
         Self {
             router: router.layer(MapRequestLayer::new(note_route)),
-            forward_auth: None,
-            shared: Arc::new(Shared {
-                ids: RequestIds::new(),
-                help_base,
-                deadlines: Deadlines {
-                    body: Duration::from_secs(limits.body_read_timeout_seconds),
-                    request: Duration::from_secs(limits.request_timeout_seconds),
-                },
-                slots: Semaphore::new(limits.max_concurrent_requests),
-            }),
+            direct: None,
+            ids: RequestIds::new(),
+            help_base,
+            deadlines: Deadlines {
+                body: Duration::from_secs(limits.body_read_timeout_seconds),
+                request: Duration::from_secs(limits.request_timeout_seconds),
+            },
+            slots: Semaphore::new(limits.max_concurrent_requests),
         }
     }
 
-    /// Answers forward auth ([`verify::PATH`]) here rather than through the router. A
-    /// proxy asks once for every call it lets through, so this is the busiest route by
-    /// far, and the router's share of it (a boxed clone of the route's service, a boxed
-    /// handler future, the matched path stored in the request) was about a tenth of
-    /// its cost. The route has no layer of its own to skip: no CORS, no throttle.
-    pub fn with_forward_auth(mut self, state: AppState) -> Self {
-        self.forward_auth = Some(state);
+    /// Answers the two busiest routes here rather than through the router, whose share
+    /// of a request (finding the route, a boxed clone of the route's service stack, a
+    /// boxed handler future, the matched path stored in the request) is a tenth of a
+    /// verification and a twentieth of a token:
+    ///
+    /// - forward auth ([`verify::PATH`], any method): a proxy asks once for every call
+    ///   it lets through. The route has no layer of its own: no CORS, no throttle;
+    /// - a `POST` to a token endpoint ([`token::endpoint`]), with the layers the router
+    ///   puts around it: `public_cors` (the one given to the router) and the throttle.
+    pub fn with_direct_routes(mut self, state: AppState, public_cors: Option<CorsLayer>) -> Self {
+        self.direct = Some(DirectRoutes { state, public_cors });
         self
     }
 
     /// Answers one request: never fails, never panics.
     pub async fn handle(&self, mut request: Request) -> Response {
         let start = Instant::now();
-        let id = telemetry::request_id(&mut request, &self.shared.ids);
+        let id = telemetry::request_id(&mut request, &self.ids);
         let method = request.method().clone();
-        let (context, span) = telemetry::request_scope(id.clone(), self.shared.help_base.clone());
+        let (context, span) = telemetry::request_scope(id.clone(), self.help_base.clone());
         let (mut response, noted) =
             telemetry::in_scope(context, span.clone(), self.answer(request)).await;
         telemetry::echo_request_id(&mut response, id);
@@ -98,7 +104,7 @@ impl Edge {
     /// The router's answer within the deadlines and the concurrency cap, or the
     /// documented error when a deadline passes or a handler panics.
     async fn answer(&self, request: Request) -> Response {
-        let limits = self.shared.deadlines;
+        let limits = self.deadlines;
         let oauth = deadline::speaks_oauth(request.uri().path());
         // A request without a body (most GETs, every verify) has nothing to time.
         let (request, body_timed_out) = if request.body().is_end_stream() {
@@ -109,23 +115,8 @@ impl Edge {
         };
         let routed = async {
             // Only `close()` makes acquiring fail, and nothing closes this semaphore.
-            let _permit = self.shared.slots.acquire().await;
-            match &self.forward_auth {
-                Some(state) if request.uri().path() == verify::PATH => {
-                    telemetry::note_fixed_route(verify::PATH);
-                    AssertUnwindSafe(verify::answer(state, request.headers()))
-                        .catch_unwind()
-                        .await
-                }
-                _ => {
-                    AssertUnwindSafe(async {
-                        let Ok(response) = self.router.clone().oneshot(request).await;
-                        response
-                    })
-                    .catch_unwind()
-                    .await
-                }
-            }
+            let _permit = self.slots.acquire().await;
+            AssertUnwindSafe(self.route(request)).catch_unwind().await
         };
         match tokio::time::timeout(limits.request, routed).await {
             // Whatever the handler made of the failed read, the client was too slow.
@@ -148,6 +139,28 @@ impl Edge {
                 ),
             ),
         }
+    }
+
+    /// The answer of the route the request is for, direct or through the router.
+    async fn route(&self, request: Request) -> Response {
+        if let Some(direct) = &self.direct {
+            let path = request.uri().path();
+            if path == verify::PATH {
+                telemetry::note_fixed_route(verify::PATH);
+                return verify::answer(&direct.state, request.headers()).await;
+            }
+            if request.method() == Method::POST
+                && let Some((route, success)) = token::endpoint(path)
+                && let Some(&ConnectInfo(peer)) =
+                    request.extensions().get::<ConnectInfo<SocketAddr>>()
+            {
+                telemetry::note_fixed_route(route);
+                let cors = direct.public_cors.as_ref();
+                return token::answer_direct(&direct.state, cors, peer, request, success).await;
+            }
+        }
+        let Ok(response) = self.router.clone().oneshot(request).await;
+        response
     }
 }
 

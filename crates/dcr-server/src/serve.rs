@@ -80,6 +80,9 @@ pub async fn serve(
         .max_header_list_size(u32::try_from(limits.max_header_bytes).unwrap_or(u32::MAX))
         .max_concurrent_streams(256);
     let builder = Arc::new(builder);
+    // Shared rather than cloned per request: an edge holds the router, the state and
+    // the CORS layer.
+    let edge = Arc::new(edge);
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let (stop, stopping) = watch::channel(false);
     let mut shutdown = pin!(shutdown);

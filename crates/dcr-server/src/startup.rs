@@ -190,10 +190,11 @@ impl Application {
                 .clone()
                 .unwrap_or_else(|| dcr_proto::default_help_base(&issuer)),
         );
+        let public_cors = crate::cors::layer(&config.cors.allowed_origins);
         let edge = crate::edge::Edge::new(
             routes::router(
                 state.clone(),
-                crate::cors::layer(&config.cors.allowed_origins),
+                public_cors.clone(),
                 Arc::new(routes::dashboard::Dashboard::new(
                     &config.dashboard,
                     config.throttle.ipv6_prefix_length,
@@ -202,7 +203,7 @@ impl Application {
             &config.limits,
             help_base,
         )
-        .with_forward_auth(state);
+        .with_direct_routes(state, public_cors);
         tracing::info!(listen = %local, %issuer, "dcr is ready");
         Ok(Self {
             listener,

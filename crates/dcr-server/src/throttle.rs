@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Request, State};
+use axum::http::HeaderMap;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use dcr_core::throttle::{
@@ -139,19 +140,30 @@ pub async fn limit(
     request: Request,
     next: Next,
 ) -> Response {
-    let client = crate::extract::client_ip(&throttle.proxies, peer.ip(), request.headers());
-    match throttle.check(endpoint, client).await {
+    match admit(&throttle, endpoint, peer, request.headers()).await {
         Ok(()) => next.run(request).await,
-        Err(wait) => {
-            crate::metrics::throttled(endpoint);
-            let seconds = retry_after_seconds(wait);
-            EnhancedFailure::too_many_requests(
-                wait,
-                format!("too many requests from this device; retry in {seconds} s"),
-            )
-            .into_response()
-        }
+        Err(refused) => refused,
     }
+}
+
+/// What [`limit`] decides, for a route the edge answers without the router: `Err`
+/// holds the 429 to send instead of the endpoint's answer.
+pub async fn admit(
+    throttle: &Throttle,
+    endpoint: &'static str,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+) -> Result<(), Response> {
+    let client = crate::extract::client_ip(&throttle.proxies, peer.ip(), headers);
+    throttle.check(endpoint, client).await.map_err(|wait| {
+        crate::metrics::throttled(endpoint);
+        let seconds = retry_after_seconds(wait);
+        EnhancedFailure::too_many_requests(
+            wait,
+            format!("too many requests from this device; retry in {seconds} s"),
+        )
+        .into_response()
+    })
 }
 
 /// GCRA in Redis: one atomic script per request, timed by the Redis server's clock so

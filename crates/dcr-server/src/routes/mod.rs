@@ -7,7 +7,7 @@ mod docs;
 mod health;
 mod register;
 mod resource;
-mod token;
+pub mod token;
 pub mod verify;
 
 use axum::Router;

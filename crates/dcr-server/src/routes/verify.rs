@@ -18,7 +18,7 @@ use crate::extract::{bearer_token, explicit_device_info, single_header};
 use crate::state::AppState;
 
 /// Where proxies ask. The edge answers this exact path itself, without the router
-/// ([`crate::edge::Edge::with_forward_auth`]); the router keeps the route for
+/// ([`crate::edge::Edge::with_direct_routes`]); the router keeps the route for
 /// everything else that serves a router (tests, and any path under it).
 pub const PATH: &str = "/o/auth/verify";
 

@@ -605,7 +605,8 @@ async fn cors_covers_the_public_endpoints_only() {
             .unwrap();
         assert!(allowed.contains("x-device-info"), "{path}: {allowed}");
     }
-    // The actual request carries the header too, errors included.
+    // The actual request carries the header too, errors included, on the token
+    // endpoints (which the edge answers without the router) as on the others.
     let r = app
         .http
         .post(app.url("/o/client/register"))
@@ -619,6 +620,29 @@ async fn cors_covers_the_public_endpoints_only() {
         r.headers()["access-control-allow-origin"],
         "https://tv.example"
     );
+    for path in ["/o/client/token", "/oauth2/token"] {
+        let r = app
+            .http
+            .post(app.url(path))
+            .header("Origin", "https://tv.example")
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{path}");
+        assert_eq!(
+            r.headers()["access-control-allow-origin"],
+            "https://tv.example",
+            "{path}"
+        );
+        assert!(
+            r.headers()["access-control-expose-headers"]
+                .to_str()
+                .unwrap()
+                .contains("x-request-id"),
+            "{path}"
+        );
+    }
     // Never on admin routes, the dashboard, or for another origin.
     for path in ["/admin/v1/programmers", "/dashboard/login", "/o/introspect"] {
         let r = preflight(&app, path).await.unwrap();
