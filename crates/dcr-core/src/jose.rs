@@ -543,27 +543,22 @@ impl KeyRing {
     }
 
     pub fn sign_statement(&self, claims: &StatementClaims) -> Result<String, JoseError> {
-        self.sign(&self.active.statement_header, claims)
+        let payload = serde_json::to_vec(claims).map_err(|_| JoseError::Signing)?;
+        self.sign(&self.active.statement_header, &payload)
     }
 
     pub fn sign_access_token(&self, claims: &AccessTokenClaims) -> Result<String, JoseError> {
-        self.sign(&self.active.token_header, claims)
+        let payload = claims.to_json().map_err(|_| JoseError::Signing)?;
+        self.sign(&self.active.token_header, &payload)
     }
 
     /// Compact JWS (RFC 7515 7.1): `header.payload.signature`. Every token signed here
     /// is verified by `jsonwebtoken` in the tests, so the format cannot drift unnoticed.
-    fn sign<T: serde::Serialize>(
-        &self,
-        encoded_header: &str,
-        claims: &T,
-    ) -> Result<String, JoseError> {
-        // Sized for an access token's claims, so the buffer is not regrown as they are written.
-        let mut payload = Vec::with_capacity(512);
-        serde_json::to_writer(&mut payload, claims).map_err(|_| JoseError::Signing)?;
+    fn sign(&self, encoded_header: &str, payload: &[u8]) -> Result<String, JoseError> {
         let mut jws = String::with_capacity(encoded_header.len() + payload.len() * 4 / 3 + 100);
         jws.push_str(encoded_header);
         jws.push('.');
-        URL_SAFE_NO_PAD.encode_string(&payload, &mut jws);
+        URL_SAFE_NO_PAD.encode_string(payload, &mut jws);
         let signature = self.active.signer.sign(jws.as_bytes())?;
         jws.push('.');
         URL_SAFE_NO_PAD.encode_string(&signature, &mut jws);

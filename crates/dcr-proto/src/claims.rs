@@ -53,6 +53,36 @@ impl AccessTokenClaims {
     pub fn has_scope(&self, wanted: &str) -> bool {
         self.scope.split(' ').any(|s| s == wanted)
     }
+
+    /// What `serde_json::to_vec(self)` writes, written member by member
+    /// ([`crate::json`]): every token signed writes these claims.
+    pub fn to_json(&self) -> Result<Vec<u8>, serde_json::Error> {
+        // Sized for a typical token's claims, so the buffer is not regrown.
+        let mut out = Vec::with_capacity(512);
+        let mut claims = crate::json::Object::open(&mut out);
+        claims.str("iss", &self.iss)?;
+        claims.str("sub", &self.sub)?;
+        match self.aud.0.as_slice() {
+            [] => {}
+            [one] => claims.str("aud", one)?,
+            many => claims.str_array("aud", many)?,
+        }
+        claims.str("client_id", &self.client_id)?;
+        claims.str("jti", &self.jti)?;
+        claims.value("iat", &self.iat)?;
+        claims.value("nbf", &self.nbf)?;
+        claims.value("exp", &self.exp)?;
+        claims.str("scopes", &self.scopes)?;
+        claims.str("scope", &self.scope)?;
+        claims.str("software_id", &self.software_id)?;
+        claims.str("sst", &self.sst)?;
+        claims.str("programmer", &self.programmer)?;
+        if let Some(channels) = &self.channels {
+            claims.str_array("channels", channels)?;
+        }
+        claims.close();
+        Ok(out)
+    }
 }
 
 /// The `aud` claim: a string when there is one value, an array when several (RFC 7519
@@ -91,5 +121,51 @@ impl<'de> Deserialize<'de> for Audience {
             OneOrMany::One(one) => Self(vec![one]),
             OneOrMany::Many(many) => Self(many),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(aud: &[&str], channels: Option<&[&str]>, odd: &str) -> AccessTokenClaims {
+        let strings = |items: &[&str]| items.iter().map(|s| (*s).to_owned()).collect();
+        AccessTokenClaims {
+            iss: "https://dcr.example".into(),
+            sub: "4f0c5d3e-0000-4000-8000-000000000001".into(),
+            aud: Audience(strings(aud)),
+            client_id: "4f0c5d3e-0000-4000-8000-000000000001".into(),
+            jti: odd.into(),
+            iat: 1_796_000_000,
+            nbf: -1,
+            exp: i64::MAX,
+            scopes: "api:client:v2,b".into(),
+            scope: "api:client:v2 b".into(),
+            software_id: "app".into(),
+            sst: odd.into(),
+            programmer: "bench".into(),
+            channels: channels.map(strings),
+        }
+    }
+
+    #[test]
+    fn the_claims_json_is_what_serde_writes() {
+        let odd = "q\"uote\\ \u{1} é";
+        for c in [
+            claims(&[], None, "plain"),
+            claims(&["https://api.example"], None, odd),
+            claims(
+                &["https://a.example", "https://b\".example"],
+                Some(&[]),
+                "x",
+            ),
+            claims(&[], Some(&["BENCHTV", odd]), odd),
+        ] {
+            assert_eq!(
+                c.to_json().unwrap(),
+                serde_json::to_vec(&c).unwrap(),
+                "{c:?}"
+            );
+        }
     }
 }

@@ -7,6 +7,7 @@ pub mod admin;
 pub mod claims;
 pub mod discovery;
 pub mod errors;
+pub mod json;
 pub mod oauth;
 pub mod resource;
 
