@@ -56,7 +56,7 @@ d = json.load(open(src))
 peak = max(s["rss_kb"] for s in d["samples"])
 print(f"store={store} clients={int(clients):,} seconds={d['seconds']}")
 for kind, r in d["traffic"].items():
-    print(f"{kind:9} {r['achieved_rps']:8.1f} req/s  p50 {r['p50_ms']:6.2f} ms  p99 {r['p99_ms']:6.2f} ms  errors {r['errors']}")
+    print(f"{kind:9} {r['achieved_rps']:8.1f} req/s  p50 {r['p50_ms']:6.2f} ms  p99 {r['p99_ms']:6.2f} ms  errors {r['errors']}" + (f" {r.get('error_kinds')}" if r['errors'] else ""))
     # Where the tail is: the seconds with the most answers over slow_ms.
     worst = sorted(r["by_second"], key=lambda s: -s[2])[:5]
     print(f"{'':9} slowest seconds (s: answers over {r['slow_ms']} ms, max ms): "

@@ -38,7 +38,7 @@ python3 - "$out" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
 for kind, r in d["traffic"].items():
-    print(f"{kind:9} {r['achieved_rps']:8.1f} req/s  p50 {r['p50_ms']:.2f} ms  p99 {r['p99_ms']:.2f} ms  errors {r['errors']}")
+    print(f"{kind:9} {r['achieved_rps']:8.1f} req/s  p50 {r['p50_ms']:.2f} ms  p99 {r['p99_ms']:.2f} ms  errors {r['errors']}" + (f" {r.get('error_kinds')}" if r['errors'] else ""))
 s = d["samples"]
 print(f"anon RSS: {s[len(s)//10]['anon_kb']} kB after warm-up, {s[-1]['anon_kb']} kB at the end "
       f"({100*d['anon_growth_after_warmup_fraction']:+.1f}%); total RSS {s[0]['rss_kb']} -> {s[-1]['rss_kb']} kB")

@@ -1,5 +1,6 @@
 //! Legitimate traffic at a fixed rate (open loop).
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -110,8 +111,8 @@ impl Target {
         self
     }
 
-    /// One request of `kind`, for the `i`-th scheduled slot.
-    async fn send(&self, kind: Kind, i: u64) -> bool {
+    /// One request of `kind`, for the `i`-th scheduled slot; `Err` says what failed.
+    async fn send(&self, kind: Kind, i: u64) -> Result<(), String> {
         let request = match kind {
             Kind::Token => {
                 let n = (i as usize) % self.creds.len();
@@ -159,7 +160,13 @@ impl Target {
                 r
             }
         };
-        matches!(request.send().await, Ok(r) if r.status().is_success())
+        match request.send().await {
+            Ok(r) if r.status().is_success() => Ok(()),
+            Ok(r) => Err(format!("HTTP {}", r.status().as_u16())),
+            Err(e) if e.is_timeout() => Err("timeout".into()),
+            Err(e) if e.is_connect() => Err("connect".into()),
+            Err(e) => Err(format!("transport: {e:?}").chars().take(200).collect()),
+        }
     }
 }
 
@@ -173,6 +180,8 @@ pub fn client_address(n: usize) -> String {
 pub struct RunResult {
     pub sent: u64,
     pub errors: u64,
+    /// Failed answers by what failed (`HTTP 503`, `timeout`, `in-flight cap`...).
+    error_kinds: BTreeMap<String, u64>,
     pub seconds: f64,
     latencies: Latencies,
 }
@@ -231,6 +240,7 @@ impl RunResult {
             "sent": self.sent,
             "errors": self.errors,
             "error_rate": self.errors as f64 / (self.sent.max(1)) as f64,
+            "error_kinds": self.error_kinds,
             "achieved_rps": self.sent as f64 / self.seconds,
             "p50_ms": self.quantile_ms(0.50),
             "p99_ms": self.quantile_ms(0.99),
@@ -252,7 +262,7 @@ impl RunResult {
 /// Sends `rate` requests of `kind` per second for `length`, open loop.
 pub async fn run(target: &Target, kind: Kind, rate: u32, length: Duration) -> RunResult {
     let latencies = Arc::new(Mutex::new(Latencies::new(length)));
-    let errors = Arc::new(AtomicU64::new(0));
+    let errors = Arc::new(Mutex::new(BTreeMap::<String, u64>::new()));
     let in_flight = Arc::new(AtomicU64::new(0));
     let period = Duration::from_secs_f64(1.0 / f64::from(rate.max(1)));
     let mut ticker = tokio::time::interval(period);
@@ -265,7 +275,11 @@ pub async fn run(target: &Target, kind: Kind, rate: u32, length: Duration) -> Ru
         let scheduled = ticker.tick().await;
         sent += 1;
         if in_flight.load(Ordering::Relaxed) >= MAX_IN_FLIGHT {
-            errors.fetch_add(1, Ordering::Relaxed);
+            *errors
+                .lock()
+                .expect("not poisoned")
+                .entry("in-flight cap".into())
+                .or_default() += 1;
             continue;
         }
         in_flight.fetch_add(1, Ordering::Relaxed);
@@ -278,11 +292,11 @@ pub async fn run(target: &Target, kind: Kind, rate: u32, length: Duration) -> Ru
         let second = usize::try_from((scheduled - start).as_secs()).unwrap_or(usize::MAX);
         let i = sent;
         tasks.spawn(async move {
-            let ok = target.send(kind, i).await;
+            let outcome = target.send(kind, i).await;
             let took = scheduled.elapsed();
             in_flight.fetch_sub(1, Ordering::Relaxed);
-            if !ok {
-                errors.fetch_add(1, Ordering::Relaxed);
+            if let Err(kind) = outcome {
+                *errors.lock().expect("not poisoned").entry(kind).or_default() += 1;
             }
             latencies.lock().expect("not poisoned").record(second, took);
         });
@@ -291,9 +305,11 @@ pub async fn run(target: &Target, kind: Kind, rate: u32, length: Duration) -> Ru
     while tasks.join_next().await.is_some() {}
     let seconds = start.elapsed().as_secs_f64();
     let latencies = latencies.lock().expect("not poisoned").clone();
+    let error_kinds = errors.lock().expect("not poisoned").clone();
     RunResult {
         sent,
-        errors: errors.load(Ordering::Relaxed),
+        errors: error_kinds.values().sum(),
+        error_kinds,
         seconds,
         latencies,
     }
