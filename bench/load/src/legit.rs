@@ -296,7 +296,11 @@ pub async fn run(target: &Target, kind: Kind, rate: u32, length: Duration) -> Ru
             let took = scheduled.elapsed();
             in_flight.fetch_sub(1, Ordering::Relaxed);
             if let Err(kind) = outcome {
-                *errors.lock().expect("not poisoned").entry(kind).or_default() += 1;
+                *errors
+                    .lock()
+                    .expect("not poisoned")
+                    .entry(kind)
+                    .or_default() += 1;
             }
             latencies.lock().expect("not poisoned").record(second, took);
         });
