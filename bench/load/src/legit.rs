@@ -179,23 +179,22 @@ pub fn client_address(n: usize) -> String {
 /// What one run of one kind of traffic measured.
 pub struct RunResult {
     pub sent: u64,
-    pub errors: u64,
-    /// Failed answers by what failed (`HTTP 503`, `timeout`, `in-flight cap`...).
-    error_kinds: BTreeMap<String, u64>,
     pub seconds: f64,
-    latencies: Latencies,
+    answers: Answers,
 }
 
-/// Every answer's latency, recorded under one lock as it arrives.
+/// Every answer's latency and every failure, recorded under one lock as they arrive.
 #[derive(Clone)]
-struct Latencies {
+struct Answers {
     all_us: Histogram<u64>,
     /// Per second of the schedule: the slowest answer and how many took over
     /// [`SLOW`], to tell a tail spread thin from one stall.
     by_second: Vec<SecondTail>,
+    /// Failed requests by what failed (`HTTP 503`, `timeout`, `in-flight cap`...).
+    failed: BTreeMap<String, u64>,
 }
 
-impl Latencies {
+impl Answers {
     fn new(length: Duration) -> Self {
         Self {
             all_us: Histogram::new_with_bounds(1, 60_000_000, 3).expect("valid histogram bounds"),
@@ -203,17 +202,25 @@ impl Latencies {
                 SecondTail::default();
                 usize::try_from(length.as_secs()).unwrap_or(0) + 1
             ],
+            failed: BTreeMap::new(),
         }
     }
 
     /// An answer scheduled in `second` of the run that took `took`.
-    fn record(&mut self, second: usize, took: Duration) {
+    fn record(&mut self, second: usize, took: Duration, outcome: Result<(), String>) {
         let micros = u64::try_from(took.as_micros()).unwrap_or(u64::MAX).max(1);
         let _ = self.all_us.record(micros);
         if let Some(tail) = self.by_second.get_mut(second) {
             tail.max_us = tail.max_us.max(micros);
             tail.slow += u64::from(took > SLOW);
         }
+        if let Err(kind) = outcome {
+            self.fail(kind);
+        }
+    }
+
+    fn fail(&mut self, kind: String) {
+        *self.failed.entry(kind).or_default() += 1;
     }
 }
 
@@ -227,8 +234,12 @@ struct SecondTail {
 }
 
 impl RunResult {
+    pub fn errors(&self) -> u64 {
+        self.answers.failed.values().sum()
+    }
+
     fn quantile_ms(&self, q: f64) -> f64 {
-        self.latencies.all_us.value_at_quantile(q) as f64 / 1000.0
+        self.answers.all_us.value_at_quantile(q) as f64 / 1000.0
     }
 
     pub fn p99_ms(&self) -> f64 {
@@ -238,18 +249,18 @@ impl RunResult {
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::json!({
             "sent": self.sent,
-            "errors": self.errors,
-            "error_rate": self.errors as f64 / (self.sent.max(1)) as f64,
-            "error_kinds": self.error_kinds,
+            "errors": self.errors(),
+            "error_rate": self.errors() as f64 / (self.sent.max(1)) as f64,
+            "error_kinds": self.answers.failed,
             "achieved_rps": self.sent as f64 / self.seconds,
             "p50_ms": self.quantile_ms(0.50),
             "p99_ms": self.quantile_ms(0.99),
             "p999_ms": self.quantile_ms(0.999),
-            "max_ms": self.latencies.all_us.max() as f64 / 1000.0,
+            "max_ms": self.answers.all_us.max() as f64 / 1000.0,
             "slow_ms": SLOW.as_millis() as u64,
             // [second, slowest answer in ms, answers slower than `slow_ms`]
             "by_second": self
-                .latencies
+                .answers
                 .by_second
                 .iter()
                 .enumerate()
@@ -261,8 +272,7 @@ impl RunResult {
 
 /// Sends `rate` requests of `kind` per second for `length`, open loop.
 pub async fn run(target: &Target, kind: Kind, rate: u32, length: Duration) -> RunResult {
-    let latencies = Arc::new(Mutex::new(Latencies::new(length)));
-    let errors = Arc::new(Mutex::new(BTreeMap::<String, u64>::new()));
+    let answers = Arc::new(Mutex::new(Answers::new(length)));
     let in_flight = Arc::new(AtomicU64::new(0));
     let period = Duration::from_secs_f64(1.0 / f64::from(rate.max(1)));
     let mut ticker = tokio::time::interval(period);
@@ -275,46 +285,33 @@ pub async fn run(target: &Target, kind: Kind, rate: u32, length: Duration) -> Ru
         let scheduled = ticker.tick().await;
         sent += 1;
         if in_flight.load(Ordering::Relaxed) >= MAX_IN_FLIGHT {
-            *errors
+            answers
                 .lock()
                 .expect("not poisoned")
-                .entry("in-flight cap".into())
-                .or_default() += 1;
+                .fail("in-flight cap".into());
             continue;
         }
         in_flight.fetch_add(1, Ordering::Relaxed);
-        let (target, latencies, errors, in_flight) = (
-            target.clone(),
-            latencies.clone(),
-            errors.clone(),
-            in_flight.clone(),
-        );
+        let (target, answers, in_flight) = (target.clone(), answers.clone(), in_flight.clone());
         let second = usize::try_from((scheduled - start).as_secs()).unwrap_or(usize::MAX);
         let i = sent;
         tasks.spawn(async move {
             let outcome = target.send(kind, i).await;
             let took = scheduled.elapsed();
             in_flight.fetch_sub(1, Ordering::Relaxed);
-            if let Err(kind) = outcome {
-                *errors
-                    .lock()
-                    .expect("not poisoned")
-                    .entry(kind)
-                    .or_default() += 1;
-            }
-            latencies.lock().expect("not poisoned").record(second, took);
+            answers
+                .lock()
+                .expect("not poisoned")
+                .record(second, took, outcome);
         });
         while tasks.try_join_next().is_some() {}
     }
     while tasks.join_next().await.is_some() {}
     let seconds = start.elapsed().as_secs_f64();
-    let latencies = latencies.lock().expect("not poisoned").clone();
-    let error_kinds = errors.lock().expect("not poisoned").clone();
+    let answers = answers.lock().expect("not poisoned").clone();
     RunResult {
         sent,
-        errors: error_kinds.values().sum(),
-        error_kinds,
         seconds,
-        latencies,
+        answers,
     }
 }

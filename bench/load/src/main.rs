@@ -205,7 +205,7 @@ async fn hostile(
         "healthz_after_ms": health.map(|d| d.as_secs_f64() * 1000.0),
         "goals": {
             "p99_within_2x": p99_ratio <= 2.0,
-            "no_legitimate_errors": hostile_run.errors == 0,
+            "no_legitimate_errors": hostile_run.errors() == 0,
             "rss_growth_under_10_percent": rss_growth < 0.10,
         },
     }))
