@@ -30,7 +30,7 @@ pub fn router(
         .merge(discovery::router())
         .merge(throttled(register::router(), &state, "register"))
         .merge(register::management_router())
-        .merge(throttled(token::router(), &state, "token"))
+        .merge(throttled(token::router(), &state, token::THROTTLED_AS))
         .method_not_allowed_fallback(method_not_allowed);
     let public = match cors {
         Some(layer) => public.layer(layer),

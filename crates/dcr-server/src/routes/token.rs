@@ -29,6 +29,9 @@ pub const MAX_TOKEN_BODY: usize = 16 * 1024;
 /// keeps the routes for every other method and for everything that serves a router.
 pub const OAUTH2_PATH: &str = "/oauth2/token";
 pub const ADOBE_PATH: &str = "/o/client/token";
+/// The throttle's name for these endpoints ([`crate::throttle::ENDPOINTS`]), used by
+/// the router's route layer and by [`answer_direct`] alike.
+pub const THROTTLED_AS: &str = "token";
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -70,7 +73,7 @@ pub async fn answer_direct(
     let throttled_token = tower::service_fn(|request: Request| async move {
         if let Some(throttle) = &state.throttle
             && let Err(refused) =
-                crate::throttle::admit(throttle, "token", peer, request.headers()).await
+                crate::throttle::admit(throttle, THROTTLED_AS, peer, request.headers()).await
         {
             return Ok::<_, Infallible>(refused);
         }
