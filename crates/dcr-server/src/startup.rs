@@ -268,13 +268,13 @@ async fn open_store(config: &Config) -> anyhow::Result<(Arc<dyn Store>, Option<S
     if let Some(url) = config.database_url.as_deref()
         && (url.starts_with("postgres://") || url.starts_with("postgresql://"))
     {
-        let pg = PgStore::connect(url)
+        let pg = dcr_store_postgres::connect(url)
             .await
             .context("opening the PostgreSQL store")?;
         return Ok((Arc::new(pg.clone()), Some(StoreHandle::Postgres(pg))));
     }
     let sqlite = match config.database_url.as_deref() {
-        None => SqliteStore::open(&config.sqlite_path())
+        None => dcr_store_sqlite::open(&config.sqlite_path())
             .await
             .with_context(|| {
                 format!(
@@ -282,7 +282,7 @@ async fn open_store(config: &Config) -> anyhow::Result<(Arc<dyn Store>, Option<S
                     config.sqlite_path().display()
                 )
             })?,
-        Some(url) if url.starts_with("sqlite:") => SqliteStore::open_url(url)
+        Some(url) if url.starts_with("sqlite:") => dcr_store_sqlite::open_url(url)
             .await
             .context("opening the SQLite store")?,
         Some(_) => bail!("database_url must start with sqlite: or postgres://"),

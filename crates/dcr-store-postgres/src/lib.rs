@@ -10,31 +10,23 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use dcr_core::store::{StoreError, StoreResult};
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use dcr_store_rows::{SqlStore, Sqlx, WriterConnection};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// A [`dcr_core::store::Store`] on one PostgreSQL database.
-#[derive(Clone, Debug)]
-pub struct PgStore {
-    pool: PgPool,
-    /// Registrations go through one writer task that commits them in groups.
-    clients: dcr_store_rows::GroupCommit,
-}
+pub type PgStore = SqlStore<Sqlx<sqlx::Postgres>>;
 
-impl PgStore {
-    /// Connects to `url` (`postgres://...`) and applies migrations.
-    pub async fn connect(url: &str) -> StoreResult<Self> {
-        let options = PgConnectOptions::from_str(url)
-            .map_err(|e| StoreError::Unavailable(format!("bad PostgreSQL URL: {e}")))?;
-        let pool = PgPoolOptions::new()
-            .max_connections(16)
-            .acquire_timeout(Duration::from_secs(1))
-            .connect_with(options)
-            .await
-            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        Self::from_pool(pool, &MIGRATOR, dcr_store_rows::WriterConnection::Pooled).await
-    }
+/// Connects to `url` (`postgres://...`) and applies migrations.
+pub async fn connect(url: &str) -> StoreResult<PgStore> {
+    let options = PgConnectOptions::from_str(url)
+        .map_err(|e| StoreError::Unavailable(format!("bad PostgreSQL URL: {e}")))?;
+    let pool = PgPoolOptions::new()
+        .max_connections(16)
+        .acquire_timeout(Duration::from_secs(1))
+        .connect_with(options)
+        .await
+        .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+    SqlStore::open(Sqlx::new(pool, &MIGRATOR, WriterConnection::Pooled)).await
 }
-
-dcr_store_rows::sql_store!(PgStore, sqlx::Postgres, sqlx::postgres::PgRow);

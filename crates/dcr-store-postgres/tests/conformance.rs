@@ -11,7 +11,7 @@ use dcr_store_conformance::PgServer;
 /// A fresh database on a server of its own, which lives as long as the test.
 async fn fresh_store() -> Option<(PgServer, Arc<dyn Store>)> {
     let server = PgServer::start()?;
-    let store = dcr_store_postgres::PgStore::connect(&server.database("conformance"))
+    let store = dcr_store_postgres::connect(&server.database("conformance"))
         .await
         .unwrap();
     Some((server, Arc::new(store)))

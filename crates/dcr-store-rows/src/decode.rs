@@ -12,7 +12,8 @@ use dcr_core::model::{
 };
 use dcr_core::store::{StoreError, StoreResult};
 
-/// What the decoders read from a row: the column types the schema uses.
+/// What the decoders read from a row: the column types the schema uses. Implemented
+/// for every sqlx row type in `sqlx_backend.rs`.
 pub trait RowAccess {
     fn text(&self, column: &str) -> StoreResult<String>;
     fn optional_text(&self, column: &str) -> StoreResult<Option<String>>;
@@ -21,45 +22,6 @@ pub trait RowAccess {
     fn bytes(&self, column: &str) -> StoreResult<Vec<u8>>;
     fn optional_bytes(&self, column: &str) -> StoreResult<Option<Vec<u8>>>;
 }
-
-/// `row.try_get(column)`, a failure reported as corrupt data naming the column.
-fn typed<'r, R, T>(row: &'r R, column: &str) -> StoreResult<T>
-where
-    R: sqlx::Row,
-    for<'c> &'c str: sqlx::ColumnIndex<R>,
-    T: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-{
-    row.try_get(column)
-        .map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
-}
-
-macro_rules! row_access {
-    ($row:ty) => {
-        impl RowAccess for $row {
-            fn text(&self, column: &str) -> StoreResult<String> {
-                typed(self, column)
-            }
-            fn optional_text(&self, column: &str) -> StoreResult<Option<String>> {
-                typed(self, column)
-            }
-            fn integer(&self, column: &str) -> StoreResult<i64> {
-                typed(self, column)
-            }
-            fn optional_integer(&self, column: &str) -> StoreResult<Option<i64>> {
-                typed(self, column)
-            }
-            fn bytes(&self, column: &str) -> StoreResult<Vec<u8>> {
-                typed(self, column)
-            }
-            fn optional_bytes(&self, column: &str) -> StoreResult<Option<Vec<u8>>> {
-                typed(self, column)
-            }
-        }
-    };
-}
-
-row_access!(sqlx::sqlite::SqliteRow);
-row_access!(sqlx::postgres::PgRow);
 
 /// A Rust type of a column, read through the matching [`RowAccess`] method.
 pub trait Column: Sized {

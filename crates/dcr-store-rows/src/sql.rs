@@ -1,11 +1,11 @@
 //! Every SQL text of the store, as named constants in plain Rust where rustfmt,
 //! rust-analyzer and grep see them. One text serves both backends: `$N` placeholders
 //! (SQLite accepts them too) and portable SQL; what really differs per database is in
-//! [`Dialect`](crate::Dialect). [`sql_store!`](crate::sql_store) runs them
-//! (`sqlx::query(sql::SELECT_PROGRAMMER)`). What cannot be a constant is assembled
-//! there with `sqlx::QueryBuilder`, every value bound: the admin's client filters, and
-//! batches whose length is known only at run time (`IN (...)` lists, multi-row
-//! `VALUES`).
+//! [`Dialect`](crate::Dialect). [`SqlStore`](crate::SqlStore) runs them
+//! (`Query::new(sql::SELECT_PROGRAMMER).bind(..)`). What cannot be a constant is
+//! assembled there with [`Query::push_bind`](crate::Query::push_bind), every value
+//! bound: the admin's client filters, and batches whose length is known only at run
+//! time (`IN (...)` lists, multi-row `VALUES`).
 //!
 //! Queries that compose a column list are joined at compile time (`concatcp!`), so a
 //! request never formats a query string.
@@ -143,7 +143,7 @@ pub const SELECT_API_KEY_BY_HASH: &str = concatcp!(
     API_KEY_COLUMNS,
     " FROM api_keys WHERE key_hash = $1"
 );
-pub const COUNT_API_KEYS: &str = "SELECT COUNT(*) FROM api_keys";
+pub const COUNT_API_KEYS: &str = "SELECT COUNT(*) AS n FROM api_keys";
 pub const LIST_API_KEYS: &str = concatcp!(
     "SELECT ",
     API_KEY_COLUMNS,
@@ -196,7 +196,8 @@ pub const LIST_SIGNING_KEYS: &str = "\
 pub const INSERT_SIGNING_KEY: &str = "\
     INSERT INTO signing_keys (kid, alg, state, sealed_private_key, public_jwk, \
     created_at, retired_at) VALUES ($1, $2, $3, $4, $5, $6, $7)";
-pub const COUNT_NEXT_SIGNING_KEYS: &str = "SELECT COUNT(*) FROM signing_keys WHERE state = 'next'";
+pub const COUNT_NEXT_SIGNING_KEYS: &str =
+    "SELECT COUNT(*) AS n FROM signing_keys WHERE state = 'next'";
 pub const RETIRE_ACTIVE_SIGNING_KEY: &str = "\
     UPDATE signing_keys SET state = 'retired', retired_at = $1 WHERE state = 'active'";
 pub const PROMOTE_NEXT_SIGNING_KEY: &str = "\
