@@ -17,10 +17,10 @@
 //! ```
 
 use dcr_proto::admin::{
-    Accepted, Activity, Application, ApplicationPolicy, ApplicationUsage, AuditEvent,
-    BulkRevocation, Channel, Client, ClientFilter, CreateApplication, CreateChannel,
-    CreateProgrammer, CreateUser, IssuedStatement, Page, Programmer, RotatedStatement, SigningKey,
-    SoftwareStatement, Sweep, User,
+    Accepted, Activity, Application, ApplicationPolicy, ApplicationUsage, AssignAudience, Audience,
+    AudienceAssignment, AuditEvent, BulkRevocation, Channel, Client, ClientFilter,
+    CreateApplication, CreateChannel, CreateProgrammer, CreateUser, IssuedStatement, Page,
+    Programmer, RotatedStatement, SigningKey, SoftwareStatement, Sweep, User,
 };
 use dcr_proto::resource::{ApiKey, CreateApiKey};
 use reqwest::{Method, StatusCode};
@@ -323,6 +323,35 @@ impl AdminClient {
     /// The next key signs, the active one retires, a new next key is made.
     pub async fn rotate_signing_keys(&self) -> Result<Page<SigningKey>> {
         self.post_empty("/keys/rotate".into()).await
+    }
+
+    // ---- audiences -------------------------------------------------------------------
+
+    /// The audiences the key may know of (all of them for an operator);
+    /// `contested_only` keeps those several programmers named before owners existed.
+    pub async fn list_audiences(
+        &self,
+        contested_only: bool,
+        page: &PageQuery,
+    ) -> Result<Page<Audience>> {
+        let filter = if contested_only {
+            vec![("contested", "true".to_owned())]
+        } else {
+            vec![]
+        };
+        self.get(paged("/audiences".into(), page, filter)).await
+    }
+
+    /// Makes `programmer` the owner of `audience` (operators); `dry_run` only says
+    /// which applications would stop naming it.
+    pub async fn assign_audience(
+        &self,
+        assignment: &AssignAudience,
+        dry_run: bool,
+    ) -> Result<AudienceAssignment> {
+        let query = if dry_run { "?dry_run=true" } else { "" };
+        self.call(Method::PUT, format!("/audiences{query}"), Some(assignment))
+            .await
     }
 
     // ---- transport -------------------------------------------------------------------

@@ -38,13 +38,16 @@ pub struct Requirements<'a> {
 
 /// Step 2: with the origin's standing known, what the route requires, in the order
 /// of the table of docs/errors.md: revoked, another programmer's, another audience's, another
-/// channel's, then the scope. `channel_owner` is the programmer owning the required
-/// channel, needed only when the token covers all of its programmer's channels.
+/// channel's, then the scope. `programmer_has_channel` says whether the required
+/// channel is one of the token's programmer's, needed only when the token covers all
+/// of its programmer's channels ([`needs_programmer_channels`]). Channel ids are
+/// unique per programmer only: a channel id alone does not name a tenant, so a route
+/// that must admit one tenant pins it with `programmer`.
 pub fn authorize(
     claims: &AccessTokenClaims,
     origin_active: bool,
     required: &Requirements<'_>,
-    channel_owner: Option<&str>,
+    programmer_has_channel: bool,
 ) -> Result<(), AccessError> {
     if !origin_active {
         return Err(AccessError::Revoked);
@@ -64,7 +67,7 @@ pub fn authorize(
     if let Some(channel) = required.channel {
         let covered = match &claims.channels {
             Some(list) => list.iter().any(|c| c == channel),
-            None => channel_owner == Some(claims.programmer.as_str()),
+            None => programmer_has_channel,
         };
         if !covered {
             return Err(AccessError::WrongChannel(
@@ -82,8 +85,9 @@ pub fn authorize(
     Ok(())
 }
 
-/// True when `channel` must be resolved to its programmer before [`authorize`].
-pub fn needs_channel_owner(claims: &AccessTokenClaims, required: &Requirements<'_>) -> bool {
+/// True when [`authorize`] needs to know whether the required channel is one of the
+/// token's programmer's.
+pub fn needs_programmer_channels(claims: &AccessTokenClaims, required: &Requirements<'_>) -> bool {
     required.channel.is_some() && claims.channels.is_none()
 }
 
@@ -121,7 +125,7 @@ mod tests {
     #[test]
     fn revoked_origin_comes_first() {
         assert_eq!(
-            authorize(&claims(None), false, &needs(Some("zzz"), None), None),
+            authorize(&claims(None), false, &needs(Some("zzz"), None), false),
             Err(AccessError::Revoked)
         );
     }
@@ -130,24 +134,24 @@ mod tests {
     fn channel_lists_and_programmer_wide_tokens() {
         let limited = claims(Some(vec!["TV"]));
         assert_eq!(
-            authorize(&limited, true, &needs(None, Some("TV")), None),
+            authorize(&limited, true, &needs(None, Some("TV")), false),
             Ok(())
         );
         assert!(matches!(
-            authorize(&limited, true, &needs(None, Some("NEWS")), None),
+            authorize(&limited, true, &needs(None, Some("NEWS")), false),
             Err(AccessError::WrongChannel(_))
         ));
         let wide = claims(None);
         assert_eq!(
-            authorize(&wide, true, &needs(None, Some("TV")), Some("acme")),
+            authorize(&wide, true, &needs(None, Some("TV")), true),
             Ok(())
         );
         assert!(matches!(
-            authorize(&wide, true, &needs(None, Some("TV")), Some("other")),
+            authorize(&wide, true, &needs(None, Some("TV")), false),
             Err(AccessError::WrongChannel(_))
         ));
         assert!(matches!(
-            authorize(&wide, true, &needs(None, Some("TV")), None),
+            authorize(&wide, true, &needs(None, Some("TV")), false),
             Err(AccessError::WrongChannel(_))
         ));
     }
@@ -156,15 +160,15 @@ mod tests {
     fn channel_before_scope() {
         let limited = claims(Some(vec!["TV"]));
         assert!(matches!(
-            authorize(&limited, true, &needs(Some("zzz"), Some("NEWS")), None),
+            authorize(&limited, true, &needs(Some("zzz"), Some("NEWS")), false),
             Err(AccessError::WrongChannel(_))
         ));
         assert!(matches!(
-            authorize(&limited, true, &needs(Some("zzz"), Some("TV")), None),
+            authorize(&limited, true, &needs(Some("zzz"), Some("TV")), false),
             Err(AccessError::InsufficientScope(_))
         ));
         assert_eq!(
-            authorize(&limited, true, &needs(Some("b"), Some("TV")), None),
+            authorize(&limited, true, &needs(Some("b"), Some("TV")), false),
             Ok(())
         );
     }
@@ -178,7 +182,7 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            authorize(&token, true, &other, None),
+            authorize(&token, true, &other, false),
             Err(AccessError::OtherProgrammer)
         );
         let elsewhere = Requirements {
@@ -187,7 +191,7 @@ mod tests {
             ..Default::default()
         };
         assert!(matches!(
-            authorize(&token, true, &elsewhere, None),
+            authorize(&token, true, &elsewhere, false),
             Err(AccessError::WrongAudience(_))
         ));
         let fine = Requirements {
@@ -196,6 +200,6 @@ mod tests {
             channel: Some("TV"),
             scope: Some("a"),
         };
-        assert_eq!(authorize(&token, true, &fine, None), Ok(()));
+        assert_eq!(authorize(&token, true, &fine, false), Ok(()));
     }
 }

@@ -43,6 +43,59 @@ pub struct Channel {
     pub created_at: i64,
 }
 
+/// How an audience came to its owner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AudienceOwnership {
+    /// By the first application that named it.
+    Claimed,
+    /// By an operator.
+    Assigned,
+    /// Named by several programmers before audiences had owners: no owner until an
+    /// operator assigns one; the claimants' tokens keep carrying it meanwhile.
+    Contested,
+}
+
+impl AudienceOwnership {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Claimed => "claimed",
+            Self::Assigned => "assigned",
+            Self::Contested => "contested",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "claimed" => Some(Self::Claimed),
+            "assigned" => Some(Self::Assigned),
+            "contested" => Some(Self::Contested),
+            _ => None,
+        }
+    }
+}
+
+/// An audience URI and the one programmer whose tokens may carry it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AudienceRecord {
+    pub seq: i64,
+    pub audience: String,
+    /// `None` while contested.
+    pub owner: Option<ProgrammerId>,
+    pub how: AudienceOwnership,
+    /// The programmers that named a contested audience (empty otherwise).
+    pub claimants: Vec<ProgrammerId>,
+    pub updated_at: i64,
+}
+
+/// What assigning an audience to a programmer changed (or, in a dry run, would).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AudienceAssignment {
+    pub audience: AudienceRecord,
+    /// Other programmers' applications that named it and no longer do: their tokens
+    /// stop carrying it.
+    pub stripped: Vec<(ApplicationId, ProgrammerId)>,
+}
+
 /// Whether an application belongs to its programmer (all or chosen channels) or to
 /// exactly one channel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -525,10 +578,13 @@ pub enum AuditAction {
     UserDisabled,
     UserSignedIn,
     UserSignInFailed,
+    AudienceAssigned,
+    AudienceRemoved,
+    AudienceClaimRefused,
 }
 
 impl AuditAction {
-    pub const ALL: [Self; 22] = [
+    pub const ALL: [Self; 25] = [
         Self::ProgrammerCreated,
         Self::ChannelCreated,
         Self::ApplicationCreated,
@@ -551,6 +607,9 @@ impl AuditAction {
         Self::UserDisabled,
         Self::UserSignedIn,
         Self::UserSignInFailed,
+        Self::AudienceAssigned,
+        Self::AudienceRemoved,
+        Self::AudienceClaimRefused,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -577,6 +636,9 @@ impl AuditAction {
             Self::UserDisabled => "user.disabled",
             Self::UserSignedIn => "user.signed-in",
             Self::UserSignInFailed => "user.sign-in-failed",
+            Self::AudienceAssigned => "audience.assigned",
+            Self::AudienceRemoved => "application.audience-removed",
+            Self::AudienceClaimRefused => "audience.claim-refused",
         }
     }
 }

@@ -19,10 +19,10 @@ use async_trait::async_trait;
 
 use crate::ids::{ApiKeyId, ApplicationId, ChannelId, ClientId, ProgrammerId, StatementId, UserId};
 use crate::model::{
-    ActivityRollup, ApiKeyRecord, Application, ApplicationPolicy, ApplicationUsage, AuditEvent,
-    AuditFilter, Channel, ClientFilter, ClientRecord, ClientStanding, PageOf, PageRequest,
-    Programmer, RegistrationQuota, RevocationEntry, RevokedVia, SessionRecord, SigningKeyRecord,
-    StatementRecord, UserRecord,
+    ActivityRollup, ApiKeyRecord, Application, ApplicationPolicy, ApplicationUsage,
+    AudienceAssignment, AudienceRecord, AuditEvent, AuditFilter, Channel, ClientFilter,
+    ClientRecord, ClientStanding, PageOf, PageRequest, Programmer, RegistrationQuota,
+    RevocationEntry, RevokedVia, SessionRecord, SigningKeyRecord, StatementRecord, UserRecord,
 };
 
 /// One client's use since the last flush: tokens issued and the latest time.
@@ -72,6 +72,9 @@ pub enum Conflict {
     NoNextKey,
     #[error("the software statement is revoked")]
     StatementRevoked,
+    /// Says nothing of who owns it: the tenant asking must not learn another's.
+    #[error("an audience of this application belongs to another programmer")]
+    AudienceTaken,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -92,6 +95,10 @@ pub enum StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Builds the audit event of an application losing an audience to its owner
+/// (`Store::assign_audience`).
+pub type AudienceRemovedEvent<'a> = dyn Fn(&ApplicationId, &ProgrammerId) -> AuditEvent + Sync + 'a;
 
 /// Where a batched walk over clients stopped (an opaque position in the store's
 /// order); the default starts at the beginning.
@@ -120,13 +127,22 @@ pub trait Store: Send + Sync + 'static {
     async fn list_programmers(&self, page: PageRequest) -> StoreResult<PageOf<Programmer>>;
 
     async fn insert_channel(&self, channel: &Channel, audit: &AuditEvent) -> StoreResult<()>;
-    async fn get_channel(&self, id: &ChannelId) -> StoreResult<Option<Channel>>;
+    /// Channel ids are unique per programmer, not per deployment.
+    async fn get_channel(
+        &self,
+        programmer: &ProgrammerId,
+        id: &ChannelId,
+    ) -> StoreResult<Option<Channel>>;
     async fn list_channels(
         &self,
         programmer: &ProgrammerId,
         page: PageRequest,
     ) -> StoreResult<PageOf<Channel>>;
 
+    /// In one transaction with the application, claims its audiences for its
+    /// programmer: an unowned one becomes theirs; one another programmer owns (or a
+    /// contested one they are not a claimant of) is `Conflict::AudienceTaken` and
+    /// nothing is written.
     async fn insert_application(&self, app: &Application, audit: &AuditEvent) -> StoreResult<()>;
     async fn get_application(&self, id: &ApplicationId) -> StoreResult<Option<Application>>;
     async fn list_applications(
@@ -134,6 +150,29 @@ pub trait Store: Send + Sync + 'static {
         programmer: &ProgrammerId,
         page: PageRequest,
     ) -> StoreResult<PageOf<Application>>;
+
+    async fn get_audience(&self, audience: &str) -> StoreResult<Option<AudienceRecord>>;
+    /// Audiences one programmer owns or (while contested) claims, or all of them;
+    /// `contested_only` keeps the contested ones.
+    async fn list_audiences(
+        &self,
+        programmer: Option<&ProgrammerId>,
+        contested_only: bool,
+        page: PageRequest,
+    ) -> StoreResult<PageOf<AudienceRecord>>;
+    /// Makes `owner` the one owner of `audience` (known or not), and removes it from
+    /// every other programmer's applications, appending `audit` and one
+    /// `removed_event` per such application, in one transaction. `dry_run`: writes
+    /// nothing and answers what would change.
+    async fn assign_audience(
+        &self,
+        audience: &str,
+        owner: &ProgrammerId,
+        at: i64,
+        audit: &AuditEvent,
+        removed_event: &AudienceRemovedEvent<'_>,
+        dry_run: bool,
+    ) -> StoreResult<AudienceAssignment>;
 
     async fn insert_statement(
         &self,
@@ -336,7 +375,9 @@ pub trait Store: Send + Sync + 'static {
 
     async fn insert_user(&self, user: &UserRecord, audit: &AuditEvent) -> StoreResult<()>;
     async fn get_user(&self, id: &UserId) -> StoreResult<Option<UserRecord>>;
-    async fn find_user_by_email(&self, email: &str) -> StoreResult<Option<UserRecord>>;
+    /// The users with `email`, oldest first: one per programmer at most (emails are
+    /// unique per programmer, not per deployment), at most 20.
+    async fn find_users_by_email(&self, email: &str) -> StoreResult<Vec<UserRecord>>;
     async fn list_users(
         &self,
         programmer: &ProgrammerId,

@@ -49,6 +49,7 @@ fn setup(cache: usize) -> (Guard, String) {
         revoked_tokens: vec![],
         entries: vec![],
         channels: BTreeMap::new(),
+        programmer_channels: BTreeMap::new(),
         programmer: None,
     };
     (Guard::with_keys(config, &[jwk], feed).unwrap(), token)

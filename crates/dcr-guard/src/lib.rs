@@ -46,7 +46,7 @@ mod revocations;
 use std::sync::{Arc, RwLock, Weak};
 use std::time::{Duration, Instant};
 
-use dcr_core::access::{Requirements, authorize, needs_channel_owner, verify_token};
+use dcr_core::access::{Requirements, authorize, needs_programmer_channels, verify_token};
 use dcr_core::error::AccessError;
 use dcr_core::jose::{Verifier, access_token_kid};
 use dcr_core::time::unix_now;
@@ -283,12 +283,9 @@ impl Guard {
             audience: self.inner.config.audience.as_deref(),
             programmer: set.programmer(),
         };
-        let owner = if needs_channel_owner(claims, &required) {
-            channel.and_then(|c| set.channel_owner(c))
-        } else {
-            None
-        };
-        authorize(claims, !set.revokes(claims), &required, owner)
+        let has_channel = needs_programmer_channels(claims, &required)
+            && channel.is_some_and(|c| set.programmer_has_channel(&claims.programmer, c));
+        authorize(claims, !set.revokes(claims), &required, has_channel)
     }
 
     /// Time since the revocation feed was last read successfully (`None` before the

@@ -1,6 +1,6 @@
 //! The revocation set, fed by `GET /o/revocations`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use dcr_proto::claims::AccessTokenClaims;
@@ -14,7 +14,8 @@ pub(crate) struct RevocationSet {
     applications: HashMap<String, i64>,
     /// Access tokens revoked one by one (RFC 7009), by `jti`.
     tokens: HashMap<String, i64>,
-    channels: HashMap<String, String>,
+    /// (programmer, channel) pairs: the channels a programmer-wide token covers.
+    channels: HashSet<(String, String)>,
     /// The programmer the guard's key is limited to, as the feed says.
     programmer: Option<String>,
     cursor: i64,
@@ -44,8 +45,10 @@ impl RevocationSet {
         self.programmer.as_deref()
     }
 
-    pub(crate) fn channel_owner(&self, channel: &str) -> Option<&str> {
-        self.channels.get(channel).map(String::as_str)
+    /// Whether `channel` is one of `programmer`'s.
+    pub(crate) fn programmer_has_channel(&self, programmer: &str, channel: &str) -> bool {
+        self.channels
+            .contains(&(programmer.to_owned(), channel.to_owned()))
     }
 
     pub(crate) fn apply(&mut self, page: RevocationFeed) {
@@ -69,7 +72,16 @@ impl RevocationSet {
         ] {
             set.retain(|_, at| *at >= page.horizon);
         }
-        self.channels = page.channels.into_iter().collect();
+        // `programmer_channels` is complete; `channels` (from servers before it) names
+        // one owner per id, which is all there was then.
+        self.channels = if page.programmer_channels.is_empty() {
+            page.channels.into_iter().map(|(c, p)| (p, c)).collect()
+        } else {
+            page.programmer_channels
+                .into_iter()
+                .flat_map(|(p, channels)| channels.into_iter().map(move |c| (p.clone(), c)))
+                .collect()
+        };
         self.programmer = page.programmer;
         if let Ok(cursor) = page.cursor.parse::<i64>() {
             self.cursor = self.cursor.max(cursor);

@@ -328,3 +328,44 @@ pub struct ApplicationUsage {
     /// Access tokens issued (counted in memory, stored every 5 s).
     pub tokens_issued: u64,
 }
+
+/// An audience URI and the one programmer whose tokens may carry it
+/// (`GET /admin/v1/audiences`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Audience {
+    pub audience: String,
+    /// The owner; `null` while contested.
+    pub programmer: Option<String>,
+    /// `claimed` (by its programmer's first application naming it), `assigned` (by an
+    /// operator) or `contested` (named by several programmers before audiences had
+    /// owners; every claimant's tokens keep carrying it until an operator assigns it).
+    pub how: String,
+    /// The programmers naming a contested audience (shown to operators only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub claimants: Vec<String>,
+    pub updated_at: i64,
+}
+
+/// `PUT /admin/v1/audiences` (operators): makes `programmer` the owner of `audience`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssignAudience {
+    pub audience: String,
+    pub programmer: String,
+}
+
+/// One application that stops naming an audience when it is assigned to another
+/// programmer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AudienceRemoval {
+    pub application: String,
+    pub programmer: String,
+}
+
+/// What an assignment changed (or, with `?dry_run=true`, would change).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AudienceAssignment {
+    pub audience: Audience,
+    pub removed_from: Vec<AudienceRemoval>,
+    pub dry_run: bool,
+}

@@ -68,8 +68,14 @@ pub struct RevocationFeed {
     #[serde(default)]
     pub revoked_tokens: Vec<String>,
     pub entries: Vec<RevocationEntry>,
-    /// Channel id → owning programmer, for the caller's programmer(s).
+    /// Channel id → owning programmer, for the caller's programmer(s). Channel ids
+    /// are unique per programmer only: for a deployment-wide key two programmers may
+    /// own one id, and this map names only one of them. Read `programmer_channels`.
     pub channels: BTreeMap<String, String>,
+    /// Programmer → its channel ids, for the caller's programmer(s): which channels a
+    /// programmer-wide token covers.
+    #[serde(default)]
+    pub programmer_channels: BTreeMap<String, Vec<String>>,
     /// The programmer the key is limited to (`None` for a deployment-wide key). The
     /// feed lists only that programmer's revocations, so a guard using such a key must
     /// refuse every other programmer's tokens.

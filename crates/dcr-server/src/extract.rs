@@ -203,10 +203,78 @@ where
     }
 }
 
+/// A query string in which every name appears once. A singular parameter given twice
+/// is ambiguous (`?dry_run=true&dry_run=false` must mean neither), so it is refused
+/// with 400 wherever a query is read, instead of letting the first or the last win.
+#[derive(Debug, Default)]
+pub struct SingleQuery(Vec<(String, String)>);
+
+impl SingleQuery {
+    /// Longest query string read.
+    const MAX_LEN: usize = 8 * 1024;
+
+    pub fn parse(raw: Option<&str>) -> Result<Self, String> {
+        let raw = raw.unwrap_or_default();
+        if raw.len() > Self::MAX_LEN {
+            return Err("the query string is too long".into());
+        }
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        for (name, value) in form_urlencoded::parse(raw.as_bytes()) {
+            if pairs.iter().any(|(n, _)| *n == name) {
+                let shown: String = name.chars().take(64).collect();
+                return Err(format!("query parameter {shown:?} is given more than once"));
+            }
+            pairs.push((name.into_owned(), value.into_owned()));
+        }
+        Ok(Self(pairs))
+    }
+
+    /// The value of `name`, if given.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// `name` as a boolean (`true`/`1`, `false`/`0`/empty); absent is `false`.
+    pub fn flag(&self, name: &str) -> Result<bool, String> {
+        match self.get(name) {
+            None | Some("false" | "0" | "") => Ok(false),
+            Some("true" | "1") => Ok(true),
+            Some(_) => Err(format!("{name} must be true or false")),
+        }
+    }
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for SingleQuery {
+    type Rejection = crate::error::EnhancedFailure;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Self::parse(parts.uri.query()).map_err(crate::error::EnhancedFailure::invalid_request)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use axum::http::HeaderValue;
+
+    #[test]
+    fn a_repeated_query_parameter_is_refused() {
+        assert!(SingleQuery::parse(Some("dry_run=true&dry_run=false")).is_err());
+        assert!(SingleQuery::parse(Some("limit=1&cursor=2&limit=3")).is_err());
+        // Percent-encoding does not hide a repeat.
+        assert!(SingleQuery::parse(Some("dry_run=1&dry%5Frun=0")).is_err());
+        let q = SingleQuery::parse(Some("dry_run=true&limit=5")).unwrap();
+        assert_eq!(q.flag("dry_run"), Ok(true));
+        assert_eq!(q.get("limit"), Some("5"));
+        assert_eq!(q.flag("absent"), Ok(false));
+        assert!(q.flag("limit").is_err());
+    }
 
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
         let mut h = HeaderMap::new();

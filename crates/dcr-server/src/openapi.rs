@@ -332,6 +332,9 @@ pub fn document(issuer: &str) -> Value {
         "/admin/v1/users/{user_id}": {"delete": with_params(admin("Disable a dashboard user and end their sessions", empty(), ("200", body("The user", schema_ref("User")))), vec![id_param("user_id")])},
         "/admin/v1/audit": {"get": with_params(admin("The audit log, newest first (operator: all; programmer admin: its programmer)", empty(), ("200", json!({"description": "A page (JSON), or every matching event (CSV)", "content": {"application/json": {"schema": page_of("AuditEvent")}, "text/csv": {"schema": {"type": "string"}}}}))), [audit_filters(), paging().as_array().cloned().unwrap_or_default()].concat())},
         "/admin/v1/applications/{app_id}/usage": {"get": with_params(admin("Clients registered and tokens issued", empty(), ("200", body("Usage", schema_ref("ApplicationUsage")))), vec![id_param("app_id")])},
+        "/admin/v1/audiences": {
+            "get": with_params(admin("Audiences and their owners (operator: all; others: their programmer's)", empty(), ("200", body("A page", page_of("Audience")))), [vec![json!({"name": "contested", "in": "query", "required": false, "schema": {"type": "boolean"}})], paging().as_array().cloned().unwrap_or_default()].concat()),
+            "put": with_params(admin("Make a programmer the one owner of an audience (operator); other programmers' applications stop naming it; dry_run changes nothing", Some(json_request(schema_ref("AssignAudience"))), ("200", body("What changed", schema_ref("AudienceAssignment")))), vec![json!({"name": "dry_run", "in": "query", "required": false, "schema": {"type": "boolean"}})])},
         "/admin/v1/keys": {"get": admin("Signing keys (operator)", empty(), ("200", body("Keys", page_of("SigningKey"))))},
         "/admin/v1/keys/rotate": {"post": admin("Rotate signing keys (operator)", empty(), ("200", body("Keys after rotation", page_of("SigningKey"))))},
     });
@@ -358,7 +361,15 @@ pub fn document(issuer: &str) -> Value {
         "RevocationFeed": {"type": "object", "required": ["cursor", "has_more", "horizon", "revoked_clients", "revoked_statements", "revoked_applications", "entries", "channels"], "properties": {
             "cursor": string, "has_more": {"type": "boolean"}, "horizon": int, "revoked_clients": strings, "revoked_statements": strings,
             "revoked_applications": strings, "revoked_tokens": strings, "entries": {"type": "array"}, "channels": {"type": "object"},
+            "programmer_channels": {"type": "object", "additionalProperties": strings},
             "programmer": {"type": ["string", "null"]}}},
+        "Audience": {"type": "object", "required": ["audience", "programmer", "how", "updated_at"], "properties": {
+            "audience": string, "programmer": {"type": ["string", "null"]}, "how": {"type": "string", "enum": ["claimed", "assigned", "contested"]},
+            "claimants": strings, "updated_at": int}},
+        "AssignAudience": {"type": "object", "required": ["audience", "programmer"], "additionalProperties": false, "properties": {"audience": string, "programmer": string}},
+        "AudienceAssignment": {"type": "object", "required": ["audience", "removed_from", "dry_run"], "properties": {
+            "audience": schema_ref("Audience"), "dry_run": {"type": "boolean"},
+            "removed_from": {"type": "array", "items": {"type": "object", "required": ["application", "programmer"], "properties": {"application": string, "programmer": string}}}}},
         "CreateProgrammer": {"type": "object", "required": ["id", "name"], "additionalProperties": false, "properties": {"id": string, "name": string}},
         "Programmer": {"type": "object", "required": ["id", "name", "created_at"], "properties": {"id": string, "name": string, "created_at": int}},
         "CreateChannel": {"type": "object", "required": ["id", "name"], "additionalProperties": false, "properties": {"id": string, "name": string}},
@@ -490,6 +501,8 @@ const OPERATION_IDS: &[(&str, &str, &str)] = &[
         "/admin/v1/applications/{app_id}/usage",
         "getApplicationUsage",
     ),
+    ("get", "/admin/v1/audiences", "listAudiences"),
+    ("put", "/admin/v1/audiences", "assignAudience"),
     ("get", "/admin/v1/audit", "listAuditEvents"),
     ("get", "/admin/v1/clients/{client_id}", "getClient"),
     (

@@ -64,6 +64,7 @@ impl Application {
         }
 
         crate::metrics::install();
+        report_contested_audiences(&dcr).await;
         let proxies = Arc::new(
             dcr_core::throttle::TrustedProxies::parse(&config.throttle.trusted_proxies)
                 .map_err(anyhow::Error::msg)?,
@@ -381,4 +382,28 @@ fn write_private_file(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
     file.write_all(contents)?;
     file.sync_all()?;
     Ok(())
+}
+
+/// Audiences several programmers named before audiences had owners: they keep
+/// working for each of them until an operator assigns an owner (`dcr admin audiences
+/// assign`), and the operator hears of them at every start.
+async fn report_contested_audiences(dcr: &Dcr) {
+    match dcr.contested_audiences().await {
+        Ok(page) if !page.items.is_empty() => {
+            for a in &page.items {
+                let claimants: Vec<&str> = a.claimants.iter().map(|p| p.as_str()).collect();
+                tracing::warn!(
+                    audience = %a.audience,
+                    claimants = %claimants.join(","),
+                    "audience named by several programmers: each of them can mint tokens for \
+                     it until an operator assigns its owner (dcr admin audiences assign)"
+                );
+            }
+            if page.next.is_some() {
+                tracing::warn!("more contested audiences: dcr admin audiences list --contested");
+            }
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "could not read contested audiences"),
+    }
 }

@@ -173,7 +173,8 @@ pub async fn tenants(store: Arc<dyn Store>) {
     );
     assert_eq!(rest.next, None);
 
-    // Channels: unique across the deployment, and only for existing programmers.
+    // Channels: unique per programmer (another programmer may use the same id, so
+    // no tenant learns or blocks another's), and only for existing programmers.
     let channel_created = audit("channel.created", "channel");
     store
         .insert_channel(&channel("ACMETV", "acme"), &channel_created)
@@ -185,36 +186,57 @@ pub async fn tenants(store: Arc<dyn Store>) {
         .unwrap();
     assert!(matches!(
         store
-            .insert_channel(&channel("ACMETV", "beta"), &channel_created)
+            .insert_channel(&channel("ACMETV", "acme"), &channel_created)
             .await,
         Err(StoreError::Conflict(Conflict::ChannelExists))
     ));
+    store
+        .insert_channel(&channel("SHARED", "acme"), &channel_created)
+        .await
+        .unwrap();
+    store
+        .insert_channel(&channel("SHARED", "beta"), &channel_created)
+        .await
+        .unwrap();
+    let acme = ProgrammerId::parse("acme").unwrap();
+    let beta = ProgrammerId::parse("beta").unwrap();
+    let shared = ChannelId::parse("SHARED").unwrap();
+    assert_eq!(
+        store
+            .get_channel(&beta, &shared)
+            .await
+            .unwrap()
+            .map(|c| c.programmer_id),
+        Some(beta.clone())
+    );
+    assert_eq!(
+        store
+            .get_channel(&beta, &ChannelId::parse("ACMETV").unwrap())
+            .await
+            .unwrap(),
+        None
+    );
     assert!(matches!(
         store
             .insert_channel(&channel("X", "nobody"), &channel_created)
             .await,
         Err(StoreError::MissingReference(_))
     ));
-    assert_eq!(audited(store.as_ref(), "channel.created").await, 2);
+    assert_eq!(audited(store.as_ref(), "channel.created").await, 4);
     assert_eq!(
         store
-            .list_channels(&ProgrammerId::parse("acme").unwrap(), page(None, 10))
+            .list_channels(&acme, page(None, 10))
             .await
             .unwrap()
             .items
             .len(),
-        1
+        2
     );
     let directory = store.channel_directory(None).await.unwrap();
-    assert_eq!(directory.len(), 2);
-    assert_eq!(
-        store
-            .channel_directory(Some(&ProgrammerId::parse("beta").unwrap()))
-            .await
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(directory.len(), 4);
+    assert!(directory.contains(&(shared.clone(), acme.clone())));
+    assert!(directory.contains(&(shared.clone(), beta.clone())));
+    assert_eq!(store.channel_directory(Some(&beta)).await.unwrap().len(), 2);
 
     // Applications round-trip every field.
     let app = application("acme", &["ACMETV"]);
@@ -639,8 +661,26 @@ async fn management_plane(store: &dyn Store, registered: &ClientRecord) {
         Err(StoreError::Conflict(Conflict::UserEmailTaken))
     ));
     assert_eq!(
-        store.find_user_by_email("ops@example.com").await.unwrap(),
-        Some(user.clone())
+        store.find_users_by_email("ops@example.com").await.unwrap(),
+        vec![user.clone()]
+    );
+    // Emails are unique per programmer: another programmer's user may have it too,
+    // and neither tenant learns of the other.
+    let other = programmer("emailtwin");
+    store
+        .insert_programmer(&other, &audit("programmer.created", "emailtwin"))
+        .await
+        .unwrap();
+    let elsewhere = UserRecord {
+        id: UserId::new_random(),
+        programmer_id: other.id.clone(),
+        created_at: 6,
+        ..user.clone()
+    };
+    store.insert_user(&elsewhere, &user_created).await.unwrap();
+    assert_eq!(
+        store.find_users_by_email("ops@example.com").await.unwrap(),
+        vec![user.clone(), elsewhere.clone()]
     );
     assert_eq!(
         store.list_users(&pid, page(None, 10)).await.unwrap().items,

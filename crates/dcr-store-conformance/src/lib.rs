@@ -16,6 +16,7 @@
 
 pub mod aspects;
 mod postgres;
+pub mod upgrade;
 
 pub use postgres::{PgServer, free_port, not_installed};
 

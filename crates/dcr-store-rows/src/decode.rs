@@ -6,9 +6,9 @@ use dcr_core::ids::{
     ApiKeyId, ApplicationId, ChannelId, ClientId, ProgrammerId, StatementId, UserId,
 };
 use dcr_core::model::{
-    ApiKeyRecord, AppLevel, Application, ApplicationPolicy, AuditEvent, Channel, ClientRecord,
-    KeyState, Programmer, RevocationEntry, RevocationKind, RevokedVia, Role, SessionRecord,
-    SigningKeyRecord, StatementRecord, Status, UserRecord,
+    ApiKeyRecord, AppLevel, Application, ApplicationPolicy, AudienceOwnership, AudienceRecord,
+    AuditEvent, Channel, ClientRecord, KeyState, Programmer, RevocationEntry, RevocationKind,
+    RevokedVia, Role, SessionRecord, SigningKeyRecord, StatementRecord, Status, UserRecord,
 };
 use dcr_core::store::{StoreError, StoreResult};
 
@@ -119,6 +119,27 @@ pub fn programmer_from_row(row: &impl RowAccess) -> StoreResult<Programmer> {
         name: get(row, "name")?,
         created_at: get(row, "created_at")?,
     })
+}
+
+/// An audience row; its claimants (contested ones only) are read separately.
+pub fn audience_from_row(row: &impl RowAccess) -> StoreResult<AudienceRecord> {
+    let how: String = get(row, "how")?;
+    let owner: Option<String> = get(row, "programmer_id")?;
+    Ok(AudienceRecord {
+        seq: get(row, "seq")?,
+        audience: get(row, "audience")?,
+        owner: owner
+            .map(|p| ProgrammerId::parse(p).map_err(|_| corrupt("programmer_id")))
+            .transpose()?,
+        how: AudienceOwnership::parse(&how).ok_or_else(|| corrupt("how"))?,
+        claimants: Vec::new(),
+        updated_at: get(row, "updated_at")?,
+    })
+}
+
+/// A programmer id column.
+pub fn programmer_of(row: &impl RowAccess, column: &str) -> StoreResult<ProgrammerId> {
+    programmer_id(row, column)
 }
 
 pub fn channel_from_row(row: &impl RowAccess) -> StoreResult<Channel> {

@@ -62,7 +62,8 @@ pub const LIST_PROGRAMMERS: &str = "\
 pub const INSERT_CHANNEL: &str = "\
     INSERT INTO channels (id, programmer_id, name, created_at) VALUES ($1, $2, $3, $4)";
 pub const SELECT_CHANNEL: &str = "\
-    SELECT seq, id, programmer_id, name, created_at FROM channels WHERE id = $1";
+    SELECT seq, id, programmer_id, name, created_at FROM channels \
+    WHERE programmer_id = $1 AND id = $2";
 pub const LIST_CHANNELS: &str = "\
     SELECT seq, id, programmer_id, name, created_at FROM channels \
     WHERE programmer_id = $1 AND seq > $2 ORDER BY seq LIMIT $3";
@@ -226,8 +227,13 @@ pub const STATEMENT_EXISTS: &str = "SELECT jti FROM software_statements WHERE jt
 pub const SELECT_API_KEY: &str =
     concatcp!("SELECT ", API_KEY_COLUMNS, " FROM api_keys WHERE id = $1");
 pub const SELECT_USER: &str = concatcp!("SELECT ", USER_COLUMNS, " FROM users WHERE id = $1");
-pub const SELECT_USER_BY_EMAIL: &str =
-    concatcp!("SELECT ", USER_COLUMNS, " FROM users WHERE email = $1");
+/// Users with one email, one per programmer at most (bounded: a person in more
+/// programmers than this signs in with `programmer` named).
+pub const SELECT_USERS_BY_EMAIL: &str = concatcp!(
+    "SELECT ",
+    USER_COLUMNS,
+    " FROM users WHERE email = $1 ORDER BY seq LIMIT 20"
+);
 
 // Revocations: flip the row if it is active (`$1` at, `$2` id, `$3` actor; a client
 // also `$4`, how it was revoked).
@@ -258,3 +264,40 @@ pub const STANDING_GROUPS_OF_STATEMENT: &str =
     concatcp!(STANDING_GROUPS, "c.statement_jti = $1", STANDING_GROUP_BY);
 pub const STANDING_GROUPS_OF_APPLICATION: &str =
     concatcp!(STANDING_GROUPS, "c.application_id = $1", STANDING_GROUP_BY);
+
+// Audiences: one owner each (`audiences`); the claimants of a contested one in
+// `audience_claims`.
+pub const AUDIENCE_COLUMNS: &str = "seq, audience, programmer_id, how, updated_at";
+pub const CLAIM_AUDIENCE: &str = "\
+    INSERT INTO audiences (audience, programmer_id, how, updated_at) \
+    VALUES ($1, $2, 'claimed', $3) ON CONFLICT (audience) DO NOTHING";
+pub const AUDIENCE_OWNER: &str = "SELECT programmer_id FROM audiences WHERE audience = $1";
+pub const AUDIENCE_CLAIMED_BY: &str = "\
+    SELECT programmer_id FROM audience_claims WHERE audience = $1 AND programmer_id = $2";
+pub const SELECT_AUDIENCE: &str = concatcp!(
+    "SELECT ",
+    AUDIENCE_COLUMNS,
+    " FROM audiences WHERE audience = $1"
+);
+/// `$1`: a programmer (owned, or claimed while contested) or NULL for all; `$2`: 1 for
+/// contested ones only.
+pub const LIST_AUDIENCES: &str = concatcp!(
+    "SELECT ",
+    AUDIENCE_COLUMNS,
+    " FROM audiences WHERE (CAST($1 AS TEXT) IS NULL OR programmer_id = $1 \
+        OR audience IN (SELECT audience FROM audience_claims WHERE programmer_id = $1)) \
+        AND ($2 = 0 OR how = 'contested') AND seq > $3 ORDER BY seq LIMIT $4"
+);
+pub const AUDIENCE_CLAIMANTS: &str = "\
+    SELECT audience, programmer_id FROM audience_claims WHERE audience = $1 ORDER BY programmer_id";
+pub const ASSIGN_AUDIENCE: &str = "\
+    INSERT INTO audiences (audience, programmer_id, how, updated_at) \
+    VALUES ($1, $2, 'assigned', $3) ON CONFLICT (audience) DO UPDATE SET \
+    programmer_id = excluded.programmer_id, how = 'assigned', updated_at = excluded.updated_at";
+pub const DELETE_AUDIENCE_CLAIMS: &str = "DELETE FROM audience_claims WHERE audience = $1";
+/// Other programmers' applications whose audience list may name one (`$2`: a `LIKE`
+/// pattern around its JSON spelling; the caller keeps exact matches only).
+pub const APPLICATIONS_NAMING_AUDIENCE: &str = "\
+    SELECT id, programmer_id, audiences FROM applications \
+    WHERE programmer_id <> $1 AND audiences LIKE $2 ORDER BY seq";
+pub const SET_APPLICATION_AUDIENCES: &str = "UPDATE applications SET audiences = $1 WHERE id = $2";

@@ -7,8 +7,8 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use dcr_client::admin::{AdminClient, AuditQuery, Finished, PageQuery};
 use dcr_proto::admin::{
-    ApplicationPolicy, ClientFilter, CreateApplication, CreateChannel, CreateProgrammer,
-    CreateUser, Instant,
+    ApplicationPolicy, AssignAudience, ClientFilter, CreateApplication, CreateChannel,
+    CreateProgrammer, CreateUser, Instant,
 };
 use dcr_proto::resource::CreateApiKey;
 use serde_json::Value;
@@ -74,6 +74,31 @@ pub enum RemoteCommand {
     /// Lifecycle maintenance (operator).
     #[command(subcommand)]
     Lifecycle(LifecycleCommand),
+    /// Audiences and their one owner each.
+    #[command(subcommand)]
+    Audiences(AudiencesCommand),
+}
+
+#[derive(Subcommand)]
+pub enum AudiencesCommand {
+    /// The audiences this key may know of (every one for an operator).
+    List {
+        /// Only those several programmers named before audiences had owners.
+        #[arg(long)]
+        contested: bool,
+        #[command(flatten)]
+        page: PageArgs,
+    },
+    /// Make a programmer the one owner of an audience (operator): every other
+    /// programmer's application stops naming it, so their tokens stop carrying it.
+    Assign {
+        audience: String,
+        #[arg(long)]
+        programmer: String,
+        /// Only show which applications would stop naming it.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 /// An application's level.
@@ -497,6 +522,7 @@ const POLICY: &[&str] = &[
     "expire_inactive_after_days",
 ];
 const SIGNING_KEY: &[&str] = &["kid", "alg", "state", "created_at", "retired_at"];
+const AUDIENCE: &[&str] = &["audience", "programmer", "how", "claimants", "updated_at"];
 
 /// The new user's password: `DCR_USER_PASSWORD`, or one line of stdin (not a
 /// terminal prompt: it would end up in shell history or on screen otherwise).
@@ -722,6 +748,32 @@ async fn execute(admin: &AdminClient, command: RemoteCommand) -> anyhow::Result<
                         .await?,
                     &["revoked"],
                 )
+            }
+        },
+        R::Audiences(c) => match c {
+            AudiencesCommand::List { contested, page } => table_of(
+                admin.list_audiences(contested, &page_of(page)).await?,
+                AUDIENCE,
+            ),
+            AudiencesCommand::Assign {
+                audience,
+                programmer,
+                dry_run,
+            } => {
+                let done = admin
+                    .assign_audience(
+                        &AssignAudience {
+                            audience,
+                            programmer,
+                        },
+                        dry_run,
+                    )
+                    .await?;
+                Ok(Output::Table {
+                    value: serde_json::to_value(done)?,
+                    columns: &["application", "programmer"],
+                    rows: "removed_from",
+                })
             }
         },
         R::ApiKeys(c) => match c {

@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock};
 use dcr_proto::claims::AccessTokenClaims;
 
 use super::Dcr;
-use crate::access::{Requirements, authorize, needs_channel_owner, verify_token};
+use crate::access::{Requirements, authorize, needs_programmer_channels, verify_token};
 use crate::error::AccessError;
 use crate::ids::{ApplicationId, ClientId, StatementId};
 use crate::jose::JoseError;
@@ -90,13 +90,21 @@ impl Dcr {
         let token = self.verified_token(token)?;
         let claims = &token.claims;
         let origin_active = self.origin_active(&token).await?;
-        let owner = match required.channel {
-            Some(ch) if origin_active && needs_channel_owner(claims, required) => {
-                self.channel_owner(ch).await?
+        let has_channel = match required.channel {
+            Some(ch) if origin_active && needs_programmer_channels(claims, required) => {
+                match (
+                    crate::ids::ProgrammerId::parse(claims.programmer.as_str()),
+                    crate::ids::ChannelId::parse(ch),
+                ) {
+                    (Ok(programmer), Ok(channel)) => {
+                        self.is_channel_of(&programmer, &channel).await?
+                    }
+                    _ => false,
+                }
             }
-            _ => None,
+            _ => false,
         };
-        authorize(claims, origin_active, required, owner.as_deref())?;
+        authorize(claims, origin_active, required, has_channel)?;
         Ok(VerifiedAccess { token })
     }
 

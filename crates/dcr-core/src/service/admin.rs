@@ -456,6 +456,8 @@ impl Dcr {
             revoked_at: None,
             revoked_by: None,
         };
+        self.check_audiences_free(who, &app.programmer_id, &app.audiences)
+            .await?;
         let audit = audit_event(
             who,
             AuditAction::ApplicationCreated,
@@ -463,8 +465,17 @@ impl Dcr {
             &app.id.to_string(),
             Some(&app.programmer_id),
         );
-        self.store.insert_application(&app, &audit).await?;
-        Ok(app)
+        match self.store.insert_application(&app, &audit).await {
+            Ok(()) => Ok(app),
+            // Another programmer claimed one meanwhile.
+            Err(crate::StoreError::Conflict(crate::store::Conflict::AudienceTaken)) => {
+                let audiences = app.audiences.join(", ");
+                Err(self
+                    .refuse_audience(who, &app.programmer_id, &audiences)
+                    .await)
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     pub async fn get_application(

@@ -2,6 +2,7 @@
 
 mod access;
 mod admin;
+mod audiences;
 mod client_management;
 mod console;
 mod feed;
@@ -95,8 +96,10 @@ pub struct Dcr {
     approvals: standing::ApprovalCache,
     /// API keys by hash, like `standings`; cleared when a key is revoked.
     api_keys: standing::ApiKeyCache,
-    /// Channel → programmer; channels never move or disappear, so no expiry.
-    channel_owners: std::sync::Mutex<std::collections::HashMap<String, String>>,
+    /// (programmer, channel) pairs known to exist.
+    known_channels: std::sync::Mutex<
+        std::collections::HashSet<(crate::ids::ProgrammerId, crate::ids::ChannelId)>,
+    >,
     /// Access tokens revoked one by one (RFC 7009).
     revoked_tokens: client_management::RevokedTokens,
     /// Tokens issued since the last flush to the store: a counter write per token
@@ -161,7 +164,7 @@ impl Dcr {
             statements: crate::token_cache::TokenCache::new(10_000),
             approvals: standing::TtlCache::new(standing::APPROVAL_TTL),
             api_keys: standing::TtlCache::new(standing::APPROVAL_TTL),
-            channel_owners: Default::default(),
+            known_channels: Default::default(),
             revoked_tokens: Default::default(),
             tokens_issued: Default::default(),
             flushing: tokio::sync::Mutex::new(()),
@@ -340,46 +343,35 @@ impl Dcr {
         self.api_keys.clear();
     }
 
-    /// Whether `channel` exists and is one of `programmer`'s. Channels never change
-    /// owner nor go away, so the cached owner ([`Self::channel_owner`]) serves.
+    /// Whether `channel` exists and is one of `programmer`'s (channel ids are unique per
+    /// programmer: another programmer may have a channel of the same id). Channels
+    /// never move nor go away, so a yes is remembered.
     pub(crate) async fn is_channel_of(
         &self,
         programmer: &crate::ids::ProgrammerId,
         channel: &crate::ids::ChannelId,
     ) -> Result<bool, StoreError> {
-        Ok(self.channel_owner(channel.as_str()).await?.as_deref() == Some(programmer.as_str()))
-    }
-
-    /// The programmer owning `channel`, if the channel exists.
-    pub(crate) async fn channel_owner(&self, channel: &str) -> Result<Option<String>, StoreError> {
-        let cached = self
-            .channel_owners
+        let key = (programmer.clone(), channel.clone());
+        let known = self
+            .known_channels
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .get(channel)
-            .cloned();
-        if cached.is_some() {
-            return Ok(cached);
+            .contains(&key);
+        if known {
+            return Ok(true);
         }
-        let Ok(id) = crate::ids::ChannelId::parse(channel) else {
-            return Ok(None);
-        };
-        let owner = self
-            .store
-            .get_channel(&id)
-            .await?
-            .map(|c| c.programmer_id.to_string());
-        if let Some(owner) = &owner {
-            let mut map = self
-                .channel_owners
+        let exists = self.store.get_channel(programmer, channel).await?.is_some();
+        if exists {
+            let mut set = self
+                .known_channels
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            if map.len() >= 100_000 {
-                map.clear();
+            if set.len() >= 100_000 {
+                set.clear();
             }
-            map.insert(channel.to_owned(), owner.clone());
+            set.insert(key);
         }
-        Ok(owner)
+        Ok(exists)
     }
 
     /// Re-reads the signing keys, so a rotation made on another node (or a retired key

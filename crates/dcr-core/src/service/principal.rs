@@ -59,6 +59,16 @@ impl Principal {
         self.role == Role::Operator
     }
 
+    /// `Forbidden` unless an operator asks: for routes whose body need not be read
+    /// when the caller may not use them.
+    pub fn require_operator(&self) -> Result<(), crate::error::AdminError> {
+        if self.is_operator() {
+            Ok(())
+        } else {
+            Err(crate::error::AdminError::Forbidden)
+        }
+    }
+
     /// Whether the audit log is open to this caller (within its programmer). Channel
     /// admins and resource servers may not read it: a programmer's log names the
     /// resources of all its channels.

@@ -288,28 +288,50 @@ impl Dcr {
 
     /// Checks a password and opens a session. Returns the cookie value (shown to the
     /// browser only) and the session.
+    ///
+    /// Emails are unique per programmer, so one email may be a user of several: the
+    /// session opens for the oldest of them whose password matches, or for the one of
+    /// `programmer` when it is named (how a person in two programmers with one password
+    /// chooses).
     pub async fn sign_in(
         &self,
         email: &str,
         password: &str,
+        programmer: Option<&str>,
         source_ip: Option<String>,
     ) -> Result<(String, DashboardSession), AdminError> {
-        let user = match normalise_email(email) {
-            Ok(email) => self.store.find_user_by_email(&email).await?,
-            Err(_) => None,
+        let mut users = match normalise_email(email) {
+            Ok(email) => self.store.find_users_by_email(&email).await?,
+            Err(_) => Vec::new(),
         };
-        let stored = user
-            .as_ref()
-            .map_or_else(|| DECOY_HASH.to_owned(), |u| u.password_hash.clone());
-        let matches = password.len() <= MAX_PASSWORD_BYTES
-            && password_matches(password.to_owned(), stored).await;
-        let user = match user {
-            Some(u) if matches && u.disabled_at.is_none() => u,
-            known => {
-                self.audit_failed_sign_in(email, known.as_ref(), source_ip)
-                    .await?;
-                return Err(AdminError::Unauthenticated);
+        if let Some(wanted) = programmer.map(str::trim).filter(|p| !p.is_empty()) {
+            users.retain(|u| u.programmer_id.as_str() == wanted);
+        }
+        let checkable = password.len() <= MAX_PASSWORD_BYTES;
+        let mut signed_in_as = None;
+        if users.is_empty() {
+            // As long as a wrong password: an unknown email is not told apart.
+            password_matches(password.to_owned(), DECOY_HASH.to_owned()).await;
+        }
+        for user in &users {
+            if checkable && password_matches(password.to_owned(), user.password_hash.clone()).await
+            {
+                if user.disabled_at.is_none() {
+                    signed_in_as = Some(user.clone());
+                }
+                break;
             }
+        }
+        let Some(user) = signed_in_as else {
+            // In the user's tenant when one programmer has this email. When several
+            // do, which one the person meant is unknowable, and telling each tenant
+            // would let one watch another's users: the operator's log only.
+            let known = match users.as_slice() {
+                [one] => Some(one),
+                _ => None,
+            };
+            self.audit_failed_sign_in(email, known, source_ip).await?;
+            return Err(AdminError::Unauthenticated);
         };
         let token = random_token()?;
         let now = unix_now();

@@ -3,7 +3,7 @@
 use axum::body::Body;
 use std::net::{IpAddr, SocketAddr};
 
-use axum::extract::{ConnectInfo, RawQuery, State};
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -166,23 +166,19 @@ async fn revocations(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    RawQuery(query): RawQuery,
+    query: crate::extract::SingleQuery,
 ) -> Result<Json<RevocationFeed>, EnhancedFailure> {
     let ip = state.client_ip(peer.ip(), &headers);
     let who = feed_principal(&state, ip, &headers).await?;
     let mut since = 0i64;
-    for (name, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
-        if name == "since" && !value.is_empty() {
-            since = value
-                .parse::<i64>()
-                .ok()
-                .filter(|n| *n >= 0)
-                .ok_or_else(|| {
-                    EnhancedFailure::invalid_request(
-                        "since must be a cursor from an earlier answer",
-                    )
-                })?;
-        }
+    if let Some(value) = query.get("since").filter(|v| !v.is_empty()) {
+        since = value
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 0)
+            .ok_or_else(|| {
+                EnhancedFailure::invalid_request("since must be a cursor from an earlier answer")
+            })?;
     }
     let feed = state.dcr.revocation_feed(&who, since).await?;
     crate::metrics::feed_read(feed.entries.len());
@@ -214,9 +210,19 @@ async fn revocations(
             .collect(),
         channels: feed
             .channels
-            .into_iter()
+            .iter()
             .map(|(c, p)| (c.to_string(), p.to_string()))
             .collect(),
+        programmer_channels: feed.channels.iter().fold(
+            std::collections::BTreeMap::new(),
+            |mut by_programmer: std::collections::BTreeMap<String, Vec<String>>, (c, p)| {
+                by_programmer
+                    .entry(p.to_string())
+                    .or_default()
+                    .push(c.to_string());
+                by_programmer
+            },
+        ),
         programmer: who.programmer.as_ref().map(ToString::to_string),
     }))
 }

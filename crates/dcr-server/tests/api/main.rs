@@ -17,5 +17,6 @@ mod openapi;
 mod resource;
 mod standards;
 mod tab;
+mod tenants;
 mod throttle;
 mod verify;

@@ -1,12 +1,13 @@
 //! [`SqlStore`]: the whole [`Store`](dcr_core::store::Store) on any [`Backend`], in
 //! ordinary Rust. One file per aggregate holds its methods (`tenants.rs`:
-//! programmers, channels, applications and audiences; `statements.rs`; `clients.rs`,
+//! programmers, channels and applications; `audiences.rs`: who owns each audience; `statements.rs`; `clients.rs`,
 //! with the registration writer; `lifecycle.rs`: bulk revocation, inactivity,
 //! leases, spikes, activity and usage; `revocations.rs`: the revocation log, the
 //! feed and RFC 7009; `keys.rs`: API and signing keys; `users.rs`: dashboard users
 //! and sessions; `audit.rs`); `store_impl.rs` is the trait's `impl`, one line per
 //! method into them. The helpers here are what several aggregates share.
 
+mod audiences;
 mod audit;
 mod clients;
 mod keys;

@@ -5,12 +5,14 @@ use dcr_core::ids::{
     ApiKeyId, ApplicationId, ChannelId, ClientId, ProgrammerId, StatementId, UserId,
 };
 use dcr_core::model::{
-    ActivityRollup, ApiKeyRecord, Application, ApplicationPolicy, ApplicationUsage, AuditEvent,
-    AuditFilter, Channel, ClientFilter, ClientRecord, ClientStanding, PageOf, PageRequest,
-    Programmer, RegistrationQuota, RevocationEntry, RevokedVia, SessionRecord, SigningKeyRecord,
-    StatementRecord, UserRecord,
+    ActivityRollup, ApiKeyRecord, Application, ApplicationPolicy, ApplicationUsage,
+    AudienceAssignment, AudienceRecord, AuditEvent, AuditFilter, Channel, ClientFilter,
+    ClientRecord, ClientStanding, PageOf, PageRequest, Programmer, RegistrationQuota,
+    RevocationEntry, RevokedVia, SessionRecord, SigningKeyRecord, StatementRecord, UserRecord,
 };
-use dcr_core::store::{ClientUse, RevokedBatch, ScanCursor, Store, StoreResult, TokenCount};
+use dcr_core::store::{
+    AudienceRemovedEvent, ClientUse, RevokedBatch, ScanCursor, Store, StoreResult, TokenCount,
+};
 
 use super::SqlStore;
 use crate::backend::Backend;
@@ -41,8 +43,12 @@ impl<B: Backend> Store for SqlStore<B> {
         SqlStore::insert_channel(self, channel, audit).await
     }
 
-    async fn get_channel(&self, id: &ChannelId) -> StoreResult<Option<Channel>> {
-        SqlStore::get_channel(self, id).await
+    async fn get_channel(
+        &self,
+        programmer: &ProgrammerId,
+        id: &ChannelId,
+    ) -> StoreResult<Option<Channel>> {
+        SqlStore::get_channel(self, programmer, id).await
     }
 
     async fn list_channels(
@@ -67,6 +73,31 @@ impl<B: Backend> Store for SqlStore<B> {
         page: PageRequest,
     ) -> StoreResult<PageOf<Application>> {
         SqlStore::list_applications(self, programmer, page).await
+    }
+
+    async fn get_audience(&self, audience: &str) -> StoreResult<Option<AudienceRecord>> {
+        SqlStore::get_audience(self, audience).await
+    }
+
+    async fn list_audiences(
+        &self,
+        programmer: Option<&ProgrammerId>,
+        contested_only: bool,
+        page: PageRequest,
+    ) -> StoreResult<PageOf<AudienceRecord>> {
+        SqlStore::list_audiences(self, programmer, contested_only, page).await
+    }
+
+    async fn assign_audience(
+        &self,
+        audience: &str,
+        owner: &ProgrammerId,
+        at: i64,
+        audit: &AuditEvent,
+        removed_event: &AudienceRemovedEvent<'_>,
+        dry_run: bool,
+    ) -> StoreResult<AudienceAssignment> {
+        SqlStore::assign_audience(self, audience, owner, at, audit, removed_event, dry_run).await
     }
 
     async fn insert_statement(
@@ -347,8 +378,8 @@ impl<B: Backend> Store for SqlStore<B> {
         SqlStore::get_user(self, id).await
     }
 
-    async fn find_user_by_email(&self, email: &str) -> StoreResult<Option<UserRecord>> {
-        SqlStore::find_user_by_email(self, email).await
+    async fn find_users_by_email(&self, email: &str) -> StoreResult<Vec<UserRecord>> {
+        SqlStore::find_users_by_email(self, email).await
     }
 
     async fn list_users(

@@ -6,7 +6,7 @@ use dcr_core::model::{
 };
 use dcr_core::store::{Conflict, StoreError, StoreResult};
 
-use super::{SqlStore, commit_audited, execute_audited, list_page};
+use super::{SqlStore, audit_insert, commit_audited, execute_audited, list_page};
 use crate::backend::{Backend, Query, Transaction};
 use crate::decode::{self, json_list};
 use crate::sql;
@@ -54,8 +54,14 @@ impl<B: Backend> SqlStore<B> {
         execute_audited(&*self.db, insert, audit).await
     }
 
-    pub(super) async fn get_channel(&self, id: &ChannelId) -> StoreResult<Option<Channel>> {
-        let query = Query::new(sql::SELECT_CHANNEL).bind(id.as_str());
+    pub(super) async fn get_channel(
+        &self,
+        programmer: &ProgrammerId,
+        id: &ChannelId,
+    ) -> StoreResult<Option<Channel>> {
+        let query = Query::new(sql::SELECT_CHANNEL)
+            .bind(programmer.as_str())
+            .bind(id.as_str());
         self.db
             .fetch_optional(query)
             .await?
@@ -101,7 +107,26 @@ impl<B: Backend> SqlStore<B> {
             .bind(a.status.as_str())
             .bind(a.created_at)
             .bind(a.revoked_at);
-        match execute_audited(&*self.db, insert, audit).await {
+        let mut tx = self.db.begin_write().await?;
+        let written = async {
+            tx.execute(insert).await?;
+            // Its audiences become its programmer's, or the application is refused.
+            super::audiences::claim_audiences(
+                &mut tx,
+                &a.programmer_id,
+                &a.audiences,
+                a.created_at,
+            )
+            .await?;
+            tx.execute(audit_insert(audit)).await?;
+            Ok::<(), StoreError>(())
+        }
+        .await;
+        let done = match written {
+            Ok(()) => tx.commit().await,
+            Err(e) => Err(e),
+        };
+        match done {
             // With both unique keys taken, which one a database names is its own
             // choice (SQLite: the scheme, PostgreSQL: the id): the id is reported.
             Err(StoreError::Conflict(Conflict::CustomSchemeTaken))

@@ -33,14 +33,10 @@ impl<B: Backend> SqlStore<B> {
             .transpose()
     }
 
-    pub(super) async fn find_user_by_email(&self, email: &str) -> StoreResult<Option<UserRecord>> {
-        let query = Query::new(sql::SELECT_USER_BY_EMAIL).bind(email);
-        self.db
-            .fetch_optional(query)
-            .await?
-            .as_ref()
-            .map(decode::user_from_row)
-            .transpose()
+    pub(super) async fn find_users_by_email(&self, email: &str) -> StoreResult<Vec<UserRecord>> {
+        let query = Query::new(sql::SELECT_USERS_BY_EMAIL).bind(email);
+        let rows = self.db.fetch_all(query).await?;
+        rows.iter().map(decode::user_from_row).collect()
     }
 
     pub(super) async fn list_users(

@@ -93,7 +93,12 @@ pub(super) async fn sign_in(
     }
     match state
         .dcr
-        .sign_in(email, fields.one("password"), Some(ip.to_string()))
+        .sign_in(
+            email,
+            fields.one("password"),
+            Some(fields.one("programmer")),
+            Some(ip.to_string()),
+        )
         .await
     {
         Ok((token, session)) => {

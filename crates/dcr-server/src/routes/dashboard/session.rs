@@ -71,14 +71,18 @@ impl Dashboard {
     }
 
     /// The value of our cookie `name` in the request; `Err` when the request carries it
-    /// more than once (under either name), since then it is unknowable which one we set.
+    /// more than once, since then it is unknowable which one we set. With secure
+    /// cookies only the `__Host-` name is read: an unprefixed twin can be planted by a
+    /// sibling subdomain or any plain-HTTP answer, so it is ignored rather than allowed
+    /// to make the request ambiguous (which would lock the user out).
     pub(super) fn cookie_value<'a>(
         &self,
         headers: &'a HeaderMap,
         name: &str,
     ) -> Result<Option<&'a str>, AdminError> {
-        let prefixed = format!("{HOST_PREFIX}{name}");
+        let prefixed;
         let wanted = if self.secure_cookies {
+            prefixed = format!("{HOST_PREFIX}{name}");
             prefixed.as_str()
         } else {
             name
@@ -91,8 +95,7 @@ impl Dashboard {
             .flat_map(|v| v.split(';'))
             .filter_map(|pair| pair.trim().split_once('='));
         for (k, v) in pairs {
-            let k = k.trim();
-            if k != name && k != prefixed {
+            if k.trim() != wanted {
                 continue;
             }
             if found.is_some() {
@@ -100,9 +103,9 @@ impl Dashboard {
                     "the request carries a dashboard cookie twice; clear this site's cookies and sign in again".into(),
                 ));
             }
-            found = Some((k == wanted).then_some(v));
+            found = Some(v);
         }
-        Ok(found.flatten())
+        Ok(found)
     }
 }
 

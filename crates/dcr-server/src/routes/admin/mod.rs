@@ -1,6 +1,8 @@
 //! The admin REST API under `/admin/v1` (docs/api.md, The admin API). Handlers only translate: the rules,
 //! including who may see what, are in `dcr_core::service::admin`.
 
+mod audiences;
+
 use axum::body::Body;
 use std::net::SocketAddr;
 
@@ -25,7 +27,7 @@ use dcr_proto::resource::{ApiKey, CreateApiKey};
 use serde::de::DeserializeOwned;
 
 use crate::error::EnhancedFailure;
-use crate::extract::{PathId, bearer_token, read_body, require_media_type};
+use crate::extract::{PathId, SingleQuery, bearer_token, read_body, require_media_type};
 use crate::state::AppState;
 
 /// Largest admin request body.
@@ -83,6 +85,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/users/{user_id}", delete(disable_user))
         .route("/audit", get(list_audit))
         .route("/applications/{app_id}/usage", get(application_usage))
+        .route("/audiences", get(audiences::list).put(audiences::assign))
         .route("/keys", get(list_keys))
         .route("/keys/rotate", post(rotate_keys))
         .route_layer(middleware::from_fn(name_the_resource))
@@ -170,38 +173,32 @@ async fn empty_body(body: Body) -> AdminResult<()> {
 }
 
 /// `?cursor=&limit=`.
-fn page(query: Option<String>) -> AdminResult<PageRequest> {
+fn page(query: &SingleQuery) -> AdminResult<PageRequest> {
     let mut page = PageRequest {
         after: None,
         limit: PageRequest::DEFAULT_LIMIT,
     };
-    for (name, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
-        match name.as_ref() {
-            "cursor" if value.is_empty() => {}
-            "cursor" => {
-                let seq = value
-                    .parse::<i64>()
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .ok_or_else(|| {
-                        EnhancedFailure::invalid_request("cursor is not one this API returned")
-                    })?;
-                page.after = Some(seq);
-            }
-            "limit" => {
-                page.limit = value
-                    .parse::<u32>()
-                    .ok()
-                    .filter(|n| (1..=PageRequest::MAX_LIMIT).contains(n))
-                    .ok_or_else(|| {
-                        EnhancedFailure::invalid_request(format!(
-                            "limit must be between 1 and {}",
-                            PageRequest::MAX_LIMIT
-                        ))
-                    })?;
-            }
-            _ => {}
-        }
+    if let Some(cursor) = query.get("cursor").filter(|c| !c.is_empty()) {
+        let seq = cursor
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| {
+                EnhancedFailure::invalid_request("cursor is not one this API returned")
+            })?;
+        page.after = Some(seq);
+    }
+    if let Some(limit) = query.get("limit") {
+        page.limit = limit
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=PageRequest::MAX_LIMIT).contains(n))
+            .ok_or_else(|| {
+                EnhancedFailure::invalid_request(format!(
+                    "limit must be between 1 and {}",
+                    PageRequest::MAX_LIMIT
+                ))
+            })?;
     }
     Ok(page)
 }
@@ -235,9 +232,9 @@ async fn create_programmer(
 async fn list_programmers(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
-    RawQuery(query): RawQuery,
+    query: SingleQuery,
 ) -> AdminResult<Json<Page<wire::Programmer>>> {
-    let page = state.dcr.list_programmers(&who, page(query)?).await?;
+    let page = state.dcr.list_programmers(&who, page(&query)?).await?;
     Ok(to_page(page, programmer_view))
 }
 
@@ -271,9 +268,9 @@ async fn list_channels(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
     PathId(pid): PathId<ProgrammerId>,
-    RawQuery(query): RawQuery,
+    query: SingleQuery,
 ) -> AdminResult<Json<Page<wire::Channel>>> {
-    let page = state.dcr.list_channels(&who, &pid, page(query)?).await?;
+    let page = state.dcr.list_channels(&who, &pid, page(&query)?).await?;
     Ok(to_page(page, channel_view))
 }
 
@@ -295,11 +292,11 @@ async fn list_applications(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
     PathId(pid): PathId<ProgrammerId>,
-    RawQuery(query): RawQuery,
+    query: SingleQuery,
 ) -> AdminResult<Json<Page<wire::Application>>> {
     let page = state
         .dcr
-        .list_applications(&who, &pid, page(query)?)
+        .list_applications(&who, &pid, page(&query)?)
         .await?;
     Ok(to_page(page, application_view))
 }
@@ -337,12 +334,12 @@ async fn list_statements(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
     PathId(app_id): PathId<ApplicationId>,
-    RawQuery(query): RawQuery,
+    query: SingleQuery,
 ) -> AdminResult<Json<Page<wire::SoftwareStatement>>> {
     let app = state.dcr.get_application(&who, &app_id).await?;
     let page = state
         .dcr
-        .list_statements(&who, &app_id, page(query)?)
+        .list_statements(&who, &app_id, page(&query)?)
         .await?;
     Ok(to_page(page, |s| statement_view(s, &app)))
 }
@@ -448,24 +445,13 @@ async fn revoke_matching_clients(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
     PathId(app_id): PathId<ApplicationId>,
-    RawQuery(query): RawQuery,
+    query: SingleQuery,
     headers: HeaderMap,
     body: Body,
 ) -> AdminResult<Response> {
-    let mut dry_run = false;
-    for (name, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
-        if name == "dry_run" {
-            dry_run = match value.as_ref() {
-                "true" | "1" => true,
-                "false" | "0" | "" => false,
-                _ => {
-                    return Err(EnhancedFailure::invalid_request(
-                        "dry_run must be true or false",
-                    ));
-                }
-            };
-        }
-    }
+    let dry_run = query
+        .flag("dry_run")
+        .map_err(EnhancedFailure::invalid_request)?;
     let f: wire::ClientFilter = json_body(&headers, body).await?;
     let statement = f
         .statement
@@ -531,22 +517,20 @@ async fn activity(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
     PathId(app_id): PathId<ApplicationId>,
-    RawQuery(query): RawQuery,
+    query: SingleQuery,
 ) -> AdminResult<Json<wire::Activity>> {
     let mut days = 30u32;
-    for (name, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
-        if name == "days" {
-            days = value
-                .parse::<u32>()
-                .ok()
-                .filter(|d| (1..=dcr_core::service::MAX_ACTIVITY_DAYS).contains(d))
-                .ok_or_else(|| {
-                    EnhancedFailure::invalid_request(format!(
-                        "days must be between 1 and {}",
-                        dcr_core::service::MAX_ACTIVITY_DAYS
-                    ))
-                })?;
-        }
+    if let Some(value) = query.get("days") {
+        days = value
+            .parse::<u32>()
+            .ok()
+            .filter(|d| (1..=dcr_core::service::MAX_ACTIVITY_DAYS).contains(d))
+            .ok_or_else(|| {
+                EnhancedFailure::invalid_request(format!(
+                    "days must be between 1 and {}",
+                    dcr_core::service::MAX_ACTIVITY_DAYS
+                ))
+            })?;
     }
     let a = state.dcr.activity(&who, &app_id, days).await?;
     Ok(Json(activity_view(&app_id, days, a)))
@@ -622,9 +606,9 @@ async fn list_clients(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
     PathId(app_id): PathId<ApplicationId>,
-    RawQuery(query): RawQuery,
+    query: SingleQuery,
 ) -> AdminResult<Json<Page<wire::Client>>> {
-    let page = state.dcr.list_clients(&who, &app_id, page(query)?).await?;
+    let page = state.dcr.list_clients(&who, &app_id, page(&query)?).await?;
     Ok(to_page(page, client_view))
 }
 
@@ -706,11 +690,11 @@ async fn list_programmer_api_keys(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
     PathId(pid): PathId<ProgrammerId>,
-    RawQuery(query): RawQuery,
+    query: SingleQuery,
 ) -> AdminResult<Json<Page<ApiKey>>> {
     let page = state
         .dcr
-        .list_programmer_keys(&who, &pid, page(query)?)
+        .list_programmer_keys(&who, &pid, page(&query)?)
         .await?;
     Ok(to_page(page, api_key_view))
 }
@@ -718,9 +702,9 @@ async fn list_programmer_api_keys(
 async fn list_global_api_keys(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
-    RawQuery(query): RawQuery,
+    query: SingleQuery,
 ) -> AdminResult<Json<Page<ApiKey>>> {
-    let page = state.dcr.list_deployment_keys(&who, page(query)?).await?;
+    let page = state.dcr.list_deployment_keys(&who, page(&query)?).await?;
     Ok(to_page(page, api_key_view))
 }
 
@@ -800,9 +784,9 @@ async fn list_users(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
     PathId(pid): PathId<ProgrammerId>,
-    RawQuery(query): RawQuery,
+    query: SingleQuery,
 ) -> AdminResult<Json<Page<wire::User>>> {
-    let page = state.dcr.list_users(&who, &pid, page(query)?).await?;
+    let page = state.dcr.list_users(&who, &pid, page(&query)?).await?;
     Ok(to_page(page, user_view))
 }
 
@@ -823,13 +807,11 @@ async fn list_audit(
     RawQuery(query): RawQuery,
 ) -> AdminResult<Response> {
     let raw = query.as_deref().unwrap_or_default();
+    let single = SingleQuery::parse(Some(raw)).map_err(EnhancedFailure::invalid_request)?;
     let filters = AuditQuery::parse(raw)?;
-    let format = form_urlencoded::parse(raw.as_bytes())
-        .find(|(k, _)| k == "format")
-        .map(|(_, v)| v.into_owned());
-    match format.as_deref() {
+    match single.get("format") {
         None | Some("json") => {
-            let page = state.dcr.list_audit(&who, filters, page(query)?).await?;
+            let page = state.dcr.list_audit(&who, filters, page(&single)?).await?;
             Ok(to_page(page, audit_view).into_response())
         }
         Some("csv") => Ok(crate::audit_export::csv_response(&state, &who, filters).await?),
