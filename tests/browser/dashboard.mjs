@@ -83,7 +83,7 @@ try {
   await page.getByLabel('api:client:v2').check();
   await page.getByLabel(/Domains/).fill('https://www.acme.example');
   await shot('03-new-application');
-  await Promise.all([page.waitForURL(/\/dashboard\/applications\/[0-9a-f-]{36}\?done=application-created$/),
+  await Promise.all([page.waitForURL(/\/dashboard\/applications\/[0-9a-f-]{36}\?done=application-created&n=0&sig=[A-Za-z0-9_-]+$/),
     page.getByRole('button', { name: 'Create application' }).click()]);
   await page.getByRole('heading', { name: /Browser Test App/ }).waitFor();
   assert.match(await page.locator('#flash').innerText(), /^Application created/);

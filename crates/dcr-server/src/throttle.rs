@@ -21,8 +21,14 @@ use dcr_core::throttle::{
 use crate::config::ThrottleConfig;
 use crate::error::EnhancedFailure;
 
-/// Endpoints that can be throttled, by configuration name.
-pub const ENDPOINTS: &[&str] = &["register", "token"];
+/// Endpoints that can be throttled, by configuration name: `register`, `token`
+/// (both token endpoints and RFC 7009 revocation) and `manage` (RFC 7592 read and
+/// delete of a registration).
+pub const ENDPOINTS: &[&str] = &["register", "token", "manage"];
+
+/// Endpoints with a bucket of their own even when configured with no numbers: an app
+/// uninstalling itself must get through a device that spent its shared bucket.
+const OWN_BUCKET_BY_DEFAULT: &[&str] = &["manage"];
 
 /// Longest a Redis connect or command may take before the local bucket decides instead.
 const REDIS_TIMEOUT: Duration = Duration::from_millis(100);
@@ -72,7 +78,10 @@ impl Throttle {
             let endpoint = config.endpoints.get(*name).cloned().unwrap_or_default();
             let bucket = if !endpoint.enabled {
                 None
-            } else if endpoint.capacity.is_some() || endpoint.refill_per_second.is_some() {
+            } else if endpoint.capacity.is_some()
+                || endpoint.refill_per_second.is_some()
+                || OWN_BUCKET_BY_DEFAULT.contains(name)
+            {
                 let own = Arc::new(Bucket {
                     name: (*name).to_owned(),
                     local: LocalBuckets::new(

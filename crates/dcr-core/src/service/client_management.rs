@@ -10,7 +10,7 @@ use super::Dcr;
 use crate::access::verify_token;
 use crate::error::TokenError;
 use crate::ids::ClientId;
-use crate::model::{AuditEvent, ClientStanding, RevocationKind, RevokedVia, Status};
+use crate::model::{AuditEvent, ClientStanding, RevocationKind, RevokedVia};
 use crate::store::StoreError;
 use crate::time::unix_now;
 
@@ -182,7 +182,10 @@ impl Dcr {
         let Some(stored) = standing.client.registration_token_hash.as_deref() else {
             return Err(invalid());
         };
-        if !self.hasher.verify(token, stored) || standing.client.status != Status::Active {
+        // A client cut off in any way (itself, its statement, its application) is
+        // answered exactly like an unknown one, and cannot delete itself: that would
+        // rewrite why it was cut off (`statement` → `self`) and log a deletion.
+        if !self.hasher.verify(token, stored) || !standing.is_active() {
             return Err(RegistrationAccessError::InvalidToken);
         }
         Ok(standing)

@@ -29,7 +29,7 @@ pub fn router(
     let public = Router::new()
         .merge(discovery::router())
         .merge(throttled(register::router(), &state, "register"))
-        .merge(register::management_router())
+        .merge(throttled(register::management_router(), &state, "manage"))
         .merge(throttled(token::router(), &state, token::THROTTLED_AS))
         .method_not_allowed_fallback(method_not_allowed);
     let public = match cors {

@@ -25,8 +25,9 @@ pub fn router() -> Router<AppState> {
 }
 
 /// RFC 7592: `GET`/`DELETE /o/client/register/{client_id}`, for the holder of the
-/// registration access token. Not throttled with registration (an uninstall must
-/// always get through) but bounded by the failed-authentication limit.
+/// registration access token. Throttled per device in a bucket of its own (`manage`:
+/// an uninstall gets through a device that spent its registration and token budget),
+/// and bounded by the failed-authentication limit.
 pub fn management_router() -> Router<AppState> {
     Router::new().route(
         "/o/client/register/{client_id}",

@@ -198,6 +198,11 @@ fn form_params<'a>(
 
 /// RFC 7009: a client revokes one of its own access tokens. 200 with an empty body for
 /// any well-formed, authenticated request, whatever the token (RFC 7009 2.2).
+///
+/// Everything comes in the form body: credentials and the token MUST NOT be in the
+/// request URI (RFC 6749 2.3.1, RFC 7009 2.1), where proxies and logs keep them, so
+/// a query string is refused. (The token endpoints accept the query string only
+/// because Adobe's API documents it there.)
 async fn revoke(
     State(state): State<AppState>,
     uri: Uri,
@@ -205,6 +210,11 @@ async fn revoke(
     body: Body,
 ) -> Response {
     let outcome = async {
+        if uri.query().is_some_and(|q| !q.is_empty()) {
+            return Err(OAuthFailure::invalid_request(
+                "revocation takes its parameters in the form body, never in the URL",
+            ));
+        }
         let body = read_form_body(&headers, body, MAX_TOKEN_BODY)
             .await
             .map_err(OAuthFailure::invalid_request)?;

@@ -16,7 +16,7 @@ use dcr_core::service::{
 
 use super::render::{self, ago, when};
 use super::session::{Form, SignedIn, SignedInForm};
-use super::{Nav, cursor, failure, flash, html, parse_id, programmer_of, see_other};
+use super::{Nav, cursor, failure, flash, html, parse_id, programmer_of};
 use crate::state::AppState;
 
 /// Days of activity the operations page draws.
@@ -91,7 +91,10 @@ pub(super) async fn overview(
     SignedIn(session): SignedIn,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let query = Form::parse(query.unwrap_or_default().as_bytes());
+    let query = match Form::parse(query.unwrap_or_default().as_bytes()) {
+        Ok(q) => q,
+        Err(e) => return failure(Some(&session), e),
+    };
     let page = PageRequest {
         after: cursor(&query),
         limit: PageRequest::DEFAULT_LIMIT,
@@ -120,7 +123,7 @@ pub(super) async fn overview(
         StatusCode::OK,
         &OverviewPage {
             nav: Nav::of(&session),
-            flash: flash(&query),
+            flash: flash(&session, "/dashboard/applications", &query),
             programmer: pid.to_string(),
             rows,
             next_cursor: summaries.next.map(|n| n.to_string()),
@@ -263,10 +266,12 @@ pub(super) async fn create(
         crate::actions::create_application(&state, &session.principal, &pid, request?).await
     };
     match created.await {
-        Ok(app) => see_other(&format!(
-            "/dashboard/applications/{}?done=application-created",
-            app.id
-        )),
+        Ok(app) => super::done_at(
+            &session,
+            &format!("/dashboard/applications/{}", app.id),
+            "application-created",
+            0,
+        ),
         Err(AdminError::InvalidRequest(m)) | Err(AdminError::Conflict(m)) => {
             application_form(
                 &state,
@@ -486,7 +491,10 @@ pub(super) async fn page(
     Path(app_id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let query = Form::parse(query.unwrap_or_default().as_bytes());
+    let query = match Form::parse(query.unwrap_or_default().as_bytes()) {
+        Ok(q) => q,
+        Err(e) => return failure(Some(&session), e),
+    };
     match application_page(&state, &session, &app_id, &query).await {
         Ok(page) => html(StatusCode::OK, &page),
         Err(e) => failure(Some(&session), e),
@@ -535,10 +543,13 @@ async fn application_page(
             }
         })
         .collect();
-    let show_next_steps = query.one("done") == "application-created" || statements.is_empty();
+    let path = format!("/dashboard/applications/{}", app.id);
+    let flash = flash(session, &path, query);
+    let show_next_steps =
+        (flash.is_some() && query.one("done") == "application-created") || statements.is_empty();
     Ok(ApplicationPage {
         nav: Nav::of(session),
-        flash: flash(query),
+        flash,
         csrf: session.csrf_token.clone(),
         kpis: kpis(&usage, &activity, now),
         registrations_chart: render::daily_bars(

@@ -176,7 +176,10 @@ pub(super) async fn page(
     SignedIn(session): SignedIn,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let query = Form::parse(query.unwrap_or_default().as_bytes());
+    let query = match Form::parse(query.unwrap_or_default().as_bytes()) {
+        Ok(q) => q,
+        Err(e) => return failure(Some(&session), e),
+    };
     let filters = match filters(&query) {
         Ok(f) => f,
         Err(e) => return failure(Some(&session), e),
@@ -231,7 +234,10 @@ pub(super) async fn export(
     SignedIn(session): SignedIn,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let query = Form::parse(query.unwrap_or_default().as_bytes());
+    let query = match Form::parse(query.unwrap_or_default().as_bytes()) {
+        Ok(q) => q,
+        Err(e) => return failure(Some(&session), e),
+    };
     let result = async {
         let filters = filters(&query)?;
         let response =

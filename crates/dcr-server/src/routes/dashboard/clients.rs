@@ -143,7 +143,10 @@ pub(super) async fn search(
     SignedIn(session): SignedIn,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let query = Form::parse(query.unwrap_or_default().as_bytes());
+    let query = match Form::parse(query.unwrap_or_default().as_bytes()) {
+        Ok(q) => q,
+        Err(e) => return failure(Some(&session), e),
+    };
     let wanted = query.one("client_id").trim().to_ascii_lowercase();
     if wanted.is_empty() {
         return failure(

@@ -247,10 +247,41 @@ fn see_other(to: &str) -> Response {
     Redirect::to(to).into_response()
 }
 
-/// What an action that redirects reports on the next page (`?done=<code>&n=<count>`):
-/// a closed set of messages, so a link cannot make the dashboard say anything else.
-fn flash(query: &session::Form) -> Option<String> {
+/// Redirects to `path` after an action, to report it there (`?done=<code>&n=<count>`
+/// and a signature: see [`flash`]).
+fn done_at(session: &DashboardSession, path: &str, code: &str, n: u64) -> Response {
+    let sig = flash_signature(session, path, code, n);
+    see_other(&format!("{path}?done={code}&n={n}&sig={sig}"))
+}
+
+/// HMAC-SHA256, keyed with the session's secret (its CSRF token, which only pages of
+/// that session carry), over the page, the code and the count: a link that someone
+/// else made, or made for another session, page, action or number, shows no message.
+fn flash_signature(session: &DashboardSession, path: &str, code: &str, n: u64) -> String {
+    use base64::Engine as _;
+    use hmac::Mac as _;
+    let mut mac = match hmac::Hmac::<sha2::Sha256>::new_from_slice(session.csrf_token.as_bytes()) {
+        Ok(mac) => mac,
+        // HMAC takes a key of any length.
+        Err(_) => return String::new(),
+    };
+    for part in [path, code, &n.to_string()] {
+        mac.update(part.as_bytes());
+        mac.update(b"\0");
+    }
+    let tag = mac.finalize().into_bytes();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&tag[..16])
+}
+
+/// What the action that redirected to `path` reports: a closed set of messages, shown
+/// only when the link carries the server's signature for this session ([`done_at`]).
+fn flash(session: &DashboardSession, path: &str, query: &session::Form) -> Option<String> {
     let n: u64 = query.one("n").parse().unwrap_or(0);
+    let expected = flash_signature(session, path, query.one("done"), n);
+    let given = query.one("sig");
+    if expected.is_empty() || !session::same_secret(given, &expected) {
+        return None;
+    }
     let clients = |n: u64| format!("{n} client{}", if n == 1 { "" } else { "s" });
     Some(match query.one("done") {
         "application-created" => {

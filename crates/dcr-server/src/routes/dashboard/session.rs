@@ -194,26 +194,37 @@ impl FromRequest<AppState> for SignedInForm {
     }
 }
 
-/// A posted form's fields, in order; repeated names (checkboxes) are kept.
+/// A posted form's (or a query string's) fields, in order. Only the checkbox lists
+/// ([`Form::MULTI_VALUED`]) may repeat; any other field given twice is refused, since
+/// which value was meant is unknowable.
 pub struct Form(Vec<(String, String)>);
 
 impl Form {
+    /// The fields that are lists of checkboxes.
+    const MULTI_VALUED: &'static [&'static str] = &["channels", "platforms", "scopes"];
+
     pub(super) async fn read(headers: &HeaderMap, body: Body) -> Result<Self, AdminError> {
         crate::extract::require_media_type(headers, "application/x-www-form-urlencoded")
             .map_err(AdminError::InvalidRequest)?;
         let bytes = read_body(body, MAX_FORM_BODY)
             .await
             .map_err(|e| AdminError::InvalidRequest(e.to_string()))?;
-        Ok(Self::parse(&bytes))
+        Self::parse(&bytes)
     }
 
     /// Fields of a query string or a form body.
-    pub(super) fn parse(bytes: &[u8]) -> Self {
-        Self(
-            form_urlencoded::parse(bytes)
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect(),
-        )
+    pub(super) fn parse(bytes: &[u8]) -> Result<Self, AdminError> {
+        let mut fields: Vec<(String, String)> = Vec::new();
+        for (k, v) in form_urlencoded::parse(bytes) {
+            if !Self::MULTI_VALUED.contains(&k.as_ref()) && fields.iter().any(|(n, _)| *n == k) {
+                let shown: String = k.chars().take(64).collect();
+                return Err(AdminError::InvalidRequest(format!(
+                    "{shown} is given more than once"
+                )));
+            }
+            fields.push((k.into_owned(), v.into_owned()));
+        }
+        Ok(Self(fields))
     }
 
     /// The first value of `name`, or "".

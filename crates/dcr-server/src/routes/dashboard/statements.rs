@@ -16,7 +16,7 @@ use dcr_core::service::DashboardSession;
 use super::applications::{short, statement_filename};
 use super::render::parse_date;
 use super::session::{Form, SignedIn, SignedInForm};
-use super::{Nav, failure, html, parse_id, see_other};
+use super::{Nav, failure, html, parse_id};
 use crate::actions::Finished;
 use crate::state::AppState;
 
@@ -38,8 +38,8 @@ fn back_to(app: &Application) -> String {
     format!("/dashboard/applications/{}", app.id)
 }
 
-fn done(app: &Application, code: &str, n: u64) -> Response {
-    see_other(&format!("{}?done={code}&n={n}", back_to(app)))
+fn done(session: &DashboardSession, app: &Application, code: &str, n: u64) -> Response {
+    super::done_at(session, &back_to(app), code, n)
 }
 
 /// A statement of `app` the user may see, or 404.
@@ -214,12 +214,12 @@ async fn statement_action(
         StatementAction::Retire => {
             crate::actions::retire_statement(state, who, &jti).await?;
             let keeps = impact_of(state, session, &app, &filter).await?.total();
-            Ok(done(&app, "statement-retired", keeps))
+            Ok(done(session, &app, "statement-retired", keeps))
         }
         StatementAction::Revoke => {
             let cut = impact_of(state, session, &app, &filter).await?.total();
             crate::actions::revoke(state, who, &jti).await?;
-            Ok(done(&app, "statement-revoked", cut))
+            Ok(done(session, &app, "statement-revoked", cut))
         }
         StatementAction::Rotate => {
             let rotated = crate::actions::rotate_statement(state, who, &jti).await?;
@@ -298,7 +298,7 @@ pub(super) async fn revoke_application(
             .await?
             .total();
         crate::actions::revoke(&state, &session.principal, &app.id).await?;
-        Ok::<_, AdminError>(done(&app, "application-revoked", cut))
+        Ok::<_, AdminError>(done(&session, &app, "application-revoked", cut))
     };
     result.await.unwrap_or_else(|e| failure(Some(&session), e))
 }
@@ -359,7 +359,7 @@ pub(super) async fn revoke_client(
             return Err(AdminError::NotFound);
         }
         crate::actions::revoke(&state, &session.principal, &client.client.id).await?;
-        Ok(done(&app, "client-revoked", 1))
+        Ok(done(&session, &app, "client-revoked", 1))
     };
     result.await.unwrap_or_else(|e| failure(Some(&session), e))
 }
@@ -513,8 +513,8 @@ pub(super) async fn bulk_revoke(
         Ok::<_, AdminError>(Ok((impact, n)))
     };
     match outcome.await {
-        Ok(Err(Finished::Done(revoked))) => done(&app, "clients-revoked", revoked),
-        Ok(Err(Finished::InBackground)) => done(&app, "clients-revoking", 0),
+        Ok(Err(Finished::Done(revoked))) => done(&session, &app, "clients-revoked", revoked),
+        Ok(Err(Finished::InBackground)) => done(&session, &app, "clients-revoking", 0),
         Ok(Ok(preview)) => {
             match bulk_page(&state, &session, &app_id, Some(&form), Some(preview), None).await {
                 Ok(page) => html(StatusCode::OK, &page),
