@@ -1,7 +1,8 @@
 """Authlib's RFC 9068 JWTBearerTokenValidator, configured as its documentation says
-(issuer, resource_server, and get_jwks from the RFC 8414 metadata), against dcr tokens:
-a fresh token is accepted; tampered, expired, wrong-audience and wrong-issuer ones are
-refused.
+(issuer, resource_server, and get_jwks from the RFC 8414 metadata) plus the check of
+the `programmer` claim docs/protecting-apis.md asks for, against dcr tokens: a fresh
+token is accepted; tampered, expired, wrong-audience, wrong-issuer and another
+programmer's (same audience and scope) ones are refused.
 
 Environment: as interop/express-jwt-bearer/validate.mjs.
 """
@@ -23,6 +24,9 @@ class DcrValidator(JWTBearerTokenValidator):
 
 
 validator = DcrValidator(issuer=base, resource_server=env["AUDIENCE"])
+# An API that uses the deployment's default audience (the issuer), which every
+# programmer's tokens carry: only the programmer check keeps other tenants out.
+shared_audience = DcrValidator(issuer=base, resource_server=base)
 
 
 def fresh_token():
@@ -35,10 +39,12 @@ def fresh_token():
     return r.json()["access_token"]
 
 
-def accepted(token):
+def accepted(token, validator=validator):
     try:
         claims = validator.authenticate_token(token)
         validator.validate_token(claims, scopes=["api:client:v2"], request=None)
+        if claims.get("programmer") != "acme":  # the tenant (docs/protecting-apis.md)
+            raise InvalidTokenError()
         return claims
     except InvalidTokenError:
         return None
@@ -66,7 +72,9 @@ for what, token in [
     ("wrong issuer", env["FOREIGN_ISSUER_TOKEN"]),
 ]:
     assert accepted(token) is None, f"{what} token accepted"
+assert accepted(env["ACME_DEFAULT_TOKEN"], shared_audience) is not None, "acme's token refused"
+assert accepted(env["OTHER_PROGRAMMER_TOKEN"], shared_audience) is None, "another programmer's token accepted"
 soon_expired = fresh_token()
 time.sleep(int(env["TTL"]) + 2)
 assert accepted(soon_expired) is None, "expired token accepted"
-print(f"authlib RFC 9068 validator ({env['ALG']}): valid accepted; tampered, expired, wrong-audience, wrong-issuer refused: ok")
+print(f"authlib RFC 9068 validator ({env['ALG']}): valid accepted; tampered, expired, wrong-audience, wrong-issuer, other-programmer refused: ok")

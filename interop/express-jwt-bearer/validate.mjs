@@ -1,19 +1,26 @@
 // Auth0's express-oauth2-jwt-bearer, configured as its README says
 // (`auth({ issuerBaseURL, audience })`, plus `tokenSigningAlg` to pin the deployment's
-// algorithm), protecting an Express route. Checks that it accepts a fresh dcr token
-// and refuses a tampered, expired, wrong-audience and wrong-issuer one.
+// algorithm, and `claimEquals('programmer', ...)` to pin the tenant as
+// docs/protecting-apis.md asks), protecting an Express route. Checks that it accepts a
+// fresh dcr token and refuses a tampered, expired, wrong-audience, wrong-issuer and
+// another programmer's one (same audience and scope).
 //
 // Environment: DCR_URL (issuer), AUDIENCE, ALG, CLIENT_ID, CLIENT_SECRET (a client of
 // an application whose audiences include AUDIENCE), OTHER_AUDIENCE_TOKEN,
 // FOREIGN_ISSUER_TOKEN, TTL (the deployment's token lifetime, seconds).
 import assert from 'node:assert/strict';
 import express from 'express';
-import { auth } from 'express-oauth2-jwt-bearer';
+import { auth, claimEquals, requiredScopes } from 'express-oauth2-jwt-bearer';
 
 const env = process.env;
 const app = express();
-app.use(auth({ issuerBaseURL: env.DCR_URL, audience: env.AUDIENCE, tokenSigningAlg: env.ALG }));
-app.get('/api', (req, res) => res.json({ client_id: req.auth.payload.client_id }));
+const pinned = claimEquals('programmer', 'acme');
+app.get('/api', auth({ issuerBaseURL: env.DCR_URL, audience: env.AUDIENCE, tokenSigningAlg: env.ALG }), pinned,
+  requiredScopes('api:client:v2'), (req, res) => res.json({ client_id: req.auth.payload.client_id }));
+// An API on the deployment's default audience (the issuer), which every programmer's
+// tokens carry: only the programmer check keeps other tenants out.
+app.get('/shared', auth({ issuerBaseURL: env.DCR_URL, audience: env.DCR_URL, tokenSigningAlg: env.ALG }), pinned,
+  requiredScopes('api:client:v2'), (req, res) => res.json({ client_id: req.auth.payload.client_id }));
 // Answer refusals with their status, without Express's default stack-trace logging.
 app.use((err, req, res, next) => res.status(err.status || 500).json({ error: err.code || 'error' }));
 const server = app.listen(0, '127.0.0.1');
@@ -32,8 +39,8 @@ async function freshToken() {
   return (await r.json()).access_token;
 }
 
-async function call(token) {
-  const r = await fetch(api, { headers: { authorization: `Bearer ${token}` } });
+async function call(token, url = api) {
+  const r = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
   return { status: r.status, body: await r.text() };
 }
 
@@ -55,10 +62,14 @@ for (const [what, token] of [
   const r = await call(token);
   assert.equal(r.status, 401, `${what}: ${r.status} ${r.body}`);
 }
+const shared = api.replace(/\/api$/, '/shared');
+assert.equal((await call(env.ACME_DEFAULT_TOKEN, shared)).status, 200, "acme's token on the shared audience");
+const other = await call(env.OTHER_PROGRAMMER_TOKEN, shared);
+assert.equal(other.status, 401, `another programmer's token: ${other.status} ${other.body}`);
 // Expired: the library's default clock tolerance is 5 s.
 const soonExpired = await freshToken();
 await new Promise((resolve) => setTimeout(resolve, (Number(env.TTL) + 6) * 1000));
 const expired = await call(soonExpired);
 assert.equal(expired.status, 401, `expired: ${expired.body}`);
 server.close();
-console.log(`express-oauth2-jwt-bearer (${env.ALG}): valid accepted; tampered, expired, wrong-audience, wrong-issuer refused: ok`);
+console.log(`express-oauth2-jwt-bearer (${env.ALG}): valid accepted; tampered, expired, wrong-audience, wrong-issuer, other-programmer refused: ok`);

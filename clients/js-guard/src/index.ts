@@ -8,7 +8,11 @@
  * - polls the revocation feed (`GET /o/revocations`, every 2 s by default) and
  *   refuses tokens of revoked clients, statements, applications and revoked tokens;
  *   a key limited to one programmer hears only that programmer's revocations, so
- *   every other programmer's tokens are refused;
+ *   every other programmer's tokens are refused; `programmer` pins the tenant with
+ *   any key (the token's `programmer` claim);
+ * - keeps at most `maxRevocations` revocations in memory: past that, every token
+ *   issued at or before the newest one not kept is refused as possibly revoked (the
+ *   SDKs renew it at once), so memory is bounded and nothing revoked passes;
  * - fails closed (503) when the feed has not been read for `maxStalenessMs` (15 s);
  * - checks the scope and the channel a route names;
  * - answers with dcr's error table (status, `code`, `action`, `WWW-Authenticate`).
@@ -31,6 +35,13 @@ export interface GuardOptions {
   apiKey: string;
   /** When set, every token's `aud` must contain it (your API's URI). */
   audience?: string;
+  /**
+   * When set, only this programmer's tokens are admitted (the `programmer` claim).
+   * A key made under a programmer admits only that programmer's tokens anyway.
+   */
+  programmer?: string;
+  /** Revocations kept in memory (default 500000); see the module's notes. */
+  maxRevocations?: number;
   /** Expected `iss`; defaults to `baseUrl`. */
   issuer?: string;
   /** How often the revocation feed is read (default 2000 ms). */
@@ -116,35 +127,65 @@ interface FeedPage {
   horizon: number;
   entries: FeedEntry[];
   channels: Record<string, string>;
+  /** Programmer → its channel ids (servers before it send only `channels`). */
+  programmer_channels?: Record<string, string[]>;
   programmer?: string | null;
 }
 
-/** Revoked ids by kind, with when; pruned at the feed's horizon. */
+/** Revoked ids by kind, with when; pruned at the feed's horizon; at most `capacity`. */
 class RevocationSet {
   private readonly byKind = new Map<string, Map<string, number>>();
+  private size = 0;
+  /** Time of the newest revocation not kept (0: none). */
+  private droppedUntil = 0;
   cursor = '0';
-  channels = new Map<string, string>();
+  /** `programmer\u0000channel` pairs: the channels a programmer-wide token covers. */
+  channels = new Set<string>();
   programmer: string | null = null;
   lastSync = 0;
 
+  constructor(private readonly capacity: number) {}
+
   apply(page: FeedPage, now: number): void {
+    // What expired first: it makes room.
+    for (const set of this.byKind.values()) {
+      for (const [id, at] of set) {
+        if (at < page.horizon) {
+          set.delete(id);
+          this.size -= 1;
+        }
+      }
+    }
+    if (this.droppedUntil < page.horizon) this.droppedUntil = 0;
     for (const entry of page.entries) {
+      if (this.size >= this.capacity) {
+        this.droppedUntil = Math.max(this.droppedUntil, entry.revoked_at);
+        continue;
+      }
       let set = this.byKind.get(entry.kind);
       if (!set) this.byKind.set(entry.kind, (set = new Map()));
+      if (!set.has(entry.id)) this.size += 1;
       set.set(entry.id, entry.revoked_at);
     }
-    for (const set of this.byKind.values()) {
-      for (const [id, at] of set) if (at < page.horizon) set.delete(id);
-    }
-    this.channels = new Map(Object.entries(page.channels ?? {}));
+    const byProgrammer = page.programmer_channels;
+    this.channels = new Set(
+      byProgrammer && Object.keys(byProgrammer).length > 0
+        ? Object.entries(byProgrammer).flatMap(([p, list]) => list.map((c) => `${p}\u0000${c}`))
+        : Object.entries(page.channels ?? {}).map(([c, p]) => `${p}\u0000${c}`),
+    );
     this.programmer = page.programmer ?? null;
     if (BigInt(page.cursor) > BigInt(this.cursor)) this.cursor = page.cursor;
     this.lastSync = now;
   }
 
+  hasChannel(programmer: string, channel: string): boolean {
+    return this.channels.has(`${programmer}\u0000${channel}`);
+  }
+
   revokes(claims: JWTPayload): boolean {
     const has = (kind: string, id: unknown) => typeof id === 'string' && (this.byKind.get(kind)?.has(id) ?? false);
     return (
+      (typeof claims.iat === 'number' && claims.iat <= this.droppedUntil) ||
       has('client', claims.client_id) ||
       has('statement', claims.sst) ||
       has('application', claims.software_id) ||
@@ -157,7 +198,7 @@ class RevocationSet {
 const ALGORITHMS = ['ES256', 'RS256', 'EdDSA'];
 
 export class Guard {
-  private readonly set = new RevocationSet();
+  private readonly set: RevocationSet;
   private readonly jwks: ReturnType<typeof createRemoteJWKSet>;
   private readonly baseUrl: string;
   private readonly issuer: string;
@@ -170,6 +211,7 @@ export class Guard {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.issuer = options.issuer ?? this.baseUrl;
     this.fetchImpl = options.fetch ?? fetch;
+    this.set = new RevocationSet(options.maxRevocations ?? 500_000);
     // Refetched on an unknown kid, at most every 5 s.
     this.jwks = createRemoteJWKSet(new URL(`${this.baseUrl}/.well-known/jwks.json`), {
       cooldownDuration: 5_000,
@@ -249,9 +291,12 @@ export class Guard {
     if (this.set.programmer !== null && claims.programmer !== this.set.programmer) {
       throw invalid('the access token belongs to another programmer');
     }
+    if (this.options.programmer !== undefined && claims.programmer !== this.options.programmer) {
+      throw invalid('the access token belongs to another programmer');
+    }
     const channels = Array.isArray(claims.channels) ? (claims.channels as string[]) : undefined;
     if (required.channel !== undefined) {
-      const covered = channels ? channels.includes(required.channel) : this.set.channels.get(required.channel) === claims.programmer;
+      const covered = channels ? channels.includes(required.channel) : this.set.hasChannel(claims.programmer, required.channel);
       if (!covered) {
         throw new GuardError(401, 'invalid_access_token_service_provider', `the access token does not cover channel "${required.channel.slice(0, 64)}"`);
       }

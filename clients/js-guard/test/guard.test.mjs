@@ -142,6 +142,26 @@ test('audience and programmer scoping', async () => {
   unscoped.close();
 });
 
+test('a pinned programmer keeps other tenants out, even with a deployment-wide key', async () => {
+  const acme = await world();
+  const beta = await world();
+  // Beta gets a channel named like acme's: channel ids are per programmer.
+  await admin('POST', `/programmers/${beta.pid}/channels`, { id: acme.channel, name: 'twin' });
+  const wideKey = (await admin('POST', '/api-keys', { role: 'resource-server', name: 'wide' })).key;
+  const wide = await createGuard({ baseUrl: base, apiKey: wideKey });
+  const pinned = await createGuard({ baseUrl: base, apiKey: wideKey, programmer: acme.pid });
+  const acmeToken = await acme.token();
+  const betaToken = await beta.token();
+  const onAcmeChannel = { scope: 'api:client:v2', channel: acme.channel };
+  // Without the pin, beta's programmer-wide token covers beta's own channel of that id.
+  await wide.verify(`Bearer ${betaToken}`, onAcmeChannel);
+  await pinned.verify(`Bearer ${acmeToken}`, onAcmeChannel);
+  await assert.rejects(pinned.verify(`Bearer ${betaToken}`, onAcmeChannel),
+    (e) => e.status === 401 && e.code === 'invalid_access_token_client_application');
+  wide.close();
+  pinned.close();
+});
+
 test('fails closed when the feed is stale', async () => {
   const w = await world();
   let up = true;

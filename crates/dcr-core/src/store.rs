@@ -315,6 +315,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Option<ClientRecord>>;
     /// Appends one access token (`jti`) to the revocation log (RFC 7009).
     async fn revoke_token(&self, jti: &str, programmer: &ProgrammerId, at: i64) -> StoreResult<()>;
+    /// Whether the revocation log names access token `jti` (RFC 7009).
+    async fn is_token_revoked(&self, jti: &str) -> StoreResult<bool>;
 
     async fn insert_api_key(&self, key: &ApiKeyRecord, audit: &AuditEvent) -> StoreResult<()>;
     async fn find_api_key_by_hash(&self, hash: &[u8]) -> StoreResult<Option<ApiKeyRecord>>;

@@ -80,6 +80,15 @@ pub struct GuardConfig {
     pub token_cache_capacity: usize,
     /// When set, every token's `aud` must contain this value (the API's own URI).
     pub audience: Option<String>,
+    /// When set, only this programmer's tokens are admitted (`programmer` claim). A
+    /// key made under a programmer admits only that programmer's tokens anyway; with a
+    /// deployment-wide key this is what keeps other tenants out.
+    pub programmer: Option<String>,
+    /// Revocations kept in memory (about 100 bytes each). Past that a revocation is
+    /// not kept, and every token issued at or before the newest one not kept is
+    /// refused as possibly revoked until they expire: the SDKs renew such a token at
+    /// once, and the new one is admitted. Memory stays bounded, nothing revoked passes.
+    pub max_revocations: usize,
 }
 
 impl GuardConfig {
@@ -94,7 +103,15 @@ impl GuardConfig {
             http_timeout: Duration::from_secs(5),
             token_cache_capacity: 10_000,
             audience: None,
+            programmer: None,
+            max_revocations: 500_000,
         }
+    }
+
+    /// Admits only `programmer`'s tokens.
+    pub fn programmer(mut self, programmer: impl Into<String>) -> Self {
+        self.programmer = Some(programmer.into());
+        self
     }
 
     /// Requires every token's `aud` to contain `audience`.
@@ -226,7 +243,7 @@ impl Guard {
                 help_base: Arc::from(dcr_proto::default_help_base(&config.server_url)),
                 http,
                 last_jwks_fetch: tokio::sync::Mutex::new(None),
-                revocations: RwLock::new(RevocationSet::default()),
+                revocations: RwLock::new(RevocationSet::new(config.max_revocations)),
                 tokens: dcr_core::token_cache::TokenCache::new(capacity),
                 config,
             }),
@@ -276,12 +293,20 @@ impl Guard {
             )));
         }
         // A key limited to one programmer hears only that programmer's revocations:
-        // every other programmer's token must be refused.
+        // every other programmer's token must be refused. A programmer configured
+        // here pins the tenant with any key (and a key of another programmer then
+        // admits no one).
+        let pinned = self.inner.config.programmer.as_deref();
+        if let (Some(pinned), Some(keys)) = (pinned, set.programmer())
+            && pinned != keys
+        {
+            return Err(AccessError::OtherProgrammer);
+        }
         let required = Requirements {
             scope: required_scope,
             channel,
             audience: self.inner.config.audience.as_deref(),
-            programmer: set.programmer(),
+            programmer: pinned.or(set.programmer()),
         };
         let has_channel = needs_programmer_channels(claims, &required)
             && channel.is_some_and(|c| set.programmer_has_channel(&claims.programmer, c));

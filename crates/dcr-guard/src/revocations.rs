@@ -7,7 +7,14 @@ use dcr_proto::claims::AccessTokenClaims;
 use dcr_proto::resource::RevocationFeed;
 
 /// Revoked ids with the time of their revocation, and the channel directory.
-#[derive(Debug, Default)]
+///
+/// At most `capacity` revocations are kept. One that arrives when the set is full is
+/// not kept; instead every token issued at or before it is refused as possibly
+/// revoked (`dropped_until`), until it has expired. A token is issued before its
+/// revocation, so nothing revoked ever passes, and memory stays bounded whatever the
+/// feed carries (a bulk revocation of millions of clients, RFC 7009 revocations from
+/// many addresses).
+#[derive(Debug)]
 pub(crate) struct RevocationSet {
     clients: HashMap<String, i64>,
     statements: HashMap<String, i64>,
@@ -20,9 +27,31 @@ pub(crate) struct RevocationSet {
     programmer: Option<String>,
     cursor: i64,
     last_sync: Option<Instant>,
+    capacity: usize,
+    /// Time of the newest revocation not kept (0: none).
+    dropped_until: i64,
 }
 
 impl RevocationSet {
+    pub(crate) fn new(capacity: usize) -> Self {
+        Self {
+            clients: HashMap::new(),
+            statements: HashMap::new(),
+            applications: HashMap::new(),
+            tokens: HashMap::new(),
+            channels: HashSet::new(),
+            programmer: None,
+            cursor: 0,
+            last_sync: None,
+            capacity: capacity.max(1),
+            dropped_until: 0,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.clients.len() + self.statements.len() + self.applications.len() + self.tokens.len()
+    }
+
     pub(crate) fn cursor(&self) -> i64 {
         self.cursor
     }
@@ -33,7 +62,8 @@ impl RevocationSet {
     }
 
     pub(crate) fn revokes(&self, claims: &AccessTokenClaims) -> bool {
-        self.clients.contains_key(&claims.client_id)
+        claims.iat <= self.dropped_until
+            || self.clients.contains_key(&claims.client_id)
             || self.statements.contains_key(&claims.sst)
             || self.applications.contains_key(&claims.software_id)
             || self.tokens.contains_key(&claims.jti)
@@ -52,7 +82,24 @@ impl RevocationSet {
     }
 
     pub(crate) fn apply(&mut self, page: RevocationFeed) {
+        // Entries before the horizon can no longer matter: every token issued before
+        // them has expired. Dropping them first bounds memory and makes room.
+        for set in [
+            &mut self.clients,
+            &mut self.statements,
+            &mut self.applications,
+            &mut self.tokens,
+        ] {
+            set.retain(|_, at| *at >= page.horizon);
+        }
+        if self.dropped_until < page.horizon {
+            self.dropped_until = 0;
+        }
         for entry in page.entries {
+            if self.len() >= self.capacity {
+                self.dropped_until = self.dropped_until.max(entry.revoked_at);
+                continue;
+            }
             let set = match entry.kind.as_str() {
                 "client" => &mut self.clients,
                 "statement" => &mut self.statements,
@@ -61,16 +108,6 @@ impl RevocationSet {
                 _ => continue,
             };
             set.insert(entry.id, entry.revoked_at);
-        }
-        // Entries before the horizon can no longer matter: every token issued before
-        // them has expired. Dropping them bounds memory.
-        for set in [
-            &mut self.clients,
-            &mut self.statements,
-            &mut self.applications,
-            &mut self.tokens,
-        ] {
-            set.retain(|_, at| *at >= page.horizon);
         }
         // `programmer_channels` is complete; `channels` (from servers before it) names
         // one owner per id, which is all there was then.
@@ -87,5 +124,80 @@ impl RevocationSet {
             self.cursor = self.cursor.max(cursor);
         }
         self.last_sync = Some(Instant::now());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dcr_proto::resource::RevocationEntry;
+
+    fn feed(horizon: i64, entries: &[(&str, &str, i64)]) -> RevocationFeed {
+        RevocationFeed {
+            cursor: "1".into(),
+            has_more: false,
+            horizon,
+            revoked_clients: vec![],
+            revoked_statements: vec![],
+            revoked_applications: vec![],
+            revoked_tokens: vec![],
+            entries: entries
+                .iter()
+                .enumerate()
+                .map(|(i, (kind, id, at))| RevocationEntry {
+                    seq: i as i64 + 1,
+                    kind: (*kind).into(),
+                    id: (*id).into(),
+                    programmer: "acme".into(),
+                    revoked_at: *at,
+                })
+                .collect(),
+            channels: Default::default(),
+            programmer_channels: Default::default(),
+            programmer: None,
+        }
+    }
+
+    fn claims(client: &str, iat: i64) -> AccessTokenClaims {
+        AccessTokenClaims {
+            iss: "i".into(),
+            sub: client.into(),
+            aud: dcr_proto::claims::Audience(vec!["a".into()]),
+            client_id: client.into(),
+            jti: format!("jti-{client}-{iat}"),
+            iat,
+            nbf: iat,
+            exp: iat + 100,
+            scopes: String::new(),
+            scope: String::new(),
+            software_id: "s".into(),
+            sst: "j".into(),
+            programmer: "acme".into(),
+            channels: None,
+        }
+    }
+
+    #[test]
+    fn past_its_capacity_older_tokens_are_refused_and_nothing_revoked_passes() {
+        let mut set = RevocationSet::new(2);
+        set.apply(feed(
+            0,
+            &[
+                ("client", "a", 10),
+                ("client", "b", 20),
+                ("client", "c", 30),
+            ],
+        ));
+        assert_eq!(set.len(), 2);
+        // c was not kept: its tokens (issued before 30) are refused, and so is any
+        // other token that old; a token issued later passes.
+        assert!(set.revokes(&claims("c", 25)));
+        assert!(set.revokes(&claims("x", 30)));
+        assert!(!set.revokes(&claims("x", 31)));
+        assert!(set.revokes(&claims("a", 31)));
+        // Once what was dropped has expired, the rule goes away.
+        set.apply(feed(31, &[]));
+        assert!(!set.revokes(&claims("x", 5)));
+        assert_eq!(set.len(), 0);
     }
 }

@@ -105,9 +105,16 @@ fn row(e: &AuditEvent) -> [String; 9] {
 }
 
 /// OWASP's advice for CSV injection: a cell starting with `=`, `+`, `-`, `@`, tab or
-/// carriage return gets a leading quote, so spreadsheets show it as text.
+/// carriage return gets a leading quote, so spreadsheets show it as text. The first
+/// character is judged as a spreadsheet would read it: after compatibility
+/// normalisation (NFKC: a full-width `＝` is `=`) and past byte-order marks and
+/// zero-width characters, which spreadsheets skip.
 fn defuse(cell: &str) -> String {
-    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+    use unicode_normalization::UnicodeNormalization as _;
+    let first = cell
+        .nfkc()
+        .find(|c| !matches!(c, '\u{feff}' | '\u{200b}'..='\u{200d}' | '\u{2060}'));
+    if first.is_some_and(|c| matches!(c, '=' | '+' | '-' | '@' | '\t' | '\r')) {
         format!("'{cell}")
     } else {
         cell.to_owned()
@@ -123,5 +130,17 @@ mod tests {
             super::defuse("user:ops@example.com"),
             "user:ops@example.com"
         );
+        // What a spreadsheet reads as `=`: full-width, after a byte-order mark or a
+        // zero-width space.
+        for sneaky in [
+            "＝1+1",
+            "\u{feff}=1+1",
+            "\u{feff}\u{feff}@SUM(A1)",
+            "\u{200b}+1",
+            "﹦1",
+        ] {
+            assert!(super::defuse(sneaky).starts_with('\''), "{sneaky:?}");
+        }
+        assert_eq!(super::defuse("\u{feff}plain"), "\u{feff}plain");
     }
 }

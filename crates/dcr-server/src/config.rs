@@ -195,6 +195,10 @@ pub struct LimitsConfig {
     /// before the answer is `202 Accepted` and the work finishes in the background.
     /// Keep it below `request_timeout_seconds`.
     pub long_action_wait_seconds: u64,
+    /// Access tokens revoked one by one (RFC 7009) each node keeps in memory (about
+    /// 100 bytes each). Past that, verifying a token issued before the newest one not
+    /// kept asks the store, until those expire (docs/operations.md).
+    pub revoked_tokens_in_memory: usize,
 }
 
 impl Default for Config {
@@ -267,6 +271,7 @@ impl Default for LimitsConfig {
             max_header_bytes: 32 * 1024,
             shutdown_grace_seconds: 10,
             long_action_wait_seconds: 20,
+            revoked_tokens_in_memory: 200_000,
         }
     }
 }

@@ -17,6 +17,7 @@ pub mod failed_auth;
 pub mod log_buffer;
 pub mod metrics;
 pub mod openapi;
+mod redis_gcra;
 pub mod routes;
 pub mod serve;
 pub mod startup;

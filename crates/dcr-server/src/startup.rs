@@ -164,9 +164,18 @@ impl Application {
                 }
             }
         });
-        let failed_auth = Arc::new(crate::failed_auth::FailedAuthentications::new(
+        let shared_failures = match config.redis_url.as_deref() {
+            Some(url) => {
+                let redis = Arc::new(crate::redis_gcra::RedisGcra::new(url)?);
+                redis.start().await;
+                Some(redis)
+            }
+            None => None,
+        };
+        let failed_auth = Arc::new(crate::failed_auth::FailedAuthentications::with_redis(
             config.limits.failed_auth_per_minute,
             config.throttle.ipv6_prefix_length,
+            shared_failures,
         ));
         let weak = Arc::downgrade(&failed_auth);
         tokio::spawn(async move {
@@ -309,6 +318,7 @@ async fn open(config: &Config, issuer: &str) -> anyhow::Result<(Arc<Dcr>, Option
                 .default_audience
                 .clone()
                 .unwrap_or_else(|| issuer.to_owned()),
+            revoked_tokens_in_memory: config.limits.revoked_tokens_in_memory,
         },
     )
     .await

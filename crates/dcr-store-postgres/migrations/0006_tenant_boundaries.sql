@@ -46,3 +46,6 @@ INSERT INTO audiences (audience, programmer_id, how, updated_at)
 INSERT INTO audience_claims (audience, programmer_id)
     SELECT n.audience, n.programmer_id FROM named_audiences n
     JOIN audiences a ON a.audience = n.audience AND a.how = 'contested';
+-- Access tokens revoked one by one (RFC 7009) past what a node keeps in memory are
+-- looked up by their jti.
+CREATE INDEX revocations_by_target ON revocations (target);

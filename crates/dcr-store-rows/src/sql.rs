@@ -213,6 +213,8 @@ pub const STATEMENT_STATUS: &str = "SELECT status FROM software_statements WHERE
 pub const RETIRE_STATEMENT: &str = "\
     UPDATE software_statements SET retired_at = COALESCE(retired_at, $1), \
     retired_by = COALESCE(retired_by, $2), successor = COALESCE($3, successor) WHERE jti = $4";
+pub const TOKEN_REVOKED: &str = "\
+    SELECT seq FROM revocations WHERE target = $1 AND kind = 'token' LIMIT 1";
 pub const INSERT_REVOCATION: &str = "\
     INSERT INTO revocations (kind, target, programmer_id, revoked_at) VALUES ($1, $2, $3, $4)";
 pub const INSERT_AUDIT_EVENT: &str = "\

@@ -100,6 +100,10 @@ INSERT INTO audiences (audience, programmer_id, how, updated_at)
 DELETE FROM audience_claims
     WHERE audience IN (SELECT audience FROM audiences WHERE how = 'claimed');
 
+-- Access tokens revoked one by one (RFC 7009) past what a node keeps in memory are
+-- looked up by their jti.
+CREATE INDEX revocations_by_target ON revocations (target);
+
 PRAGMA foreign_key_check;
 COMMIT;
 PRAGMA foreign_keys = ON;

@@ -459,13 +459,47 @@ async fn a_guard_refuses_other_programmers_tokens() {
     assert_eq!(status, 401);
     assert_eq!(code.as_str(), "invalid_access_token_client_application");
 
-    // A deployment-wide key hears every programmer and accepts both.
+    // A deployment-wide key hears every programmer and accepts both...
+    let (s, _) = app
+        .admin_post(
+            "/programmers/beta/channels",
+            json!({"id": "ACMETV", "name": "Beta's ACMETV"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
     let (_, key) = app.resource_server_key(None).await;
-    let wide = Guard::connect(GuardConfig::new(&app.base, key))
+    let wide = Guard::connect(GuardConfig::new(&app.base, key.clone()))
         .await
         .unwrap();
     assert!(wide.verify(&acme.token, None, None).await.is_ok());
     assert!(wide.verify(&beta_token, None, None).await.is_ok());
+    // ...unless the programmer is pinned, as docs/protecting-apis.md shows: then beta's
+    // token for the same scope (and beta's channel named like acme's) is refused.
+    let pinned = Guard::connect(GuardConfig::new(&app.base, key).programmer("acme"))
+        .await
+        .unwrap();
+    assert!(
+        pinned
+            .verify(&acme.token, Some("api:client:v2"), Some("ACMETV"))
+            .await
+            .is_ok()
+    );
+    assert!(
+        wide.verify(&beta_token, Some("api:client:v2"), Some("ACMETV"))
+            .await
+            .is_ok()
+    );
+    let refused = pinned
+        .verify(&beta_token, Some("api:client:v2"), Some("ACMETV"))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.rejection().0, 401);
+    // A pin that contradicts the key's programmer admits no one.
+    let (_, acme_key) = app.resource_server_key(Some("acme")).await;
+    let contradictory = Guard::connect(GuardConfig::new(&app.base, acme_key).programmer("beta"))
+        .await
+        .unwrap();
+    assert!(contradictory.verify(&acme.token, None, None).await.is_err());
 }
 
 /// A guard configured with an audience refuses tokens for other APIs; a token its

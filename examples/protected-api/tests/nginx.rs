@@ -4,70 +4,14 @@
 //! failure.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
-use axum::http::HeaderMap;
-use axum::routing::get;
+use std::process::{Command, Stdio};
+
+use common::{Server, free_port, other_programmers_token, start_backend, wait_for};
 use dcr_testkit::*;
 use reqwest::StatusCode;
 use serde_json::json;
-
-fn nginx_binary() -> Option<PathBuf> {
-    ["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/bin/nginx"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists())
-}
-
-struct Nginx(Child);
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        // SIGTERM lets the master stop its workers; SIGKILL would orphan them.
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.0.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.0.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// The unprotected backend: nginx forwards only authorised calls, with the client id
-/// dcr answered.
-async fn start_backend() -> u16 {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let app = axum::Router::new().route(
-        "/api/v2/{sp}/configuration",
-        get(|headers: HeaderMap| async move {
-            let client = headers
-                .get("x-client-id")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default()
-                .to_owned();
-            axum::Json(json!({"client_id": client}))
-        }),
-    );
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    port
-}
 
 fn config(dir: &std::path::Path, port: u16, backend: u16, dcr: u16) -> String {
     let d = dir.display();
@@ -102,6 +46,7 @@ http {{
             proxy_pass http://127.0.0.1:{dcr}/o/auth/verify;
             proxy_pass_request_body off;
             proxy_set_header Content-Length "";
+            proxy_set_header X-Required-Programmer "acme";
             proxy_set_header X-Required-Scope "api:client:v2";
             proxy_set_header X-Service-Provider $dcr_channel;
         }}
@@ -113,12 +58,10 @@ http {{
 
 #[tokio::test]
 async fn nginx_auth_request_protects_an_api_with_forward_auth() {
-    let Some(nginx) = nginx_binary() else {
-        assert!(
-            std::env::var_os("DCR_REQUIRE_SERVERS").is_none(),
-            "nginx is required but not installed"
-        );
-        eprintln!("skipped: nginx is not installed (apt-get install nginx-light)");
+    let Some(nginx) = common::binary(
+        "nginx (apt-get install nginx-light)",
+        &["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/bin/nginx"],
+    ) else {
         return;
     };
     let app = spawn_app().await;
@@ -138,20 +81,13 @@ async fn nginx_auth_request_protects_an_api_with_forward_auth() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let _nginx = Nginx(child);
+    let _nginx = Server(child);
     let base = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while reqwest::get(format!("{base}/api/v2/ACMETV/configuration"))
-        .await
-        .is_err()
-    {
-        assert!(
-            Instant::now() < deadline,
-            "nginx did not start: {}",
-            std::fs::read_to_string(dir.path().join("error.log")).unwrap_or_default()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_for(
+        &format!("{base}/api/v2/ACMETV/configuration"),
+        &dir.path().join("error.log"),
+    )
+    .await;
     let get = |channel: &str, token: Option<&str>| {
         let mut req = app
             .http
@@ -174,6 +110,14 @@ async fn nginx_auth_request_protects_an_api_with_forward_auth() {
     );
     assert_eq!(
         get("ACMETV", Some("garbage")).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+
+    // Another programmer's token, for the same scope and a channel of beta's of the
+    // same id: refused, because the configuration pins the programmer.
+    let foreign = other_programmers_token(&app).await;
+    assert_eq!(
+        get("ACMETV", Some(&foreign)).await.unwrap().status(),
         StatusCode::UNAUTHORIZED
     );
 

@@ -2,11 +2,13 @@
 //! origin's standing read from the store so revocation takes effect at once.
 
 use std::any::Any;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use dcr_proto::claims::AccessTokenClaims;
 
 use super::Dcr;
+use super::client_management::Lookup;
 use crate::access::{Requirements, authorize, needs_programmer_channels, verify_token};
 use crate::error::AccessError;
 use crate::ids::{ApplicationId, ClientId, StatementId};
@@ -38,6 +40,9 @@ pub struct VerifiedToken {
     statement: Option<StatementId>,
     application: Option<ApplicationId>,
     derived: OnceLock<Box<dyn Any + Send + Sync>>,
+    /// One more than the spill count at which the store last said this token is not
+    /// revoked (0: never asked); see `RevokedTokens`.
+    stood_at: AtomicU64,
 }
 
 impl VerifiedToken {
@@ -48,7 +53,17 @@ impl VerifiedToken {
             application: ApplicationId::parse(&claims.software_id).ok(),
             claims,
             derived: OnceLock::new(),
+            stood_at: AtomicU64::new(0),
         }
+    }
+
+    /// Whether the store said this token is not revoked since the set last spilled.
+    fn standing_at(&self, spills: u64) -> bool {
+        self.stood_at.load(Ordering::Acquire) == spills + 1
+    }
+
+    fn stood_at(&self, spills: u64) {
+        self.stood_at.store(spills + 1, Ordering::Release);
     }
 
     /// What `derive` makes of the claims, made on the first call and kept with the
@@ -126,8 +141,20 @@ impl Dcr {
     /// Whether the token itself (RFC 7009) and its client, statement and application
     /// all still stand.
     pub(crate) async fn origin_active(&self, token: &VerifiedToken) -> Result<bool, AccessError> {
-        if self.revoked_tokens.contains(&token.claims.jti) {
-            return Ok(false);
+        match self
+            .revoked_tokens
+            .lookup(&token.claims.jti, token.claims.iat)
+        {
+            Lookup::Revoked => return Ok(false),
+            Lookup::Standing => {}
+            Lookup::InStore(spills) => {
+                if !token.standing_at(spills) {
+                    if self.store.is_token_revoked(&token.claims.jti).await? {
+                        return Ok(false);
+                    }
+                    token.stood_at(spills);
+                }
+            }
         }
         let client_id = token
             .client

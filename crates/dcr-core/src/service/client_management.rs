@@ -5,6 +5,7 @@
 use crate::model::AuditAction;
 use std::collections::HashMap;
 use std::sync::RwLock;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use super::Dcr;
 use crate::access::verify_token;
@@ -39,14 +40,46 @@ impl From<StoreError> for RegistrationAccessError {
 /// verifier in this process checks besides the client's standing. Filled at once on
 /// the node that revokes and within a second on the others (from the revocation
 /// log); entries leave once every token they could name has expired.
-#[derive(Default)]
+///
+/// At most `capacity` are kept in memory: clients revoking tokens from many
+/// addresses cannot grow it without bound. Past that the revocation is only in the
+/// store (the revocation log, which holds every one anyway), and this set remembers
+/// the newest such revocation: a token issued at or before it, and not in memory,
+/// may be one of them, so it is looked up in the store ([`Lookup::InStore`]) until
+/// every spilled entry has expired. A token is issued before its revocation, so one
+/// issued after that time cannot be among them and costs nothing more.
 pub(crate) struct RevokedTokens {
     entries: RwLock<HashMap<String, i64>>,
     /// Revocation-log position read so far.
     cursor: RwLock<i64>,
+    capacity: usize,
+    /// Time of the newest revocation not kept in memory (0: none).
+    spilled_until: AtomicI64,
+    /// Counts spills: a store lookup that found a token standing holds until the next.
+    spills: AtomicU64,
+}
+
+/// What the in-memory set knows of a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lookup {
+    Revoked,
+    Standing,
+    /// Only the store knows: the set has spilled since this token was issued. The
+    /// number is the spill count to remember a standing answer with.
+    InStore(u64),
 }
 
 impl RevokedTokens {
+    pub(crate) fn new(capacity: usize) -> Self {
+        Self {
+            entries: RwLock::new(HashMap::new()),
+            cursor: RwLock::new(0),
+            capacity: capacity.max(1),
+            spilled_until: AtomicI64::new(0),
+            spills: AtomicU64::new(0),
+        }
+    }
+
     pub(crate) fn contains(&self, jti: &str) -> bool {
         self.entries
             .read()
@@ -54,11 +87,54 @@ impl RevokedTokens {
             .contains_key(jti)
     }
 
+    /// Whether the token `jti`, issued at `iat`, is revoked, as far as memory tells.
+    pub(crate) fn lookup(&self, jti: &str, iat: i64) -> Lookup {
+        if self.contains(jti) {
+            return Lookup::Revoked;
+        }
+        if iat <= self.spilled_until.load(Ordering::Acquire) {
+            return Lookup::InStore(self.spills.load(Ordering::Acquire));
+        }
+        Lookup::Standing
+    }
+
     fn insert(&self, jti: String, at: i64) {
+        let mut entries = self
+            .entries
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if entries.len() >= self.capacity && !entries.contains_key(&jti) {
+            drop(entries);
+            self.spilled_until.fetch_max(at, Ordering::AcqRel);
+            self.spills.fetch_add(1, Ordering::AcqRel);
+            return;
+        }
+        entries.insert(jti, at);
+    }
+
+    /// Forgets what expired before `horizon`, the spill included.
+    fn expire(&self, horizon: i64) {
         self.entries
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(jti, at);
+            .retain(|_, at| *at >= horizon);
+        let spilled = self.spilled_until.load(Ordering::Acquire);
+        if spilled != 0 && spilled < horizon {
+            let _ = self.spilled_until.compare_exchange(
+                spilled,
+                0,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            );
+        }
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.entries
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len()
     }
 }
 
@@ -245,11 +321,33 @@ impl Dcr {
                 break;
             }
         }
-        self.revoked_tokens
-            .entries
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .retain(|_, at| *at >= horizon);
+        self.revoked_tokens.expire(horizon);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Lookup, RevokedTokens};
+
+    #[test]
+    fn past_its_capacity_the_set_spills_to_the_store_for_older_tokens_only() {
+        let set = RevokedTokens::new(2);
+        set.insert("a".into(), 100);
+        set.insert("b".into(), 110);
+        assert_eq!(set.lookup("a", 50), Lookup::Revoked);
+        assert_eq!(set.lookup("x", 50), Lookup::Standing);
+        // Full: the third is not kept, and tokens issued before it need the store.
+        set.insert("c".into(), 120);
+        assert_eq!(set.len(), 2);
+        assert!(!set.contains("c"));
+        assert_eq!(set.lookup("c", 115), Lookup::InStore(1));
+        assert_eq!(set.lookup("x", 120), Lookup::InStore(1));
+        // Issued after the newest spilled revocation: it cannot be among them.
+        assert_eq!(set.lookup("x", 121), Lookup::Standing);
+        // Once everything spilled has expired, memory answers alone again.
+        set.expire(121);
+        assert_eq!(set.len(), 0);
+        assert_eq!(set.lookup("c", 115), Lookup::Standing);
     }
 }

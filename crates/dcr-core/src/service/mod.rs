@@ -65,6 +65,9 @@ pub struct DcrSettings {
     /// `aud` of tokens whose application names no audiences (RFC 9068 2.2 makes it
     /// required); the issuer unless configured.
     pub default_audience: String,
+    /// Access tokens revoked one by one (RFC 7009) kept in memory; past that the
+    /// store answers for tokens issued before the newest one not kept.
+    pub revoked_tokens_in_memory: usize,
 }
 
 /// Why the domain could not start.
@@ -151,6 +154,8 @@ impl Dcr {
         settings: DcrSettings,
     ) -> Result<Self, OpenError> {
         let keys = load_key_ring(store.as_ref(), kek, &settings).await?;
+        let revoked_tokens =
+            client_management::RevokedTokens::new(settings.revoked_tokens_in_memory);
         Ok(Self {
             store,
             keys: RwLock::new(keys),
@@ -165,7 +170,7 @@ impl Dcr {
             approvals: standing::TtlCache::new(standing::APPROVAL_TTL),
             api_keys: standing::TtlCache::new(standing::APPROVAL_TTL),
             known_channels: Default::default(),
-            revoked_tokens: Default::default(),
+            revoked_tokens,
             tokens_issued: Default::default(),
             flushing: tokio::sync::Mutex::new(()),
             clock: Default::default(),

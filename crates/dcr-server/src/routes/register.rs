@@ -56,10 +56,14 @@ fn invalid_registration_token() -> Response {
     response
 }
 
-fn registration_refusal(state: &AppState, ip: IpAddr, e: RegistrationAccessError) -> Response {
+async fn registration_refusal(
+    state: &AppState,
+    ip: IpAddr,
+    e: RegistrationAccessError,
+) -> Response {
     match e {
         RegistrationAccessError::InvalidToken => {
-            state.failed_auth.failed(ip);
+            state.failed_auth.failed(ip).await;
             invalid_registration_token()
         }
         RegistrationAccessError::Unavailable(s) => {
@@ -85,7 +89,7 @@ async fn read_registration(
     let token = bearer_token(&headers).unwrap_or_default();
     let standing = match state.dcr.read_registration(&client_id, token).await {
         Ok(s) => s,
-        Err(e) => return registration_refusal(&state, ip, e),
+        Err(e) => return registration_refusal(&state, ip, e).await,
     };
     let client = &standing.client;
     let app = &standing.application;
@@ -133,7 +137,7 @@ async fn delete_registration(
             crate::metrics::revocation("self");
             StatusCode::NO_CONTENT.into_response()
         }
-        Err(e) => registration_refusal(&state, ip, e),
+        Err(e) => registration_refusal(&state, ip, e).await,
     }
 }
 

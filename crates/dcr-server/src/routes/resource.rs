@@ -128,19 +128,20 @@ async fn authenticated(
     key: &str,
     claimed_id: Option<&str>,
 ) -> Result<Principal, OAuthFailure> {
-    state
+    match state
         .dcr
         .authenticate_resource_server(key, claimed_id)
         .await
-        .map_err(|e| match e {
-            AdminError::Unavailable(e) => {
-                OAuthFailure::from(dcr_core::error::TokenError::Unavailable(e))
-            }
-            _ => {
-                state.failed_auth.failed(ip);
-                unauthorized()
-            }
-        })
+    {
+        Ok(principal) => Ok(principal),
+        Err(AdminError::Unavailable(e)) => Err(OAuthFailure::from(
+            dcr_core::error::TokenError::Unavailable(e),
+        )),
+        Err(_) => {
+            state.failed_auth.failed(ip).await;
+            Err(unauthorized())
+        }
+    }
 }
 
 async fn feed_principal(
@@ -150,16 +151,15 @@ async fn feed_principal(
 ) -> Result<Principal, EnhancedFailure> {
     let key = bearer_token(headers).ok_or(AdminError::Unauthenticated)?;
     state.admit_authentication(ip)?;
-    state
-        .dcr
-        .authenticate_resource_server(key, None)
-        .await
-        .map_err(|e| {
+    match state.dcr.authenticate_resource_server(key, None).await {
+        Ok(principal) => Ok(principal),
+        Err(e) => {
             if matches!(e, AdminError::Unauthenticated | AdminError::Forbidden) {
-                state.failed_auth.failed(ip);
+                state.failed_auth.failed(ip).await;
             }
-            e.into()
-        })
+            Err(e.into())
+        }
+    }
 }
 
 async fn revocations(

@@ -109,3 +109,43 @@ async fn idle_keep_alive_connections_are_closed() {
         "idle connection held for {held:?}"
     );
 }
+
+/// Access tokens revoked one by one (RFC 7009) past what a node keeps in memory are
+/// still refused: the store answers for them.
+#[tokio::test]
+async fn revoked_tokens_past_the_memory_cap_are_still_refused() {
+    let app = spawn_app_with(|c| c.limits.revoked_tokens_in_memory = 2).await;
+    let ready = app.ready_client().await;
+    let mut tokens = Vec::new();
+    for _ in 0..4 {
+        tokens.push(app.token(&ready.client_id, &ready.secret).await);
+    }
+    // Each verified once first, so a cached "standing" answer must not outlive the
+    // revocation either.
+    for t in &tokens {
+        assert_eq!(app.verify(t, &[]).await.0, reqwest::StatusCode::OK);
+    }
+    for t in &tokens[..3] {
+        let r = app
+            .http
+            .post(app.url("/oauth2/revoke"))
+            .form(&[
+                ("token", t.as_str()),
+                ("client_id", &ready.client_id),
+                ("client_secret", &ready.secret),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), reqwest::StatusCode::OK);
+    }
+    let (_, key) = app.resource_server_key(None).await;
+    for t in &tokens[..3] {
+        assert_eq!(
+            app.verify(t, &[]).await.0,
+            reqwest::StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(app.introspect(&key, t).await["active"], false);
+    }
+    assert_eq!(app.verify(&tokens[3], &[]).await.0, reqwest::StatusCode::OK);
+}

@@ -340,3 +340,42 @@ async fn a_silent_redis_does_not_slow_requests_down() {
         .unwrap_or(0.0);
     assert!(outages >= 1.0, "{metrics}");
 }
+
+/// With Redis, failed authentications are counted once for every node: an address
+/// that spent its failures on one node is refused on the others at its next failure.
+#[tokio::test]
+async fn failed_authentications_are_counted_across_nodes_through_redis() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let node = |url: String| {
+        spawn_app_with(move |c| {
+            c.limits.failed_auth_per_minute = 4;
+            c.redis_url = Some(url);
+        })
+    };
+    let a = node(redis.url()).await;
+    let b = node(redis.url()).await;
+    let wrong_key = |app: &TestApp| {
+        app.http
+            .get(app.url("/admin/v1/programmers"))
+            .bearer_auth("dcrak_not-a-key")
+            .send()
+    };
+    // Four failures, two on each node: the shared burst is spent.
+    for app in [&a, &b, &a, &b] {
+        assert_eq!(
+            wrong_key(app).await.unwrap().status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    // One more anywhere and the address is blocked there at once, though that node
+    // has seen only two of its failures.
+    assert_eq!(
+        wrong_key(&b).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let r = wrong_key(&b).await.unwrap();
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.headers().contains_key("retry-after"));
+}

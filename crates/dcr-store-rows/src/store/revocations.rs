@@ -103,6 +103,11 @@ impl<B: Backend> SqlStore<B> {
         tx.commit().await
     }
 
+    pub(super) async fn is_token_revoked(&self, jti: &str) -> StoreResult<bool> {
+        let query = Query::new(sql::TOKEN_REVOKED).bind(jti);
+        Ok(self.db.fetch_optional(query).await?.is_some())
+    }
+
     pub(super) async fn revocations_since(
         &self,
         after_seq: i64,

@@ -287,6 +287,10 @@ impl<B: Backend> Store for SqlStore<B> {
         SqlStore::revoke_token(self, jti, programmer, at).await
     }
 
+    async fn is_token_revoked(&self, jti: &str) -> StoreResult<bool> {
+        SqlStore::is_token_revoked(self, jti).await
+    }
+
     async fn insert_api_key(&self, key: &ApiKeyRecord, audit: &AuditEvent) -> StoreResult<()> {
         SqlStore::insert_api_key(self, key, audit).await
     }

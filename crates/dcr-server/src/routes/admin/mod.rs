@@ -136,7 +136,7 @@ async fn authenticate(
         }
         Err(e) => {
             if matches!(e, AdminError::Unauthenticated) {
-                state.failed_auth.failed(ip);
+                state.failed_auth.failed(ip).await;
             }
             EnhancedFailure::from(e).into_response()
         }

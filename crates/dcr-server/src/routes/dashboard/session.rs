@@ -158,7 +158,7 @@ impl FromRequestParts<AppState> for SignedIn {
         {
             Ok(session) => Ok(Self(session)),
             Err(AdminError::Unauthenticated) => {
-                state.failed_auth.failed(ip);
+                state.failed_auth.failed(ip).await;
                 Err(Redirect::to("/dashboard/login").into_response())
             }
             Err(e) => Err(failure(None, e)),
