@@ -8,38 +8,31 @@
 //! future and clones the whole stack below it. Five such layers cost more than the
 //! verify handler itself (`bench/run.sh`, figures in the commit that made this).
 //! Only one thing must happen inside the router, because only the router knows it:
-//! which route template matched ([`crate::telemetry::note_route`]).
+//! which route template matched ([`crate::telemetry::note_route`]). Which route answers
+//! is [`Routes`]'s business: the edge knows no path.
 
-use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::Router;
 use axum::body::HttpBody;
-use axum::extract::{ConnectInfo, Request};
-use axum::http::{Method, StatusCode};
+use axum::extract::Request;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use dcr_proto::EnhancedErrorCode;
 use futures_util::FutureExt;
 use tokio::sync::Semaphore;
-use tower::ServiceExt;
-use tower::util::MapRequestLayer;
-use tower_http::cors::CorsLayer;
 
 use crate::config::LimitsConfig;
 use crate::deadline::{self, Deadlines};
 use crate::error::EnhancedFailure;
-use crate::routes::{token, verify};
-use crate::state::AppState;
+use crate::routes::Routes;
 use crate::telemetry::{self, RequestIds};
 
-/// The router with everything every request goes through. One for the whole service,
-/// shared by every connection.
+/// The routes with everything every request goes through. One for the whole
+/// service, shared by every connection.
 pub struct Edge {
-    router: Router,
-    /// Set by [`Edge::with_direct_routes`].
-    direct: Option<DirectRoutes>,
+    routes: Routes,
     ids: RequestIds,
     help_base: Arc<str>,
     deadlines: Deadlines,
@@ -47,19 +40,10 @@ pub struct Edge {
     slots: Semaphore,
 }
 
-/// What the routes the edge answers itself need.
-struct DirectRoutes {
-    state: AppState,
-    /// The public routes' CORS layer, which the token endpoints carry in the router.
-    public_cors: Option<CorsLayer>,
-}
-
 impl Edge {
-    pub fn new(router: Router, limits: &LimitsConfig, help_base: Arc<str>) -> Self {
-        let note_route: fn(Request) -> Request = telemetry::note_route;
+    pub fn new(routes: Routes, limits: &LimitsConfig, help_base: Arc<str>) -> Self {
         Self {
-            router: router.layer(MapRequestLayer::new(note_route)),
-            direct: None,
+            routes,
             ids: RequestIds::new(),
             help_base,
             deadlines: Deadlines {
@@ -70,18 +54,8 @@ impl Edge {
         }
     }
 
-    /// Answers the two busiest routes here rather than through the router, whose share
-    /// of a request (finding the route, a boxed clone of the route's service stack, a
-    /// boxed handler future, the matched path stored in the request) is a tenth of a
-    /// verification and a twentieth of a token:
-    ///
-    /// - forward auth ([`verify::PATH`], any method): a proxy asks once for every call
-    ///   it lets through. The route has no layer of its own: no CORS, no throttle;
-    /// - a `POST` to a token endpoint ([`token::endpoint`]), with the layers the router
-    ///   puts around it: `public_cors` (the one given to the router) and the throttle.
-    pub fn with_direct_routes(mut self, state: AppState, public_cors: Option<CorsLayer>) -> Self {
-        self.direct = Some(DirectRoutes { state, public_cors });
-        self
+    pub fn routes(&self) -> &Routes {
+        &self.routes
     }
 
     /// Answers one request: never fails, never panics.
@@ -116,7 +90,9 @@ impl Edge {
         let routed = async {
             // Only `close()` makes acquiring fail, and nothing closes this semaphore.
             let _permit = self.slots.acquire().await;
-            AssertUnwindSafe(self.route(request)).catch_unwind().await
+            AssertUnwindSafe(self.routes.answer(request))
+                .catch_unwind()
+                .await
         };
         match tokio::time::timeout(limits.request, routed).await {
             // Whatever the handler made of the failed read, the client was too slow.
@@ -140,28 +116,6 @@ impl Edge {
             ),
         }
     }
-
-    /// The answer of the route the request is for, direct or through the router.
-    async fn route(&self, request: Request) -> Response {
-        if let Some(direct) = &self.direct {
-            let path = request.uri().path();
-            if path == verify::PATH {
-                telemetry::note_fixed_route(verify::PATH);
-                return verify::answer(&direct.state, request.headers()).await;
-            }
-            if request.method() == Method::POST
-                && let Some((route, success)) = token::endpoint(path)
-                && let Some(&ConnectInfo(peer)) =
-                    request.extensions().get::<ConnectInfo<SocketAddr>>()
-            {
-                telemetry::note_fixed_route(route);
-                let cors = direct.public_cors.as_ref();
-                return token::answer_direct(&direct.state, cors, peer, request, success).await;
-            }
-        }
-        let Ok(response) = self.router.clone().oneshot(request).await;
-        response
-    }
 }
 
 fn panic_response() -> Response {
@@ -176,6 +130,7 @@ fn panic_response() -> Response {
 
 #[cfg(test)]
 mod tests {
+    use axum::Router;
     use axum::body::Body;
     use axum::routing::get;
 
@@ -186,7 +141,7 @@ mod tests {
             request_timeout_seconds: 1,
             ..LimitsConfig::default()
         };
-        Edge::new(router, &limits, Arc::from("/docs/errors"))
+        Edge::new(Routes::plain(router), &limits, Arc::from("/docs/errors"))
     }
 
     async fn body_text(response: Response) -> String {

@@ -202,9 +202,9 @@ impl Application {
         );
         let public_cors = crate::cors::layer(&config.cors.allowed_origins);
         let edge = crate::edge::Edge::new(
-            routes::router(
-                state.clone(),
-                public_cors.clone(),
+            routes::Routes::new(
+                state,
+                public_cors,
                 Arc::new(routes::dashboard::Dashboard::new(
                     &config.dashboard,
                     config.throttle.ipv6_prefix_length,
@@ -212,8 +212,7 @@ impl Application {
             ),
             &config.limits,
             help_base,
-        )
-        .with_direct_routes(state, public_cors);
+        );
         tracing::info!(listen = %local, %issuer, "dcr is ready");
         Ok(Self {
             listener,
@@ -231,6 +230,11 @@ impl Application {
 
     pub fn dcr(&self) -> &Arc<Dcr> {
         &self.dcr
+    }
+
+    /// The front door every request of this application comes in by.
+    pub fn routes(&self) -> &routes::Routes {
+        self.edge.routes()
     }
 
     /// The base URL clients use: the configured issuer.

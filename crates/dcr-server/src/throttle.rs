@@ -9,9 +9,10 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{ConnectInfo, Request, State};
+use std::convert::Infallible;
+
+use axum::extract::{ConnectInfo, Request};
 use axum::http::HeaderMap;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use dcr_core::throttle::{
     BucketSpec, LocalBuckets, TrustedProxies, device_key, retry_after_seconds,
@@ -136,21 +137,84 @@ impl Throttle {
     }
 }
 
-/// Middleware for one throttled endpoint.
-pub async fn limit(
-    State((throttle, endpoint)): State<(Arc<Throttle>, &'static str)>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    request: Request,
-    next: Next,
-) -> Response {
-    match admit(&throttle, endpoint, peer, request.headers()).await {
-        Ok(()) => next.run(request).await,
-        Err(refused) => refused,
+/// Throttles the service it wraps as `endpoint` (a tower layer: the routes use it with
+/// `route_layer`, and the token endpoints' service values carry it, so the router and
+/// the fast path throttle alike). `None`: throttling is off.
+#[derive(Clone)]
+pub struct ThrottleLayer {
+    throttle: Option<Arc<Throttle>>,
+    endpoint: &'static str,
+}
+
+impl ThrottleLayer {
+    pub fn new(throttle: Option<Arc<Throttle>>, endpoint: &'static str) -> Self {
+        Self { throttle, endpoint }
     }
 }
 
-/// What [`limit`] decides, for a route the edge answers without the router: `Err`
-/// holds the 429 to send instead of the endpoint's answer.
+impl<S> tower::Layer<S> for ThrottleLayer {
+    type Service = Throttled<S>;
+
+    fn layer(&self, inner: S) -> Throttled<S> {
+        Throttled {
+            layer: self.clone(),
+            inner,
+        }
+    }
+}
+
+/// A service behind the device throttle ([`ThrottleLayer`]).
+#[derive(Clone)]
+pub struct Throttled<S> {
+    layer: ThrottleLayer,
+    inner: S,
+}
+
+impl<S> tower::Service<Request> for Throttled<S>
+where
+    S: tower::Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = futures_util::future::BoxFuture<'static, Result<Response, Infallible>>;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Infallible>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        // The clone that was made ready answers; this one keeps serving.
+        let inner = self.inner.clone();
+        let ready = std::mem::replace(&mut self.inner, inner);
+        let layer = self.layer.clone();
+        Box::pin(async move {
+            if let Some(throttle) = &layer.throttle {
+                let Some(&ConnectInfo(peer)) =
+                    request.extensions().get::<ConnectInfo<SocketAddr>>()
+                else {
+                    return Ok(crate::error::EnhancedFailure::new(
+                        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                        dcr_proto::EnhancedErrorCode::InternalError,
+                        "internal error",
+                    )
+                    .into_response());
+                };
+                if let Err(refused) = admit(throttle, layer.endpoint, peer, request.headers()).await
+                {
+                    return Ok(refused);
+                }
+            }
+            tower::ServiceExt::oneshot(ready, request).await
+        })
+    }
+}
+
+/// What the throttle decides for one request: `Err` holds the 429 to send instead of
+/// the endpoint's answer.
 pub async fn admit(
     throttle: &Throttle,
     endpoint: &'static str,

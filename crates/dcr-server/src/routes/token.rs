@@ -2,7 +2,6 @@
 
 use std::borrow::Cow;
 use std::convert::Infallible;
-use std::net::SocketAddr;
 
 use axum::Router;
 use axum::body::Body;
@@ -14,8 +13,6 @@ use dcr_core::service::TokenRequest;
 use dcr_core::wire::{FormParams, parse_form_with};
 use dcr_proto::OAuthErrorCode;
 use dcr_proto::oauth::TokenResponse;
-use tower::{Layer, ServiceExt};
-use tower_http::cors::CorsLayer;
 
 use crate::error::OAuthFailure;
 use crate::extract::{basic_credentials, explicit_device_info, read_form_body};
@@ -24,66 +21,49 @@ use crate::state::AppState;
 /// Largest token request body.
 pub const MAX_TOKEN_BODY: usize = 16 * 1024;
 
-/// The token endpoints. The edge answers a `POST` to either itself, without the router
-/// ([`crate::edge::Edge::with_direct_routes`], through [`answer_direct`]); the router
-/// keeps the routes for every other method and for everything that serves a router.
+/// The token endpoints: `POST` only. Their services ([`Token`]) are built once in
+/// [`super::Routes`], with the public routes' CORS layer and the `token` throttle, and
+/// serve both the router and the front door's fast path.
 pub const OAUTH2_PATH: &str = "/oauth2/token";
 pub const ADOBE_PATH: &str = "/o/client/token";
-/// The throttle's name for these endpoints ([`crate::throttle::ENDPOINTS`]), used by
-/// the router's route layer and by [`answer_direct`] alike.
+/// The throttle's name for these endpoints ([`crate::throttle::ENDPOINTS`]).
 pub const THROTTLED_AS: &str = "token";
 
+/// RFC 7009 revocation, which the token endpoints' throttle covers too.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(ADOBE_PATH, post(adobe_token))
-        .route(OAUTH2_PATH, post(oauth2_token))
-        .route("/oauth2/revoke", post(revoke))
+    Router::new().route("/oauth2/revoke", post(revoke))
 }
 
-async fn adobe_token(State(state): State<AppState>, request: Request) -> Response {
-    token(&state, request, StatusCode::CREATED).await
+/// One token endpoint as a service: what it answers on success (201 at Adobe's path,
+/// 200 at RFC 6749's) is all that differs.
+#[derive(Clone)]
+pub struct Token {
+    state: AppState,
+    success: StatusCode,
 }
 
-async fn oauth2_token(State(state): State<AppState>, request: Request) -> Response {
-    token(&state, request, StatusCode::OK).await
-}
-
-/// A token endpoint's path as a `&'static str` (its route, for the access log and the
-/// metrics) and its success status; `None` for any other path.
-pub fn endpoint(path: &str) -> Option<(&'static str, StatusCode)> {
-    match path {
-        OAUTH2_PATH => Some((OAUTH2_PATH, StatusCode::OK)),
-        ADOBE_PATH => Some((ADOBE_PATH, StatusCode::CREATED)),
-        _ => None,
+impl Token {
+    pub fn new(state: AppState, success: StatusCode) -> Self {
+        Self { state, success }
     }
 }
 
-/// A token request answered without the router, with what the router puts around these
-/// routes: the public routes' CORS layer outside, the `token` throttle inside.
-/// Tokens are the busiest public call, and the router's share of one (finding the
-/// route, a boxed clone of its service stack, a boxed handler future, the matched path
-/// stored in the request) was about a twentieth of its cost.
-pub async fn answer_direct(
-    state: &AppState,
-    cors: Option<&CorsLayer>,
-    peer: SocketAddr,
-    request: Request,
-    success: StatusCode,
-) -> Response {
-    let throttled_token = tower::service_fn(|request: Request| async move {
-        if let Some(throttle) = &state.throttle
-            && let Err(refused) =
-                crate::throttle::admit(throttle, THROTTLED_AS, peer, request.headers()).await
-        {
-            return Ok::<_, Infallible>(refused);
-        }
-        Ok(token(state, request, success).await)
-    });
-    let Ok(response) = match cors {
-        Some(cors) => cors.layer(throttled_token).oneshot(request).await,
-        None => throttled_token.oneshot(request).await,
-    };
-    response
+impl tower::Service<Request> for Token {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = futures_util::future::BoxFuture<'static, Result<Response, Infallible>>;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Infallible>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let this = self.clone();
+        Box::pin(async move { Ok(token(&this.state, request, this.success).await) })
+    }
 }
 
 /// Which way the client authenticated; decides the status of `invalid_client`.

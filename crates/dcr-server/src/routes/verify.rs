@@ -3,10 +3,9 @@
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::any;
 use dcr_core::access::Requirements;
 use dcr_core::error::AccessError;
 use dcr_proto::EnhancedErrorCode;
@@ -17,9 +16,8 @@ use crate::error::EnhancedFailure;
 use crate::extract::{bearer_token, explicit_device_info, single_header};
 use crate::state::AppState;
 
-/// Where proxies ask. The edge answers this exact path itself, without the router
-/// ([`crate::edge::Edge::with_direct_routes`]); the router keeps the route for
-/// everything else that serves a router (tests, and any path under it).
+/// Where proxies ask. [`super::Routes`] answers this exact path without the router,
+/// with the same [`Verify`] value the router's routes hold.
 pub const PATH: &str = "/o/auth/verify";
 
 /// What a proxy may require of the caller (docs/api.md), checked on every call.
@@ -28,15 +26,52 @@ const X_SERVICE_PROVIDER: HeaderName = HeaderName::from_static("x-service-provid
 const X_REQUIRED_AUDIENCE: HeaderName = HeaderName::from_static("x-required-audience");
 const X_REQUIRED_PROGRAMMER: HeaderName = HeaderName::from_static("x-required-programmer");
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(PATH, any(verify))
-        // Envoy's ext_authz appends the original path to its `path_prefix`.
-        .route("/o/auth/verify/{*original_path}", any(verify))
+/// Forward auth as a service: the same value answers in the router and on the fast
+/// path. It has no layer of its own (no CORS, no throttle): only proxies call it.
+#[derive(Clone)]
+pub struct Verify {
+    state: AppState,
 }
 
-async fn verify(State(state): State<AppState>, request: Request) -> Response {
-    answer(&state, request.headers()).await
+impl Verify {
+    pub fn new(state: AppState) -> Self {
+        Self { state }
+    }
+
+    /// The answer to one forward-auth request, whatever its method (a proxy may pass
+    /// the original one): it depends on the headers alone.
+    pub async fn answer(&self, headers: &HeaderMap) -> Response {
+        decide(&self.state, headers)
+            .await
+            .unwrap_or_else(IntoResponse::into_response)
+    }
+
+    pub fn router(&self) -> Router<AppState> {
+        Router::new()
+            .route_service(PATH, self.clone())
+            // Envoy's ext_authz appends the original path to its `path_prefix`.
+            .route_service("/o/auth/verify/{*original_path}", self.clone())
+    }
+}
+
+impl tower::Service<Request> for Verify {
+    type Response = Response;
+    type Error = std::convert::Infallible;
+    type Future =
+        futures_util::future::BoxFuture<'static, Result<Response, std::convert::Infallible>>;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), std::convert::Infallible>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let this = self.clone();
+        let (parts, _) = request.into_parts();
+        Box::pin(async move { Ok(this.answer(&parts.headers).await) })
+    }
 }
 
 /// The `200` body: who is calling. Members in alphabetical order, so the bytes are
@@ -137,14 +172,6 @@ impl Answer {
         *response.headers_mut() = headers;
         response
     }
-}
-
-/// The answer to one forward-auth request, whatever its method (a proxy may pass the
-/// original one): it depends on the headers alone.
-pub async fn answer(state: &AppState, headers: &HeaderMap) -> Response {
-    decide(state, headers)
-        .await
-        .unwrap_or_else(IntoResponse::into_response)
 }
 
 async fn decide(state: &AppState, headers: &HeaderMap) -> Result<Response, EnhancedFailure> {

@@ -6,6 +6,7 @@ mod admin;
 mod bad_input;
 mod console;
 mod flow;
+mod front_door;
 mod hostile;
 mod isolation;
 mod keys;
