@@ -17,10 +17,11 @@
 //! ```
 
 use dcr_proto::admin::{
-    Accepted, Activity, Application, ApplicationPolicy, ApplicationUsage, AssignAudience, Audience,
+    Accepted, Activity, Application, ApplicationUsage, AssignAudience, Attesters, Audience,
     AudienceAssignment, AuditEvent, BulkRevocation, Channel, Client, ClientFilter,
     CreateApplication, CreateChannel, CreateProgrammer, CreateUser, IssuedStatement, Page,
-    Programmer, RotatedStatement, SigningKey, SoftwareStatement, Sweep, User,
+    PolicyImpact, PolicyUpdate, Programmer, RotatedStatement, SigningKey, SoftwareStatement, Sweep,
+    User,
 };
 use dcr_proto::resource::{ApiKey, CreateApiKey};
 use reqwest::{Method, StatusCode};
@@ -168,9 +169,23 @@ impl AdminClient {
     }
 
     /// Replaces the application's lifecycle limits.
-    pub async fn set_policy(&self, id: &str, policy: &ApplicationPolicy) -> Result<Application> {
+    /// Merges `change` into the application's policy (what it leaves out is kept).
+    pub async fn set_policy(&self, id: &str, change: &PolicyUpdate) -> Result<Application> {
         let path = format!("/applications/{}/policy", seg(id));
-        self.call(Method::PUT, path, Some(policy)).await
+        self.call(Method::PUT, path, Some(change)).await
+    }
+
+    /// What `change` would do (the application as it would be, and the live clients it
+    /// would cut off), changing nothing.
+    pub async fn preview_policy(&self, id: &str, change: &PolicyUpdate) -> Result<PolicyImpact> {
+        let path = format!("/applications/{}/policy?dry_run=true", seg(id));
+        self.call(Method::PUT, path, Some(change)).await
+    }
+
+    /// Replaces the client attesters the application's installs may authenticate with.
+    pub async fn set_attesters(&self, id: &str, attesters: &Attesters) -> Result<Application> {
+        let path = format!("/applications/{}/attesters", seg(id));
+        self.call(Method::PUT, path, Some(attesters)).await
     }
 
     /// Registrations and tokens of the last `days` days.

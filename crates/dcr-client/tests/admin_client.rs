@@ -3,7 +3,7 @@
 
 use dcr_client::admin::{AdminClient, AdminClientError, AuditQuery, Finished, PageQuery};
 use dcr_proto::admin::{
-    ApplicationPolicy, ClientFilter, CreateApplication, CreateChannel, CreateProgrammer, CreateUser,
+    ClientFilter, CreateApplication, CreateChannel, CreateProgrammer, CreateUser, PolicyUpdate,
 };
 use dcr_proto::resource::CreateApiKey;
 use dcr_testkit::{OPERATOR_KEY, spawn_app};
@@ -70,14 +70,38 @@ async fn every_admin_route_through_the_typed_client() {
             .len(),
         1
     );
-    let policy = ApplicationPolicy {
-        max_registrations_per_hour: Some(1000),
-        ..ApplicationPolicy::default()
+    let change = PolicyUpdate {
+        max_registrations_per_hour: Some(Some(1000)),
+        bound_credentials: Some([("tvos".to_owned(), Some("report".to_owned()))].into()),
+        ..PolicyUpdate::default()
     };
+    let preview = admin.preview_policy(&app_id, &change).await.unwrap();
+    assert!(preview.dry_run);
     assert_eq!(
-        admin.set_policy(&app_id, &policy).await.unwrap().policy,
-        policy
+        preview.application.policy.max_registrations_per_hour,
+        Some(1000)
     );
+    assert_eq!(
+        admin
+            .application(&app_id)
+            .await
+            .unwrap()
+            .policy
+            .max_registrations_per_hour,
+        None,
+        "a dry run changes nothing"
+    );
+    let policy = admin.set_policy(&app_id, &change).await.unwrap().policy;
+    assert_eq!(policy.max_registrations_per_hour, Some(1000));
+    assert_eq!(policy.bound_credentials["tvos"], "report");
+    // What a change leaves out is kept.
+    let expire = PolicyUpdate {
+        expire_inactive_after_days: Some(Some(90)),
+        ..PolicyUpdate::default()
+    };
+    let policy = admin.set_policy(&app_id, &expire).await.unwrap().policy;
+    assert_eq!(policy.max_registrations_per_hour, Some(1000));
+    assert_eq!(policy.expire_inactive_after_days, Some(90));
 
     let issued = admin.issue_statement(&app_id).await.unwrap();
     assert_eq!(

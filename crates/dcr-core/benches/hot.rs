@@ -16,6 +16,7 @@ fn ring() -> KeyRing {
 
 fn claims(now: i64) -> AccessTokenClaims {
     AccessTokenClaims {
+        cnf: None,
         iss: "http://127.0.0.1:8080".into(),
         sub: "8c1a3d7e-0000-4000-8000-000000000001".into(),
         aud: dcr_proto::claims::Audience(vec!["http://127.0.0.1:8080".into()]),

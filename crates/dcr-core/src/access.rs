@@ -97,6 +97,7 @@ mod tests {
 
     fn claims(channels: Option<Vec<&str>>) -> AccessTokenClaims {
         AccessTokenClaims {
+            cnf: None,
             iss: "i".into(),
             sub: "c".into(),
             aud: dcr_proto::claims::Audience(vec!["https://api.example".into()]),

@@ -18,6 +18,13 @@ pub enum RegisterError {
     /// Past the statement's or the application's hourly registration quota.
     #[error("too many registrations this hour")]
     TooManyRegistrations { retry_after_seconds: u64 },
+    /// RFC 7591 `invalid_client_metadata`: `jwks` or `token_endpoint_auth_method`
+    /// that cannot be, or a key the application's policy asks for and did not get.
+    #[error("{0}")]
+    InvalidClientMetadata(String),
+    /// The attestation presented did not verify (`invalid_client_attestation`).
+    #[error("{0}")]
+    InvalidClientAttestation(String),
     #[error("the store is unavailable")]
     Unavailable(StoreError),
     #[error("internal error: {0}")]
@@ -42,6 +49,13 @@ pub enum TokenError {
     /// RFC 8707: a `resource` the client's tokens may not be for.
     #[error("{0}")]
     InvalidTarget(String),
+    /// RFC 9449 `invalid_dpop_proof`: a proof that does not verify, or none where the
+    /// application requires one.
+    #[error("{0}")]
+    InvalidDpopProof(String),
+    /// RFC 9449 `use_dpop_nonce`: retry with the nonce in `DPoP-Nonce`.
+    #[error("a DPoP nonce is required")]
+    UseDpopNonce { nonce: String },
     #[error("the store is unavailable")]
     Unavailable(StoreError),
     #[error("internal error: {0}")]
@@ -67,6 +81,10 @@ pub enum AccessError {
     WrongChannel(String),
     #[error("the access token lacks scope {0:?}")]
     InsufficientScope(String),
+    /// A DPoP-bound token without a valid proof of its key (RFC 9449 7), or presented
+    /// as a bearer token.
+    #[error("{0}")]
+    InvalidDpopProof(String),
     #[error("the store is unavailable")]
     Unavailable(StoreError),
     #[error("internal error: {0}")]
@@ -117,6 +135,7 @@ impl AccessError {
             ),
             Self::WrongChannel(_) => (401, C::InvalidAccessTokenServiceProvider, self.to_string()),
             Self::InsufficientScope(_) => (403, C::InsufficientScope, self.to_string()),
+            Self::InvalidDpopProof(_) => (401, C::InvalidDpopProof, self.to_string()),
             Self::Unavailable(_) => (
                 503,
                 C::TemporarilyUnavailable,

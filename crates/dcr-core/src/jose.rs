@@ -625,6 +625,7 @@ mod tests {
 
     fn access(iss: &str, exp: i64) -> AccessTokenClaims {
         AccessTokenClaims {
+            cnf: None,
             iss: iss.into(),
             sub: "c".into(),
             aud: dcr_proto::claims::Audience(vec!["https://api.example".into()]),

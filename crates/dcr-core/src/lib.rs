@@ -12,6 +12,7 @@
 
 pub mod access;
 pub mod audience;
+pub mod binding;
 pub mod catalog;
 pub mod crypto;
 pub mod device_info;
@@ -19,6 +20,7 @@ pub mod error;
 pub mod ids;
 pub mod jose;
 pub mod model;
+pub mod pop;
 pub mod redirect;
 pub mod secrets;
 pub mod service;

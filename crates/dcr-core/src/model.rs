@@ -137,6 +137,7 @@ pub struct Application {
     /// Absolute URIs of the APIs its tokens are for (`aud`); may be empty.
     pub audiences: Vec<String>,
     pub policy: ApplicationPolicy,
+    pub settings: ApplicationSettings,
     pub status: Status,
     pub created_at: i64,
     pub revoked_at: Option<i64>,
@@ -144,12 +145,25 @@ pub struct Application {
     pub revoked_by: Option<String>,
 }
 
-/// An application's optional lifecycle limits; `None` is no limit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// What an application trusts besides its statements.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ApplicationSettings {
+    /// Client attesters whose attestations its installs may authenticate with.
+    pub attesters: Vec<crate::binding::AttesterConfig>,
+}
+
+/// An application's optional lifecycle limits (`None` is no limit) and how strictly it
+/// asks for credentials bound to the install, per platform.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ApplicationPolicy {
     pub max_registrations_per_hour_per_statement: Option<u32>,
     pub max_registrations_per_hour: Option<u32>,
     pub expire_inactive_after_days: Option<u32>,
+    /// Keys and DPoP-bound tokens: `off` (the default) accepts secrets and keys alike
+    /// and binds a token whenever the client sends a proof; `report` counts and flags
+    /// what is unbound; `require` refuses a registration without a key and a token
+    /// request without a DPoP proof.
+    pub bound_credentials: crate::binding::PlatformModes,
 }
 
 impl Application {
@@ -210,6 +224,12 @@ pub struct ClientRecord {
     /// Access tokens issued to it, as of the last token-count flush (a few seconds
     /// behind). Written by the flush only; a new record carries 0.
     pub tokens_issued: u64,
+    /// How it authenticates at the token endpoints.
+    pub auth_method: crate::binding::AuthMethod,
+    /// The install key it registered (key-bound methods only).
+    pub key: Option<crate::binding::ClientKey>,
+    /// When it last got a token with a DPoP proof, as of the last flush.
+    pub dpop_seen_at: Option<i64>,
 }
 
 /// A client with the standing of what it came from, read in one go on the token path.

@@ -31,6 +31,8 @@ pub struct ClientUse {
     pub client: ClientId,
     pub tokens: u64,
     pub last_used_at: i64,
+    /// Its latest token with a DPoP proof, if any since the last flush.
+    pub dpop_at: Option<i64>,
 }
 
 /// Tokens issued for one application and statement on one day (Unix day number).
@@ -313,6 +315,14 @@ pub trait Store: Send + Sync + 'static {
         at: i64,
         audit: &AuditEvent,
     ) -> StoreResult<Option<ClientRecord>>;
+    /// Whether several nodes share this store (proofs used on one must be refused on
+    /// the others: `first_use_of_jti` is then asked).
+    fn shared_by_nodes(&self) -> bool {
+        false
+    }
+    /// Records that a proof (`kind`, `jti`) was used, until `until`; `false` when it
+    /// was recorded already and has not expired. Forgets expired ones as it goes.
+    async fn first_use_of_jti(&self, kind: &str, jti: &str, until: i64) -> StoreResult<bool>;
     /// Appends one access token (`jti`) to the revocation log (RFC 7009).
     async fn revoke_token(&self, jti: &str, programmer: &ProgrammerId, at: i64) -> StoreResult<()>;
     /// Whether the revocation log names access token `jti` (RFC 7009).
@@ -435,4 +445,23 @@ pub trait Store: Send + Sync + 'static {
         filter: &ClientFilter,
     ) -> StoreResult<Vec<(String, u64)>>;
     async fn application_usage(&self, id: &ApplicationId) -> StoreResult<ApplicationUsage>;
+    /// The application's live clients, by platform, that have not presented a DPoP
+    /// proof since `since` (or ever).
+    async fn clients_without_dpop(
+        &self,
+        app: &ApplicationId,
+        since: i64,
+    ) -> StoreResult<Vec<(String, u64)>>;
+    /// The application's live clients by platform and authentication method.
+    async fn clients_by_binding(
+        &self,
+        app: &ApplicationId,
+    ) -> StoreResult<Vec<(String, crate::binding::AuthMethod, u64)>>;
+    /// Replaces the client attesters the application trusts.
+    async fn set_application_attesters(
+        &self,
+        id: &ApplicationId,
+        attesters: &[crate::binding::AttesterConfig],
+        audit: &AuditEvent,
+    ) -> StoreResult<Option<Application>>;
 }

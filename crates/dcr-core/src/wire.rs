@@ -58,12 +58,25 @@ pub fn parse_registration_body(bytes: &[u8]) -> Result<RegistrationRequest, Stri
     }
     let token_endpoint_auth_method = match members.get("token_endpoint_auth_method") {
         Some(Value::String(m)) => Some(m.clone()),
-        _ => None,
+        None | Some(Value::Null) => None,
+        Some(_) => return Err("token_endpoint_auth_method must be a string".into()),
     };
+    // RFC 7591 2: `jwks` by value (a `jwks_uri` would make us fetch keys, which we
+    // never do).
+    let jwks = match members.get("jwks") {
+        None | Some(Value::Null) => None,
+        Some(v @ Value::Object(_)) => Some(v.clone()),
+        Some(_) => return Err("jwks must be a JSON Web Key Set object".into()),
+    };
+    if members.contains_key("jwks_uri") {
+        return Err("jwks_uri is not supported: send the key in jwks".into());
+    }
     Ok(RegistrationRequest {
         software_statement: statement,
         redirect_uris,
         token_endpoint_auth_method,
+        jwks,
+        attestation: None,
         device: Default::default(),
         user_agent: None,
         source_ip: None,
@@ -173,6 +186,30 @@ fn form_decode(s: &str) -> String {
 }
 
 /// The token of an `Authorization: Bearer <token>` value.
+/// The two schemes a protected API takes an access token in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenScheme {
+    Bearer,
+    /// RFC 9449 7.1: a DPoP-bound token, with a `DPoP` proof beside it.
+    Dpop,
+}
+
+/// `Bearer <token>` or `DPoP <token>` (schemes case-insensitive).
+pub fn parse_authorization(value: &str) -> Option<(TokenScheme, &str)> {
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim();
+    if token.is_empty() || token.contains(' ') {
+        return None;
+    }
+    if scheme.eq_ignore_ascii_case("bearer") {
+        Some((TokenScheme::Bearer, token))
+    } else if scheme.eq_ignore_ascii_case("dpop") {
+        Some((TokenScheme::Dpop, token))
+    } else {
+        None
+    }
+}
+
 pub fn parse_bearer(value: &str) -> Option<&str> {
     let (scheme, token) = value.trim().split_once(' ')?;
     let token = token.trim();

@@ -20,6 +20,7 @@ fn setup(cache: usize) -> (Guard, String) {
     let now = unix_now();
     let token = ring
         .sign_access_token(&AccessTokenClaims {
+            cnf: None,
             iss: ISSUER.into(),
             sub: "8c1a3d7e-0000-4000-8000-000000000001".into(),
             aud: dcr_proto::claims::Audience(vec!["https://api.example".into()]),

@@ -160,6 +160,7 @@ mod tests {
 
     fn claims(client: &str, iat: i64) -> AccessTokenClaims {
         AccessTokenClaims {
+            cnf: None,
             iss: "i".into(),
             sub: client.into(),
             aud: dcr_proto::claims::Audience(vec!["a".into()]),

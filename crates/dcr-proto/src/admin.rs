@@ -76,6 +76,9 @@ pub struct Application {
     pub audiences: Vec<String>,
     #[serde(default)]
     pub policy: ApplicationPolicy,
+    /// The client attesters its installs may authenticate with.
+    #[serde(default)]
+    pub attesters: Vec<Attester>,
     pub status: String,
     pub created_at: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -129,7 +132,7 @@ pub struct RotatedStatement {
 
 /// An application's lifecycle limits (`PUT /applications/{app_id}/policy`); `null` is
 /// no limit.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ApplicationPolicy {
     #[serde(default)]
@@ -138,6 +141,59 @@ pub struct ApplicationPolicy {
     pub max_registrations_per_hour: Option<u32>,
     #[serde(default)]
     pub expire_inactive_after_days: Option<u32>,
+    /// Platform → `off`, `report` or `require`, with a `default` for the others:
+    /// how strictly keys and DPoP-bound tokens are asked for.
+    #[serde(default)]
+    pub bound_credentials: std::collections::BTreeMap<String, String>,
+}
+
+/// `PUT /applications/{app_id}/policy`: merges into the policy. A member left out is
+/// unchanged; `null` removes a limit; `bound_credentials` merges platform by platform
+/// (`null` for a platform drops it back to the default).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyUpdate {
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub max_registrations_per_hour_per_statement: Option<Option<u32>>,
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub max_registrations_per_hour: Option<Option<u32>>,
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub expire_inactive_after_days: Option<Option<u32>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bound_credentials: Option<std::collections::BTreeMap<String, Option<String>>>,
+}
+
+/// What a policy change would do (`?dry_run=true`): the application as it would be,
+/// and the live clients that could no longer get tokens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyImpact {
+    pub application: Application,
+    /// Live clients, by platform, that have not presented a DPoP proof lately and
+    /// whose platform the change makes `require` DPoP-bound tokens.
+    pub clients_without_dpop: std::collections::BTreeMap<String, u64>,
+    pub dry_run: bool,
+}
+
+/// A member that is present (a value or `null`) as `Some`, an absent one (with
+/// `#[serde(default)]`) as `None`.
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
 }
 
 /// A time given as Unix seconds or RFC 3339 text.
@@ -368,4 +424,27 @@ pub struct AudienceAssignment {
     pub audience: Audience,
     pub removed_from: Vec<AudienceRemoval>,
     pub dry_run: bool,
+}
+
+/// A client attester an application trusts: the `iss` of its attestations (or none),
+/// and its public keys (P-256 or Ed25519).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Attester {
+    #[serde(default)]
+    pub issuer: Option<String>,
+    pub jwks: JwkSet,
+}
+
+/// `{"keys": [JWK, ...]}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JwkSet {
+    pub keys: Vec<serde_json::Value>,
+}
+
+/// `PUT /applications/{app_id}/attesters`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Attesters {
+    pub attesters: Vec<Attester>,
 }

@@ -47,6 +47,10 @@ pub struct AccessTokenClaims {
     /// Present when the application is limited to some channels of its programmer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channels: Option<Vec<String>>,
+    /// Present when the token is bound to a key (DPoP, RFC 9449): only a request
+    /// signed by that key may present it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<crate::pop::Confirmation>,
 }
 
 impl AccessTokenClaims {
@@ -79,6 +83,9 @@ impl AccessTokenClaims {
         claims.str("programmer", &self.programmer)?;
         if let Some(channels) = &self.channels {
             claims.str_array("channels", channels)?;
+        }
+        if let Some(cnf) = &self.cnf {
+            claims.value("cnf", cnf)?;
         }
         claims.close();
         Ok(out)
@@ -131,6 +138,7 @@ mod tests {
     fn claims(aud: &[&str], channels: Option<&[&str]>, odd: &str) -> AccessTokenClaims {
         let strings = |items: &[&str]| items.iter().map(|s| (*s).to_owned()).collect();
         AccessTokenClaims {
+            cnf: None,
             iss: "https://dcr.example".into(),
             sub: "4f0c5d3e-0000-4000-8000-000000000001".into(),
             aud: Audience(strings(aud)),

@@ -28,6 +28,13 @@ pub enum OAuthErrorCode {
     TooManyRequests,
     TemporarilyUnavailable,
     ServerError,
+    /// RFC 9449: the DPoP proof is missing where required, malformed, or does not match.
+    InvalidDpopProof,
+    /// RFC 9449 8: retry with the nonce of the `DPoP-Nonce` answer header.
+    UseDpopNonce,
+    /// Attestation-based client authentication: the attestation or its proof of
+    /// possession did not verify.
+    InvalidClientAttestation,
 }
 
 impl OAuthErrorCode {
@@ -47,6 +54,9 @@ impl OAuthErrorCode {
             Self::TooManyRequests => "too_many_requests",
             Self::TemporarilyUnavailable => "temporarily_unavailable",
             Self::ServerError => "server_error",
+            Self::InvalidDpopProof => "invalid_dpop_proof",
+            Self::UseDpopNonce => "use_dpop_nonce",
+            Self::InvalidClientAttestation => "invalid_client_attestation",
         }
     }
 }
@@ -84,6 +94,9 @@ pub enum EnhancedErrorCode {
     RequestTimeout,
     /// Something failed on our side; the trace id is in the logs.
     InternalError,
+    /// A DPoP-bound token without a valid proof of its key, or presented as a
+    /// bearer token (RFC 9449 7).
+    InvalidDpopProof,
 }
 
 impl EnhancedErrorCode {
@@ -103,6 +116,7 @@ impl EnhancedErrorCode {
             Self::Conflict => "conflict",
             Self::RequestTimeout => "request_timeout",
             Self::InternalError => "internal_error",
+            Self::InvalidDpopProof => "invalid_dpop_proof",
         }
     }
 
@@ -111,7 +125,8 @@ impl EnhancedErrorCode {
         match self {
             Self::InvalidAccessTokenClientApplication
             | Self::AccessTokenExpired
-            | Self::InvalidAccessTokenServiceProvider => Action::ApplicationRegistration,
+            | Self::InvalidAccessTokenServiceProvider
+            | Self::InvalidDpopProof => Action::ApplicationRegistration,
             Self::InsufficientScope => Action::Configuration,
             Self::TooManyRequests
             | Self::TemporarilyUnavailable
@@ -189,8 +204,27 @@ impl EnhancedErrorCode {
             }
             Self::InsufficientScope => Some("Bearer realm=\"dcr\", error=\"insufficient_scope\""),
             Self::Unauthenticated => Some("Bearer realm=\"dcr-admin\""),
+            Self::InvalidDpopProof => {
+                Some("DPoP realm=\"dcr\", error=\"invalid_dpop_proof\", algs=\"ES256 EdDSA\"")
+            }
             _ => None,
         }
+    }
+}
+
+/// The challenge of a refusal to a request that presented its token with the DPoP
+/// scheme (RFC 9449 7.1): the same error, in the DPoP scheme.
+pub fn dpop_challenge(code: EnhancedErrorCode) -> Option<&'static str> {
+    match code {
+        EnhancedErrorCode::InvalidAccessTokenClientApplication
+        | EnhancedErrorCode::AccessTokenExpired
+        | EnhancedErrorCode::InvalidAccessTokenServiceProvider => {
+            Some("DPoP realm=\"dcr\", error=\"invalid_token\", algs=\"ES256 EdDSA\"")
+        }
+        EnhancedErrorCode::InsufficientScope => {
+            Some("DPoP realm=\"dcr\", error=\"insufficient_scope\", algs=\"ES256 EdDSA\"")
+        }
+        other => other.www_authenticate(),
     }
 }
 

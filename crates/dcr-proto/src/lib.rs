@@ -9,6 +9,7 @@ pub mod discovery;
 pub mod errors;
 pub mod json;
 pub mod oauth;
+pub mod pop;
 pub mod resource;
 
 pub use errors::{

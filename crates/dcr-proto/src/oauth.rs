@@ -33,6 +33,9 @@ pub struct RegisterResponse {
     /// RFC 7592: where the registration is read and deleted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registration_client_uri: Option<String>,
+    /// RFC 7591 `jwks`: the install key of a key-bound client.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks: Option<serde_json::Value>,
 }
 
 /// Success answer of `POST /o/client/token` (201) and `POST /oauth2/token` (200).

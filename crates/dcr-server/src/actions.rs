@@ -6,8 +6,10 @@ use std::future::Future;
 
 use dcr_core::error::AdminError;
 use dcr_core::ids::{ApplicationId, ProgrammerId, StatementId};
-use dcr_core::model::{Application, ApplicationPolicy, ClientFilter, StatementRecord};
-use dcr_core::service::{NewApplication, Principal, Revocable, RotatedStatement};
+use dcr_core::model::{Application, ClientFilter, StatementRecord};
+use dcr_core::service::{
+    NewApplication, PolicyChange, PolicyImpact, Principal, Revocable, RotatedStatement,
+};
 
 use crate::state::AppState;
 
@@ -128,13 +130,28 @@ pub async fn sweep_inactive(state: &AppState, who: &Principal) -> Result<Finishe
     .await
 }
 
+/// A policy change; `dry_run` only says what it would do (and logs nothing).
 pub async fn set_policy(
     state: &AppState,
     who: &Principal,
     app_id: &ApplicationId,
-    policy: ApplicationPolicy,
+    change: PolicyChange,
+    dry_run: bool,
+) -> Result<(Application, PolicyImpact)> {
+    let (app, impact) = state.dcr.set_policy(who, app_id, change, dry_run).await?;
+    if !dry_run {
+        tracing::info!(actor = %who.actor, application = %app.id, "application policy set");
+    }
+    Ok((app, impact))
+}
+
+pub async fn set_attesters(
+    state: &AppState,
+    who: &Principal,
+    app_id: &ApplicationId,
+    attesters: Vec<dcr_core::binding::AttesterConfig>,
 ) -> Result<Application> {
-    let app = state.dcr.set_policy(who, app_id, policy).await?;
-    tracing::info!(actor = %who.actor, application = %app.id, "application policy set");
+    let app = state.dcr.set_attesters(who, app_id, attesters).await?;
+    tracing::info!(actor = %who.actor, application = %app.id, attesters = app.settings.attesters.len(), "client attesters set");
     Ok(app)
 }

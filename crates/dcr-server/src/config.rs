@@ -42,6 +42,36 @@ pub struct Config {
     pub limits: LimitsConfig,
     pub dashboard: DashboardConfig,
     pub lifecycle: LifecycleConfig,
+    pub dpop: DpopConfig,
+}
+
+/// DPoP proofs (RFC 9449) at the token endpoints and forward auth.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DpopConfig {
+    /// A proof is fresh for this long after its `iat`.
+    pub max_age_seconds: i64,
+    /// How far ahead a proof's `iat` may be (clock skew).
+    pub max_future_seconds: i64,
+    /// Whether the token endpoints require a server nonce (`use_dpop_nonce`, then the
+    /// `DPoP-Nonce` header). Nonces are made and checked statelessly, valid on every
+    /// node, for one to two minutes.
+    pub require_nonce: bool,
+    /// Proof `jti`s each node remembers for single use; past that, new proofs are
+    /// refused with 503 until older ones expire.
+    pub replay_capacity: usize,
+}
+
+impl Default for DpopConfig {
+    fn default() -> Self {
+        let d = dcr_core::service::binding::DpopSettings::default();
+        Self {
+            max_age_seconds: d.max_age_seconds,
+            max_future_seconds: d.max_future_seconds,
+            require_nonce: d.require_nonce,
+            replay_capacity: d.replay_capacity,
+        }
+    }
 }
 
 /// Background lifecycle work.
@@ -215,6 +245,7 @@ impl Default for Config {
             platform_policy: PlatformPolicy::Warn,
             catalog: Catalog::default(),
             token: TokenConfig::default(),
+            dpop: DpopConfig::default(),
             signing: SigningConfig::default(),
             cors: CorsConfig::default(),
             throttle: ThrottleConfig::default(),

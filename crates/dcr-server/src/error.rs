@@ -23,6 +23,8 @@ pub struct OAuthFailure {
     pub basic_challenge: bool,
     /// `Retry-After` seconds, for a 429.
     pub retry_after: Option<u64>,
+    /// `DPoP-Nonce` to retry with (`use_dpop_nonce`).
+    pub dpop_nonce: Option<String>,
 }
 
 impl OAuthFailure {
@@ -38,6 +40,7 @@ impl OAuthFailure {
             description: description.into(),
             basic_challenge: false,
             retry_after: None,
+            dpop_nonce: None,
         }
     }
 
@@ -88,6 +91,9 @@ impl IntoResponse for OAuthFailure {
         if let Some(seconds) = self.retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
+        if let Some(nonce) = self.dpop_nonce.and_then(|n| HeaderValue::from_str(&n).ok()) {
+            headers.insert(dcr_proto::pop::DPOP_NONCE_HEADER, nonce);
+        }
         response
     }
 }
@@ -121,6 +127,12 @@ impl From<RegisterError> for OAuthFailure {
                 Self::new(C::UnapprovedSoftwareStatement, m)
             }
             RegisterError::InvalidRedirectUri(m) => Self::new(C::InvalidRedirectUri, m),
+            RegisterError::InvalidClientMetadata(m) => Self::new(C::InvalidClientMetadata, m),
+            RegisterError::InvalidClientAttestation(m) => {
+                let mut failure = Self::new(C::InvalidClientAttestation, m);
+                failure.status = StatusCode::UNAUTHORIZED;
+                failure
+            }
             RegisterError::TooManyRegistrations {
                 retry_after_seconds,
             } => Self::too_many_requests(
@@ -156,6 +168,15 @@ impl From<TokenError> for OAuthFailure {
             ),
             TokenError::InvalidScope(m) => Self::new(C::InvalidScope, m),
             TokenError::InvalidTarget(m) => Self::new(C::InvalidTarget, m),
+            TokenError::InvalidDpopProof(m) => Self::new(C::InvalidDpopProof, m),
+            TokenError::UseDpopNonce { nonce } => {
+                let mut failure = Self::new(
+                    C::UseDpopNonce,
+                    "retry with the nonce of the DPoP-Nonce header in the DPoP proof",
+                );
+                failure.dpop_nonce = Some(nonce);
+                failure
+            }
             TokenError::Unavailable(e) => {
                 crate::metrics::store_error("token");
                 tracing::warn!(error = %e, "store unavailable during token issuance");
@@ -177,6 +198,8 @@ pub struct EnhancedFailure {
     pub message: String,
     /// `Retry-After` seconds, for a 429.
     pub retry_after: Option<u64>,
+    /// The request presented its token with the DPoP scheme: challenge in it.
+    pub dpop_scheme: bool,
 }
 
 impl EnhancedFailure {
@@ -186,6 +209,7 @@ impl EnhancedFailure {
             code,
             message: message.into(),
             retry_after: None,
+            dpop_scheme: false,
         }
     }
 
@@ -245,7 +269,12 @@ impl IntoResponse for EnhancedFailure {
         let mut response = (self.status, Json(body)).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        if let Some(challenge) = self.code.www_authenticate() {
+        let challenge = if self.dpop_scheme {
+            dcr_proto::errors::dpop_challenge(self.code)
+        } else {
+            self.code.www_authenticate()
+        };
+        if let Some(challenge) = challenge {
             headers.insert(
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static(challenge),

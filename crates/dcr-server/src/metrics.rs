@@ -94,6 +94,11 @@ fn describe() {
         "Access-token requests, by outcome (issued or the OAuth error code)"
     );
     describe_counter!(
+        "dcr_bound_credentials_total",
+        "Registrations and tokens (kind), by whether they are bound to the install's key \
+         and the application's bound_credentials policy for the platform"
+    );
+    describe_counter!(
         "dcr_throttled_requests_total",
         "Requests refused with 429 by the rate limiter, by endpoint"
     );
@@ -243,6 +248,25 @@ pub fn revocations(kind: &'static str, n: u64) {
 }
 
 /// A statement's registrations spiked (counted once per statement per day).
+/// A registration or a token, by whether it is bound to the install's key and what the
+/// application asks of that platform (`report` makes the unbound ones worth a look).
+pub fn binding(kind: &'static str, bound: bool, policy: dcr_core::binding::Mode) {
+    metrics::counter!(
+        "dcr_bound_credentials_total",
+        "kind" => kind,
+        "bound" => if bound { "true" } else { "false" },
+        "policy" => policy.as_str(),
+    )
+    .increment(1);
+}
+
+pub fn registration_binding(bound: bool, policy: dcr_core::binding::Mode) {
+    binding("registration", bound, policy);
+    if !bound && policy == dcr_core::binding::Mode::Report {
+        tracing::info!("unbound registration on a platform whose policy reports them");
+    }
+}
+
 pub fn registration_spike() {
     metrics::counter!("dcr_registration_spikes_total").increment(1);
 }

@@ -323,6 +323,12 @@ async fn open(config: &Config, issuer: &str) -> anyhow::Result<(Arc<Dcr>, Option
                 .clone()
                 .unwrap_or_else(|| issuer.to_owned()),
             revoked_tokens_in_memory: config.limits.revoked_tokens_in_memory,
+            dpop: dcr_core::service::binding::DpopSettings {
+                max_age_seconds: config.dpop.max_age_seconds.clamp(1, 3600),
+                max_future_seconds: config.dpop.max_future_seconds.clamp(0, 300),
+                require_nonce: config.dpop.require_nonce,
+                replay_capacity: config.dpop.replay_capacity.max(1),
+            },
         },
     )
     .await

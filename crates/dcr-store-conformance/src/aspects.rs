@@ -49,6 +49,16 @@ fn application(p: &str, channels: &[&str]) -> Application {
             max_registrations_per_hour_per_statement: Some(100),
             max_registrations_per_hour: None,
             expire_inactive_after_days: Some(90),
+            bound_credentials: dcr_core::binding::PlatformModes::from_json(
+                &serde_json::json!({"default": "report", "ios": "require"}),
+            )
+            .unwrap(),
+        },
+        settings: ApplicationSettings {
+            attesters: vec![dcr_core::binding::AttesterConfig {
+                issuer: Some("https://attester.acme.example".into()),
+                keys: vec![r#"{"crv":"Ed25519","kty":"OKP","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#.into()],
+            }],
         },
         status: Status::Active,
         created_at: 2,
@@ -95,6 +105,9 @@ fn client(s: &StatementRecord) -> ClientRecord {
         os_name: Some("iOS".into()),
         model: Some("iPhone".into()),
         tokens_issued: 0,
+        auth_method: dcr_core::binding::AuthMethod::ClientSecret,
+        key: None,
+        dpop_seen_at: None,
     }
 }
 
@@ -739,6 +752,7 @@ async fn management_plane(store: &dyn Store, registered: &ClientRecord) {
         client: registered.id,
         tokens,
         last_used_at,
+        dpop_at: None,
     };
     store
         .add_tokens_issued(&[tokens(3)], &[used(3, 500)])

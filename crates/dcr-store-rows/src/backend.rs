@@ -205,6 +205,8 @@ pub trait Backend: Send + Sync + 'static {
     /// How a bulk revocation names `clients` to walk it in `seq` order (SQLite is
     /// told the index; PostgreSQL plans it well on its own).
     const CLIENTS_IN_SEQ_ORDER: &'static str;
+    /// Whether several nodes share this database.
+    const SHARED_BY_NODES: bool;
 
     fn fetch_all(&self, query: Query) -> impl Future<Output = StoreResult<Vec<Self::Row>>> + Send;
     fn fetch_optional(

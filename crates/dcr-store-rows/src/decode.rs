@@ -2,13 +2,15 @@
 //! functions over [`RowAccess`], the few column types the schema uses. A value that
 //! does not parse is `StoreError::Corrupt`: the stores only ever write valid ones.
 
+use dcr_core::binding::{AttesterConfig, AuthMethod, ClientKey, PlatformModes};
 use dcr_core::ids::{
     ApiKeyId, ApplicationId, ChannelId, ClientId, ProgrammerId, StatementId, UserId,
 };
 use dcr_core::model::{
-    ApiKeyRecord, AppLevel, Application, ApplicationPolicy, AudienceOwnership, AudienceRecord,
-    AuditEvent, Channel, ClientRecord, KeyState, Programmer, RevocationEntry, RevocationKind,
-    RevokedVia, Role, SessionRecord, SigningKeyRecord, StatementRecord, Status, UserRecord,
+    ApiKeyRecord, AppLevel, Application, ApplicationPolicy, ApplicationSettings, AudienceOwnership,
+    AudienceRecord, AuditEvent, Channel, ClientRecord, KeyState, Programmer, RevocationEntry,
+    RevocationKind, RevokedVia, Role, SessionRecord, SigningKeyRecord, StatementRecord, Status,
+    UserRecord,
 };
 use dcr_core::store::{StoreError, StoreResult};
 
@@ -184,12 +186,62 @@ pub fn application_from_row(row: &impl RowAccess, prefix: &str) -> StoreResult<A
             )?,
             max_registrations_per_hour: limit(row, &col("max_registrations_per_hour"))?,
             expire_inactive_after_days: limit(row, &col("expire_inactive_after_days"))?,
+            bound_credentials: modes(row, &col("bound_credentials"))?,
+        },
+        settings: ApplicationSettings {
+            attesters: attesters(row, &col("client_attesters"))?,
         },
         status: status_of(row, &col("status"))?,
         created_at: get(row, &col("created_at"))?,
         revoked_at: get(row, &col("revoked_at"))?,
         revoked_by: get(row, &col("revoked_by"))?,
     })
+}
+
+/// A [`PlatformModes`] as stored (`{"default": "off", "ios": "require"}`).
+fn modes(row: &impl RowAccess, column: &str) -> StoreResult<PlatformModes> {
+    let text: String = get(row, column)?;
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|_| corrupt(column))?;
+    PlatformModes::from_json(&value).map_err(|_| corrupt(column))
+}
+
+/// The attesters as stored: `[{"issuer": "..." | null, "keys": [JWK, ...]}]`.
+fn attesters(row: &impl RowAccess, column: &str) -> StoreResult<Vec<AttesterConfig>> {
+    let text: String = get(row, column)?;
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|_| corrupt(column))?;
+    let items = value.as_array().ok_or_else(|| corrupt(column))?;
+    items
+        .iter()
+        .map(|a| {
+            let keys = a
+                .get("keys")
+                .and_then(serde_json::Value::as_array)
+                .ok_or_else(|| corrupt(column))?;
+            Ok(AttesterConfig {
+                issuer: a
+                    .get("issuer")
+                    .and_then(serde_json::Value::as_str)
+                    .map(str::to_owned),
+                keys: keys.iter().map(ToString::to_string).collect(),
+            })
+        })
+        .collect()
+}
+
+/// Attesters as the store keeps them (see [`attesters`]).
+pub fn attesters_json(items: &[AttesterConfig]) -> String {
+    let list: Vec<serde_json::Value> = items
+        .iter()
+        .map(|a| {
+            let keys: Vec<serde_json::Value> = a
+                .keys
+                .iter()
+                .filter_map(|k| serde_json::from_str(k).ok())
+                .collect();
+            serde_json::json!({"issuer": a.issuer, "keys": keys})
+        })
+        .collect();
+    serde_json::Value::Array(list).to_string()
 }
 
 pub fn statement_from_row(row: &impl RowAccess) -> StoreResult<StatementRecord> {
@@ -236,6 +288,17 @@ pub fn client_from_row(row: &impl RowAccess) -> StoreResult<ClientRecord> {
         model: get(row, "model")?,
         tokens_issued: u64::try_from(get::<i64>(row, "tokens_issued")?)
             .map_err(|_| corrupt("tokens_issued"))?,
+        auth_method: AuthMethod::parse(&get::<String>(row, "auth_method")?)
+            .ok_or_else(|| corrupt("auth_method"))?,
+        key: match (
+            get::<Option<String>>(row, "jwk")?,
+            get::<Option<String>>(row, "jkt")?,
+        ) {
+            (Some(jwk), Some(jkt)) => Some(ClientKey { jwk, jkt }),
+            (None, None) => None,
+            _ => return Err(corrupt("jwk")),
+        },
+        dpop_seen_at: get(row, "dpop_seen_at")?,
     })
 }
 

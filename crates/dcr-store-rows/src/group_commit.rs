@@ -224,6 +224,9 @@ mod tests {
             os_name: None,
             model: None,
             tokens_issued: 0,
+            auth_method: Default::default(),
+            key: None,
+            dpop_seen_at: None,
         }
     }
 

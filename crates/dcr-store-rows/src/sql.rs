@@ -16,20 +16,22 @@ use const_format::concatcp;
 
 pub const APP_COLUMNS: &str = "seq, id, programmer_id, name, version, level, channels, platforms, \
      scopes, domains, custom_scheme, audiences, max_registrations_per_hour_per_statement, \
-     max_registrations_per_hour, expire_inactive_after_days, status, created_at, revoked_at, \
-     revoked_by";
+     max_registrations_per_hour, expire_inactive_after_days, bound_credentials, client_attesters, \
+     status, created_at, revoked_at, revoked_by";
 pub const STATEMENT_COLUMNS: &str = "seq, jti, application_id, programmer_id, kid, issued_at, \
      status, revoked_at, revoked_by, retired_at, retired_by, successor";
 pub const API_KEY_COLUMNS: &str =
     "seq, id, key_hash, role, programmer_id, channel_id, name, created_at, revoked_at";
 pub const CLIENT_COLUMNS: &str = "seq, id, application_id, programmer_id, statement_jti, secret_hash, \
      redirect_uris, device_info, platform, user_agent, source_ip, status, created_at, last_used_at, \
-     revoked_at, revoked_via, revoked_by, registration_token_hash, os_name, model, tokens_issued";
+     revoked_at, revoked_via, revoked_by, registration_token_hash, os_name, model, tokens_issued, \
+     auth_method, jwk, jkt, dpop_seen_at";
 /// A client with its statement's and application's standing; `WHERE` follows.
 pub const STANDING_SELECT: &str = "SELECT c.seq, c.id, c.application_id, c.programmer_id, \
      c.statement_jti, c.secret_hash, c.redirect_uris, c.device_info, c.platform, c.user_agent, \
      c.source_ip, c.status, c.created_at, c.last_used_at, c.revoked_at, c.revoked_via, \
      c.revoked_by, c.registration_token_hash, c.os_name, c.model, c.tokens_issued, \
+     c.auth_method, c.jwk, c.jkt, c.dpop_seen_at, \
      s.status AS statement_status, s.revoked_at AS statement_revoked_at, \
      a.seq AS app_seq, a.id AS app_id, a.programmer_id AS app_programmer_id, \
      a.name AS app_name, a.version AS app_version, a.level AS app_level, \
@@ -39,6 +41,7 @@ pub const STANDING_SELECT: &str = "SELECT c.seq, c.id, c.application_id, c.progr
      a.max_registrations_per_hour_per_statement AS app_max_registrations_per_hour_per_statement, \
      a.max_registrations_per_hour AS app_max_registrations_per_hour, \
      a.expire_inactive_after_days AS app_expire_inactive_after_days, \
+     a.bound_credentials AS app_bound_credentials, a.client_attesters AS app_client_attesters, \
      a.status AS app_status, a.created_at AS app_created_at, \
      a.revoked_at AS app_revoked_at, a.revoked_by AS app_revoked_by \
      FROM clients c \
@@ -71,8 +74,8 @@ pub const INSERT_APPLICATION: &str = "\
     INSERT INTO applications (id, programmer_id, name, version, level, channels, \
     platforms, scopes, domains, custom_scheme, audiences, \
     max_registrations_per_hour_per_statement, max_registrations_per_hour, \
-    expire_inactive_after_days, status, created_at, revoked_at) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)";
+    expire_inactive_after_days, status, created_at, revoked_at, bound_credentials, client_attesters) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)";
 pub const LIST_APPLICATIONS: &str = concatcp!(
     "SELECT ",
     APP_COLUMNS,
@@ -135,7 +138,8 @@ pub const TOUCH_CLIENT: &str = "\
     UPDATE clients SET last_used_at = $1, last_seen_at = $1 WHERE id = $2";
 pub const SET_APPLICATION_POLICY: &str = "\
     UPDATE applications SET max_registrations_per_hour_per_statement = $1, \
-    max_registrations_per_hour = $2, expire_inactive_after_days = $3 WHERE id = $4";
+    max_registrations_per_hour = $2, expire_inactive_after_days = $3, bound_credentials = $4 \
+    WHERE id = $5";
 pub const INSERT_API_KEY: &str = "\
     INSERT INTO api_keys (id, key_hash, role, programmer_id, channel_id, name, \
     created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
@@ -303,3 +307,21 @@ pub const APPLICATIONS_NAMING_AUDIENCE: &str = "\
     SELECT id, programmer_id, audiences FROM applications \
     WHERE programmer_id <> $1 AND audiences LIKE $2 ORDER BY seq";
 pub const SET_APPLICATION_AUDIENCES: &str = "UPDATE applications SET audiences = $1 WHERE id = $2";
+
+// Proofs of possession used once, across nodes (`seen_jtis`).
+pub const FORGET_SEEN_JTIS: &str = "DELETE FROM seen_jtis WHERE expires_at < $1";
+pub const RECORD_SEEN_JTI: &str = "\
+    INSERT INTO seen_jtis (kind, jti, expires_at) VALUES ($1, $2, $3) \
+    ON CONFLICT (kind, jti) DO UPDATE SET expires_at = excluded.expires_at \
+    WHERE seen_jtis.expires_at < $4 RETURNING kind";
+pub const SET_APPLICATION_ATTESTERS: &str =
+    "UPDATE applications SET client_attesters = $1 WHERE id = $2";
+/// Standing clients of an application, on some platforms (`$2`, a JSON array; NULL for
+/// all), that never presented a DPoP proof since `$3`.
+pub const CLIENTS_WITHOUT_DPOP: &str = "\
+    SELECT platform, COUNT(*) AS n FROM clients WHERE application_id = $1 AND status = 'active' \
+    AND (dpop_seen_at IS NULL OR dpop_seen_at < $2) GROUP BY platform";
+/// Standing clients of an application by platform and whether they hold a key.
+pub const CLIENTS_BY_BINDING: &str = "\
+    SELECT platform, auth_method, COUNT(*) AS n FROM clients \
+    WHERE application_id = $1 AND status = 'active' GROUP BY platform, auth_method";

@@ -23,19 +23,25 @@ use crate::decode::RowAccess;
 /// prefer that filter's index and sort every batch (or, without the cursor, rescan
 /// the skipped rows each time: 10 minutes for 1 M of 10 M clients), so it is told
 /// which index to walk; PostgreSQL plans it well on its own.
+///
+/// Whether several nodes share the database: SQLite is one process's file; PostgreSQL
+/// is how a deployment runs several nodes.
 pub trait Dialect: Database {
     const BEGIN_WRITE: &'static str;
     const CLIENTS_IN_SEQ_ORDER: &'static str;
+    const SHARED_BY_NODES: bool;
 }
 
 impl Dialect for sqlx::Sqlite {
     const BEGIN_WRITE: &'static str = "BEGIN IMMEDIATE";
     const CLIENTS_IN_SEQ_ORDER: &'static str = "clients INDEXED BY clients_by_application";
+    const SHARED_BY_NODES: bool = false;
 }
 
 impl Dialect for sqlx::Postgres {
     const BEGIN_WRITE: &'static str = "BEGIN";
     const CLIENTS_IN_SEQ_ORDER: &'static str = "clients";
+    const SHARED_BY_NODES: bool = true;
 }
 
 /// How the group-commit writer reaches the database.
@@ -169,6 +175,7 @@ where
     type Connection = DB::Connection;
 
     const CLIENTS_IN_SEQ_ORDER: &'static str = DB::CLIENTS_IN_SEQ_ORDER;
+    const SHARED_BY_NODES: bool = DB::SHARED_BY_NODES;
 
     async fn fetch_all(&self, query: Query) -> StoreResult<Vec<DB::Row>> {
         bound(query)

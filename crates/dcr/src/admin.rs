@@ -7,8 +7,8 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 use dcr_client::admin::{AdminClient, AuditQuery, Finished, PageQuery};
 use dcr_proto::admin::{
-    ApplicationPolicy, AssignAudience, ClientFilter, CreateApplication, CreateChannel,
-    CreateProgrammer, CreateUser, Instant,
+    AssignAudience, Attesters, ClientFilter, CreateApplication, CreateChannel, CreateProgrammer,
+    CreateUser, Instant, PolicyUpdate,
 };
 use dcr_proto::resource::CreateApiKey;
 use serde_json::Value;
@@ -250,7 +250,7 @@ pub enum ApplicationsCommand {
         /// The application's id.
         id: String,
     },
-    /// Set the lifecycle policy; a limit not given is removed.
+    /// Change the policy: what is not given is kept.
     Policy {
         /// The application's id.
         id: String,
@@ -263,6 +263,25 @@ pub enum ApplicationsCommand {
         /// Expire clients without a token for this many days.
         #[arg(long)]
         expire_inactive_after_days: Option<u32>,
+        /// Remove a limit (repeatable): max_registrations_per_hour_per_statement,
+        /// max_registrations_per_hour or expire_inactive_after_days.
+        #[arg(long = "no-limit", value_name = "LIMIT")]
+        no_limit: Vec<String>,
+        /// Bound credentials for a platform (or `default`): `PLATFORM=off|report|require`,
+        /// or `PLATFORM=inherit` to drop a platform back to the default (repeatable).
+        #[arg(long = "bound-credentials", value_name = "PLATFORM=MODE")]
+        bound_credentials: Vec<String>,
+        /// Show what the change would do (clients it would cut off) and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Replace the client attesters whose attestations the installs may present.
+    Attesters {
+        /// The application's id.
+        id: String,
+        /// A JSON file: `{"attesters": [{"issuer": "...", "jwks": {"keys": [...]}}]}`
+        /// (an empty list removes them all).
+        file: std::path::PathBuf,
     },
     /// Registrations and tokens per day (and, with --json, the breakdowns and spikes).
     Activity {
@@ -520,7 +539,54 @@ const POLICY: &[&str] = &[
     "max_registrations_per_hour_per_statement",
     "max_registrations_per_hour",
     "expire_inactive_after_days",
+    "bound_credentials",
 ];
+
+/// The limits `dcr admin applications policy` sets, in its flags' order.
+const LIMITS: [&str; 3] = [
+    "max_registrations_per_hour_per_statement",
+    "max_registrations_per_hour",
+    "expire_inactive_after_days",
+];
+
+/// A `PolicyUpdate` from the `policy` command's flags: limits given are set, limits
+/// named by `--no-limit` removed, `PLATFORM=MODE` pairs merged (`inherit` drops one).
+fn policy_update(
+    limits: [Option<u32>; 3],
+    no_limit: &[String],
+    bound_credentials: &[String],
+) -> anyhow::Result<PolicyUpdate> {
+    let mut fields: [Option<Option<u32>>; 3] = limits.map(|l| l.map(Some));
+    for name in no_limit {
+        let i = LIMITS
+            .iter()
+            .position(|l| l == name)
+            .with_context(|| format!("--no-limit {name}: expected one of {}", LIMITS.join(", ")))?;
+        anyhow::ensure!(fields[i].is_none(), "{name} is both set and removed");
+        fields[i] = Some(None);
+    }
+    let mut modes = std::collections::BTreeMap::new();
+    for pair in bound_credentials {
+        let (platform, mode) = pair
+            .split_once('=')
+            .with_context(|| format!("--bound-credentials {pair}: expected PLATFORM=MODE"))?;
+        let mode = match mode {
+            "inherit" => None,
+            "off" | "report" | "require" => Some(mode.to_owned()),
+            other => anyhow::bail!(
+                "bound credentials mode {other}: expected off, report, require or inherit"
+            ),
+        };
+        modes.insert(platform.to_owned(), mode);
+    }
+    let [per_statement, per_application, expire] = fields;
+    Ok(PolicyUpdate {
+        max_registrations_per_hour_per_statement: per_statement,
+        max_registrations_per_hour: per_application,
+        expire_inactive_after_days: expire,
+        bound_credentials: (!modes.is_empty()).then_some(modes),
+    })
+}
 const SIGNING_KEY: &[&str] = &["kid", "alg", "state", "created_at", "retired_at"];
 const AUDIENCE: &[&str] = &["audience", "programmer", "how", "claimants", "updated_at"];
 
@@ -665,16 +731,51 @@ async fn execute(admin: &AdminClient, command: RemoteCommand) -> anyhow::Result<
                 max_registrations_per_hour_per_statement,
                 max_registrations_per_hour,
                 expire_inactive_after_days,
+                no_limit,
+                bound_credentials,
+                dry_run,
             } => {
-                let policy = ApplicationPolicy {
-                    max_registrations_per_hour_per_statement,
-                    max_registrations_per_hour,
-                    expire_inactive_after_days,
-                };
+                let change = policy_update(
+                    [
+                        max_registrations_per_hour_per_statement,
+                        max_registrations_per_hour,
+                        expire_inactive_after_days,
+                    ],
+                    &no_limit,
+                    &bound_credentials,
+                )?;
+                if dry_run {
+                    let impact = admin.preview_policy(&id, &change).await?;
+                    let mut value = serde_json::to_value(&impact)?;
+                    // One table row per platform the change would cut clients off on.
+                    value["cut_off"] = impact
+                        .clients_without_dpop
+                        .iter()
+                        .map(
+                            |(platform, n)| serde_json::json!({"platform": platform, "clients": n}),
+                        )
+                        .collect();
+                    return Ok(Output::Table {
+                        value,
+                        columns: &["platform", "clients"],
+                        rows: "cut_off",
+                    });
+                }
                 Ok(Output::Table {
-                    value: serde_json::to_value(admin.set_policy(&id, &policy).await?)?,
+                    value: serde_json::to_value(admin.set_policy(&id, &change).await?)?,
                     columns: POLICY,
                     rows: "policy",
+                })
+            }
+            ApplicationsCommand::Attesters { id, file } => {
+                let text = std::fs::read_to_string(&file)
+                    .with_context(|| format!("reading {}", file.display()))?;
+                let attesters: Attesters = serde_json::from_str(&text)
+                    .with_context(|| format!("{}: not an attesters document", file.display()))?;
+                Ok(Output::Table {
+                    value: serde_json::to_value(admin.set_attesters(&id, &attesters).await?)?,
+                    columns: &["issuer"],
+                    rows: "attesters",
                 })
             }
             ApplicationsCommand::Activity { id, days } => Ok(Output::Table {

@@ -451,6 +451,7 @@ impl Dcr {
             custom_scheme: format!("dcr.{short_id}://"),
             audiences: req.audiences,
             policy: Default::default(),
+            settings: Default::default(),
             status: Status::Active,
             created_at: unix_now(),
             revoked_at: None,

@@ -144,11 +144,10 @@ impl Dcr {
     /// already expired is a success that changes nothing (RFC 7009 2.2).
     pub async fn revoke_own_token(
         &self,
-        client_id: &str,
-        client_secret: &str,
+        credentials: &super::ClientCredentials<'_>,
         token: &str,
     ) -> Result<(), TokenError> {
-        let standing = self.authenticated_client(client_id, client_secret).await?;
+        let standing = self.authenticate(credentials).await?;
         let Ok(claims) = verify_token(self.keys().verifier(), token, unix_now()) else {
             return Ok(());
         };

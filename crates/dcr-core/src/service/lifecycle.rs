@@ -157,15 +157,21 @@ impl Dcr {
         event
     }
 
-    /// Sets an application's policy (each limit optional; `None` is no limit).
+    /// Changes an application's policy: what `change` names, merged into what it has
+    /// (a limit `None` is no limit). Answers the application as it is (or, with
+    /// `dry_run`, would be) and what it costs: the live clients, by platform, that
+    /// have not presented a DPoP proof in the last 30 days and would now be refused
+    /// tokens because their platform starts requiring bound credentials.
     pub async fn set_policy(
         &self,
         who: &Principal,
         app_id: &ApplicationId,
-        policy: ApplicationPolicy,
-    ) -> Result<Application, AdminError> {
+        change: PolicyChange,
+        dry_run: bool,
+    ) -> Result<(Application, PolicyImpact), AdminError> {
         let app = self.get_application(who, app_id).await?;
         self.ensure_may_manage(who, &app)?;
+        let policy = change.apply(&app.policy);
         for (field, value, max) in [
             (
                 "max_registrations_per_hour_per_statement",
@@ -189,6 +195,23 @@ impl Dcr {
                 )));
             }
         }
+        let catalog = &self.settings.catalog.platforms;
+        if let Some(unknown) = policy
+            .bound_credentials
+            .platforms
+            .keys()
+            .find(|p| !catalog.contains(p))
+        {
+            let shown: String = unknown.chars().take(64).collect();
+            return Err(invalid(format!(
+                "bound_credentials: {shown:?} is not a platform; choose from: default, {}",
+                catalog.join(", ")
+            )));
+        }
+        let impact = self.policy_impact(&app, &policy).await?;
+        if dry_run {
+            return Ok((Application { policy, ..app }, impact));
+        }
         let audit = audit_event(
             who,
             AuditAction::ApplicationPolicySet,
@@ -202,7 +225,72 @@ impl Dcr {
             .await?
             .ok_or(AdminError::NotFound)?;
         self.forget_standings();
+        Ok((updated, impact))
+    }
+
+    /// Replaces the client attesters `app_id` trusts (attestation-based client
+    /// authentication): each with its `iss` (or none) and at least one public P-256 or
+    /// Ed25519 key.
+    pub async fn set_attesters(
+        &self,
+        who: &Principal,
+        app_id: &ApplicationId,
+        attesters: Vec<crate::binding::AttesterConfig>,
+    ) -> Result<Application, AdminError> {
+        let app = self.get_application(who, app_id).await?;
+        self.ensure_may_manage(who, &app)?;
+        if attesters.len() > 16 {
+            return Err(invalid("attesters: at most 16"));
+        }
+        for (i, attester) in attesters.iter().enumerate() {
+            if attester.keys.is_empty() || attester.keys.len() > 16 {
+                return Err(invalid(format!("attesters[{i}].keys: 1 to 16 public keys")));
+            }
+            for key in &attester.keys {
+                let jwk: serde_json::Value = serde_json::from_str(key)
+                    .map_err(|_| invalid(format!("attesters[{i}].keys: not JSON")))?;
+                crate::pop::InstallKey::from_jwk(&jwk)
+                    .map_err(|e| invalid(format!("attesters[{i}].keys: {e}")))?;
+            }
+        }
+        let audit = audit_event(
+            who,
+            AuditAction::ApplicationPolicySet,
+            "application",
+            &app.id.to_string(),
+            Some(&app.programmer_id),
+        );
+        let updated = self
+            .store
+            .set_application_attesters(&app.id, &attesters, &audit)
+            .await?
+            .ok_or(AdminError::NotFound)?;
+        self.forget_standings();
         Ok(updated)
+    }
+
+    /// Live clients that a change to `policy` would cut off: on each platform that
+    /// newly requires bound credentials, those without a DPoP proof in 30 days.
+    async fn policy_impact(
+        &self,
+        app: &Application,
+        policy: &ApplicationPolicy,
+    ) -> Result<PolicyImpact, AdminError> {
+        use crate::binding::Mode;
+        let before = &app.policy.bound_credentials;
+        let after = &policy.bound_credentials;
+        let since = self.clock.now() - 30 * 86_400;
+        let mut clients_without_dpop = std::collections::BTreeMap::new();
+        for (platform, n) in self.store.clients_without_dpop(&app.id, since).await? {
+            if after.for_platform(&platform) == Mode::Require
+                && before.for_platform(&platform) != Mode::Require
+            {
+                clients_without_dpop.insert(platform, n);
+            }
+        }
+        Ok(PolicyImpact {
+            clients_without_dpop,
+        })
     }
 
     /// Channel admins read their applications but change only channel-level ones of
@@ -558,4 +646,62 @@ mod tests {
         assert!(!is_spike(400, 100.0));
         assert!(is_spike(501, 100.0));
     }
+}
+
+/// A change to an application's policy: what it names is set, the rest kept.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PolicyChange {
+    /// `Some(None)` removes the limit.
+    pub max_registrations_per_hour_per_statement: Option<Option<u32>>,
+    pub max_registrations_per_hour: Option<Option<u32>>,
+    pub expire_inactive_after_days: Option<Option<u32>>,
+    /// Per platform (or `default`): `Some(mode)` sets it, `None` drops a platform back
+    /// to the default.
+    pub bound_credentials: std::collections::BTreeMap<String, Option<crate::binding::Mode>>,
+}
+
+impl PolicyChange {
+    /// The policy `old` becomes.
+    pub fn apply(&self, old: &ApplicationPolicy) -> ApplicationPolicy {
+        let mut policy = old.clone();
+        let set = |field: &mut Option<u32>, change: Option<Option<u32>>| {
+            if let Some(value) = change {
+                *field = value;
+            }
+        };
+        set(
+            &mut policy.max_registrations_per_hour_per_statement,
+            self.max_registrations_per_hour_per_statement,
+        );
+        set(
+            &mut policy.max_registrations_per_hour,
+            self.max_registrations_per_hour,
+        );
+        set(
+            &mut policy.expire_inactive_after_days,
+            self.expire_inactive_after_days,
+        );
+        for (platform, mode) in &self.bound_credentials {
+            match (platform.as_str(), mode) {
+                ("default", Some(mode)) => policy.bound_credentials.default = *mode,
+                ("default", None) => policy.bound_credentials.default = Default::default(),
+                (_, Some(mode)) => {
+                    policy
+                        .bound_credentials
+                        .platforms
+                        .insert(platform.clone(), *mode);
+                }
+                (_, None) => {
+                    policy.bound_credentials.platforms.remove(platform);
+                }
+            }
+        }
+        policy
+    }
+}
+
+/// What a policy change costs (see [`Dcr::set_policy`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PolicyImpact {
+    pub clients_without_dpop: std::collections::BTreeMap<String, u64>,
 }

@@ -3,6 +3,7 @@
 mod access;
 mod admin;
 mod audiences;
+pub mod binding;
 mod client_management;
 mod console;
 mod feed;
@@ -16,17 +17,18 @@ mod users;
 use crate::model::AuditAction;
 use std::sync::{Arc, RwLock};
 
-pub use access::{VerifiedAccess, VerifiedToken};
+pub use access::{Presented, VerifiedAccess, VerifiedToken};
 pub use admin::{MIN_BOOTSTRAP_KEY_CHARS, NewApplication, Revocable};
 pub use client_management::RegistrationAccessError;
 pub use console::{ApplicationSummary, StatementSummary, Totals};
 pub use feed::{FEED_PAGE, RevocationFeed};
 pub use lifecycle::{
-    Activity, LIFECYCLE_BATCH, MAX_ACTIVITY_DAYS, RotatedStatement, StatementActivity,
+    Activity, LIFECYCLE_BATCH, MAX_ACTIVITY_DAYS, PolicyChange, PolicyImpact, RotatedStatement,
+    StatementActivity,
 };
 pub use principal::{Actor, Principal};
-pub use register::{Registered, RegistrationRequest};
-pub use token::{IssuedToken, TokenRequest};
+pub use register::{AttestationHeaders, Registered, RegistrationRequest};
+pub use token::{ClientCredentials, IssuedToken, TokenRequest};
 pub use users::{
     ApplicationOverview, AuditQuery, DashboardSession, NewUser, SESSION_TTL_SECONDS, UserAccess,
 };
@@ -68,6 +70,9 @@ pub struct DcrSettings {
     /// Access tokens revoked one by one (RFC 7009) kept in memory; past that the
     /// store answers for tokens issued before the newest one not kept.
     pub revoked_tokens_in_memory: usize,
+    /// How DPoP proofs are judged (and client assertions and attestation PoPs kept
+    /// for single use).
+    pub dpop: binding::DpopSettings,
 }
 
 /// Why the domain could not start.
@@ -105,6 +110,8 @@ pub struct Dcr {
     >,
     /// Access tokens revoked one by one (RFC 7009).
     revoked_tokens: client_management::RevokedTokens,
+    /// `jti`s of proofs of possession, each accepted once (`binding.rs`).
+    seen_jtis: binding::SeenJtis,
     /// Tokens issued since the last flush to the store: a counter write per token
     /// would cost the hot path a transaction.
     tokens_issued: std::sync::Mutex<TokenTally>,
@@ -125,7 +132,16 @@ struct TokenTally {
     per_day: std::collections::HashMap<TokenKey, u64>,
     /// Tokens and the latest issue time per client: flushed as its use, so the token
     /// path writes nothing of its own.
-    per_client: std::collections::HashMap<crate::ids::ClientId, (u64, i64)>,
+    per_client: std::collections::HashMap<crate::ids::ClientId, ClientTally>,
+}
+
+/// One client's use since the last flush.
+#[derive(Debug, Clone, Copy)]
+struct ClientTally {
+    tokens: u64,
+    last_at: i64,
+    /// Latest token it got with a DPoP proof.
+    dpop_at: Option<i64>,
 }
 
 impl TokenTally {
@@ -133,10 +149,15 @@ impl TokenTally {
         *self.per_day.entry(key).or_insert(0) += tokens;
     }
 
-    fn add_client_use(&mut self, client: crate::ids::ClientId, tokens: u64, at: i64) {
-        let used = self.per_client.entry(client).or_insert((0, at));
-        used.0 += tokens;
-        used.1 = used.1.max(at);
+    fn add_client_use(&mut self, client: crate::ids::ClientId, use_: ClientTally) {
+        let used = self.per_client.entry(client).or_insert(ClientTally {
+            tokens: 0,
+            last_at: use_.last_at,
+            dpop_at: None,
+        });
+        used.tokens += use_.tokens;
+        used.last_at = used.last_at.max(use_.last_at);
+        used.dpop_at = used.dpop_at.max(use_.dpop_at);
     }
 }
 
@@ -156,6 +177,7 @@ impl Dcr {
         let keys = load_key_ring(store.as_ref(), kek, &settings).await?;
         let revoked_tokens =
             client_management::RevokedTokens::new(settings.revoked_tokens_in_memory);
+        let seen_jtis = binding::SeenJtis::new(settings.dpop.replay_capacity);
         Ok(Self {
             store,
             keys: RwLock::new(keys),
@@ -171,6 +193,7 @@ impl Dcr {
             api_keys: standing::TtlCache::new(standing::APPROVAL_TTL),
             known_channels: Default::default(),
             revoked_tokens,
+            seen_jtis,
             tokens_issued: Default::default(),
             flushing: tokio::sync::Mutex::new(()),
             clock: Default::default(),
@@ -215,12 +238,20 @@ impl Dcr {
         app: crate::ids::ApplicationId,
         statement: crate::ids::StatementId,
         client: crate::ids::ClientId,
+        bound: bool,
     ) {
         let now = self.clock.now();
         let day = now.div_euclid(86_400);
         let mut tally = self.token_counts();
         tally.add_day((app, statement, day), 1);
-        tally.add_client_use(client, 1, now);
+        tally.add_client_use(
+            client,
+            ClientTally {
+                tokens: 1,
+                last_at: now,
+                dpop_at: bound.then_some(now),
+            },
+        );
     }
 
     /// Adds the tokens counted since the last flush to the store (run on a timer and
@@ -254,10 +285,11 @@ impl Dcr {
         let mut per_client: Vec<crate::store::ClientUse> = taken
             .per_client
             .iter()
-            .map(|(id, (tokens, at))| crate::store::ClientUse {
+            .map(|(id, used)| crate::store::ClientUse {
                 client: *id,
-                tokens: *tokens,
-                last_used_at: *at,
+                tokens: used.tokens,
+                last_used_at: used.last_at,
+                dpop_at: used.dpop_at,
             })
             .collect();
         per_client.sort_unstable_by_key(|u| u.client);
@@ -277,7 +309,14 @@ impl Dcr {
                     tally.add_day((c.application, c.statement, c.day), c.tokens);
                 }
                 for u in rest {
-                    tally.add_client_use(u.client, u.tokens, u.last_used_at);
+                    tally.add_client_use(
+                        u.client,
+                        ClientTally {
+                            tokens: u.tokens,
+                            last_at: u.last_used_at,
+                            dpop_at: u.dpop_at,
+                        },
+                    );
                 }
                 return Err(e);
             }
@@ -319,9 +358,10 @@ impl Dcr {
 
     /// Adds a client's use counted here and not yet flushed to its record.
     pub(crate) fn add_unflushed_use(&self, client: &mut crate::model::ClientRecord) {
-        if let Some((tokens, at)) = self.token_counts().per_client.get(&client.id).copied() {
-            client.tokens_issued += tokens;
-            client.last_used_at = client.last_used_at.max(Some(at));
+        if let Some(used) = self.token_counts().per_client.get(&client.id).copied() {
+            client.tokens_issued += used.tokens;
+            client.last_used_at = client.last_used_at.max(Some(used.last_at));
+            client.dpop_seen_at = client.dpop_seen_at.max(used.dpop_at);
         }
     }
 

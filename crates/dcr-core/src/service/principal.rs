@@ -144,6 +144,7 @@ mod tests {
             custom_scheme: "com.acme.app".into(),
             audiences: vec![],
             policy: ApplicationPolicy::default(),
+            settings: Default::default(),
             status: Status::Active,
             created_at: 0,
             revoked_at: None,

@@ -16,19 +16,37 @@ use crate::time::unix_now;
 pub struct RegistrationRequest {
     pub software_statement: String,
     pub redirect_uris: Vec<String>,
-    /// `client_secret_basic` or `client_secret_post` when the client asked for one.
+    /// `client_secret_basic`, `client_secret_post`, `private_key_jwt` or
+    /// `attest_jwt_client_auth`, when the client named one.
     pub token_endpoint_auth_method: Option<String>,
+    /// RFC 7591 `jwks`: the install's public key (`{"keys": [one JWK]}`).
+    pub jwks: Option<serde_json::Value>,
+    /// `OAuth-Client-Attestation` and `OAuth-Client-Attestation-PoP`, when sent.
+    pub attestation: Option<AttestationHeaders>,
     pub device: DeviceInfo,
     pub user_agent: Option<String>,
     /// The device's address as the HTTP layer resolved it, for the audit log.
     pub source_ip: Option<String>,
 }
 
+/// The two headers of attestation-based client authentication.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttestationHeaders {
+    pub attestation: String,
+    pub pop: String,
+}
+
 /// A new client. `client_secret` exists only here: it is stored as a keyed hash.
 #[derive(Debug, Clone)]
 pub struct Registered {
     pub client_id: ClientId,
-    pub client_secret: String,
+    /// `None` for a client that authenticates with its key.
+    pub client_secret: Option<String>,
+    /// The install key it registered, as a JWKS (key-bound clients).
+    pub jwks: Option<serde_json::Value>,
+    /// Whether the client holds a key, and what the application asks of this platform.
+    pub key_bound: bool,
+    pub bound_credentials: crate::binding::Mode,
     /// RFC 7592: lets the client read and delete its own registration. Like the
     /// secret, it exists only here and is stored as a keyed hash.
     pub registration_access_token: String,
@@ -53,7 +71,7 @@ impl Dcr {
         client: &ClientRecord,
         app: &crate::model::Application,
     ) -> Result<(), RegisterError> {
-        let policy = app.policy;
+        let policy = &app.policy;
         if policy.max_registrations_per_hour_per_statement.is_none()
             && policy.max_registrations_per_hour.is_none()
         {
@@ -172,9 +190,25 @@ impl Dcr {
             }
         }
 
+        // 5. How it will authenticate: a secret, or a key it holds (registered, or
+        // vouched for by an attester), as the application asks of this platform.
+        let (auth_method, key) = self.registration_credential(&req, app).await?;
+        let bound_credentials = app.policy.bound_credentials.for_platform(&platform);
+        if bound_credentials == crate::binding::Mode::Require && key.is_none() {
+            return Err(RegisterError::InvalidClientMetadata(format!(
+                "this application requires a key bound to the install on {platform}: \
+                 register with jwks (one public P-256 or Ed25519 key) and \
+                 token_endpoint_auth_method private_key_jwt"
+            )));
+        }
+
         let registered_at = self.clock.now();
-        let secret =
-            generate_client_secret().map_err(|e| RegisterError::Internal(e.to_string()))?;
+        let secret = match key {
+            Some(_) => None,
+            None => {
+                Some(generate_client_secret().map_err(|e| RegisterError::Internal(e.to_string()))?)
+            }
+        };
         let registration_access_token =
             generate_registration_token().map_err(|e| RegisterError::Internal(e.to_string()))?;
         let client = ClientRecord {
@@ -182,7 +216,11 @@ impl Dcr {
             application_id: app.id,
             programmer_id: app.programmer_id.clone(),
             statement_jti: jti,
-            secret_hash: self.hasher.hash(&secret).to_vec(),
+            // A key-bound client has no secret: nothing hashes to an empty value.
+            secret_hash: secret
+                .as_deref()
+                .map(|s| self.hasher.hash(s).to_vec())
+                .unwrap_or_default(),
             redirect_uris: redirect_uris.clone(),
             device_info: req.device.to_json(),
             platform: platform.clone(),
@@ -198,16 +236,27 @@ impl Dcr {
             tokens_issued: 0,
             os_name: req.device.os_name().map(str::to_owned),
             model: req.device.model().map(str::to_owned),
+            auth_method,
+            key: key.as_ref().map(crate::binding::ClientKey::of),
+            dpop_seen_at: None,
         };
         self.store_registration(&client, app).await?;
 
-        let auth_method = match req.token_endpoint_auth_method.as_deref() {
-            Some(m @ ("client_secret_basic" | "client_secret_post")) => m.to_owned(),
-            _ => "client_secret_post".to_owned(),
+        let auth_method = match (auth_method, req.token_endpoint_auth_method.as_deref()) {
+            (crate::binding::AuthMethod::ClientSecret, Some("client_secret_basic")) => {
+                "client_secret_basic".to_owned()
+            }
+            (crate::binding::AuthMethod::ClientSecret, _) => "client_secret_post".to_owned(),
+            (method, _) => method.as_str().to_owned(),
         };
         Ok(Registered {
             client_id: client.id,
             client_secret: secret,
+            jwks: key
+                .as_ref()
+                .map(|k| serde_json::json!({ "keys": [k.to_jwk()] })),
+            key_bound: key.is_some(),
+            bound_credentials,
             registration_access_token,
             issued_at: registered_at,
             redirect_uris,
@@ -220,4 +269,130 @@ impl Dcr {
             platform_mismatch,
         })
     }
+
+    /// How a new client will authenticate, from its request: an attestation vouching
+    /// for its key (`attest_jwt_client_auth`), a key of its own in `jwks`
+    /// (`private_key_jwt`), or a secret.
+    async fn registration_credential(
+        &self,
+        req: &RegistrationRequest,
+        app: &crate::model::Application,
+    ) -> Result<(crate::binding::AuthMethod, Option<crate::pop::InstallKey>), RegisterError> {
+        use crate::binding::AuthMethod;
+        let metadata = |m: &str| RegisterError::InvalidClientMetadata(m.to_owned());
+        let named = req.token_endpoint_auth_method.as_deref();
+        let registered = req.jwks.as_ref().map(single_key).transpose()?;
+        if let Some(headers) = &req.attestation {
+            if !matches!(named, None | Some(dcr_proto::pop::ATTEST_JWT_CLIENT_AUTH)) {
+                return Err(metadata(
+                    "with an attestation, token_endpoint_auth_method is attest_jwt_client_auth",
+                ));
+            }
+            let attested = self
+                .verify_attestation(headers, app, &app.id.to_string())
+                .await?;
+            if registered.as_ref().is_some_and(|k| *k != attested) {
+                return Err(metadata("jwks is not the key the attestation vouches for"));
+            }
+            return Ok((AuthMethod::AttestJwtClientAuth, Some(attested)));
+        }
+        match (registered, named) {
+            (Some(key), None | Some(dcr_proto::pop::PRIVATE_KEY_JWT)) => {
+                Ok((AuthMethod::PrivateKeyJwt, Some(key)))
+            }
+            (Some(_), Some(_)) => Err(metadata(
+                "a client registering jwks authenticates with private_key_jwt",
+            )),
+            (None, None | Some("client_secret_basic" | "client_secret_post")) => {
+                Ok((AuthMethod::ClientSecret, None))
+            }
+            (None, Some(dcr_proto::pop::PRIVATE_KEY_JWT)) => Err(metadata(
+                "private_key_jwt needs jwks with the install's public key",
+            )),
+            (None, Some(dcr_proto::pop::ATTEST_JWT_CLIENT_AUTH)) => Err(metadata(
+                "attest_jwt_client_auth needs the OAuth-Client-Attestation and \
+                 OAuth-Client-Attestation-PoP headers",
+            )),
+            (None, Some(_)) => Err(metadata(
+                "token_endpoint_auth_method must be client_secret_basic, client_secret_post, \
+                 private_key_jwt or attest_jwt_client_auth",
+            )),
+        }
+    }
+
+    /// An attestation of `app`'s attesters for an instance key, with its proof of
+    /// possession (used once). `subject` is what `sub` may be besides the
+    /// application's id: the client id at the token endpoints.
+    pub(crate) async fn verify_attestation(
+        &self,
+        headers: &AttestationHeaders,
+        app: &crate::model::Application,
+        subject: &str,
+    ) -> Result<crate::pop::InstallKey, RegisterError> {
+        let refused = |m: String| RegisterError::InvalidClientAttestation(m);
+        let attesters = app
+            .settings
+            .attesters
+            .iter()
+            .map(|a| crate::pop::Attester {
+                issuer: a.issuer.clone(),
+                keys: a
+                    .keys
+                    .iter()
+                    .filter_map(|k| serde_json::from_str(k).ok())
+                    .filter_map(|k| crate::pop::InstallKey::from_jwk(&k).ok())
+                    .collect(),
+            })
+            .collect::<Vec<_>>();
+        if attesters.is_empty() {
+            return Err(refused("this application trusts no client attester".into()));
+        }
+        let now = unix_now();
+        let freshness = self.settings.dpop.freshness();
+        let verified = crate::pop::verify_attestation(
+            &headers.attestation,
+            &headers.pop,
+            &attesters,
+            &self.settings.issuer,
+            now,
+            freshness,
+        )
+        .map_err(|e| refused(format!("the client attestation is refused: {e}")))?;
+        if verified.subject != subject && verified.subject != app.id.to_string() {
+            return Err(refused(
+                "the attestation's sub must be the client id or the application's software_id"
+                    .into(),
+            ));
+        }
+        let until = now + freshness.max_age + freshness.max_future;
+        self.first_use_of(
+            super::binding::ProofKind::AttestationPop,
+            &verified.pop_jti,
+            until,
+        )
+        .await
+        .map_err(|e| match e {
+            super::binding::ReplayError::Replayed => {
+                refused("the attestation's proof of possession was used already".into())
+            }
+            super::binding::ReplayError::Full => {
+                RegisterError::Unavailable(crate::store::StoreError::Unavailable(e.to_string()))
+            }
+            super::binding::ReplayError::Store(s) => RegisterError::from(s),
+        })?;
+        Ok(verified.key)
+    }
+}
+
+/// RFC 7591 `jwks` with exactly one public key an install may hold.
+fn single_key(jwks: &serde_json::Value) -> Result<crate::pop::InstallKey, RegisterError> {
+    let metadata = |m: String| RegisterError::InvalidClientMetadata(m);
+    let keys = jwks
+        .get("keys")
+        .and_then(serde_json::Value::as_array)
+        .ok_or_else(|| metadata("jwks must be {\"keys\": [one public JWK]}".into()))?;
+    let [key] = keys.as_slice() else {
+        return Err(metadata("jwks must hold exactly one key".into()));
+    };
+    crate::pop::InstallKey::from_jwk(key).map_err(|e| metadata(format!("jwks: {e}")))
 }

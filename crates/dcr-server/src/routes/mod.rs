@@ -137,7 +137,10 @@ impl Routes {
         let path = request.uri().path();
         if path == verify::PATH {
             crate::telemetry::note_fixed_route(verify::PATH);
-            return fast.verify.answer(request.headers()).await;
+            return fast
+                .verify
+                .answer(request.method(), request.headers())
+                .await;
         }
         if request.method() == Method::POST
             && request

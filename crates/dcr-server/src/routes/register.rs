@@ -13,7 +13,8 @@ use dcr_proto::oauth::RegisterResponse;
 
 use crate::error::OAuthFailure;
 use crate::extract::{
-    accepts_json, bearer_token, device_info, read_body, require_media_type, user_agent,
+    accepts_json, bearer_token, device_info, read_body, require_media_type, single_header,
+    user_agent,
 };
 use crate::state::AppState;
 
@@ -100,7 +101,10 @@ async fn read_registration(
         client_secret_expires_at: 0,
         redirect_uris: client.redirect_uris.clone(),
         grant_types: vec!["client_credentials".into()],
-        token_endpoint_auth_method: "client_secret_post".into(),
+        token_endpoint_auth_method: match client.auth_method {
+            dcr_core::binding::AuthMethod::ClientSecret => "client_secret_post".into(),
+            method => method.as_str().into(),
+        },
         scope: Some(app.scopes.join(" ")),
         scopes: app.scopes.clone(),
         software_id: app.id.to_string(),
@@ -108,6 +112,11 @@ async fn read_registration(
         client_name: None,
         registration_access_token: None,
         registration_client_uri: Some(state.url(&format!("/o/client/register/{}", client.id))),
+        jwks: client
+            .key
+            .as_ref()
+            .and_then(|k| serde_json::from_str::<serde_json::Value>(&k.jwk).ok())
+            .map(|jwk| serde_json::json!({ "keys": [jwk] })),
     };
     let mut response = Json(body).into_response();
     response
@@ -160,6 +169,29 @@ async fn register(
     }
 }
 
+/// `OAuth-Client-Attestation` and `OAuth-Client-Attestation-PoP`: both or neither,
+/// each once.
+pub(super) fn attestation_headers(
+    headers: &HeaderMap,
+) -> Result<Option<dcr_core::service::AttestationHeaders>, OAuthFailure> {
+    use axum::http::HeaderName;
+    use dcr_proto::pop::{ATTESTATION_HEADER, ATTESTATION_POP_HEADER};
+    let one = |name: &'static str| {
+        single_header(headers, &HeaderName::from_static(name))
+            .map_err(OAuthFailure::invalid_request)
+    };
+    match (one(ATTESTATION_HEADER)?, one(ATTESTATION_POP_HEADER)?) {
+        (None, None) => Ok(None),
+        (Some(attestation), Some(pop)) => Ok(Some(dcr_core::service::AttestationHeaders {
+            attestation: attestation.to_owned(),
+            pop: pop.to_owned(),
+        })),
+        _ => Err(OAuthFailure::invalid_request(
+            "OAuth-Client-Attestation and OAuth-Client-Attestation-PoP go together",
+        )),
+    }
+}
+
 async fn register_client(
     state: &AppState,
     headers: &HeaderMap,
@@ -180,6 +212,7 @@ async fn register_client(
         .map_err(|e| OAuthFailure::invalid_request(e.to_string()))?;
     let request =
         dcr_core::wire::parse_registration_body(&bytes).map_err(OAuthFailure::invalid_request)?;
+    let attestation = attestation_headers(headers)?;
 
     let registered = state
         .dcr
@@ -187,9 +220,11 @@ async fn register_client(
             device,
             user_agent: user_agent(headers).map(str::to_owned),
             source_ip: Some(source.to_string()),
+            attestation,
             ..request
         })
         .await?;
+    crate::metrics::registration_binding(registered.key_bound, registered.bound_credentials);
 
     if registered.platform_mismatch {
         tracing::warn!(
@@ -212,7 +247,7 @@ async fn register_client(
         ),
         registration_access_token: Some(registered.registration_access_token),
         client_id: registered.client_id.to_string(),
-        client_secret: Some(registered.client_secret),
+        client_secret: registered.client_secret,
         client_id_issued_at: registered.issued_at,
         client_secret_expires_at: 0,
         redirect_uris: registered.redirect_uris,
@@ -223,6 +258,7 @@ async fn register_client(
         software_id: registered.software_id.to_string(),
         software_version: Some(registered.software_version),
         client_name: None,
+        jwks: registered.jwks,
     };
     crate::telemetry::note_client(registered.client_id.to_string());
     let mut response = (StatusCode::CREATED, Json(body)).into_response();

@@ -6,16 +6,16 @@ use std::convert::Infallible;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use dcr_core::service::TokenRequest;
+use dcr_core::service::{ClientCredentials, TokenRequest};
 use dcr_core::wire::{FormParams, parse_form_with};
 use dcr_proto::OAuthErrorCode;
 use dcr_proto::oauth::TokenResponse;
 
 use crate::error::OAuthFailure;
-use crate::extract::{basic_credentials, explicit_device_info, read_form_body};
+use crate::extract::{basic_credentials, explicit_device_info, read_form_body, single_header};
 use crate::state::AppState;
 
 /// Largest token request body.
@@ -136,27 +136,91 @@ fn used_basic(headers: &HeaderMap) -> bool {
     matches!(basic_credentials(headers), Ok(Some(_)))
 }
 
-/// Client authentication (RFC 6749 2.3.1): HTTP Basic, or `client_id` and
-/// `client_secret` parameters; never both (a form `client_id` equal to the Basic one
-/// is tolerated, as some libraries send it).
+/// The client's credentials as the request carries them, in one way only:
+/// HTTP Basic or `client_id`/`client_secret` parameters (RFC 6749 2.3.1; a form
+/// `client_id` equal to the Basic one is tolerated, as some libraries send it), a
+/// client assertion (RFC 7523), or the attestation headers.
+enum Credentials<'a> {
+    Secret(AuthWay, Cow<'a, str>, Cow<'a, str>),
+    Assertion(Option<Cow<'a, str>>, Cow<'a, str>),
+    Attestation(Option<Cow<'a, str>>, dcr_core::service::AttestationHeaders),
+}
+
+impl Credentials<'_> {
+    fn as_core(&self) -> ClientCredentials<'_> {
+        match self {
+            Self::Secret(_, id, secret) => ClientCredentials::Secret {
+                client_id: id,
+                secret,
+            },
+            Self::Assertion(id, assertion) => ClientCredentials::Assertion {
+                client_id: id.as_deref(),
+                assertion,
+            },
+            Self::Attestation(id, headers) => ClientCredentials::Attestation {
+                client_id: id.as_deref(),
+                headers: headers.clone(),
+            },
+        }
+    }
+}
+
 fn client_credentials<'a>(
     headers: &HeaderMap,
     params: &'a FormParams<'_>,
-) -> Result<(AuthWay, Cow<'a, str>, Cow<'a, str>), OAuthFailure> {
+) -> Result<Credentials<'a>, OAuthFailure> {
     let basic = basic_credentials(headers).map_err(OAuthFailure::invalid_request)?;
     let form_id = params.get("client_id").filter(|s| !s.is_empty());
     let form_secret = params.get("client_secret").filter(|s| !s.is_empty());
-    match (basic, form_id, form_secret) {
-        (Some(_), _, Some(_)) => Err(OAuthFailure::invalid_request(
+    let assertion = params.get("client_assertion").filter(|s| !s.is_empty());
+    let assertion_type = params
+        .get("client_assertion_type")
+        .filter(|s| !s.is_empty());
+    let attestation = super::register::attestation_headers(headers)?;
+    let two_ways = || {
+        Err(OAuthFailure::invalid_request(
             "client credentials were given in two ways; use one",
-        )),
+        ))
+    };
+    if assertion.is_some() || assertion_type.is_some() {
+        if basic.is_some() || form_secret.is_some() || attestation.is_some() {
+            return two_ways();
+        }
+        if assertion_type.map(|t| &**t) != Some(dcr_proto::pop::JWT_BEARER_ASSERTION) {
+            return Err(OAuthFailure::invalid_request(format!(
+                "client_assertion_type must be {}",
+                dcr_proto::pop::JWT_BEARER_ASSERTION
+            )));
+        }
+        let assertion = assertion
+            .ok_or_else(|| OAuthFailure::invalid_request("client_assertion is required"))?;
+        return Ok(Credentials::Assertion(
+            form_id.map(|id| Cow::Borrowed(&**id)),
+            Cow::Borrowed(&**assertion),
+        ));
+    }
+    if let Some(attestation) = attestation {
+        if basic.is_some() || form_secret.is_some() {
+            return two_ways();
+        }
+        return Ok(Credentials::Attestation(
+            form_id.map(|id| Cow::Borrowed(&**id)),
+            attestation,
+        ));
+    }
+    match (basic, form_id, form_secret) {
+        (Some(_), _, Some(_)) => two_ways(),
         (Some((id, _)), Some(form_id), None) if *form_id != id => {
             Err(OAuthFailure::invalid_request(
                 "client_id differs from the one in the Authorization header",
             ))
         }
-        (Some((id, secret)), _, None) => Ok((AuthWay::Basic, id.into(), secret.into())),
-        (None, Some(id), Some(secret)) => Ok((
+        (Some((id, secret)), _, None) => Ok(Credentials::Secret(
+            AuthWay::Basic,
+            id.into(),
+            secret.into(),
+        )),
+        (None, Some(id), Some(secret)) => Ok(Credentials::Secret(
             AuthWay::Parameters,
             Cow::Borrowed(id),
             Cow::Borrowed(secret),
@@ -205,10 +269,10 @@ async fn revoke(
             .ok_or_else(|| OAuthFailure::invalid_request("token is required"))?;
         // `token_type_hint` is only a hint (RFC 7009 2.1): every token here is an
         // access token, so it changes nothing.
-        let (_, id, secret) = client_credentials(&headers, &params)?;
+        let credentials = client_credentials(&headers, &params)?;
         state
             .dcr
-            .revoke_own_token(&id, &secret, token)
+            .revoke_own_token(&credentials.as_core(), token)
             .await
             .map_err(OAuthFailure::from)
     }
@@ -249,32 +313,48 @@ async fn issue(
         }
     }
 
-    let (way, client_id, client_secret) = client_credentials(headers, &params)?;
+    let credentials = client_credentials(headers, &params)?;
+    let way = match &credentials {
+        Credentials::Secret(way, ..) => Some(*way),
+        _ => None,
+    };
+    let dpop = single_header(
+        headers,
+        &HeaderName::from_static(dcr_proto::pop::DPOP_HEADER),
+    )
+    .map_err(OAuthFailure::invalid_request)?;
+    let credentials = credentials.as_core();
 
     let issued = state
         .dcr
         .issue_token(TokenRequest {
-            client_id: &client_id,
-            client_secret: &client_secret,
+            credentials,
             scope: params.get("scope").map(|s| &**s),
             resources,
             device,
+            dpop,
+            endpoint: uri.path(),
         })
         .await
         .map_err(OAuthFailure::from)
         .inspect_err(|e| {
             if e.code == OAuthErrorCode::InvalidClient {
                 tracing::info!(
-                    basic = (way == AuthWay::Basic),
+                    basic = (way == Some(AuthWay::Basic)),
                     "token refused: client authentication failed"
                 );
             }
         })?;
     tracing::debug!(client_id = %issued.client_id, software_id = %issued.software_id, "token issued");
+    crate::metrics::binding("token", issued.bound, issued.bound_credentials);
     let response = TokenResponse {
         id: issued.id,
         access_token: issued.access_token,
-        token_type: "bearer".into(),
+        token_type: if issued.bound {
+            dcr_proto::pop::DPOP_TOKEN_TYPE.into()
+        } else {
+            "bearer".into()
+        },
         expires_in: issued.expires_in,
         created_at: issued.created_at_millis,
         scope: issued.scope,

@@ -4,16 +4,17 @@
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::Request;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use dcr_core::access::Requirements;
 use dcr_core::error::AccessError;
+use dcr_core::service::Presented;
 use dcr_proto::EnhancedErrorCode;
 use dcr_proto::claims::{AccessTokenClaims, Audience};
 use serde::Serialize;
 
 use crate::error::EnhancedFailure;
-use crate::extract::{bearer_token, explicit_device_info, single_header};
+use crate::extract::{explicit_device_info, single_header};
 use crate::state::AppState;
 
 /// Where proxies ask. [`super::Routes`] answers this exact path without the router,
@@ -40,8 +41,8 @@ impl Verify {
 
     /// The answer to one forward-auth request, whatever its method (a proxy may pass
     /// the original one): it depends on the headers alone.
-    pub async fn answer(&self, headers: &HeaderMap) -> Response {
-        decide(&self.state, headers)
+    pub async fn answer(&self, method: &Method, headers: &HeaderMap) -> Response {
+        decide(&self.state, headers, method)
             .await
             .unwrap_or_else(IntoResponse::into_response)
     }
@@ -70,7 +71,7 @@ impl tower::Service<Request> for Verify {
     fn call(&mut self, request: Request) -> Self::Future {
         let this = self.clone();
         let (parts, _) = request.into_parts();
-        Box::pin(async move { Ok(this.answer(&parts.headers).await) })
+        Box::pin(async move { Ok(this.answer(&parts.method, &parts.headers).await) })
     }
 }
 
@@ -174,7 +175,59 @@ impl Answer {
     }
 }
 
-async fn decide(state: &AppState, headers: &HeaderMap) -> Result<Response, EnhancedFailure> {
+/// The `DPoP` request header (RFC 9449).
+const DPOP: HeaderName = HeaderName::from_static(dcr_proto::pop::DPOP_HEADER);
+
+/// The request a proxy asks about: its method and URI (scheme, host, path; no query),
+/// which a DPoP proof must name. Proxies say it in `X-Forwarded-Method` /
+/// `X-Original-Method` and `X-Forwarded-Uri` / `X-Original-URI` (a path, or an
+/// absolute URI), with `X-Forwarded-Proto` and `X-Forwarded-Host` (or `Host`) for a
+/// path. Without a method header, the method of the request to us.
+fn original_request(
+    headers: &HeaderMap,
+    method: &Method,
+) -> Result<(String, String), EnhancedFailure> {
+    let first = |names: &[&'static str]| -> Result<Option<&str>, EnhancedFailure> {
+        for name in names {
+            if let Some(v) = single_header(headers, &HeaderName::from_static(name))
+                .map_err(EnhancedFailure::invalid_request)?
+            {
+                return Ok(Some(v.trim()));
+            }
+        }
+        Ok(None)
+    };
+    let htm = first(&["x-forwarded-method", "x-original-method"])?
+        .unwrap_or(method.as_str())
+        .to_owned();
+    let uri = first(&["x-forwarded-uri", "x-original-uri"])?.ok_or_else(|| {
+        EnhancedFailure::from(AccessError::InvalidDpopProof(
+            "a DPoP-bound token needs the original request's URI: the proxy must send \
+             X-Forwarded-Uri or X-Original-URI"
+                .into(),
+        ))
+    })?;
+    let path = uri.split(['?', '#']).next().unwrap_or_default();
+    let htu = if path.starts_with('/') {
+        let proto = first(&["x-forwarded-proto"])?.unwrap_or("https");
+        let host = match first(&["x-forwarded-host"])? {
+            Some(host) => host,
+            None => single_header(headers, &header::HOST)
+                .map_err(EnhancedFailure::invalid_request)?
+                .unwrap_or_default(),
+        };
+        format!("{proto}://{host}{path}")
+    } else {
+        path.to_owned()
+    };
+    Ok((htm, htu))
+}
+
+async fn decide(
+    state: &AppState,
+    headers: &HeaderMap,
+    method: &Method,
+) -> Result<Response, EnhancedFailure> {
     explicit_device_info(headers).map_err(|e| {
         EnhancedFailure::new(
             StatusCode::BAD_REQUEST,
@@ -182,7 +235,11 @@ async fn decide(state: &AppState, headers: &HeaderMap) -> Result<Response, Enhan
             format!("invalid X-Device-Info: {e}"),
         )
     })?;
-    let token = bearer_token(headers).ok_or(AccessError::MissingToken)?;
+    let authorization = single_header(headers, &header::AUTHORIZATION)
+        .ok()
+        .flatten()
+        .and_then(dcr_core::wire::parse_authorization)
+        .ok_or(AccessError::MissingToken)?;
     let requirement = |name: &HeaderName| -> Result<Option<&str>, EnhancedFailure> {
         Ok(single_header(headers, name)
             .map_err(EnhancedFailure::invalid_request)?
@@ -196,7 +253,30 @@ async fn decide(state: &AppState, headers: &HeaderMap) -> Result<Response, Enhan
         programmer: requirement(&X_REQUIRED_PROGRAMMER)?,
     };
 
-    let access = state.dcr.verify_access(token, &required).await?;
+    let (scheme, token) = authorization;
+    let dpop = scheme == dcr_core::wire::TokenScheme::Dpop;
+    let with_scheme = |e: AccessError| {
+        let mut failure = EnhancedFailure::from(e);
+        failure.dpop_scheme = dpop;
+        failure
+    };
+    let original;
+    let presented = if dpop {
+        original = original_request(headers, method)?;
+        Presented::Dpop {
+            token,
+            proof: single_header(headers, &DPOP).map_err(EnhancedFailure::invalid_request)?,
+            htm: &original.0,
+            htu: &original.1,
+        }
+    } else {
+        Presented::Bearer(token)
+    };
+    let access = state
+        .dcr
+        .verify_access(presented, &required)
+        .await
+        .map_err(with_scheme)?;
     Ok(match access.token.derived(Answer::render) {
         Some(answer) => answer.respond(),
         None => Answer::render(access.claims()).respond(),
@@ -209,6 +289,7 @@ mod tests {
 
     fn claims(scope: &str) -> AccessTokenClaims {
         AccessTokenClaims {
+            cnf: None,
             iss: "https://dcr.example".into(),
             sub: "c".into(),
             aud: Audience(vec!["https://api.example".into()]),

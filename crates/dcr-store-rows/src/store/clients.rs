@@ -301,12 +301,19 @@ pub(super) async fn adjust_breakdown<T: Transaction>(
     tx: &mut T,
     deltas: &[BreakdownDelta],
 ) -> StoreResult<()> {
+    // Every writer locks breakdown rows in one order (key order), or a revocation
+    // (platform, os, model) and a registration group (sorted) deadlock on PostgreSQL.
+    let mut merged: BTreeMap<(&str, &'static str, &str), i64> = BTreeMap::new();
+    for (app, dimension, value, n) in deltas {
+        *merged.entry((app, dimension, value)).or_default() += n;
+    }
+    let deltas: Vec<_> = merged.into_iter().filter(|(_, n)| *n != 0).collect();
     for chunk in deltas.chunks(CHUNK) {
         let mut up = Query::build(
             "INSERT INTO client_breakdown (application_id, dimension, value, active) ",
         );
-        up.push_values(chunk, |row, (app, dimension, value, n)| {
-            row.bind(app).bind(*dimension).bind(value).bind(*n);
+        up.push_values(chunk, |row, ((app, dimension, value), n)| {
+            row.bind(*app).bind(*dimension).bind(*value).bind(*n);
         });
         up.push(
             " ON CONFLICT (application_id, dimension, value) DO UPDATE SET \

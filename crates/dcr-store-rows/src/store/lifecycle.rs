@@ -400,6 +400,35 @@ impl<B: Backend> SqlStore<B> {
             .collect())
     }
 
+    pub(super) async fn clients_without_dpop(
+        &self,
+        app: &ApplicationId,
+        since: i64,
+    ) -> StoreResult<Vec<(String, u64)>> {
+        let query = Query::new(sql::CLIENTS_WITHOUT_DPOP)
+            .bind(app.to_string())
+            .bind(since);
+        let rows = self.db.fetch_all(query).await?;
+        rows.iter()
+            .map(|row| Ok((row.text("platform")?, count(row, "n")?)))
+            .collect()
+    }
+
+    pub(super) async fn clients_by_binding(
+        &self,
+        app: &ApplicationId,
+    ) -> StoreResult<Vec<(String, dcr_core::binding::AuthMethod, u64)>> {
+        let query = Query::new(sql::CLIENTS_BY_BINDING).bind(app.to_string());
+        let rows = self.db.fetch_all(query).await?;
+        rows.iter()
+            .map(|row| {
+                let method = dcr_core::binding::AuthMethod::parse(&row.text("auth_method")?)
+                    .ok_or_else(|| dcr_core::store::StoreError::Corrupt("auth_method".into()))?;
+                Ok((row.text("platform")?, method, count(row, "n")?))
+            })
+            .collect()
+    }
+
     pub(super) async fn matching_clients_by_platform(
         &self,
         app: &ApplicationId,

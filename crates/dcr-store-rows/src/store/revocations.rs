@@ -108,6 +108,33 @@ impl<B: Backend> SqlStore<B> {
         Ok(self.db.fetch_optional(query).await?.is_some())
     }
 
+    pub(super) async fn first_use_of_jti(
+        &self,
+        kind: &str,
+        jti: &str,
+        until: i64,
+    ) -> StoreResult<bool> {
+        let now = dcr_core::time::unix_now();
+        // Expired entries go now and then (about one call in 64, by the jti's hash),
+        // so no call pays for the sweep every time.
+        if jti
+            .bytes()
+            .fold(0u8, |h, b| h.wrapping_mul(31).wrapping_add(b))
+            % 64
+            == 0
+        {
+            self.db
+                .execute(Query::new(sql::FORGET_SEEN_JTIS).bind(now))
+                .await?;
+        }
+        let record = Query::new(sql::RECORD_SEEN_JTI)
+            .bind(kind)
+            .bind(jti)
+            .bind(until)
+            .bind(now);
+        Ok(self.db.fetch_optional(record).await?.is_some())
+    }
+
     pub(super) async fn revocations_since(
         &self,
         after_seq: i64,

@@ -287,6 +287,14 @@ impl<B: Backend> Store for SqlStore<B> {
         SqlStore::revoke_token(self, jti, programmer, at).await
     }
 
+    fn shared_by_nodes(&self) -> bool {
+        B::SHARED_BY_NODES
+    }
+
+    async fn first_use_of_jti(&self, kind: &str, jti: &str, until: i64) -> StoreResult<bool> {
+        SqlStore::first_use_of_jti(self, kind, jti, until).await
+    }
+
     async fn is_token_revoked(&self, jti: &str) -> StoreResult<bool> {
         SqlStore::is_token_revoked(self, jti).await
     }
@@ -455,5 +463,29 @@ impl<B: Backend> Store for SqlStore<B> {
 
     async fn application_usage(&self, id: &ApplicationId) -> StoreResult<ApplicationUsage> {
         SqlStore::application_usage(self, id).await
+    }
+
+    async fn clients_without_dpop(
+        &self,
+        app: &ApplicationId,
+        since: i64,
+    ) -> StoreResult<Vec<(String, u64)>> {
+        SqlStore::clients_without_dpop(self, app, since).await
+    }
+
+    async fn clients_by_binding(
+        &self,
+        app: &ApplicationId,
+    ) -> StoreResult<Vec<(String, dcr_core::binding::AuthMethod, u64)>> {
+        SqlStore::clients_by_binding(self, app).await
+    }
+
+    async fn set_application_attesters(
+        &self,
+        id: &ApplicationId,
+        attesters: &[dcr_core::binding::AttesterConfig],
+        audit: &AuditEvent,
+    ) -> StoreResult<Option<Application>> {
+        SqlStore::set_application_attesters(self, id, attesters, audit).await
     }
 }

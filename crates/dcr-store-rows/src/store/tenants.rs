@@ -106,7 +106,9 @@ impl<B: Backend> SqlStore<B> {
             .bind(a.policy.expire_inactive_after_days.map(i64::from))
             .bind(a.status.as_str())
             .bind(a.created_at)
-            .bind(a.revoked_at);
+            .bind(a.revoked_at)
+            .bind(a.policy.bound_credentials.to_json().to_string())
+            .bind(decode::attesters_json(&a.settings.attesters));
         let mut tx = self.db.begin_write().await?;
         let written = async {
             tx.execute(insert).await?;
@@ -163,6 +165,23 @@ impl<B: Backend> SqlStore<B> {
         .await
     }
 
+    pub(super) async fn set_application_attesters(
+        &self,
+        id: &ApplicationId,
+        attesters: &[dcr_core::binding::AttesterConfig],
+        audit: &AuditEvent,
+    ) -> StoreResult<Option<Application>> {
+        let mut tx = self.db.begin_write().await?;
+        let update = Query::new(sql::SET_APPLICATION_ATTESTERS)
+            .bind(decode::attesters_json(attesters))
+            .bind(id.to_string());
+        tx.execute(update).await?;
+        let row = tx
+            .fetch_optional(Query::new(sql::SELECT_APPLICATION).bind(id.to_string()))
+            .await?;
+        commit_audited(tx, row, audit, |r| decode::application_from_row(r, "")).await
+    }
+
     pub(super) async fn set_application_policy(
         &self,
         id: &ApplicationId,
@@ -178,6 +197,7 @@ impl<B: Backend> SqlStore<B> {
             )
             .bind(policy.max_registrations_per_hour.map(i64::from))
             .bind(policy.expire_inactive_after_days.map(i64::from))
+            .bind(policy.bound_credentials.to_json().to_string())
             .bind(id.to_string());
         tx.execute(update).await?;
         let row = tx

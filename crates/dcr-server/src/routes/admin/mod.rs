@@ -61,6 +61,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/software-statements/{jti}/retire", post(retire_statement))
         .route("/software-statements/{jti}/rotate", post(rotate_statement))
         .route("/applications/{app_id}/policy", put(set_policy))
+        .route("/applications/{app_id}/attesters", put(set_attesters))
         .route(
             "/applications/{app_id}/clients/revoke",
             post(revoke_matching_clients),
@@ -396,25 +397,69 @@ async fn rotate_statement(
     Ok(response)
 }
 
+/// Merges into the policy; `?dry_run=true` answers what the change would do (the
+/// application as it would be, and the clients it would cut off) and changes nothing.
 async fn set_policy(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    PathId(app_id): PathId<ApplicationId>,
+    query: SingleQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> AdminResult<Response> {
+    let dry_run = query
+        .flag("dry_run")
+        .map_err(EnhancedFailure::invalid_request)?;
+    let update: wire::PolicyUpdate = json_body(&headers, body).await?;
+    let mut bound_credentials = std::collections::BTreeMap::new();
+    for (platform, mode) in update.bound_credentials.unwrap_or_default() {
+        let mode = match mode {
+            None => None,
+            Some(m) => Some(dcr_core::binding::Mode::parse(&m).ok_or_else(|| {
+                EnhancedFailure::invalid_request(format!(
+                    "bound_credentials.{platform}: must be \"off\", \"report\" or \"require\""
+                ))
+            })?),
+        };
+        bound_credentials.insert(platform, mode);
+    }
+    let change = dcr_core::service::PolicyChange {
+        max_registrations_per_hour_per_statement: update.max_registrations_per_hour_per_statement,
+        max_registrations_per_hour: update.max_registrations_per_hour,
+        expire_inactive_after_days: update.expire_inactive_after_days,
+        bound_credentials,
+    };
+    let (app, impact) = crate::actions::set_policy(&state, &who, &app_id, change, dry_run).await?;
+    if !dry_run {
+        return Ok(Json(application_view(app)).into_response());
+    }
+    Ok(Json(wire::PolicyImpact {
+        application: application_view(app),
+        clients_without_dpop: impact.clients_without_dpop,
+        dry_run,
+    })
+    .into_response())
+}
+
+/// `PUT /applications/{app_id}/attesters`: the client attesters its installs may
+/// authenticate with.
+async fn set_attesters(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
     PathId(app_id): PathId<ApplicationId>,
     headers: HeaderMap,
     body: Body,
 ) -> AdminResult<Json<wire::Application>> {
-    let p: wire::ApplicationPolicy = json_body(&headers, body).await?;
-    let app = crate::actions::set_policy(
-        &state,
-        &who,
-        &app_id,
-        model::ApplicationPolicy {
-            max_registrations_per_hour_per_statement: p.max_registrations_per_hour_per_statement,
-            max_registrations_per_hour: p.max_registrations_per_hour,
-            expire_inactive_after_days: p.expire_inactive_after_days,
-        },
-    )
-    .await?;
+    let req: wire::Attesters = json_body(&headers, body).await?;
+    let attesters = req
+        .attesters
+        .into_iter()
+        .map(|a| dcr_core::binding::AttesterConfig {
+            issuer: a.issuer,
+            keys: a.jwks.keys.iter().map(ToString::to_string).collect(),
+        })
+        .collect();
+    let app = crate::actions::set_attesters(&state, &who, &app_id, attesters).await?;
     Ok(Json(application_view(app)))
 }
 
@@ -896,7 +941,33 @@ fn application_view(a: model::Application) -> wire::Application {
                 .max_registrations_per_hour_per_statement,
             max_registrations_per_hour: a.policy.max_registrations_per_hour,
             expire_inactive_after_days: a.policy.expire_inactive_after_days,
+            bound_credentials: a
+                .policy
+                .bound_credentials
+                .to_json()
+                .as_object()
+                .map(|m| {
+                    m.iter()
+                        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+                        .collect()
+                })
+                .unwrap_or_default(),
         },
+        attesters: a
+            .settings
+            .attesters
+            .iter()
+            .map(|at| wire::Attester {
+                issuer: at.issuer.clone(),
+                jwks: wire::JwkSet {
+                    keys: at
+                        .keys
+                        .iter()
+                        .filter_map(|k| serde_json::from_str(k).ok())
+                        .collect(),
+                },
+            })
+            .collect(),
         status: a.status.as_str().into(),
         created_at: a.created_at,
         revoked_at: a.revoked_at,

@@ -720,6 +720,7 @@ mod tests {
             audiences: vec![],
             custom_scheme: "acme".into(),
             policy: Default::default(),
+            settings: Default::default(),
             status: dcr_core::model::Status::Active,
             created_at: 0,
             revoked_at: None,
