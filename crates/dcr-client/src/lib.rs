@@ -12,7 +12,11 @@
 //!   then reports that the user must authenticate again
 //!   ([`DcrClient::take_reregistration`]);
 //! - it honours `429 Retry-After`, with bounded waits and attempts;
-//! - it never registers merely to renew a token.
+//! - it never registers merely to renew a token;
+//! - it holds an install key ([`key::InstallKey`]) from the first registration and
+//!   authenticates with it (`private_key_jwt`) instead of a secret, and asks for
+//!   DPoP-bound tokens, with a fresh proof per request, when the application's policy
+//!   asks ([`Binding`]).
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), dcr_client::ClientError> {
@@ -32,14 +36,20 @@
 //! tools (`dcr admin` is built on it).
 
 pub mod admin;
+pub mod key;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use dcr_proto::oauth::{RegisterResponse, TokenResponse};
+use dcr_proto::pop::{DPOP_HEADER, DPOP_NONCE_HEADER, DPOP_TOKEN_TYPE};
 use serde::{Deserialize, Serialize};
+
+pub use key::{InstallKey, KeyError};
 
 /// Why a call failed.
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +64,8 @@ pub enum ClientError {
     Throttled(u32),
     #[error("the server's answer is malformed: {0}")]
     Malformed(String),
+    #[error("install key: {0}")]
+    Key(#[from] KeyError),
     /// The credential store holds another server's or another application's
     /// credentials: they would be refused, or worse, work for the wrong app.
     #[error(
@@ -66,7 +78,15 @@ pub enum ClientError {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Credentials {
     pub client_id: String,
-    pub client_secret: String,
+    /// `None` for an install that authenticates with its key (`private_key_jwt`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    /// The install key's private half, PKCS#8 DER in base64url ([`InstallKey::pkcs8`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub install_key: Option<String>,
+    /// Whether token requests carry a DPoP proof (the tokens are then bound to the key).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dpop: bool,
     /// RFC 7592: lets this install delete its own registration ([`DcrClient::unregister`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registration_access_token: Option<String>,
@@ -88,6 +108,9 @@ pub struct CachedToken {
     pub access_token: String,
     /// Unix seconds.
     pub expires_at: u64,
+    /// DPoP-bound: presented with the `DPoP` scheme and a proof per request.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub bound: bool,
 }
 
 /// Where credentials live. The default is [`FileStore`].
@@ -138,6 +161,23 @@ impl CredentialStore for FileStore {
     }
 }
 
+/// How an install proves that it holds its credentials (docs/api.md, "Binding
+/// credentials to the install").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Binding {
+    /// An install key from the first registration (`private_key_jwt`: the install never
+    /// holds a secret); DPoP-bound tokens when the application's policy asks for them
+    /// (the registration answer's `dpop_bound_access_tokens`, or a token endpoint that
+    /// refuses a request without a proof). APIs behind a plain JWT validator keep
+    /// getting bearer tokens until the policy changes.
+    #[default]
+    Auto,
+    /// An install key and DPoP-bound tokens always.
+    Always,
+    /// A client secret and bearer tokens (Adobe-style), whatever the policy.
+    Never,
+}
+
 /// How a [`DcrClient`] behaves.
 #[derive(Clone)]
 pub struct ClientConfig {
@@ -155,6 +195,8 @@ pub struct ClientConfig {
     pub max_attempts: u32,
     /// Sent as `X-Device-Info` on registration and token requests.
     pub device_info: Option<String>,
+    /// Keys and DPoP ([`Binding::Auto`] unless set).
+    pub binding: Binding,
 }
 
 impl ClientConfig {
@@ -172,6 +214,7 @@ impl ClientConfig {
             max_retry_wait: Duration::from_secs(30),
             max_attempts: 5,
             device_info: None,
+            binding: Binding::Auto,
         }
     }
 }
@@ -183,6 +226,25 @@ pub struct DcrClient {
     /// The single flight: whoever holds it registers or renews; the rest wait and reuse.
     state: tokio::sync::Mutex<Option<Credentials>>,
     reregistered: AtomicBool,
+    /// The install key, parsed once from the credentials that hold it.
+    key: std::sync::Mutex<Option<Arc<InstallKey>>>,
+    /// The last `DPoP-Nonce` the dcr server sent (RFC 9449 8), for the next proof.
+    nonce: std::sync::Mutex<Option<String>>,
+}
+
+/// The key's text in a credential store.
+fn stored_key(key: &InstallKey) -> String {
+    URL_SAFE_NO_PAD.encode(key.pkcs8())
+}
+
+/// `true` when a refusal's JSON body names `code` as its `error`.
+fn refused_with(e: &ClientError, code: &str) -> bool {
+    match e {
+        ClientError::Refused { body, .. } => {
+            serde_json::from_str::<serde_json::Value>(body).is_ok_and(|v| v["error"] == code)
+        }
+        _ => false,
+    }
 }
 
 fn now() -> u64 {
@@ -248,6 +310,8 @@ impl DcrClient {
             state: tokio::sync::Mutex::new(stored),
             config,
             reregistered: AtomicBool::new(false),
+            key: std::sync::Mutex::new(None),
+            nonce: std::sync::Mutex::new(None),
         })
     }
 
@@ -280,7 +344,7 @@ impl DcrClient {
                 )
             });
             match self
-                .send_with_retry(|| self.http.delete(&uri).bearer_auth(token))
+                .send_with_retry(|| Ok(self.http.delete(&uri).bearer_auth(token)))
                 .await
             {
                 Ok(_) | Err(ClientError::Refused { status: 401, .. }) => {}
@@ -293,37 +357,83 @@ impl DcrClient {
     }
 
     /// A valid access token, renewed ahead of expiry; one request in flight at most.
+    /// A DPoP-bound token (see [`Self::authorize`]) is useless without a proof.
     pub async fn access_token(&self) -> Result<String, ClientError> {
-        self.token(None).await
+        Ok(self.token(None).await?.access_token)
     }
 
-    /// Sends `method url` with the bearer token; on a 401 renews once and retries once.
+    /// `request` with the access token: `Authorization: Bearer`, or for a DPoP-bound
+    /// token `Authorization: DPoP` and a fresh `DPoP` proof for `method url` (with the
+    /// API's `nonce` when it asked for one).
+    pub async fn authorize(
+        &self,
+        request: reqwest::RequestBuilder,
+        method: &reqwest::Method,
+        url: &str,
+    ) -> Result<reqwest::RequestBuilder, ClientError> {
+        let token = self.token(None).await?;
+        self.with_token(request, &token, method, url, None)
+    }
+
+    fn with_token(
+        &self,
+        request: reqwest::RequestBuilder,
+        token: &CachedToken,
+        method: &reqwest::Method,
+        url: &str,
+        nonce: Option<&str>,
+    ) -> Result<reqwest::RequestBuilder, ClientError> {
+        if !token.bound {
+            return Ok(request.bearer_auth(&token.access_token));
+        }
+        let key = self.loaded_key()?.ok_or_else(|| {
+            ClientError::Malformed("a DPoP-bound token without an install key".into())
+        })?;
+        let proof = key.dpop_proof(method.as_str(), url, Some(&token.access_token), nonce)?;
+        Ok(request
+            .header(
+                reqwest::header::AUTHORIZATION,
+                format!("{DPOP_TOKEN_TYPE} {}", token.access_token),
+            )
+            .header(DPOP_HEADER, proof))
+    }
+
+    /// Sends `method url` with the access token (and a DPoP proof when it is bound); on
+    /// a 401 renews once and retries once, or, when the API asks for a DPoP nonce,
+    /// retries once with it.
     pub async fn call(
         &self,
         method: reqwest::Method,
         url: &str,
     ) -> Result<reqwest::Response, ClientError> {
-        let token = self.access_token().await?;
+        let token = self.token(None).await?;
+        let request = self.http.request(method.clone(), url);
         let response = self
-            .http
-            .request(method.clone(), url)
-            .bearer_auth(&token)
+            .with_token(request, &token, &method, url, None)?
             .send()
             .await?;
         if response.status() != reqwest::StatusCode::UNAUTHORIZED {
             return Ok(response);
         }
-        let fresh = self.token(Some(&token)).await?;
+        let asked_nonce = response
+            .headers()
+            .get(DPOP_NONCE_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .filter(|_| token.bound && challenge_names(&response, "use_dpop_nonce"))
+            .map(str::to_owned);
+        let (fresh, nonce) = match asked_nonce {
+            Some(nonce) => (token, Some(nonce)),
+            None => (self.token(Some(&token.access_token)).await?, None),
+        };
+        let request = self.http.request(method.clone(), url);
         Ok(self
-            .http
-            .request(method, url)
-            .bearer_auth(&fresh)
+            .with_token(request, &fresh, &method, url, nonce.as_deref())?
             .send()
             .await?)
     }
 
     /// The token, renewed when stale or when it equals `rejected` (a 401 said so).
-    async fn token(&self, rejected: Option<&str>) -> Result<String, ClientError> {
+    async fn token(&self, rejected: Option<&str>) -> Result<CachedToken, ClientError> {
         let mut state = self.state.lock().await;
         let renew_at = |t: &CachedToken| {
             t.expires_at.saturating_sub(
@@ -334,18 +444,37 @@ impl DcrClient {
             && now() < renew_at(t)
             && rejected != Some(t.access_token.as_str())
         {
-            return Ok(t.access_token.clone());
+            return Ok(t.clone());
         }
         let creds = self.ensure_registered(&mut state).await?.clone();
         let issued = match self.request_token(&creds).await {
-            Err(ClientError::Refused { status, body }) if body.contains("\"invalid_client\"") => {
+            Err(e) if refused_with(&e, "invalid_client") => {
                 tracing::warn!(
-                    status,
                     "credentials refused: registering again; the user must authenticate again"
                 );
                 *state = None;
                 let creds = self.ensure_registered(&mut state).await?.clone();
                 self.reregistered.store(true, Ordering::SeqCst);
+                self.request_token(&creds).await?
+            }
+            // The application now requires bound tokens: from here on, always.
+            Err(e)
+                if !creds.dpop
+                    && self.config.binding != Binding::Never
+                    && refused_with(&e, "invalid_dpop_proof") =>
+            {
+                tracing::info!(
+                    "the application requires DPoP-bound tokens: binding them from now on"
+                );
+                let Some(c) = state.as_mut() else {
+                    return Err(e);
+                };
+                c.dpop = true;
+                if c.install_key.is_none() {
+                    c.install_key = Some(stored_key(&InstallKey::generate()?));
+                }
+                self.config.store.save(c)?;
+                let creds = c.clone();
                 self.request_token(&creds).await?
             }
             other => other?,
@@ -354,12 +483,45 @@ impl DcrClient {
             access_token: issued.access_token.clone(),
             // The lifetime comes from the server: never let it overflow.
             expires_at: now().saturating_add(issued.expires_in),
+            bound: issued.token_type.eq_ignore_ascii_case(DPOP_TOKEN_TYPE),
         };
         if let Some(c) = state.as_mut() {
-            c.token = Some(token);
+            c.token = Some(token.clone());
             self.config.store.save(c)?;
         }
-        Ok(issued.access_token)
+        Ok(token)
+    }
+
+    /// The install key of the credentials in hand, parsed once.
+    fn loaded_key(&self) -> Result<Option<Arc<InstallKey>>, ClientError> {
+        let cached = self
+            .key
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        Ok(cached)
+    }
+
+    /// Parses `creds`' key (when it has one) and keeps it for proofs.
+    fn load_key(&self, creds: &Credentials) -> Result<Option<Arc<InstallKey>>, ClientError> {
+        let key = match &creds.install_key {
+            None => None,
+            Some(text) => {
+                let der = URL_SAFE_NO_PAD
+                    .decode(text)
+                    .map_err(|_| KeyError::Unreadable)?;
+                Some(Arc::new(InstallKey::from_pkcs8(&der)?))
+            }
+        };
+        let mut slot = self
+            .key
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match (&*slot, &key) {
+            (Some(held), Some(new)) if held.thumbprint() == new.thumbprint() => {}
+            _ => slot.clone_from(&key),
+        }
+        Ok(slot.clone())
     }
 
     async fn ensure_registered<'a>(
@@ -368,16 +530,32 @@ impl DcrClient {
     ) -> Result<&'a Credentials, ClientError> {
         if state.is_none() {
             let url = format!("{}/o/client/register", self.config.server);
-            let body = serde_json::json!({"software_statement": self.config.software_statement});
+            let key = match self.config.binding {
+                Binding::Never => None,
+                Binding::Auto | Binding::Always => Some(InstallKey::generate()?),
+            };
+            let mut body =
+                serde_json::json!({"software_statement": self.config.software_statement});
+            if let Some(key) = &key {
+                body["jwks"] = key.jwks();
+                body["token_endpoint_auth_method"] = dcr_proto::pop::PRIVATE_KEY_JWT.into();
+            }
             let response = self
-                .send_with_retry(|| self.with_device(self.http.post(&url).json(&body)))
+                .send_with_retry(|| Ok(self.with_device(self.http.post(&url).json(&body))))
                 .await?;
             let registered: RegisterResponse = response.json().await?;
+            if key.is_none() && registered.client_secret.is_none() {
+                return Err(ClientError::Malformed(
+                    "the registration answer has no client_secret".into(),
+                ));
+            }
             let creds = Credentials {
                 client_id: registered.client_id,
-                client_secret: registered.client_secret.ok_or_else(|| {
-                    ClientError::Malformed("the registration answer has no client_secret".into())
-                })?,
+                client_secret: registered.client_secret,
+                install_key: key.as_ref().map(stored_key),
+                dpop: self.config.binding == Binding::Always
+                    || (self.config.binding == Binding::Auto
+                        && registered.dpop_bound_access_tokens == Some(true)),
                 registration_access_token: registered.registration_access_token,
                 registration_client_uri: registered.registration_client_uri,
                 token: None,
@@ -387,20 +565,64 @@ impl DcrClient {
             self.config.store.save(&creds)?;
             *state = Some(creds);
         }
-        state.as_ref().ok_or(ClientError::Throttled(0))
+        let creds = state.as_ref().ok_or(ClientError::Throttled(0))?;
+        self.load_key(creds)?;
+        Ok(creds)
     }
 
+    /// A token request authenticated with the secret or a fresh client assertion, with
+    /// a fresh DPoP proof when the install binds its tokens; asked for a nonce, once
+    /// more with it.
     async fn request_token(&self, creds: &Credentials) -> Result<TokenResponse, ClientError> {
         let url = format!("{}/oauth2/token", self.config.server);
-        let form = [
-            ("grant_type", "client_credentials"),
-            ("client_id", creds.client_id.as_str()),
-            ("client_secret", creds.client_secret.as_str()),
-        ];
-        let response = self
-            .send_with_retry(|| self.with_device(self.http.post(&url).form(&form)))
-            .await?;
+        let key = self.load_key(creds)?;
+        let build = || -> Result<reqwest::RequestBuilder, ClientError> {
+            let mut form = vec![
+                ("grant_type", "client_credentials".to_owned()),
+                ("client_id", creds.client_id.clone()),
+            ];
+            match (&creds.client_secret, &key) {
+                (Some(secret), _) => form.push(("client_secret", secret.clone())),
+                (None, Some(key)) => {
+                    form.push((
+                        "client_assertion_type",
+                        dcr_proto::pop::JWT_BEARER_ASSERTION.to_owned(),
+                    ));
+                    form.push((
+                        "client_assertion",
+                        key.client_assertion(&creds.client_id, &url)?,
+                    ));
+                }
+                (None, None) => {
+                    return Err(ClientError::Malformed(
+                        "the credentials hold neither a secret nor a key".into(),
+                    ));
+                }
+            }
+            let mut request = self.with_device(self.http.post(&url).form(&form));
+            if let (true, Some(key)) = (creds.dpop, &key) {
+                let nonce = self.last_nonce();
+                request = request.header(
+                    DPOP_HEADER,
+                    key.dpop_proof("POST", &url, None, nonce.as_deref())?,
+                );
+            }
+            Ok(request)
+        };
+        let response = match self.send_with_retry(&build).await {
+            Err(e) if creds.dpop && refused_with(&e, "use_dpop_nonce") => {
+                self.send_with_retry(&build).await?
+            }
+            other => other?,
+        };
         Ok(response.json().await?)
+    }
+
+    fn last_nonce(&self) -> Option<String> {
+        self.nonce
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     fn with_device(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
@@ -411,12 +633,24 @@ impl DcrClient {
     }
 
     /// Sends, waiting out `429 Retry-After` (bounded); any other non-2xx is an error.
+    /// Each attempt is built anew (a proof or an assertion is good once); a
+    /// `DPoP-Nonce` in any answer is kept for the next proof.
     async fn send_with_retry(
         &self,
-        build: impl Fn() -> reqwest::RequestBuilder,
+        build: impl Fn() -> Result<reqwest::RequestBuilder, ClientError>,
     ) -> Result<reqwest::Response, ClientError> {
         for _ in 0..self.config.max_attempts {
-            let response = build().send().await?;
+            let response = build()?.send().await?;
+            if let Some(nonce) = response
+                .headers()
+                .get(DPOP_NONCE_HEADER)
+                .and_then(|v| v.to_str().ok())
+            {
+                *self
+                    .nonce
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(nonce.to_owned());
+            }
             let status = response.status();
             if status.is_success() {
                 return Ok(response);
@@ -442,6 +676,16 @@ impl DcrClient {
     }
 }
 
+/// Whether a 401's `WWW-Authenticate` names `error` (RFC 9449 7.1).
+fn challenge_names(response: &reqwest::Response, error: &str) -> bool {
+    response
+        .headers()
+        .get_all(reqwest::header::WWW_AUTHENTICATE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains(&format!("error=\"{error}\"")))
+}
+
 #[cfg(all(test, unix))]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -451,7 +695,9 @@ mod tests {
     fn creds() -> Credentials {
         Credentials {
             client_id: "id".into(),
-            client_secret: "secret".into(),
+            client_secret: Some("secret".into()),
+            install_key: None,
+            dpop: false,
             registration_access_token: None,
             registration_client_uri: None,
             token: None,

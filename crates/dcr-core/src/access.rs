@@ -22,6 +22,92 @@ pub fn verify_token(
         })
 }
 
+/// How a token was presented to a protected API: as a bearer token, or with a DPoP
+/// proof (RFC 9449 7) of the original request.
+#[derive(Debug, Clone, Copy)]
+pub enum Presented<'a> {
+    Bearer(&'a str),
+    Dpop {
+        token: &'a str,
+        /// The `DPoP` header; `None` when missing.
+        proof: Option<&'a str>,
+        /// The original request's method and URI (without query).
+        htm: &'a str,
+        htu: &'a str,
+    },
+}
+
+impl<'a> Presented<'a> {
+    pub fn token(&self) -> &'a str {
+        match self {
+            Self::Bearer(token) | Self::Dpop { token, .. } => token,
+        }
+    }
+}
+
+/// A DPoP proof that verified: its `jti`, to be used once, until `until`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProofToSpend {
+    pub jti: String,
+    pub until: i64,
+}
+
+/// Step 1b: the token is presented as its binding asks. An unbound token is a bearer
+/// token; a bound one (`cnf.jkt`) comes with a DPoP proof of the original request
+/// (method, URI, `ath` of this token, fresh) signed by the key it is bound to.
+/// Returns the proof's `jti` for the caller to spend once (in the store, or in a
+/// guard's memory).
+pub fn proven_possession(
+    claims: &AccessTokenClaims,
+    presented: &Presented<'_>,
+    now: i64,
+    freshness: crate::pop::Freshness,
+) -> Result<Option<ProofToSpend>, AccessError> {
+    let refused = |m: &str| AccessError::InvalidDpopProof(m.to_owned());
+    match (&claims.cnf, presented) {
+        (None, Presented::Bearer(_)) => Ok(None),
+        (Some(_), Presented::Bearer(_)) => Err(refused(
+            "the access token is DPoP-bound: present it with the DPoP scheme and a DPoP proof",
+        )),
+        (None, Presented::Dpop { .. }) => Err(refused(
+            "the access token is not DPoP-bound: present it as a Bearer token",
+        )),
+        (
+            Some(cnf),
+            Presented::Dpop {
+                token,
+                proof,
+                htm,
+                htu,
+            },
+        ) => {
+            let proof = proof.ok_or_else(|| refused("the DPoP proof is missing"))?;
+            let verified = crate::pop::verify_dpop(
+                proof,
+                &crate::pop::DpopExpectations {
+                    htm,
+                    htu,
+                    access_token: Some(token),
+                    now,
+                    freshness,
+                },
+            )
+            .map_err(|e| {
+                AccessError::InvalidDpopProof(format!("the DPoP proof is refused: {e}"))
+            })?;
+            if verified.key.thumbprint() != cnf.jkt {
+                return Err(refused(
+                    "the DPoP proof is not signed by the key the token is bound to",
+                ));
+            }
+            Ok(Some(ProofToSpend {
+                jti: verified.jti,
+                until: verified.iat + freshness.max_age + freshness.max_future,
+            }))
+        }
+    }
+}
+
 /// What a protected route requires of a token beyond being ours, unexpired and
 /// standing.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

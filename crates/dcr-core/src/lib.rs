@@ -22,6 +22,7 @@ pub mod jose;
 pub mod model;
 pub mod pop;
 pub mod redirect;
+pub mod replay;
 pub mod secrets;
 pub mod service;
 pub mod store;

@@ -17,10 +17,11 @@ use axum::response::{IntoResponse, Response};
 use dcr_core::device_info::DeviceInfo;
 use dcr_core::error::AccessError;
 use dcr_core::throttle::{BucketSpec, LocalBuckets, TrustedProxies, retry_after_seconds};
+use dcr_core::wire::TokenScheme;
 use dcr_proto::{EnhancedError, EnhancedErrorCode};
 use tower::{Layer, Service};
 
-use crate::{Guard, VerifiedClient};
+use crate::{Guard, Presented, VerifiedClient};
 
 /// A refused call, answered with the enhanced-error body of docs/errors.md.
 #[derive(Debug)]
@@ -31,6 +32,8 @@ pub struct Rejection {
     retry_after: Option<u64>,
     /// The dcr server's error reference, once the guard that refused is known.
     help_base: Option<Arc<str>>,
+    /// The token came with the DPoP scheme: the challenge is in that scheme.
+    dpop_scheme: bool,
 }
 
 impl Rejection {
@@ -51,6 +54,7 @@ impl From<AccessError> for Rejection {
             message,
             retry_after: (status == 503).then_some(2),
             help_base: None,
+            dpop_scheme: false,
         }
     }
 }
@@ -75,7 +79,12 @@ impl IntoResponse for Rejection {
             .into_response();
         let headers = response.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        if let Some(challenge) = self.code.www_authenticate() {
+        let challenge = if self.dpop_scheme {
+            dcr_proto::errors::dpop_challenge(self.code)
+        } else {
+            self.code.www_authenticate()
+        };
+        if let Some(challenge) = challenge {
             headers.insert(
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static(challenge),
@@ -218,6 +227,7 @@ async fn check(
                     message: format!("too many requests from this device; retry in {seconds} s"),
                     retry_after: Some(seconds),
                     help_base: None,
+                    dpop_scheme: false,
                 });
             }
         }
@@ -231,9 +241,10 @@ async fn check(
             message: "invalid X-Device-Info".into(),
             retry_after: None,
             help_base: None,
+            dpop_scheme: false,
         });
     }
-    let token = bearer(parts).ok_or(AccessError::MissingToken)?;
+    let (scheme, token) = authorization(parts).ok_or(AccessError::MissingToken)?;
     let channel = match &policy.channel_param {
         Some(name) => {
             let params = RawPathParams::from_request_parts(parts, &()).await.ok();
@@ -241,20 +252,42 @@ async fn check(
         }
         None => None,
     };
-    Ok(guard
-        .verify(&token, policy.scope.as_deref(), channel.as_deref())
-        .await?)
+    let dpop = scheme == TokenScheme::Dpop;
+    let htu;
+    let presented = if dpop {
+        let mut proofs = parts.headers.get_all(dcr_proto::pop::DPOP_HEADER).iter();
+        let proof = match (proofs.next(), proofs.next()) {
+            (Some(one), None) => one.to_str().ok(),
+            _ => None,
+        };
+        htu = guard.request_uri(parts.uri.path(), &parts.headers);
+        Presented::Dpop {
+            token: &token,
+            proof,
+            htm: parts.method.as_str(),
+            htu: &htu,
+        }
+    } else {
+        Presented::Bearer(&token)
+    };
+    guard
+        .verify_presented(presented, policy.scope.as_deref(), channel.as_deref())
+        .await
+        .map_err(|e| {
+            let mut rejection = Rejection::from(e);
+            rejection.dpop_scheme = dpop;
+            rejection
+        })
 }
 
-fn bearer(parts: &Parts) -> Option<String> {
+/// The one `Authorization` header's scheme (`Bearer` or `DPoP`) and token.
+fn authorization(parts: &Parts) -> Option<(TokenScheme, String)> {
     let mut values = parts.headers.get_all(header::AUTHORIZATION).iter();
     let value = values.next()?.to_str().ok()?;
     if values.next().is_some() {
         return None;
     }
-    let (scheme, token) = value.trim().split_once(' ')?;
-    let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())
+    dcr_core::wire::parse_authorization(value).map(|(scheme, token)| (scheme, token.to_owned()))
 }
 
 /// Handlers behind a [`GuardLayer`] take the verified caller as an argument.

@@ -8,6 +8,11 @@
 //! [`dcr_core::access`], the very code behind the server's `/o/auth/verify`, so the
 //! two cannot disagree. Refusals use the enhanced-error body and the table of docs/errors.md.
 //!
+//! DPoP-bound tokens (RFC 9449) are admitted only with the `DPoP` scheme and a
+//! fresh proof of the request signed by the key the token is bound to, each proof
+//! once ([`GuardConfig::public_origin`] names the API's URL for the proofs' `htu`);
+//! presented as bearer tokens they are refused.
+//!
 //! [`GuardLayer`] applies it to a router or route (a tower `Layer`), with the scope
 //! the route needs and the path parameter naming its channel; handlers receive the
 //! caller as a [`VerifiedClient`] extractor.
@@ -46,9 +51,13 @@ mod revocations;
 use std::sync::{Arc, RwLock, Weak};
 use std::time::{Duration, Instant};
 
-use dcr_core::access::{Requirements, authorize, needs_programmer_channels, verify_token};
+pub use dcr_core::access::Presented;
+use dcr_core::access::{
+    Requirements, authorize, needs_programmer_channels, proven_possession, verify_token,
+};
 use dcr_core::error::AccessError;
 use dcr_core::jose::{Verifier, access_token_kid};
+use dcr_core::replay::{ProofKind, ReplayError};
 use dcr_core::time::unix_now;
 use dcr_proto::claims::AccessTokenClaims;
 use dcr_proto::discovery::Jwks;
@@ -89,6 +98,19 @@ pub struct GuardConfig {
     /// refused as possibly revoked until they expire: the SDKs renew such a token at
     /// once, and the new one is admitted. Memory stays bounded, nothing revoked passes.
     pub max_revocations: usize,
+    /// The API's public origin (`https://api.example`): with the request's path, the
+    /// URI a DPoP proof must name (`htu`). Unset, it is `X-Forwarded-Proto` (else
+    /// `http`) and the `Host` header: set it behind a proxy that rewrites either.
+    pub public_origin: Option<String>,
+    /// A DPoP proof is fresh this long after its `iat`...
+    pub dpop_max_age: Duration,
+    /// ...and may claim an `iat` this far ahead (clock skew).
+    pub dpop_max_future: Duration,
+    /// DPoP proofs remembered for single use, at most (about 100 bytes each). Past
+    /// that, new proofs are refused (503) until old ones expire: never accepted
+    /// unchecked. Each guard remembers its own: several replicas each accept a
+    /// copied proof once within its freshness window.
+    pub dpop_replay_capacity: usize,
 }
 
 impl GuardConfig {
@@ -105,7 +127,17 @@ impl GuardConfig {
             audience: None,
             programmer: None,
             max_revocations: 500_000,
+            public_origin: None,
+            dpop_max_age: Duration::from_secs(60),
+            dpop_max_future: Duration::from_secs(5),
+            dpop_replay_capacity: 100_000,
         }
+    }
+
+    /// The API's public origin, for DPoP proofs' `htu`.
+    pub fn public_origin(mut self, origin: impl Into<String>) -> Self {
+        self.public_origin = Some(origin.into().trim_end_matches('/').to_owned());
+        self
     }
 
     /// Admits only `programmer`'s tokens.
@@ -187,6 +219,8 @@ struct Inner {
     last_jwks_fetch: tokio::sync::Mutex<Option<Instant>>,
     revocations: RwLock<RevocationSet>,
     tokens: dcr_core::token_cache::TokenCache,
+    /// DPoP proofs already used here.
+    proofs: dcr_core::replay::SeenJtis,
 }
 
 impl Guard {
@@ -245,6 +279,7 @@ impl Guard {
                 last_jwks_fetch: tokio::sync::Mutex::new(None),
                 revocations: RwLock::new(RevocationSet::new(config.max_revocations)),
                 tokens: dcr_core::token_cache::TokenCache::new(capacity),
+                proofs: dcr_core::replay::SeenJtis::new(config.dpop_replay_capacity),
                 config,
             }),
         })
@@ -254,13 +289,28 @@ impl Guard {
         self.inner.help_base.clone()
     }
 
-    /// Verifies `token` for a route needing `required_scope` and naming `channel`.
+    /// Verifies a bearer `token` for a route needing `required_scope` and naming
+    /// `channel`. A DPoP-bound token is refused here: see [`Self::verify_presented`].
     pub async fn verify(
         &self,
         token: &str,
         required_scope: Option<&str>,
         channel: Option<&str>,
     ) -> Result<VerifiedClient, AccessError> {
+        self.verify_presented(Presented::Bearer(token), required_scope, channel)
+            .await
+    }
+
+    /// Verifies a token as it was presented: a bearer token, or a DPoP-bound token
+    /// with a proof of the request (RFC 9449 7: method, URI, `ath`, fresh, signed by
+    /// the key the token is bound to, used once on this guard).
+    pub async fn verify_presented(
+        &self,
+        presented: Presented<'_>,
+        required_scope: Option<&str>,
+        channel: Option<&str>,
+    ) -> Result<VerifiedClient, AccessError> {
+        let token = presented.token();
         let now = unix_now();
         let claims = match self.inner.tokens.get(token, now) {
             Some(claims) => claims,
@@ -272,8 +322,39 @@ impl Guard {
                 claims
             }
         };
+        let config = &self.inner.config;
+        let freshness = dcr_core::pop::Freshness {
+            max_age: i64::try_from(config.dpop_max_age.as_secs()).unwrap_or(i64::MAX),
+            max_future: i64::try_from(config.dpop_max_future.as_secs()).unwrap_or(i64::MAX),
+        };
+        if let Some(spend) = proven_possession(&claims, &presented, now, freshness)? {
+            self.inner
+                .proofs
+                .first_use(ProofKind::Dpop, &spend.jti, spend.until, now)
+                .map_err(|e| match e {
+                    ReplayError::Replayed => {
+                        AccessError::InvalidDpopProof("the DPoP proof was used already".into())
+                    }
+                    other => AccessError::Unavailable(dcr_core::StoreError::Unavailable(
+                        other.to_string(),
+                    )),
+                })?;
+        }
         self.decide(&claims, required_scope, channel)?;
         Ok(VerifiedClient::from_claims(&claims))
+    }
+
+    /// The URI a DPoP proof names for a request to `path` with these headers.
+    pub(crate) fn request_uri(&self, path: &str, headers: &axum::http::HeaderMap) -> String {
+        match &self.inner.config.public_origin {
+            Some(origin) => format!("{origin}{path}"),
+            None => {
+                let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+                let proto = header("x-forwarded-proto").unwrap_or("http");
+                let host = header("host").unwrap_or_default();
+                format!("{proto}://{host}{path}")
+            }
+        }
     }
 
     /// The synchronous part of the decision: staleness, revocation, channel, scope.

@@ -15,6 +15,14 @@ pub struct AuthorizationServerMetadata {
     pub grant_types_supported: Vec<String>,
     pub response_types_supported: Vec<String>,
     pub token_endpoint_auth_methods_supported: Vec<String>,
+    /// RFC 8414: what `private_key_jwt` assertions may be signed with.
+    pub token_endpoint_auth_signing_alg_values_supported: Vec<String>,
+    /// RFC 9449 5.1: what DPoP proofs may be signed with.
+    pub dpop_signing_alg_values_supported: Vec<String>,
+    /// draft-ietf-oauth-attestation-based-client-auth: client attestations' and their
+    /// proofs' algorithms.
+    pub client_attestation_signing_alg_values_supported: Vec<String>,
+    pub client_attestation_pop_signing_alg_values_supported: Vec<String>,
     pub introspection_endpoint_auth_methods_supported: Vec<String>,
     pub scopes_supported: Vec<String>,
 }

@@ -36,6 +36,10 @@ pub struct RegisterResponse {
     /// RFC 7591 `jwks`: the install key of a key-bound client.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jwks: Option<serde_json::Value>,
+    /// RFC 9449 5.2: `true` when the application asks this client's platform for
+    /// DPoP-bound tokens (policy `report` or `require`); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_bound_access_tokens: Option<bool>,
 }
 
 /// Success answer of `POST /o/client/token` (201) and `POST /oauth2/token` (200).

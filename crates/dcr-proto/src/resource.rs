@@ -37,6 +37,9 @@ pub struct Introspection {
     pub programmer: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channels: Option<Vec<String>>,
+    /// RFC 9449 6.2: the key a DPoP-bound token is bound to (`{"jkt": ...}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<crate::pop::Confirmation>,
 }
 
 /// One revocation, in commit order.

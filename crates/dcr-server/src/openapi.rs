@@ -203,6 +203,8 @@ pub fn document(issuer: &str) -> Value {
                 json!({
                 "grant_type": {"type": "string", "enum": ["client_credentials"]},
                 "client_id": {"type": "string"}, "client_secret": {"type": "string"},
+                "client_assertion_type": {"type": "string", "enum": ["urn:ietf:params:oauth:client-assertion-type:jwt-bearer"]},
+                "client_assertion": {"type": "string", "description": "RFC 7523: a JWT signed by the install key (private_key_jwt clients)"},
                 "scope": {"type": "string"},
                 "resource": {"type": "string", "description": "RFC 8707: the token's aud, one of the application's audiences (may repeat)"}}),
                 json!(["grant_type"]),
@@ -212,6 +214,13 @@ pub fn document(issuer: &str) -> Value {
                 (
                     "401",
                     body("`invalid_client` after HTTP Basic", oauth_error()),
+                ),
+                (
+                    "400",
+                    body(
+                        "`invalid_request`, `invalid_dpop_proof`, `use_dpop_nonce` (with a `DPoP-Nonce` header), ...",
+                        oauth_error(),
+                    ),
                 ),
                 ("429", body("Throttled", enhanced_error())),
             ]),
@@ -258,6 +267,9 @@ pub fn document(issuer: &str) -> Value {
         )
     };
     let empty = || None;
+    let bound_credentials = json!({"type": "object", "description": "Platform (or default) to off, report or require",
+        "properties": {"default": {"type": "string", "enum": ["off", "report", "require"]}},
+        "additionalProperties": {"type": "string", "enum": ["off", "report", "require"]}});
 
     let paths = json!({
         "/o/client/register": {"post": with_params(operation("oauth", "Register a client with a software statement (RFC 7591)", None,
@@ -318,7 +330,9 @@ pub fn document(issuer: &str) -> Value {
         "/admin/v1/software-statements/{jti}/revoke": {"post": with_params(admin("Revoke a statement (all its clients)", empty(), ("200", body("The statement", schema_ref("SoftwareStatement")))), vec![id_param("jti")])},
         "/admin/v1/software-statements/{jti}/retire": {"post": with_params(admin("Retire a statement: no new registrations, its clients keep working (409 when revoked)", empty(), ("200", body("The statement", schema_ref("SoftwareStatement")))), vec![id_param("jti")])},
         "/admin/v1/software-statements/{jti}/rotate": {"post": with_params(admin("Retire a statement and issue its successor in one step", empty(), ("201", body("The successor (shown once) and the retired jti", schema_ref("RotatedStatement")))), vec![id_param("jti")])},
-        "/admin/v1/applications/{app_id}/policy": {"put": with_params(admin("Set the lifecycle policy (quotas, inactivity expiry); null is no limit", Some(json_request(schema_ref("ApplicationPolicy"))), ("200", body("The application", schema_ref("Application")))), vec![id_param("app_id")])},
+        "/admin/v1/applications/{app_id}/policy": {"put": with_params(admin("Change the policy (quotas, inactivity expiry, bound credentials per platform): members left out are kept, null removes a limit; dry_run answers the impact and changes nothing", Some(json_request(schema_ref("PolicyUpdate"))), ("200", body("The application (or, with dry_run, a PolicyImpact)", json!({"oneOf": [schema_ref("Application"), schema_ref("PolicyImpact")]})))),
+            vec![id_param("app_id"), json!({"name": "dry_run", "in": "query", "required": false, "schema": {"type": "boolean"}})])},
+        "/admin/v1/applications/{app_id}/attesters": {"put": with_params(admin("Replace the client attesters whose attestations the application's installs may present", Some(json_request(schema_ref("Attesters"))), ("200", body("The application", schema_ref("Application")))), vec![id_param("app_id")])},
         "/admin/v1/applications/{app_id}/clients/revoke": {"post": with_params(accepted(admin("Revoke every client matching a filter (bounded batches); dry_run counts only", Some(json_request(schema_ref("ClientFilter"))), ("200", body("How many were (or would be) revoked", schema_ref("BulkRevocation"))))),
             vec![id_param("app_id"), json!({"name": "dry_run", "in": "query", "required": false, "schema": {"type": "boolean"}})])},
         "/admin/v1/applications/{app_id}/activity": {"get": with_params(admin("Registrations and tokens per day, clients by platform/OS/model, spikes", empty(), ("200", body("Activity", schema_ref("Activity")))),
@@ -348,16 +362,20 @@ pub fn document(issuer: &str) -> Value {
         "EnhancedError": {"type": "object", "required": ["status", "code", "message", "action", "trace", "helpUrl"], "properties": {
             "status": int, "code": string, "message": string, "action": string, "trace": string, "helpUrl": string, "details": {}}},
         "RegisterRequest": {"type": "object", "required": ["software_statement"], "properties": {
-            "software_statement": string, "redirect_uri": string, "redirect_uris": strings, "token_endpoint_auth_method": string}},
+            "software_statement": string, "redirect_uri": string, "redirect_uris": strings,
+            "token_endpoint_auth_method": {"type": "string", "enum": ["client_secret_post", "client_secret_basic", "private_key_jwt", "attest_jwt_client_auth"]},
+            "jwks": {"type": "object", "description": "RFC 7591: exactly one public EC P-256 or Ed25519 JWK", "required": ["keys"], "properties": {"keys": {"type": "array", "minItems": 1, "maxItems": 1}}}}},
         "RegisterResponse": {"type": "object", "required": ["client_id", "client_id_issued_at", "client_secret_expires_at", "redirect_uris", "grant_types", "token_endpoint_auth_method", "scopes", "software_id"], "properties": {
             "client_id": string, "client_secret": string, "client_id_issued_at": int, "client_secret_expires_at": int,
             "redirect_uris": strings, "grant_types": strings, "token_endpoint_auth_method": string, "scopes": strings,
             "scope": string, "software_id": string, "software_version": string,
-            "registration_access_token": string, "registration_client_uri": string}},
+            "registration_access_token": string, "registration_client_uri": string,
+            "jwks": {"type": "object"}, "dpop_bound_access_tokens": {"type": "boolean"}}},
         "TokenResponse": {"type": "object", "required": ["id", "access_token", "token_type", "expires_in", "created_at", "scope"], "properties": {
-            "id": string, "access_token": string, "token_type": string, "expires_in": int, "created_at": int, "scope": string}},
+            "id": string, "access_token": string, "token_type": {"type": "string", "enum": ["bearer", "DPoP"]}, "expires_in": int, "created_at": int, "scope": string}},
         "Introspection": {"type": "object", "required": ["active"], "properties": {"active": {"type": "boolean"},
-            "aud": {"oneOf": [string, strings]}}},
+            "aud": {"oneOf": [string, strings]}, "token_type": {"type": "string", "enum": ["Bearer", "DPoP"]},
+            "cnf": {"type": "object", "required": ["jkt"], "properties": {"jkt": string}}}},
         "RevocationFeed": {"type": "object", "required": ["cursor", "has_more", "horizon", "revoked_clients", "revoked_statements", "revoked_applications", "entries", "channels"], "properties": {
             "cursor": string, "has_more": {"type": "boolean"}, "horizon": int, "revoked_clients": strings, "revoked_statements": strings,
             "revoked_applications": strings, "revoked_tokens": strings, "entries": {"type": "array"}, "channels": {"type": "object"},
@@ -380,7 +398,14 @@ pub fn document(issuer: &str) -> Value {
         "Application": {"type": "object", "required": ["id", "programmer_id", "name", "version", "level", "channels", "platforms", "scopes", "domains", "custom_scheme", "status", "created_at"], "properties": {
             "id": string, "programmer_id": string, "name": string, "version": string, "level": string, "channels": strings,
             "platforms": strings, "scopes": strings, "domains": strings, "custom_scheme": string, "audiences": strings,
-            "policy": schema_ref("ApplicationPolicy"), "status": string, "created_at": int, "revoked_at": int, "revoked_by": string}},
+            "policy": schema_ref("ApplicationPolicy"), "attesters": {"type": "array", "items": schema_ref("Attester")},
+            "status": string, "created_at": int, "revoked_at": int, "revoked_by": string}},
+        "Attester": {"type": "object", "required": ["jwks"], "properties": {"issuer": {"type": ["string", "null"]},
+            "jwks": {"type": "object", "required": ["keys"], "properties": {"keys": {"type": "array"}}}}},
+        "Attesters": {"type": "object", "required": ["attesters"], "additionalProperties": false, "properties": {"attesters": {"type": "array", "items": schema_ref("Attester")}}},
+        "PolicyImpact": {"type": "object", "required": ["application", "clients_without_dpop", "dry_run"], "properties": {
+            "application": schema_ref("Application"), "dry_run": {"type": "boolean"},
+            "clients_without_dpop": {"type": "object", "description": "Live clients per platform that a require would cut off", "additionalProperties": {"type": "integer"}}}},
         "IssuedStatement": {"type": "object", "required": ["jti", "software_statement"], "properties": {"jti": string, "software_statement": string}},
         "SoftwareStatement": {"type": "object", "required": ["jti", "application_id", "kid", "status", "issued_at"], "properties": {
             "jti": string, "application_id": string, "kid": string, "status": {"type": "string", "enum": ["active", "retired", "revoked"]},
@@ -389,7 +414,14 @@ pub fn document(issuer: &str) -> Value {
         "ApplicationPolicy": {"type": "object", "additionalProperties": false, "properties": {
             "max_registrations_per_hour_per_statement": {"type": ["integer", "null"], "minimum": 1},
             "max_registrations_per_hour": {"type": ["integer", "null"], "minimum": 1},
-            "expire_inactive_after_days": {"type": ["integer", "null"], "minimum": 1, "maximum": 3650}}},
+            "expire_inactive_after_days": {"type": ["integer", "null"], "minimum": 1, "maximum": 3650},
+            "bound_credentials": bound_credentials.clone()}},
+        "PolicyUpdate": {"type": "object", "additionalProperties": false, "properties": {
+            "max_registrations_per_hour_per_statement": {"type": ["integer", "null"], "minimum": 1},
+            "max_registrations_per_hour": {"type": ["integer", "null"], "minimum": 1},
+            "expire_inactive_after_days": {"type": ["integer", "null"], "minimum": 1, "maximum": 3650},
+            "bound_credentials": {"type": "object", "description": "Merged platform by platform; null drops a platform back to the default",
+                "additionalProperties": {"type": ["string", "null"], "enum": ["off", "report", "require", null]}}}},
         "ClientFilter": {"type": "object", "additionalProperties": false, "properties": {
             "statement": string, "platform": string,
             "registered_after": {"oneOf": [{"type": "integer", "minimum": 0}, {"type": "string"}]},
@@ -480,6 +512,11 @@ const OPERATION_IDS: &[(&str, &str, &str)] = &[
         "put",
         "/admin/v1/applications/{app_id}/policy",
         "setApplicationPolicy",
+    ),
+    (
+        "put",
+        "/admin/v1/applications/{app_id}/attesters",
+        "setApplicationAttesters",
     ),
     (
         "post",

@@ -36,6 +36,7 @@ macro_rules! conformance_tests {
             concurrent_writers,
             shared_registration_commits,
             full_revocation_batch,
+            bound_credentials,
         );
     };
     (@each $fresh:path; $($aspect:ident),* $(,)?) => {$(

@@ -56,8 +56,20 @@ struct ClientArgs {
     /// Without it the server records the platform as `unknown`.
     #[arg(long, value_name = "JSON|@FILE")]
     device_info: Option<String>,
+    /// `auto`: an install key from the first registration (no secret), DPoP-bound
+    /// tokens when the application's policy asks; `always`: key and DPoP always;
+    /// `never`: a client secret and bearer tokens.
+    #[arg(long, value_enum, default_value_t = BindingArg::Auto)]
+    binding: BindingArg,
     #[command(subcommand)]
     command: ClientCommand,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum BindingArg {
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Subcommand)]
@@ -261,6 +273,11 @@ async fn client(args: ClientArgs) -> anyhow::Result<()> {
     if let Some(given) = &args.device_info {
         config.device_info = Some(device_info_header(given)?);
     }
+    config.binding = match args.binding {
+        BindingArg::Auto => dcr_client::Binding::Auto,
+        BindingArg::Always => dcr_client::Binding::Always,
+        BindingArg::Never => dcr_client::Binding::Never,
+    };
     let sdk = dcr_client::DcrClient::new(config)?;
     let outcome = match args.command {
         ClientCommand::Register => sdk.client_id().await.map(|id| println!("{id}")),

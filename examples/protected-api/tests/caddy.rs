@@ -9,7 +9,9 @@ mod common;
 
 use std::process::{Command, Stdio};
 
-use common::{Server, free_port, other_programmers_token, start_backend, wait_for};
+use common::{
+    Server, dpop_is_enforced, free_port, other_programmers_token, start_backend, wait_for,
+};
 use dcr_testkit::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -99,6 +101,8 @@ async fn caddy_forward_auth_protects_an_api_and_pins_the_programmer() {
         get(Some(&foreign)).await.unwrap().status(),
         StatusCode::UNAUTHORIZED
     );
+    // DPoP-bound tokens: Caddy sends X-Forwarded-Method/-Uri/-Proto/-Host itself.
+    dpop_is_enforced(&app, &ready, &url).await;
     // Revocation takes effect at once.
     app.admin().revoke_statement(&ready.jti).await.unwrap();
     assert_eq!(

@@ -76,6 +76,52 @@ type Case<'a> = (
     &'a str,
 );
 
+mod common;
+
+/// The guard admits a DPoP-bound token only with a fresh proof of its key for the
+/// request (the URL from the Host header here; `public_origin` behind a proxy).
+#[tokio::test]
+async fn the_guard_enforces_dpop_bound_tokens() {
+    let app = spawn_app().await;
+    let ready = app.ready_client().await;
+    let api = start_api(guard_for(&app, |_| {}).await).await;
+    let url = format!("{}/api/v2/ACMETV/configuration", api.base);
+    common::dpop_is_enforced(&app, &ready, &url).await;
+
+    // Behind a proxy, the configured public origin is what proofs name.
+    let public = start_api(
+        guard_for(&app, |c| {
+            *c = c.clone().public_origin("https://api.acme.example")
+        })
+        .await,
+    )
+    .await;
+    let key = dcr_client::InstallKey::generate().unwrap();
+    let token = common::bound_token(&app, &ready, &key).await;
+    let path = "/api/v2/ACMETV/configuration";
+    for (htu, status) in [
+        (format!("{}{path}", public.base), StatusCode::UNAUTHORIZED),
+        (format!("https://api.acme.example{path}"), StatusCode::OK),
+    ] {
+        let r = app
+            .http
+            .get(format!("{}{path}", public.base))
+            .header("Authorization", format!("DPoP {token}"))
+            .header(
+                "DPoP",
+                key.dpop_proof("GET", &htu, Some(&token), None).unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), status, "{htu}");
+        if status == StatusCode::UNAUTHORIZED {
+            let challenge = r.headers()["www-authenticate"].to_str().unwrap().to_owned();
+            assert!(challenge.starts_with("DPoP "), "{challenge}");
+        }
+    }
+}
+
 #[tokio::test]
 async fn the_guard_answers_with_the_spec_table() {
     let app = spawn_app().await;

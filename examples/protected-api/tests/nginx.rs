@@ -8,7 +8,9 @@ mod common;
 
 use std::process::{Command, Stdio};
 
-use common::{Server, free_port, other_programmers_token, start_backend, wait_for};
+use common::{
+    Server, dpop_is_enforced, free_port, other_programmers_token, start_backend, wait_for,
+};
 use dcr_testkit::*;
 use reqwest::StatusCode;
 use serde_json::json;
@@ -49,6 +51,11 @@ http {{
             proxy_set_header X-Required-Programmer "acme";
             proxy_set_header X-Required-Scope "api:client:v2";
             proxy_set_header X-Service-Provider $dcr_channel;
+            # What a DPoP proof must name: the original method and URL.
+            proxy_set_header X-Original-Method $request_method;
+            proxy_set_header X-Original-URI $request_uri;
+            proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_set_header X-Forwarded-Host $http_host;
         }}
     }}
 }}
@@ -112,6 +119,9 @@ async fn nginx_auth_request_protects_an_api_with_forward_auth() {
         get("ACMETV", Some("garbage")).await.unwrap().status(),
         StatusCode::UNAUTHORIZED
     );
+
+    // DPoP-bound tokens: only with a fresh proof of their key for this request.
+    dpop_is_enforced(&app, &ready, &format!("{base}/api/v2/ACMETV/configuration")).await;
 
     // Another programmer's token, for the same scope and a channel of beta's of the
     // same id: refused, because the configuration pins the programmer.

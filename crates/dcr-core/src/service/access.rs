@@ -9,7 +9,7 @@ use dcr_proto::claims::AccessTokenClaims;
 
 use super::Dcr;
 use super::client_management::Lookup;
-use crate::access::{Requirements, authorize, needs_programmer_channels, verify_token};
+use crate::access::{Presented, Requirements, authorize, needs_programmer_channels, verify_token};
 use crate::error::AccessError;
 use crate::ids::{ApplicationId, ClientId, StatementId};
 use crate::jose::JoseError;
@@ -94,29 +94,6 @@ impl std::fmt::Debug for VerifiedToken {
     }
 }
 
-/// How a token was presented to a protected API: as a bearer token, or with a DPoP
-/// proof (RFC 9449 7) of the original request.
-#[derive(Debug, Clone, Copy)]
-pub enum Presented<'a> {
-    Bearer(&'a str),
-    Dpop {
-        token: &'a str,
-        /// The `DPoP` header; `None` when missing.
-        proof: Option<&'a str>,
-        /// The original request's method and URI (without query).
-        htm: &'a str,
-        htu: &'a str,
-    },
-}
-
-impl<'a> Presented<'a> {
-    pub fn token(&self) -> &'a str {
-        match self {
-            Self::Bearer(token) | Self::Dpop { token, .. } => token,
-        }
-    }
-}
-
 impl Dcr {
     /// Verifies the token, its binding (a bound token needs a proof of its key; an
     /// unbound one is a bearer token), that it and its client, statement and
@@ -129,34 +106,11 @@ impl Dcr {
     ) -> Result<VerifiedAccess, AccessError> {
         let token = self.verified_token(presented.token())?;
         let claims = &token.claims;
-        match (&claims.cnf, presented) {
-            (None, Presented::Bearer(_)) => {}
-            (Some(_), Presented::Bearer(_)) => {
-                return Err(AccessError::InvalidDpopProof(
-                    "the access token is DPoP-bound: present it with the DPoP scheme and a \
-                     DPoP proof"
-                        .into(),
-                ));
-            }
-            (None, Presented::Dpop { .. }) => {
-                return Err(AccessError::InvalidDpopProof(
-                    "the access token is not DPoP-bound: present it as a Bearer token".into(),
-                ));
-            }
-            (
-                Some(cnf),
-                Presented::Dpop {
-                    token,
-                    proof,
-                    htm,
-                    htu,
-                },
-            ) => {
-                let proof = proof.ok_or_else(|| {
-                    AccessError::InvalidDpopProof("the DPoP proof is missing".into())
-                })?;
-                self.resource_dpop(proof, token, &cnf.jkt, htm, htu).await?;
-            }
+        let freshness = self.settings.dpop.freshness();
+        if let Some(spend) =
+            crate::access::proven_possession(claims, &presented, unix_now(), freshness)?
+        {
+            self.spend_resource_proof(&spend).await?;
         }
         let origin_active = self.origin_active(&token).await?;
         let has_channel = match required.channel {

@@ -8,14 +8,12 @@
 //! node is refused on every other. Entries live as long as the proof could be
 //! accepted (its freshness window, or an assertion's `exp`).
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use super::Dcr;
-use crate::pop::{DpopExpectations, Freshness, ProofError, VerifiedDpop, verify_dpop};
+use crate::pop::{DpopExpectations, Freshness, VerifiedDpop, verify_dpop};
+pub use crate::replay::{ProofKind, ReplayError};
 use crate::store::StoreError;
 use crate::time::unix_now;
 
@@ -49,84 +47,6 @@ impl DpopSettings {
             max_age: self.max_age_seconds,
             max_future: self.max_future_seconds,
         }
-    }
-}
-
-/// What a `jti` was used for: one namespace each.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ProofKind {
-    Dpop,
-    Assertion,
-    AttestationPop,
-}
-
-impl ProofKind {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Dpop => "dpop",
-            Self::Assertion => "assertion",
-            Self::AttestationPop => "attestation-pop",
-        }
-    }
-}
-
-/// Why a `jti` cannot be accepted.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ReplayError {
-    #[error("this proof was used already")]
-    Replayed,
-    #[error("too many proofs to remember; try again shortly")]
-    Full,
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-/// `jti`s seen, with when each may be forgotten.
-pub(crate) struct SeenJtis {
-    entries: Mutex<HashMap<(ProofKind, String), i64>>,
-    capacity: usize,
-}
-
-impl SeenJtis {
-    pub(crate) fn new(capacity: usize) -> Self {
-        Self {
-            entries: Mutex::new(HashMap::new()),
-            capacity: capacity.max(1),
-        }
-    }
-
-    /// Records `jti` until `until`; `Replayed` if it was recorded and has not expired.
-    fn first_use(
-        &self,
-        kind: ProofKind,
-        jti: &str,
-        until: i64,
-        now: i64,
-    ) -> Result<(), ReplayError> {
-        let mut entries = self
-            .entries
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let key = (kind, jti.to_owned());
-        if entries.get(&key).is_some_and(|expires| *expires >= now) {
-            return Err(ReplayError::Replayed);
-        }
-        if entries.len() >= self.capacity {
-            entries.retain(|_, expires| *expires >= now);
-            if entries.len() >= self.capacity {
-                return Err(ReplayError::Full);
-            }
-        }
-        entries.insert(key, until);
-        Ok(())
-    }
-
-    #[cfg(test)]
-    fn len(&self) -> usize {
-        self.entries
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .len()
     }
 }
 
@@ -215,37 +135,14 @@ impl Dcr {
         Ok(verified)
     }
 
-    /// A DPoP proof presented with a bound access token (`jkt` its `cnf.jkt`) at an
-    /// enforcement point: the original request's method and URI, the token's hash, the
-    /// key the token is bound to, used once.
-    pub async fn resource_dpop(
+    /// Spends a verified resource-side proof's `jti` (see
+    /// [`crate::access::proven_possession`]).
+    pub(crate) async fn spend_resource_proof(
         &self,
-        proof: &str,
-        access_token: &str,
-        jkt: &str,
-        htm: &str,
-        htu: &str,
+        spend: &crate::access::ProofToSpend,
     ) -> Result<(), crate::error::AccessError> {
         use crate::error::AccessError;
-        let settings = self.settings.dpop;
-        let verified = verify_dpop(
-            proof,
-            &DpopExpectations {
-                htm,
-                htu,
-                access_token: Some(access_token),
-                now: unix_now(),
-                freshness: settings.freshness(),
-            },
-        )
-        .map_err(|e| AccessError::InvalidDpopProof(format!("the DPoP proof is refused: {e}")))?;
-        if verified.key.thumbprint() != jkt {
-            return Err(AccessError::InvalidDpopProof(
-                "the DPoP proof is not signed by the key the token is bound to".into(),
-            ));
-        }
-        let until = verified.iat + settings.max_age_seconds + settings.max_future_seconds;
-        self.first_use_of(ProofKind::Dpop, &verified.jti, until)
+        self.first_use_of(ProofKind::Dpop, &spend.jti, spend.until)
             .await
             .map_err(|e| match e {
                 ReplayError::Replayed => {
@@ -262,36 +159,4 @@ impl Dcr {
 fn nonce_for(hasher: &crate::secrets::SecretHasher, slot: i64) -> String {
     let mac = hasher.hash(&format!("dpop-nonce:{slot}"));
     format!("{slot}.{}", URL_SAFE_NO_PAD.encode(&mac[..16]))
-}
-
-/// Maps a proof refusal for callers that report it in their own words.
-pub fn describe(e: &ProofError) -> String {
-    e.to_string()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_jti_is_accepted_once_until_it_expires_and_memory_is_bounded() {
-        let seen = SeenJtis::new(2);
-        assert_eq!(seen.first_use(ProofKind::Dpop, "a", 100, 10), Ok(()));
-        assert_eq!(
-            seen.first_use(ProofKind::Dpop, "a", 100, 50),
-            Err(ReplayError::Replayed)
-        );
-        // Another kind is another namespace.
-        assert_eq!(seen.first_use(ProofKind::Assertion, "a", 100, 50), Ok(()));
-        // Full of live entries: refused, not accepted unchecked.
-        assert_eq!(
-            seen.first_use(ProofKind::Dpop, "b", 100, 50),
-            Err(ReplayError::Full)
-        );
-        // Once they expire there is room again.
-        assert_eq!(seen.first_use(ProofKind::Dpop, "b", 300, 200), Ok(()));
-        assert_eq!(seen.len(), 1);
-        // An expired entry may be used again (its proof is stale by then anyway).
-        assert_eq!(seen.first_use(ProofKind::Dpop, "a", 400, 250), Ok(()));
-    }
 }

@@ -17,7 +17,8 @@ mod users;
 use crate::model::AuditAction;
 use std::sync::{Arc, RwLock};
 
-pub use access::{Presented, VerifiedAccess, VerifiedToken};
+pub use crate::access::Presented;
+pub use access::{VerifiedAccess, VerifiedToken};
 pub use admin::{MIN_BOOTSTRAP_KEY_CHARS, NewApplication, Revocable};
 pub use client_management::RegistrationAccessError;
 pub use console::{ApplicationSummary, StatementSummary, Totals};
@@ -111,7 +112,7 @@ pub struct Dcr {
     /// Access tokens revoked one by one (RFC 7009).
     revoked_tokens: client_management::RevokedTokens,
     /// `jti`s of proofs of possession, each accepted once (`binding.rs`).
-    seen_jtis: binding::SeenJtis,
+    seen_jtis: crate::replay::SeenJtis,
     /// Tokens issued since the last flush to the store: a counter write per token
     /// would cost the hot path a transaction.
     tokens_issued: std::sync::Mutex<TokenTally>,
@@ -177,7 +178,7 @@ impl Dcr {
         let keys = load_key_ring(store.as_ref(), kek, &settings).await?;
         let revoked_tokens =
             client_management::RevokedTokens::new(settings.revoked_tokens_in_memory);
-        let seen_jtis = binding::SeenJtis::new(settings.dpop.replay_capacity);
+        let seen_jtis = crate::replay::SeenJtis::new(settings.dpop.replay_capacity);
         Ok(Self {
             store,
             keys: RwLock::new(keys),

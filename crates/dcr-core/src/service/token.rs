@@ -79,6 +79,12 @@ impl Dcr {
             self.settings.issuer.trim_end_matches('/'),
             req.endpoint
         );
+        // The proof first: a nonce challenge (`use_dpop_nonce`) then costs the client
+        // no client assertion, whose `jti` authentication would spend.
+        let proof = match req.dpop {
+            Some(proof) => Some(self.token_endpoint_dpop(proof, &endpoint_url).await?),
+            None => None,
+        };
         let standing = self.authenticate(&req.credentials).await?;
         let client_id = standing.client.id;
         let app = &standing.application;
@@ -104,13 +110,10 @@ impl Dcr {
             .policy
             .bound_credentials
             .for_platform(&standing.client.platform);
-        let cnf = match req.dpop {
-            Some(proof) => {
-                let verified = self.token_endpoint_dpop(proof, &endpoint_url).await?;
-                Some(dcr_proto::pop::Confirmation {
-                    jkt: verified.key.thumbprint().to_owned(),
-                })
-            }
+        let cnf = match proof {
+            Some(verified) => Some(dcr_proto::pop::Confirmation {
+                jkt: verified.key.thumbprint().to_owned(),
+            }),
             None if bound_credentials == Mode::Require => {
                 return Err(TokenError::InvalidDpopProof(format!(
                     "this application requires DPoP-bound tokens on {}: send a DPoP proof",

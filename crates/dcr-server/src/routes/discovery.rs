@@ -43,7 +43,19 @@ async fn metadata(State(state): State<AppState>) -> Json<AuthorizationServerMeta
         token_endpoint_auth_methods_supported: strings(&[
             "client_secret_post",
             "client_secret_basic",
+            dcr_proto::pop::PRIVATE_KEY_JWT,
+            dcr_proto::pop::ATTEST_JWT_CLIENT_AUTH,
         ]),
+        token_endpoint_auth_signing_alg_values_supported: strings(
+            &dcr_proto::pop::INSTALL_KEY_ALGORITHMS,
+        ),
+        dpop_signing_alg_values_supported: strings(&dcr_proto::pop::INSTALL_KEY_ALGORITHMS),
+        client_attestation_signing_alg_values_supported: strings(
+            &dcr_proto::pop::INSTALL_KEY_ALGORITHMS,
+        ),
+        client_attestation_pop_signing_alg_values_supported: strings(
+            &dcr_proto::pop::INSTALL_KEY_ALGORITHMS,
+        ),
         introspection_endpoint_auth_methods_supported: strings(&[
             "client_secret_basic",
             "client_secret_post",

@@ -117,6 +117,9 @@ async fn read_registration(
             .as_ref()
             .and_then(|k| serde_json::from_str::<serde_json::Value>(&k.jwk).ok())
             .map(|jwk| serde_json::json!({ "keys": [jwk] })),
+        dpop_bound_access_tokens: asks_for_dpop(
+            app.policy.bound_credentials.for_platform(&client.platform),
+        ),
     };
     let mut response = Json(body).into_response();
     response
@@ -259,6 +262,7 @@ async fn register_client(
         software_version: Some(registered.software_version),
         client_name: None,
         jwks: registered.jwks,
+        dpop_bound_access_tokens: asks_for_dpop(registered.bound_credentials),
     };
     crate::telemetry::note_client(registered.client_id.to_string());
     let mut response = (StatusCode::CREATED, Json(body)).into_response();
@@ -266,4 +270,10 @@ async fn register_client(
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     Ok(response)
+}
+
+/// RFC 9449 5.2 `dpop_bound_access_tokens`: said only when the platform's policy asks
+/// for bound tokens, so SDKs turn DPoP on there and nowhere else.
+fn asks_for_dpop(mode: dcr_core::binding::Mode) -> Option<bool> {
+    (mode != dcr_core::binding::Mode::Off).then_some(true)
 }

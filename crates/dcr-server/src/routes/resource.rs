@@ -107,11 +107,13 @@ async fn introspect(
             nbf: Some(c.nbf),
             iss: Some(c.iss),
             jti: Some(c.jti),
-            token_type: Some("Bearer".into()),
+            // RFC 9449 6.2: a bound token is a DPoP token.
+            token_type: Some(if c.cnf.is_some() { "DPoP" } else { "Bearer" }.into()),
             software_id: Some(c.software_id),
             sst: Some(c.sst),
             programmer: Some(c.programmer),
             channels: c.channels,
+            cnf: c.cnf,
         },
     };
     let mut response = Json(body).into_response();

@@ -3,7 +3,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod admin;
+mod attestation;
 mod bad_input;
+mod binding;
 mod console;
 mod flow;
 mod front_door;

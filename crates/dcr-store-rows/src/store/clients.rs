@@ -180,7 +180,8 @@ async fn insert_client_rows<T: Transaction>(
     let mut insert = Query::build(
         "INSERT INTO clients (id, application_id, programmer_id, statement_jti, secret_hash, \
          redirect_uris, device_info, platform, user_agent, source_ip, status, created_at, \
-         last_used_at, revoked_at, registration_token_hash, os_name, model, last_seen_at) ",
+         last_used_at, revoked_at, registration_token_hash, os_name, model, last_seen_at, \
+         auth_method, jwk, jkt, dpop_seen_at) ",
     );
     insert.push_values(rows, |row, (c, redirect_uris, device_info)| {
         row.bind(c.id.to_string())
@@ -200,7 +201,11 @@ async fn insert_client_rows<T: Transaction>(
             .bind(&c.registration_token_hash)
             .bind(&c.os_name)
             .bind(&c.model)
-            .bind(c.last_used_at.unwrap_or(c.created_at).max(c.created_at));
+            .bind(c.last_used_at.unwrap_or(c.created_at).max(c.created_at))
+            .bind(c.auth_method.as_str())
+            .bind(c.key.as_ref().map(|k| k.jwk.as_str()))
+            .bind(c.key.as_ref().map(|k| k.jkt.as_str()))
+            .bind(c.dpop_seen_at);
     });
     // The registrations' audit events commit with them, or neither does.
     let mut audit = Query::build(

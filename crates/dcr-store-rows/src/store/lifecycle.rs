@@ -231,18 +231,25 @@ impl<B: Backend> SqlStore<B> {
         // Per client: one statement per chunk, joined on a VALUES list (SQLite and
         // PostgreSQL both name its columns column1, column2, ...). Last use only moves
         // forward: another node may flush an older time later.
+        // Rows in id order: two nodes flushing at once lock them in the same order.
+        let mut per_client: Vec<&ClientUse> = per_client.iter().collect();
+        per_client.sort_by_key(|u| u.client);
         for chunk in per_client.chunks(CHUNK) {
             let mut update = Query::build(
                 "UPDATE clients SET tokens_issued = tokens_issued + v.column2, \
                  last_used_at = CASE WHEN last_used_at IS NULL OR last_used_at < v.column3 \
                  THEN v.column3 ELSE last_used_at END, \
                  last_seen_at = CASE WHEN last_seen_at < v.column3 \
-                 THEN v.column3 ELSE last_seen_at END FROM (",
+                 THEN v.column3 ELSE last_seen_at END, \
+                 dpop_seen_at = CASE WHEN v.column4 IS NOT NULL AND (dpop_seen_at IS NULL \
+                 OR dpop_seen_at < CAST(v.column4 AS BIGINT)) \
+                 THEN CAST(v.column4 AS BIGINT) ELSE dpop_seen_at END FROM (",
             );
             update.push_values(chunk, |row, u| {
                 row.bind(u.client.to_string())
                     .bind(tokens(u.tokens))
-                    .bind(u.last_used_at);
+                    .bind(u.last_used_at)
+                    .bind(u.dpop_at);
             });
             update.push(") AS v WHERE clients.id = v.column1");
             tx.execute(update).await?;

@@ -112,3 +112,104 @@ pub async fn other_programmers_token(app: &TestApp) -> String {
     let (id, secret) = app.register(&statement).await;
     app.token(&id, &secret).await
 }
+
+/// A DPoP-bound token of `ready`'s client, bound to `key`.
+pub async fn bound_token(app: &TestApp, ready: &Ready, key: &dcr_client::InstallKey) -> String {
+    let url = app.url("/oauth2/token");
+    let r = app
+        .http
+        .post(&url)
+        .header("DPoP", key.dpop_proof("POST", &url, None, None).unwrap())
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", ready.client_id.as_str()),
+            ("client_secret", ready.secret.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::OK);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["token_type"], "DPoP");
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
+/// What every enforcement point must do with a DPoP-bound token at `url` (a
+/// protected route): admit it with a fresh proof of its key for this request, and
+/// refuse it replayed, as a bearer token, without a proof, with a proof for another
+/// method or URL, or signed by another key. Also admits the SDK's calls when it binds
+/// its tokens.
+pub async fn dpop_is_enforced(app: &TestApp, ready: &Ready, url: &str) {
+    use reqwest::StatusCode;
+    let key = dcr_client::InstallKey::generate().unwrap();
+    let token = bound_token(app, ready, &key).await;
+    let send = |scheme: &str, proof: Option<String>| {
+        let mut request = app
+            .http
+            .get(url)
+            .header("Authorization", format!("{scheme} {token}"));
+        if let Some(proof) = proof {
+            request = request.header("DPoP", proof);
+        }
+        request.send()
+    };
+    let proof = key.dpop_proof("GET", url, Some(&token), None).unwrap();
+    let ok = send("DPoP", Some(proof.clone())).await.unwrap();
+    assert_eq!(ok.status(), StatusCode::OK, "{}", ok.text().await.unwrap());
+    let other_key = dcr_client::InstallKey::generate().unwrap();
+    let other_url = url.replace("/configuration", "/other");
+    let refused = [
+        ("replayed", "DPoP", Some(proof)),
+        ("as a bearer token", "Bearer", None),
+        ("without a proof", "DPoP", None),
+        (
+            "another method",
+            "DPoP",
+            Some(key.dpop_proof("POST", url, Some(&token), None).unwrap()),
+        ),
+        (
+            "another URL",
+            "DPoP",
+            Some(
+                key.dpop_proof("GET", &other_url, Some(&token), None)
+                    .unwrap(),
+            ),
+        ),
+        (
+            "another key",
+            "DPoP",
+            Some(
+                other_key
+                    .dpop_proof("GET", url, Some(&token), None)
+                    .unwrap(),
+            ),
+        ),
+        ("stale", "DPoP", Some(stale_proof(&key, url, &token))),
+    ];
+    for (why, scheme, proof) in refused {
+        let r = send(scheme, proof).await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{why}");
+    }
+
+    // The SDK, binding its tokens, calls the same route.
+    let dir = tempfile::tempdir().unwrap();
+    let mut config =
+        dcr_client::ClientConfig::new(&app.base, &ready.statement, dir.path().join("c.json"));
+    config.binding = dcr_client::Binding::Always;
+    let sdk = dcr_client::DcrClient::new(config).unwrap();
+    for _ in 0..2 {
+        let r = sdk.call(reqwest::Method::GET, url).await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+    }
+}
+
+fn stale_proof(key: &dcr_client::InstallKey, url: &str, token: &str) -> String {
+    let iat = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+        - 600;
+    let claims = json!({"jti": format!("stale-{iat}"), "htm": "GET", "htu": url, "iat": iat,
+        "ath": dcr_client::key::token_hash(token)});
+    key.sign("dpop+jwt", true, &claims).unwrap()
+}

@@ -1,6 +1,10 @@
 //! The aspects of the `Store` contract, one `async fn` each over a fresh store.
 //! `conformance_tests!` turns them into one test per aspect in each store's crate.
 
+mod bound_credentials;
+
+pub use bound_credentials::bound_credentials;
+
 use std::sync::Arc;
 
 use dcr_core::ids::{
