@@ -14,6 +14,10 @@
  *   issued at or before the newest one not kept is refused as possibly revoked (the
  *   SDKs renew it at once), so memory is bounded and nothing revoked passes;
  * - fails closed (503) when the feed has not been read for `maxStalenessMs` (15 s);
+ * - admits a DPoP-bound token (RFC 9449, `cnf.jkt`) only with the `DPoP` scheme and
+ *   a fresh proof of the request signed by the key it is bound to, each proof once
+ *   per guard (`publicOrigin` names the API's URL for the proofs' `htu`); presented
+ *   as a bearer token it is refused;
  * - checks the scope and the channel a route names;
  * - answers with dcr's error table (status, `code`, `action`, `WWW-Authenticate`).
  *
@@ -26,7 +30,7 @@
  *   (req, res) => res.json({ client: req.dcr.clientId }));
  * ```
  */
-import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from 'jose';
+import { EmbeddedJWK, calculateJwkThumbprint, createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from 'jose';
 
 export interface GuardOptions {
   /** The dcr server; also the expected issuer unless `issuer` is given. */
@@ -48,7 +52,29 @@ export interface GuardOptions {
   pollIntervalMs?: number;
   /** After this long without a successful read, every request is refused with 503 (default 15000 ms). */
   maxStalenessMs?: number;
+  /**
+   * The API's public origin (`https://api.example.com`): with the request's path, the
+   * URL a DPoP proof must name. Unset, it is `X-Forwarded-Proto` (else the socket's
+   * scheme) and the `Host` header: set it behind a proxy that rewrites either.
+   */
+  publicOrigin?: string;
+  /** A DPoP proof is fresh this long after its `iat` (default 60 s)... */
+  dpopMaxAgeSeconds?: number;
+  /** ...and may claim an `iat` this far ahead (default 5 s). */
+  dpopMaxFutureSeconds?: number;
+  /** DPoP proofs remembered for single use (default 100000); past that, 503 until old ones expire. */
+  dpopReplayCapacity?: number;
   fetch?: typeof fetch;
+}
+
+/** The request a token came with: what a DPoP proof must name. */
+export interface PresentedRequest {
+  /** The HTTP method. */
+  method: string;
+  /** The absolute URL the client called (query and fragment are ignored). */
+  url: string;
+  /** The `DPoP` header. */
+  dpop?: string;
 }
 
 /** The caller of a protected route, as verified. */
@@ -93,11 +119,39 @@ export class GuardError extends Error {
     };
   }
 
-  /** `WWW-Authenticate` for this refusal, if any (RFC 6750 3). */
+  /** The token came with the DPoP scheme: the challenge is in that scheme (RFC 9449 7.1). */
+  dpopScheme = false;
+
+  /** `WWW-Authenticate` for this refusal, if any (RFC 6750 3, RFC 9449 7.1). */
   challenge(): string | undefined {
-    if (this.status === 401) return 'Bearer realm="dcr", error="invalid_token"';
-    if (this.code === 'insufficient_scope') return 'Bearer realm="dcr", error="insufficient_scope"';
+    if (this.code === 'invalid_dpop_proof') return 'DPoP realm="dcr", error="invalid_dpop_proof", algs="ES256 EdDSA"';
+    const scheme = this.dpopScheme ? 'DPoP' : 'Bearer';
+    const algs = this.dpopScheme ? ', algs="ES256 EdDSA"' : '';
+    if (this.status === 401) return `${scheme} realm="dcr", error="invalid_token"${algs}`;
+    if (this.code === 'insufficient_scope') return `${scheme} realm="dcr", error="insufficient_scope"${algs}`;
     return undefined;
+  }
+}
+
+const badProof = (message: string) => new GuardError(401, 'invalid_dpop_proof', message);
+
+/** `jti`s of proofs already used, until each could no longer be fresh; bounded. */
+class SeenProofs {
+  private readonly until = new Map<string, number>();
+  constructor(private readonly capacity: number) {}
+
+  /** Records `jti` until `expires` (seconds); false when it was seen and is still live. */
+  firstUse(jti: string, expires: number, now: number): boolean {
+    const seen = this.until.get(jti);
+    if (seen !== undefined && seen >= now) return false;
+    if (this.until.size >= this.capacity) {
+      for (const [id, at] of this.until) if (at < now) this.until.delete(id);
+      if (this.until.size >= this.capacity) {
+        throw new GuardError(503, 'temporarily_unavailable', 'too many DPoP proofs to remember; retry shortly');
+      }
+    }
+    this.until.set(jti, expires);
+    return true;
   }
 }
 
@@ -204,6 +258,7 @@ export class Guard {
   private readonly issuer: string;
   private readonly fetchImpl: typeof fetch;
   private timer: ReturnType<typeof setInterval> | null = null;
+  private readonly proofs: SeenProofs;
 
   /** Use {@link createGuard}: it reads the feed before the guard is used. */
   constructor(private readonly options: GuardOptions) {
@@ -212,6 +267,7 @@ export class Guard {
     this.issuer = options.issuer ?? this.baseUrl;
     this.fetchImpl = options.fetch ?? fetch;
     this.set = new RevocationSet(options.maxRevocations ?? 500_000);
+    this.proofs = new SeenProofs(options.dpopReplayCapacity ?? 100_000);
     // Refetched on an unknown kid, at most every 5 s.
     this.jwks = createRemoteJWKSet(new URL(`${this.baseUrl}/.well-known/jwks.json`), {
       cooldownDuration: 5_000,
@@ -259,12 +315,31 @@ export class Guard {
 
   /**
    * Verifies an `Authorization` header value for a route needing `scope` and naming
-   * `channel`; rejects with a {@link GuardError}.
+   * `channel`; rejects with a {@link GuardError}. A DPoP-bound token needs `request`
+   * (its method, URL and `DPoP` header).
    */
-  async verify(authorization: string | undefined, required: { scope?: string; channel?: string } = {}): Promise<VerifiedClient> {
-    const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(authorization ?? '');
+  async verify(
+    authorization: string | undefined,
+    required: { scope?: string; channel?: string } = {},
+    request?: PresentedRequest,
+  ): Promise<VerifiedClient> {
+    const match = /^(Bearer|DPoP) +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(authorization ?? '');
     if (!match) throw invalid('missing or malformed bearer token');
-    const token = match[1];
+    const dpop = match[1].toLowerCase() === 'dpop';
+    try {
+      return await this.verifyToken(match[2], dpop, required, request);
+    } catch (e) {
+      if (e instanceof GuardError) e.dpopScheme = dpop;
+      throw e;
+    }
+  }
+
+  private async verifyToken(
+    token: string,
+    dpop: boolean,
+    required: { scope?: string; channel?: string },
+    request?: PresentedRequest,
+  ): Promise<VerifiedClient> {
     let claims: JWTPayload;
     try {
       ({ payload: claims } = await jwtVerify(token, this.jwks, {
@@ -281,6 +356,11 @@ export class Guard {
     if (typeof claims.client_id !== 'string' || claims.client_id !== claims.sub || typeof claims.programmer !== 'string') {
       throw invalid('the access token is not a dcr access token');
     }
+    const cnf = claims.cnf as { jkt?: unknown } | undefined;
+    const jkt = typeof cnf?.jkt === 'string' ? cnf.jkt : undefined;
+    if (jkt !== undefined && !dpop) throw badProof('the access token is DPoP-bound: present it with the DPoP scheme and a DPoP proof');
+    if (jkt === undefined && dpop) throw badProof('the access token is not DPoP-bound: present it as a Bearer token');
+    if (jkt !== undefined) await this.checkProof(token, jkt, request);
     // Fail closed: a stale feed may be hiding revocations.
     if (this.feedLag() > (this.options.maxStalenessMs ?? 15_000)) {
       throw new GuardError(503, 'temporarily_unavailable', 'the revocation feed is stale');
@@ -319,6 +399,50 @@ export class Guard {
     };
   }
 
+  /** RFC 9449 7: a fresh proof of this request, by the token's key, used once. */
+  private async checkProof(token: string, jkt: string, request?: PresentedRequest): Promise<void> {
+    const proof = request?.dpop;
+    if (!request || !proof || proof.length > 8192) throw badProof('the DPoP proof is missing');
+    const maxAge = this.options.dpopMaxAgeSeconds ?? 60;
+    const maxFuture = this.options.dpopMaxFutureSeconds ?? 5;
+    let payload: JWTPayload;
+    let header: { jwk?: Record<string, unknown> };
+    try {
+      ({ payload, protectedHeader: header } = await jwtVerify(proof, EmbeddedJWK, {
+        typ: 'dpop+jwt',
+        algorithms: ['ES256', 'EdDSA'],
+        maxTokenAge: maxAge,
+        clockTolerance: maxFuture,
+        requiredClaims: ['jti', 'iat'],
+      }));
+    } catch (e) {
+      throw badProof(`the DPoP proof is refused: ${(e as Error).message}`);
+    }
+    if (typeof payload.htm !== 'string' || payload.htm !== request.method.toUpperCase()) throw badProof('htm is not the request\'s method');
+    if (typeof payload.htu !== 'string' || !sameUri(payload.htu, request.url)) throw badProof('htu is not the request\'s URI');
+    const { createHash } = await import('node:crypto');
+    const ath = createHash('sha256').update(token).digest('base64url');
+    if (payload.ath !== ath) throw badProof('ath is not the hash of this access token');
+    if (!header.jwk || (await calculateJwkThumbprint(header.jwk as never, 'sha256')) !== jkt) {
+      throw badProof('the DPoP proof is not signed by the key the token is bound to');
+    }
+    const jti = payload.jti as string;
+    if (jti.length > 256) throw badProof('jti is too long');
+    const now = Math.floor(Date.now() / 1000);
+    if (!this.proofs.firstUse(jti, (payload.iat as number) + maxAge + maxFuture, now)) {
+      throw badProof('the DPoP proof was used already');
+    }
+  }
+
+  /** The URL a DPoP proof names for `req`: `publicOrigin`, or the forwarded scheme and `Host`. */
+  requestUrl(req: MiddlewareRequest): string {
+    const path = req.originalUrl ?? req.url ?? '/';
+    if (this.options.publicOrigin) return `${this.options.publicOrigin.replace(/\/+$/, '')}${path}`;
+    const forwarded = req.headers?.['x-forwarded-proto'];
+    const proto = (Array.isArray(forwarded) ? forwarded[0] : forwarded) ?? (req.socket?.encrypted ? 'https' : 'http');
+    return `${proto}://${req.headers?.host ?? ''}${path}`;
+  }
+
   /**
    * Express/Connect middleware: verifies the request's bearer token (scope, and the
    * channel named by the `channelParam` route parameter), sets `req.dcr` to the
@@ -328,7 +452,13 @@ export class Guard {
     return (req: MiddlewareRequest, res: MiddlewareResponse, next: (err?: unknown) => void): void => {
       const header = req.headers?.authorization;
       const channel = required.channelParam ? req.params?.[required.channelParam] : undefined;
-      this.verify(Array.isArray(header) ? header[0] : header, { scope: required.scope, channel }).then(
+      const proof = req.headers?.dpop;
+      const presented: PresentedRequest = {
+        method: req.method ?? 'GET',
+        url: this.requestUrl(req),
+        dpop: Array.isArray(proof) ? undefined : proof,
+      };
+      this.verify(Array.isArray(header) ? header[0] : header, { scope: required.scope, channel }, presented).then(
         (client) => {
           req.dcr = client;
           next();
@@ -350,9 +480,31 @@ export class Guard {
 
 /** What the middleware needs of a request (Express, Connect, plain `http`). */
 export interface MiddlewareRequest {
-  headers?: { authorization?: string | string[] };
+  headers?: {
+    authorization?: string | string[];
+    dpop?: string | string[];
+    host?: string;
+    'x-forwarded-proto'?: string | string[];
+  };
+  method?: string;
+  url?: string;
+  /** Express's original URL (before a router stripped its mount path). */
+  originalUrl?: string;
+  socket?: { encrypted?: boolean };
   params?: Record<string, string>;
   dcr?: VerifiedClient;
+}
+
+/** RFC 9449 4.3: the same URI without query and fragment; a query in `htu` does not match. */
+function sameUri(htu: string, requestUrl: string): boolean {
+  try {
+    const a = new URL(htu);
+    const b = new URL(requestUrl);
+    if (a.search || a.hash) return false;
+    return a.protocol === b.protocol && a.host === b.host && a.pathname === b.pathname;
+  } catch {
+    return false;
+  }
 }
 
 /** What the middleware needs of a response. */

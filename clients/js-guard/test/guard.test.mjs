@@ -179,3 +179,74 @@ test('fails closed when the feed is stale', async () => {
   await guard.verify(`Bearer ${token}`);
   guard.close();
 });
+
+/** A DPoP proof (RFC 9449) signed with `keys` (WebCrypto ES256 is r || s, as JWS wants). */
+async function dpopProof(keys, htm, htu, accessToken, iat = Math.floor(Date.now() / 1000)) {
+  const b64 = (v) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
+  const jwk = await crypto.subtle.exportKey('jwk', keys.publicKey);
+  const payload = { jti: randomUUID(), htm, htu, iat };
+  if (accessToken) payload.ath = Buffer.from(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(accessToken))).toString('base64url');
+  const input = `${b64({ typ: 'dpop+jwt', alg: 'ES256', jwk: { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y } })}.${b64(payload)}`;
+  const sig = await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, keys.privateKey, new TextEncoder().encode(input));
+  return `${input}.${Buffer.from(sig).toString('base64url')}`;
+}
+
+test('a DPoP-bound token passes only with a fresh proof of its key for this request', async () => {
+  const w = await world();
+  const keys = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
+  const tokenUrl = `${base}/oauth2/token`;
+  const answer = await (await fetch(tokenUrl, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded', DPoP: await dpopProof(keys, 'POST', tokenUrl) },
+    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: w.reg.client_id, client_secret: w.reg.client_secret }),
+  })).json();
+  assert.equal(answer.token_type, 'DPoP');
+  const token = answer.access_token;
+  const guard = await createGuard({ baseUrl: base, apiKey: w.key });
+  const app = express();
+  app.get('/api/v2/:serviceProvider/configuration', guard.middleware({ scope: 'api:client:v2', channelParam: 'serviceProvider' }),
+    (req, res) => res.json({ client_id: req.dcr.clientId }));
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  const url = `http://127.0.0.1:${server.address().port}/api/v2/${w.channel}/configuration`;
+  const call = async (scheme, proof, target = url) => {
+    const headers = { Authorization: `${scheme} ${token}` };
+    if (proof) headers.DPoP = proof;
+    const r = await fetch(target, { headers });
+    return { status: r.status, body: await r.json(), challenge: r.headers.get('www-authenticate') };
+  };
+  try {
+    const good = await dpopProof(keys, 'GET', url, token);
+    const ok = await call('DPoP', good);
+    assert.equal(ok.status, 200, JSON.stringify(ok.body));
+    assert.equal(ok.body.client_id, w.reg.client_id);
+    // With a query: htu names the URL without it.
+    assert.equal((await call('DPoP', await dpopProof(keys, 'GET', url, token), `${url}?page=2`)).status, 200);
+    const other = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
+    for (const [why, scheme, proof] of [
+      ['replayed', 'DPoP', good],
+      ['as a bearer token', 'Bearer', undefined],
+      ['no proof', 'DPoP', undefined],
+      ['stale', 'DPoP', await dpopProof(keys, 'GET', url, token, Math.floor(Date.now() / 1000) - 600)],
+      ['from the future', 'DPoP', await dpopProof(keys, 'GET', url, token, Math.floor(Date.now() / 1000) + 600)],
+      ['another method', 'DPoP', await dpopProof(keys, 'POST', url, token)],
+      ['another URL', 'DPoP', await dpopProof(keys, 'GET', `${url}/x`, token)],
+      ['a query in htu', 'DPoP', await dpopProof(keys, 'GET', `${url}?a=1`, token)],
+      ['another key', 'DPoP', await dpopProof(other, 'GET', url, token)],
+      ['no ath', 'DPoP', await dpopProof(keys, 'GET', url)],
+      ['garbage', 'DPoP', 'not.a.proof'],
+    ]) {
+      const r = await call(scheme, proof);
+      assert.equal(r.status, 401, why);
+      assert.equal(r.body.code, 'invalid_dpop_proof', `${why}: ${JSON.stringify(r.body)}`);
+      assert.match(r.challenge, /^DPoP .*invalid_dpop_proof/, why);
+    }
+    // An unbound token stays a bearer token.
+    const bearer = await w.token();
+    const r = await fetch(url, { headers: { Authorization: `DPoP ${bearer}`, DPoP: await dpopProof(keys, 'GET', url, bearer) } });
+    assert.equal(r.status, 401);
+  } finally {
+    server.close();
+    guard.close();
+  }
+});

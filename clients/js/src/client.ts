@@ -1,8 +1,22 @@
 import { DcrError } from './errors.js';
 import { deviceInfo as defaultDeviceInfo } from './device.js';
+import {
+  InstallKey,
+  KeyStore,
+  IndexedDbKeyStore,
+  clientAssertion,
+  dpopProof,
+  exportPrivateJwk,
+  generateKeyPair,
+  importPrivateJwk,
+  installKeyOf,
+} from './pop.js';
 import { CachedToken, CredentialStore, Credentials, checkCredentials } from './store.js';
 
-/** Time, injectable so tests need not wait. */
+/** How an install proves that it holds its credentials (see {@link DcrClientOptions.binding}). */
+export type Binding = 'auto' | 'always' | 'never';
+
+/** Time for renewals and waits, injectable so tests need not wait (proofs and assertions carry the real time: the server judges them). */
 export interface Clock {
   /** Milliseconds since the epoch. */
   now(): number;
@@ -33,6 +47,22 @@ export interface DcrClientOptions {
   maxAttempts?: number;
   /** Longest single wait on `Retry-After` (default 30 s). */
   maxRetryWaitMs?: number;
+  /**
+   * `auto` (default): an install key from the first registration (`private_key_jwt`:
+   * the install never holds a secret), and DPoP-bound tokens when the application's
+   * policy asks for them (the registration's `dpop_bound_access_tokens`, or a token
+   * endpoint refusing a request without a proof). `always`: key and DPoP always.
+   * `never`: a client secret and bearer tokens, Adobe-style.
+   */
+  binding?: Binding;
+  /**
+   * Where the install key lives: a {@link KeyStore}, or `'credentials'` for the
+   * credential store (as a private JWK). Default: {@link IndexedDbKeyStore} where
+   * IndexedDB exists (the key is then non-extractable), else the credential store.
+   */
+  keys?: KeyStore | 'credentials';
+  /** WebCrypto (default: `globalThis.crypto`). */
+  crypto?: Crypto;
 }
 
 const systemClock: Clock = {
@@ -65,7 +95,12 @@ export class DcrClient {
   private credentials: Credentials | null | undefined = undefined;
   private renewAt = 0;
   private registering: Promise<Credentials> | null = null;
-  private renewing: Promise<string> | null = null;
+  private renewing: Promise<CachedToken> | null = null;
+  /** The install key, once loaded or made. */
+  private key: InstallKey | null = null;
+  private defaultKeys: KeyStore | null | undefined = undefined;
+  /** The last `DPoP-Nonce` the dcr server sent (RFC 9449 8). */
+  private nonce: string | undefined = undefined;
 
   constructor(private readonly options: DcrClientOptions) {
     if (!options.baseUrl || !options.softwareStatement || !options.store) {
@@ -86,27 +121,60 @@ export class DcrClient {
     return { clientId: creds.clientId };
   }
 
-  /** A valid access token: cached, renewed ahead of expiry, one request in flight. */
+  /**
+   * A valid access token: cached, renewed ahead of expiry, one request in flight. A
+   * DPoP-bound token is useless without a proof: call APIs with {@link fetch}.
+   */
   async accessToken(): Promise<string> {
+    return (await this.token()).accessToken;
+  }
+
+  private async token(): Promise<CachedToken> {
     const creds = await this.loaded();
     if (creds?.token && this.clock.now() < this.renewAt) {
-      return creds.token.accessToken;
+      return creds.token;
     }
     return this.renew();
   }
 
   /**
-   * `fetch` with `Authorization: Bearer <token>`; on a 401 the token is renewed once
-   * and the request retried once. Give bodies as strings, `ArrayBuffer`s or
-   * `FormData` (a stream cannot be sent twice).
+   * `fetch` with the access token: `Authorization: Bearer`, or for a DPoP-bound
+   * token `Authorization: DPoP` with a fresh `DPoP` proof of this request. On a 401
+   * the token is renewed once and the request retried once (or, when the API asks
+   * for a DPoP nonce, retried once with it). Give bodies as strings, `ArrayBuffer`s
+   * or `FormData` (a stream cannot be sent twice).
    */
   async fetch(input: string | URL | Request, init: RequestInit = {}): Promise<Response> {
-    const token = await this.accessToken();
+    const token = await this.token();
     const retryable = typeof Request !== 'undefined' && input instanceof Request ? input.clone() : input;
-    const first = await this.fetchImpl(input, withBearer(input, init, token));
+    const first = await this.fetchImpl(input, await this.authorized(input, init, token));
     if (first.status !== 401) return first;
-    const fresh = await this.renew(token);
-    return this.fetchImpl(retryable, withBearer(retryable, init, fresh));
+    const nonce = first.headers.get('dpop-nonce');
+    if (token.bound && nonce && /use_dpop_nonce/.test(first.headers.get('www-authenticate') ?? '')) {
+      return this.fetchImpl(retryable, await this.authorized(retryable, init, token, nonce));
+    }
+    const fresh = await this.renew(token.accessToken);
+    return this.fetchImpl(retryable, await this.authorized(retryable, init, fresh));
+  }
+
+  /** `init` with the token, and a proof of `input` when the token is bound. */
+  private async authorized(input: string | URL | Request, init: RequestInit, token: CachedToken, nonce?: string): Promise<RequestInit> {
+    const isRequest = typeof Request !== 'undefined' && input instanceof Request;
+    const headers = new Headers(init.headers ?? (isRequest ? (input as Request).headers : undefined));
+    if (!token.bound) {
+      headers.set('Authorization', `Bearer ${token.accessToken}`);
+      return { ...init, headers };
+    }
+    const creds = await this.loaded();
+    const key = creds ? await this.loadKey(creds) : null;
+    if (!key) throw new DcrError('corrupt_store', 'a DPoP-bound token without its install key');
+    const method = init.method ?? (isRequest ? (input as Request).method : 'GET');
+    const raw = isRequest ? (input as Request).url : String(input);
+    const here = typeof location !== 'undefined' ? location.href : undefined;
+    const url = new URL(raw, here).href;
+    headers.set('Authorization', `DPoP ${token.accessToken}`);
+    headers.set('DPoP', await dpopProof(this.crypto(), key, method, url, Date.now(), token.accessToken, nonce));
+    return { ...init, headers };
   }
 
   /**
@@ -167,8 +235,14 @@ export class DcrClient {
   }
 
   private async registerNow(): Promise<Credentials> {
-    const body: Record<string, string> = { software_statement: this.options.softwareStatement };
+    const body: Record<string, unknown> = { software_statement: this.options.softwareStatement };
     if (this.options.redirectUri) body.redirect_uri = this.options.redirectUri;
+    const binding = this.options.binding ?? 'auto';
+    const made = binding === 'never' ? undefined : await this.makeKey();
+    if (made) {
+      body.jwks = { keys: [made.key.publicJwk] };
+      body.token_endpoint_auth_method = 'private_key_jwt';
+    }
     const response = await this.send(`${this.baseUrl}/o/client/register`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', Accept: 'application/json', ...(await this.deviceHeader()) },
@@ -177,13 +251,16 @@ export class DcrClient {
     if (response.status !== 201 && response.status !== 200) throw await refusal(response);
     const answer = await jsonOf(response);
     const clientId = answer.client_id;
-    const clientSecret = answer.client_secret;
-    if (typeof clientId !== 'string' || !clientId || typeof clientSecret !== 'string' || !clientSecret) {
+    const clientSecret = typeof answer.client_secret === 'string' && answer.client_secret ? answer.client_secret : undefined;
+    if (typeof clientId !== 'string' || !clientId || (!made && !clientSecret)) {
       throw new DcrError('malformed_response', 'the registration answer has no client_id or client_secret', { status: response.status });
     }
     const creds: Credentials = {
       clientId,
       clientSecret,
+      installKey: made?.storedJwk,
+      keyThumbprint: made?.key.thumbprint,
+      dpop: binding === 'always' || (binding === 'auto' && answer.dpop_bound_access_tokens === true),
       baseUrl: this.baseUrl,
       softwareId: typeof answer.software_id === 'string' ? answer.software_id : this.softwareId,
       registrationAccessToken: typeof answer.registration_access_token === 'string' ? answer.registration_access_token : undefined,
@@ -192,13 +269,65 @@ export class DcrClient {
     await this.options.store.save(creds);
     this.credentials = creds;
     this.renewAt = 0;
+    this.key = made?.key ?? null;
     return creds;
+  }
+
+  // ---- the install key -----------------------------------------------------------
+
+  private crypto(): Crypto {
+    const c = this.options.crypto ?? (typeof crypto !== 'undefined' ? crypto : undefined);
+    if (!c?.subtle) throw new DcrError('no_crypto', 'WebCrypto is not available here: pass options.crypto, or binding: "never"');
+    return c;
+  }
+
+  /** The key store in use; `null` when the credential store keeps the key. */
+  private keyStore(): KeyStore | null {
+    const keys = this.options.keys;
+    if (keys === 'credentials') return null;
+    if (keys) return keys;
+    if (this.defaultKeys === undefined) {
+      this.defaultKeys = typeof indexedDB !== 'undefined' ? new IndexedDbKeyStore(`dcr-client:${this.baseUrl}`) : null;
+    }
+    return this.defaultKeys;
+  }
+
+  /** A new install key, in the key store (non-extractable) or as a JWK for the credentials. */
+  private async makeKey(): Promise<{ key: InstallKey; storedJwk?: JsonWebKey }> {
+    const crypto = this.crypto();
+    const keys = this.keyStore();
+    if (keys) {
+      const pair = await generateKeyPair(crypto, false);
+      await keys.save(pair);
+      return { key: await installKeyOf(crypto, pair) };
+    }
+    const pair = await generateKeyPair(crypto, true);
+    return { key: await installKeyOf(crypto, pair), storedJwk: await exportPrivateJwk(crypto, pair) };
+  }
+
+  /** The install key of `creds`; `null` when it has none or it was lost. */
+  private async loadKey(creds: Credentials): Promise<InstallKey | null> {
+    if (!creds.keyThumbprint) return null;
+    if (this.key?.thumbprint === creds.keyThumbprint) return this.key;
+    const crypto = this.crypto();
+    let pair: CryptoKeyPair | null;
+    if (creds.installKey) {
+      pair = await importPrivateJwk(crypto, creds.installKey);
+    } else {
+      const keys = this.keyStore();
+      pair = keys ? await keys.load() : null;
+    }
+    if (!pair) return null;
+    const key = await installKeyOf(crypto, pair);
+    if (key.thumbprint !== creds.keyThumbprint) return null;
+    this.key = key;
+    return key;
   }
 
   // ---- tokens ------------------------------------------------------------------
 
   /** One renewal in flight, shared by every caller; `rejected` is a token a 401 refused. */
-  private renew(rejected?: string): Promise<string> {
+  private renew(rejected?: string): Promise<CachedToken> {
     if (!this.renewing) {
       this.renewing = this.renewNow(rejected).finally(() => {
         this.renewing = null;
@@ -207,16 +336,21 @@ export class DcrClient {
     return this.renewing;
   }
 
-  private async renewNow(rejected?: string): Promise<string> {
+  private async renewNow(rejected?: string): Promise<CachedToken> {
     const creds = await this.ensureRegistered();
     // Another caller may have renewed while this one waited.
     if (creds.token && creds.token.accessToken !== rejected && this.clock.now() < this.renewAt) {
-      return creds.token.accessToken;
+      return creds.token;
     }
     try {
       return await this.requestToken(creds);
     } catch (e) {
-      if (!(e instanceof DcrError) || e.code !== 'invalid_client') throw e;
+      if (!(e instanceof DcrError)) throw e;
+      if (e.code === 'invalid_dpop_proof' && !creds.dpop && (this.options.binding ?? 'auto') !== 'never') {
+        // The application now requires bound tokens: from here on, always.
+        return this.requestToken(await this.startBinding(creds));
+      }
+      if (e.code !== 'invalid_client') throw e;
     }
     // The credentials were revoked, expired or deleted: register again, once.
     await this.options.store.save(null);
@@ -226,17 +360,51 @@ export class DcrClient {
     return this.requestToken(fresh);
   }
 
-  private async requestToken(creds: Credentials): Promise<string> {
-    const form = new URLSearchParams({
-      grant_type: 'client_credentials',
-      client_id: creds.clientId,
-      client_secret: creds.clientSecret,
-    });
-    const response = await this.send(`${this.baseUrl}/oauth2/token`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json', ...(await this.deviceHeader()) },
-      body: form.toString(),
-    });
+  /** Turns DPoP on for `creds` (making a key for a secret client), saved. */
+  private async startBinding(creds: Credentials): Promise<Credentials> {
+    let updated: Credentials = { ...creds, dpop: true };
+    if (!(await this.loadKey(creds))) {
+      const made = await this.makeKey();
+      updated = { ...updated, installKey: made.storedJwk, keyThumbprint: made.key.thumbprint };
+      this.key = made.key;
+    }
+    await this.options.store.save(updated);
+    this.credentials = updated;
+    return updated;
+  }
+
+  /**
+   * A token request, authenticated with the secret or a fresh client assertion, with
+   * a fresh DPoP proof when the install binds its tokens; asked for a nonce
+   * (`use_dpop_nonce`), once more with it.
+   */
+  private async requestToken(creds: Credentials): Promise<CachedToken> {
+    const url = `${this.baseUrl}/oauth2/token`;
+    const key = await this.loadKey(creds);
+    const device = await this.deviceHeader();
+    const build = async (): Promise<RequestInit> => {
+      const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: creds.clientId });
+      if (creds.clientSecret) {
+        form.set('client_secret', creds.clientSecret);
+      } else if (key) {
+        form.set('client_assertion_type', 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer');
+        form.set('client_assertion', await clientAssertion(this.crypto(), key, creds.clientId, url, Date.now()));
+      } else {
+        // The key went with the browser's storage: this is a new install now.
+        throw new DcrError('invalid_client', 'invalid_client: this install lost its key');
+      }
+      const headers: Record<string, string> = { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json', ...device };
+      if (creds.dpop && key) {
+        headers.DPoP = await dpopProof(this.crypto(), key, 'POST', url, Date.now(), undefined, this.nonce);
+      }
+      return { method: 'POST', headers, body: form.toString() };
+    };
+    let response = await this.send(url, build);
+    if (response.status === 400 && creds.dpop) {
+      const refused = await refusal(response);
+      if (refused.code !== 'use_dpop_nonce') throw refused;
+      response = await this.send(url, build);
+    }
     if (response.status !== 200 && response.status !== 201) throw await refusal(response);
     const answer = await jsonOf(response);
     const accessToken = answer.access_token;
@@ -248,12 +416,13 @@ export class DcrClient {
       throw new DcrError('malformed_response', `the token answer has an unusable expires_in: ${String(expiresIn)}`, { status: response.status });
     }
     const lifetime = Math.floor(expiresIn) * 1000;
-    const token: CachedToken = { accessToken, expiresAt: this.clock.now() + lifetime };
+    const bound = typeof answer.token_type === 'string' && answer.token_type.toLowerCase() === 'dpop';
+    const token: CachedToken = { accessToken, expiresAt: this.clock.now() + lifetime, ...(bound ? { bound } : {}) };
     const updated = { ...creds, token };
     await this.options.store.save(updated);
     this.credentials = updated;
     this.renewAt = this.renewalTime(token, lifetime);
-    return accessToken;
+    return token;
   }
 
   /** When to renew: before expiry by the skew plus jitter, at most half the life. */
@@ -272,17 +441,24 @@ export class DcrClient {
     return value ? { 'X-Device-Info': value } : {};
   }
 
-  /** One request, waiting out `429 Retry-After` a bounded number of times. */
-  private async send(url: string, init: RequestInit): Promise<Response> {
+  /**
+   * One request, waiting out `429 Retry-After` a bounded number of times. Each
+   * attempt is built anew (a proof or an assertion is good once); a `DPoP-Nonce` in
+   * any answer is kept for the next proof.
+   */
+  private async send(url: string, init: RequestInit | (() => Promise<RequestInit>)): Promise<Response> {
     const attempts = Math.max(1, this.options.maxAttempts ?? 4);
     const maxWait = this.options.maxRetryWaitMs ?? 30_000;
     for (let attempt = 1; ; attempt++) {
+      const request = typeof init === 'function' ? await init() : init;
       let response: Response;
       try {
-        response = await this.fetchImpl(url, init);
+        response = await this.fetchImpl(url, request);
       } catch (e) {
         throw new DcrError('network_error', `cannot reach ${url}: ${String(e)}`, { cause: e });
       }
+      const nonce = response.headers.get('dpop-nonce');
+      if (nonce) this.nonce = nonce;
       if (response.status !== 429) return response;
       const retryAfter = retryAfterSeconds(response);
       if (attempt >= attempts) {
@@ -297,13 +473,6 @@ export class DcrClient {
       await this.clock.sleep(Math.min(wait, maxWait));
     }
   }
-}
-
-function withBearer(input: string | URL | Request, init: RequestInit, token: string): RequestInit {
-  const base = init.headers ?? (typeof Request !== 'undefined' && input instanceof Request ? input.headers : undefined);
-  const headers = new Headers(base);
-  headers.set('Authorization', `Bearer ${token}`);
-  return { ...init, headers };
 }
 
 function retryAfterSeconds(response: Response): number | undefined {

@@ -13,7 +13,9 @@ export type LocalErrorCode =
   /** The stored credentials belong to another server or application. */
   | 'store_mismatch'
   /** Still throttled (429) after the bounded number of attempts. */
-  | 'throttled';
+  | 'throttled'
+  /** WebCrypto is missing, and the install would need a key (`binding` other than `never`). */
+  | 'no_crypto';
 
 export class DcrError extends Error {
   /** The server's error code (`invalid_client`, ...) or a {@link LocalErrorCode}. */

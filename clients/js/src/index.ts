@@ -10,7 +10,9 @@
  * ```
  */
 export { DcrClient } from './client.js';
-export type { Clock, DcrClientOptions } from './client.js';
+export type { Binding, Clock, DcrClientOptions } from './client.js';
+export { IndexedDbKeyStore, MemoryKeyStore, dpopProof, clientAssertion, thumbprint } from './pop.js';
+export type { InstallKey, KeyStore } from './pop.js';
 export { DcrError } from './errors.js';
 export type { LocalErrorCode } from './errors.js';
 export { LocalStorageStore, MemoryStore, checkCredentials, parseCredentials } from './store.js';

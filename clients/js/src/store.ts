@@ -5,12 +5,21 @@ export interface CachedToken {
   accessToken: string;
   /** Milliseconds since the epoch. */
   expiresAt: number;
+  /** DPoP-bound: sent with the `DPoP` scheme and a fresh proof per request. */
+  bound?: boolean;
 }
 
 /** What an install keeps: the credentials forever, the token while it lives. */
 export interface Credentials {
   clientId: string;
-  clientSecret: string;
+  /** Absent for an install that authenticates with its key (`private_key_jwt`). */
+  clientSecret?: string;
+  /** The install key's private JWK, when no {@link KeyStore} keeps it (Node). */
+  installKey?: JsonWebKey;
+  /** RFC 7638 thumbprint of the install key the registration holds. */
+  keyThumbprint?: string;
+  /** Token requests carry a DPoP proof: the application's policy asks for bound tokens. */
+  dpop?: boolean;
   /** RFC 7592: deletes this registration ({@link DcrClient.unregister}). */
   registrationAccessToken?: string;
   registrationClientUri?: string;
@@ -89,12 +98,15 @@ export function checkCredentials(value: unknown): Credentials {
   const bad = (why: string) => new DcrError('corrupt_store', `the stored credentials are unusable: ${why}`);
   if (typeof value !== 'object' || value === null) throw bad('not an object');
   const c = value as Record<string, unknown>;
-  for (const field of ['clientId', 'clientSecret', 'baseUrl']) {
+  for (const field of ['clientId', 'baseUrl']) {
     if (typeof c[field] !== 'string' || c[field] === '') throw bad(`${field} is missing`);
   }
-  for (const field of ['registrationAccessToken', 'registrationClientUri', 'softwareId']) {
+  for (const field of ['clientSecret', 'registrationAccessToken', 'registrationClientUri', 'softwareId', 'keyThumbprint']) {
     if (c[field] !== undefined && typeof c[field] !== 'string') throw bad(`${field} is not a string`);
   }
+  if (c.clientSecret === undefined && c.keyThumbprint === undefined) throw bad('neither clientSecret nor keyThumbprint');
+  if (c.installKey !== undefined && (typeof c.installKey !== 'object' || c.installKey === null)) throw bad('installKey is not a JWK');
+  if (c.dpop !== undefined && typeof c.dpop !== 'boolean') throw bad('dpop is not a boolean');
   if (c.token !== undefined) {
     const t = c.token as Record<string, unknown> | null;
     if (typeof t !== 'object' || t === null || typeof t.accessToken !== 'string' || typeof t.expiresAt !== 'number') {

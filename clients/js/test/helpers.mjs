@@ -49,3 +49,40 @@ export function countingFetch() {
 
 /** Forward auth as the protected API: 200 for a token dcr accepts, 401 otherwise. */
 export const protectedUrl = `${base}/o/auth/verify`;
+
+/**
+ * A protected API in front of dcr's forward auth, as nginx would run it: the
+ * caller's Authorization and DPoP headers, with the original method and URL, go to
+ * `/o/auth/verify`; its status and body come back. Returns the API's base URL.
+ */
+export async function startProtectedApi(dcr = base) {
+  const { createServer } = await import('node:http');
+  const server = createServer(async (req, res) => {
+    const headers = {
+      'x-forwarded-method': req.method,
+      'x-forwarded-uri': req.url,
+      'x-forwarded-proto': 'http',
+      'x-forwarded-host': req.headers.host,
+    };
+    for (const name of ['authorization', 'dpop']) {
+      if (req.headers[name] !== undefined) headers[name] = req.headers[name];
+    }
+    const answer = await fetch(`${dcr}/o/auth/verify`, { headers });
+    const out = { 'content-type': 'application/json' };
+    for (const name of ['www-authenticate', 'dpop-nonce']) {
+      const v = answer.headers.get(name);
+      if (v !== null) out[name] = v;
+    }
+    res.writeHead(answer.status, out);
+    res.end(await answer.text());
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  server.unref();
+  return `http://127.0.0.1:${server.address().port}`;
+}
+
+/** Sets the application's bound-credentials modes (`{default: 'require'}`, ...). */
+export async function setBinding(appId, modes, url = base) {
+  const r = await admin('PUT', `/applications/${appId}/policy`, { bound_credentials: modes }, url);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+}

@@ -1,7 +1,7 @@
 // Broken servers: every malformed answer is a typed error, never a crash or a loop.
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 
 import { DcrClient, DcrError, MemoryStore } from '../dist/esm/index.js';
 
@@ -22,9 +22,12 @@ async function fakeServer(answers) {
 
 const registered = [201, JSON.stringify({ client_id: 'c', client_secret: 's', software_id: 'app' }), {}];
 
-for (const [name, answers, code] of [
+for (const [name, answers, code, options] of [
   ['registration answer not JSON', { '/o/client/register': [201, '<html>', {}] }, 'malformed_response'],
-  ['registration answer without a secret', { '/o/client/register': [201, '{"client_id":"c"}', {}] }, 'malformed_response'],
+  ['registration answer without a secret (binding: never)', { '/o/client/register': [201, '{"client_id":"c"}', {}] }, 'malformed_response', { binding: 'never' }],
+  ['a key-bound registration with no client_id', { '/o/client/register': [201, '{"client_secret":"s"}', {}] }, 'malformed_response'],
+  ['use_dpop_nonce forever', { '/o/client/register': [201, JSON.stringify({ client_id: 'c', software_id: 'app', dpop_bound_access_tokens: true }), {}], '/oauth2/token': [400, '{"error":"use_dpop_nonce"}', { 'dpop-nonce': 'n1' }] }, 'use_dpop_nonce'],
+  ['invalid_dpop_proof even with a proof', { '/o/client/register': registered, '/oauth2/token': [400, '{"error":"invalid_dpop_proof"}', {}] }, 'invalid_dpop_proof'],
   ['registration answer an array', { '/o/client/register': [201, '[1,2]', {}] }, 'malformed_response'],
   ['token answer not JSON', { '/o/client/register': registered, '/oauth2/token': [200, 'oops', {}] }, 'malformed_response'],
   ['token answer without access_token', { '/o/client/register': registered, '/oauth2/token': [200, '{"expires_in":3600}', {}] }, 'malformed_response'],
@@ -38,10 +41,12 @@ for (const [name, answers, code] of [
 ]) {
   test(name, async () => {
     const server = await fakeServer(answers);
+    after(() => server.close());
     const sleeps = [];
     const dcr = new DcrClient({
       baseUrl: server.url, softwareStatement: statement, store: new MemoryStore(),
       clock: { now: () => Date.now(), sleep: async (ms) => { sleeps.push(ms); } },
+      ...options,
     });
     await assert.rejects(dcr.accessToken(), (e) => e instanceof DcrError && e.code === code);
     assert.ok(server.requests() <= 5, `bounded: ${server.requests()} requests`);

@@ -640,6 +640,11 @@ async fn require_refuses_unbound_installs_per_platform_and_report_lets_them_in()
     let (_, statement) = app.statement(app_id).await;
     // Live clients on iOS (the test kit's device) before the change.
     let (ios_client, ios_secret) = app.register(&statement).await;
+    // It has a token already: what the server remembers of it must not outlive the change.
+    assert_eq!(
+        app.token_raw(&ios_client, &ios_secret).await.status(),
+        StatusCode::CREATED
+    );
 
     let change = json!({"bound_credentials": {"ios": "require"}});
     let (s, impact) = app
