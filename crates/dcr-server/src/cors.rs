@@ -37,11 +37,17 @@ pub fn layer(allowed_origins: &[String]) -> Option<CorsLayer> {
                 header::AUTHORIZATION,
                 header::ACCEPT,
                 HeaderName::from_static("x-device-info"),
+                // Proofs of possession a browser app sends (RFC 9449, attestation).
+                HeaderName::from_static(dcr_proto::pop::DPOP_HEADER),
+                HeaderName::from_static(dcr_proto::pop::ATTESTATION_HEADER),
+                HeaderName::from_static(dcr_proto::pop::ATTESTATION_POP_HEADER),
             ])
             .expose_headers([
                 header::RETRY_AFTER,
                 header::WWW_AUTHENTICATE,
                 HeaderName::from_static("x-request-id"),
+                // The nonce a browser app must read to retry (RFC 9449 8).
+                HeaderName::from_static(dcr_proto::pop::DPOP_NONCE_HEADER),
             ])
             .max_age(Duration::from_secs(600)),
     )

@@ -604,6 +604,10 @@ async fn cors_covers_the_public_endpoints_only() {
             .to_str()
             .unwrap();
         assert!(allowed.contains("x-device-info"), "{path}: {allowed}");
+        // A browser app's proofs of possession may cross too.
+        for proof in ["dpop", "oauth-client-attestation", "oauth-client-attestation-pop"] {
+            assert!(allowed.contains(proof), "{path}: {allowed}");
+        }
     }
     // The actual request carries the header too, errors included, on the token
     // endpoints (which the edge answers without the router) as on the others.
@@ -635,13 +639,11 @@ async fn cors_covers_the_public_endpoints_only() {
             "https://tv.example",
             "{path}"
         );
-        assert!(
-            r.headers()["access-control-expose-headers"]
-                .to_str()
-                .unwrap()
-                .contains("x-request-id"),
-            "{path}"
-        );
+        let exposed = r.headers()["access-control-expose-headers"]
+            .to_str()
+            .unwrap();
+        assert!(exposed.contains("x-request-id"), "{path}");
+        assert!(exposed.contains("dpop-nonce"), "{path}: a nonce the app must read");
     }
     // Never on admin routes, the dashboard, or for another origin.
     for path in ["/admin/v1/programmers", "/dashboard/login", "/o/introspect"] {
