@@ -293,6 +293,34 @@ impl Dcr {
         })
     }
 
+    /// The application's live clients per platform (each it lists, and any other its
+    /// clients registered from), with how many hold a key, under the platform's mode.
+    pub async fn binding_shares(
+        &self,
+        who: &Principal,
+        app_id: &ApplicationId,
+    ) -> Result<Vec<BindingShare>, AdminError> {
+        let app = self.get_application(who, app_id).await?;
+        let mut shares: std::collections::BTreeMap<String, (u64, u64)> =
+            app.platforms.iter().map(|p| (p.clone(), (0, 0))).collect();
+        for (platform, method, n) in self.store.clients_by_binding(&app.id).await? {
+            let entry = shares.entry(platform).or_default();
+            entry.1 += n;
+            if method != crate::binding::AuthMethod::ClientSecret {
+                entry.0 += n;
+            }
+        }
+        Ok(shares
+            .into_iter()
+            .map(|(platform, (key_bound, total))| BindingShare {
+                mode: app.policy.bound_credentials.for_platform(&platform),
+                platform,
+                key_bound,
+                total,
+            })
+            .collect())
+    }
+
     /// Channel admins read their applications but change only channel-level ones of
     /// their channel: the same rule as creating one.
     fn ensure_may_manage(&self, who: &Principal, app: &Application) -> Result<(), AdminError> {
@@ -698,6 +726,15 @@ impl PolicyChange {
         }
         policy
     }
+}
+
+/// One platform's live clients and how many of them hold a key ([`Dcr::binding_shares`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BindingShare {
+    pub platform: String,
+    pub mode: crate::binding::Mode,
+    pub key_bound: u64,
+    pub total: u64,
 }
 
 /// What a policy change costs (see [`Dcr::set_policy`]).

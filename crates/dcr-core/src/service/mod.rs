@@ -24,8 +24,8 @@ pub use client_management::RegistrationAccessError;
 pub use console::{ApplicationSummary, StatementSummary, Totals};
 pub use feed::{FEED_PAGE, RevocationFeed};
 pub use lifecycle::{
-    Activity, LIFECYCLE_BATCH, MAX_ACTIVITY_DAYS, PolicyChange, PolicyImpact, RotatedStatement,
-    StatementActivity,
+    Activity, BindingShare, LIFECYCLE_BATCH, MAX_ACTIVITY_DAYS, PolicyChange, PolicyImpact,
+    RotatedStatement, StatementActivity,
 };
 pub use principal::{Actor, Principal};
 pub use register::{AttestationHeaders, Registered, RegistrationRequest};

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use crate::tab::{PASSWORD, Tab, hidden_csrf, user};
 
 /// Registers with a device of the given OS (and maker, for Fire TV).
-async fn register_as(app: &TestApp, statement: &str, device: &str) -> (String, String) {
+pub(crate) async fn register_as(app: &TestApp, statement: &str, device: &str) -> (String, String) {
     let r = app
         .http
         .post(app.url("/o/client/register"))
@@ -33,7 +33,7 @@ const IPHONE: &str = r#"{"osName":"iOS","model":"iPhone15,2","primaryHardwareTyp
 const FIRE_TV: &str = r#"{"osName":"Android","manufacturer":"Amazon","model":"AFTMM"}"#;
 
 /// The text of the element with this id (its inner tags dropped).
-fn text_of(page: &str, id: &str) -> String {
+pub(crate) fn text_of(page: &str, id: &str) -> String {
     let marker = format!("id=\"{id}\"");
     let at = page.find(&marker).unwrap_or_else(|| panic!("no #{id}")) + marker.len();
     let rest = &page[at..];
@@ -72,7 +72,7 @@ fn bars(page: &str, chart: &str) -> Vec<(String, u64)> {
         .collect()
 }
 
-async fn signed_in(
+pub(crate) async fn signed_in(
     app: &TestApp,
     email: &str,
     role: &str,

@@ -7,6 +7,7 @@ mod attestation;
 mod bad_input;
 mod binding;
 mod console;
+mod console_binding;
 mod flow;
 mod front_door;
 mod hostile;

@@ -605,7 +605,11 @@ async fn cors_covers_the_public_endpoints_only() {
             .unwrap();
         assert!(allowed.contains("x-device-info"), "{path}: {allowed}");
         // A browser app's proofs of possession may cross too.
-        for proof in ["dpop", "oauth-client-attestation", "oauth-client-attestation-pop"] {
+        for proof in [
+            "dpop",
+            "oauth-client-attestation",
+            "oauth-client-attestation-pop",
+        ] {
             assert!(allowed.contains(proof), "{path}: {allowed}");
         }
     }
@@ -643,7 +647,10 @@ async fn cors_covers_the_public_endpoints_only() {
             .to_str()
             .unwrap();
         assert!(exposed.contains("x-request-id"), "{path}");
-        assert!(exposed.contains("dpop-nonce"), "{path}: a nonce the app must read");
+        assert!(
+            exposed.contains("dpop-nonce"),
+            "{path}: a nonce the app must read"
+        );
     }
     // Never on admin routes, the dashboard, or for another origin.
     for path in ["/admin/v1/programmers", "/dashboard/login", "/o/introspect"] {

@@ -367,6 +367,7 @@ struct ApplicationPage {
     spikes: Vec<SpikeRow>,
     any_spike: bool,
     statements: Vec<StatementRow>,
+    binding: Vec<super::binding::ShareRow>,
     clients: Vec<ClientRow>,
     next_clients: Option<String>,
     show_next_steps: bool,
@@ -512,6 +513,7 @@ async fn application_page(
     let usage = state.dcr.application_usage(who, &app.id).await?;
     let activity = state.dcr.activity(who, &app.id, CHART_DAYS).await?;
     let statements = state.dcr.statement_summaries(who, &app).await?;
+    let binding = super::binding::rows(state.dcr.binding_shares(who, &app.id).await?);
     let clients = state
         .dcr
         .recent_clients(
@@ -588,6 +590,7 @@ async fn application_page(
             .into_iter()
             .map(|s| statement_row(s, &app))
             .collect(),
+        binding,
         clients: clients.items.iter().map(|c| client_row(c, now)).collect(),
         next_clients: clients.next.map(|n| format!("cursor={n}")),
         show_next_steps,

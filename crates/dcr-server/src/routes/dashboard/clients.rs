@@ -42,6 +42,9 @@ struct ClientPage {
     registered: String,
     last_used: String,
     tokens_issued: u64,
+    auth_method: &'static str,
+    key_thumbprint: String,
+    last_dpop: String,
 }
 
 /// Why a client is not active, with when and by whom.
@@ -132,6 +135,12 @@ pub(super) async fn page(
                 |t| format!("{} ({})", when(t), ago(now, t)),
             ),
             tokens_issued: c.tokens_issued,
+            auth_method: c.auth_method.as_str(),
+            key_thumbprint: c.key.as_ref().map(|k| k.jkt.clone()).unwrap_or_default(),
+            last_dpop: c.dpop_seen_at.map_or_else(
+                || "never".into(),
+                |t| format!("{} ({})", when(t), ago(now, t)),
+            ),
         },
     )
 }

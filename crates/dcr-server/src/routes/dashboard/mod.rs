@@ -15,6 +15,7 @@
 
 mod applications;
 mod audit;
+mod binding;
 mod clients;
 mod login;
 mod render;
@@ -71,6 +72,10 @@ pub fn router(dashboard: Arc<Dashboard>) -> Router<AppState> {
         .route(
             "/dashboard/applications/{app_id}/statements/{jti}/{action}",
             get(statements::confirm_statement).post(statements::act_on_statement),
+        )
+        .route(
+            "/dashboard/applications/{app_id}/bound-credentials",
+            get(binding::confirm).post(binding::apply),
         )
         .route(
             "/dashboard/applications/{app_id}/clients/revoke",
@@ -295,6 +300,11 @@ fn flash(session: &DashboardSession, path: &str, query: &session::Form) -> Optio
         ),
         "statement-revoked" => format!("Statement revoked: {} cut off.", clients(n)),
         "client-revoked" => "Client revoked: it gets no more tokens.".into(),
+        "bound-credentials-set" if n == 0 => "Bound credentials set.".into(),
+        "bound-credentials-set" => format!(
+            "Bound credentials set: {} without a recent DPoP proof now get no tokens.",
+            clients(n)
+        ),
         "clients-revoked" => format!("{} revoked.", clients(n)),
         "clients-revoking" => "Still revoking in the background: the audit log records \
                                the count when it is done (clients.bulk-revoked)."

@@ -22,16 +22,16 @@ use crate::state::AppState;
 
 #[derive(Template)]
 #[template(path = "dashboard/confirm.html")]
-struct ConfirmPage {
-    nav: Option<Nav>,
-    flash: Option<String>,
-    csrf: String,
-    heading: String,
-    consequence: String,
-    impact: Option<String>,
-    action: String,
-    button: String,
-    back: String,
+pub(super) struct ConfirmPage {
+    pub(super) nav: Option<Nav>,
+    pub(super) flash: Option<String>,
+    pub(super) csrf: String,
+    pub(super) heading: String,
+    pub(super) consequence: String,
+    pub(super) impact: Option<String>,
+    pub(super) action: String,
+    pub(super) button: String,
+    pub(super) back: String,
 }
 
 fn back_to(app: &Application) -> String {
