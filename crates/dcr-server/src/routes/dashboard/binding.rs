@@ -29,11 +29,9 @@ pub(super) fn rows(shares: Vec<BindingShare>) -> Vec<ShareRow> {
     shares
         .into_iter()
         .map(|s| ShareRow {
-            share: if s.total == 0 {
-                "-".into()
-            } else {
-                format!("{} %", s.key_bound * 100 / s.total)
-            },
+            share: (s.key_bound * 100)
+                .checked_div(s.total)
+                .map_or_else(|| "-".into(), |percent| format!("{percent} %")),
             platform: s.platform,
             mode: s.mode.as_str(),
             key_bound: s.key_bound,
