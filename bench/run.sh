@@ -5,8 +5,9 @@
 # (plain HTTP on this core, same wrk settings) and the signing rate of ES256, RS256 and
 # Ed25519 (`openssl speed`). The token ceiling is 1 / (1/http + 1/sign). Every server
 # is pinned to CPU 0 and wrk to CPU 1 (taskset). Prints the table with dcr/peer ratios
-# and dcr/ceiling fractions, then tokens/s per signing algorithm, and writes JSON
-# under bench/results/.
+# and dcr/ceiling fractions, then tokens/s per signing algorithm, then tokens/s and
+# verify/s with DPoP proofs beside the plain figures, and writes JSON under
+# bench/results/.
 #
 # On a shared machine the speed of the core moves within a minute, so each workload
 # runs in ROUNDS rounds of dcr, peer and nginx one after the other, and each figure is
@@ -139,6 +140,34 @@ for w in $WORKLOADS; do
         echo "    $t $w: ${result[$w,$t]#RESULT } (median of $ROUNDS)"
     done
 done
+# DPoP beside the plain figures: the same token and forward-auth requests with one
+# single-use proof each, made by dcr-load just before each round (wrk cannot sign; a
+# proof is fresh for a minute), against dcr and, for the ceiling, nginx with the same
+# requests. The peer is left out (its DPoP would need its own client setup).
+declare -A dpop
+dpop_workloads=""
+[[ " $WORKLOADS " == *" token "* ]] && dpop_workloads+=" token"
+[[ " $WORKLOADS " == *" verify "* ]] && dpop_workloads+=" verify"
+if [ -n "$dpop_workloads" ]; then
+    load=(target/release/dcr-load --base "http://127.0.0.1:$dcr_port" --work "$work/dcr" --pid "$dcr_pid")
+    "${load[@]}" bind
+fi
+for w in $dpop_workloads; do
+    echo "==> $w with DPoP"
+    declare -A rounds=([dcr]="" [nginx]="")
+    # Enough proofs for the plain rate (a proof only adds work), and then some.
+    count=$(awk -v r="$(field "${result[$w,dcr]}" rps)" -v d="$DURATION" 'BEGIN { printf "%d", r * d * 1.3 + 1000 }')
+    for ((r = 1; r <= ROUNDS; r++)); do
+        "${load[@]}" proofs --kind "$w" --count "$count" --threads 2
+        d=$(measure "$w-dpop" dcr "$dcr_port"); n=$(measure "$w-dpop" dcr "$nginx_port")
+        echo "      round $r: dcr $(field "$d" rps), nginx $(field "$n" rps) req/s"
+        rounds[dcr]+="$d"$'\n'; rounds[nginx]+="$n"$'\n'
+    done
+    for t in dcr nginx; do
+        dpop["$w,$t"]=$(printf '%s' "${rounds[$t]}" | median_result)
+        echo "    $t $w with DPoP: ${dpop[$w,$t]#RESULT } (median of $ROUNDS)"
+    done
+done
 dcr_load=$(rss_kb "$dcr_pid")
 peer_load=$(rss_kb "$peer_pid")
 
@@ -175,6 +204,16 @@ json="bench/results/$stamp-$STORE.json"
     printf '  "token_ceiling_rps": {"es256": %s, "rs256": %s, "ed25519": %s},\n' \
         "$(token_ceiling "${signs[ecdsap256]}")" "$(token_ceiling "${signs[rsa2048]}")" "$(token_ceiling "${signs[ed25519]}")"
     printf '  "tokens_by_algorithm": {%s},\n' "$by_alg_json"
+    printf '  "dpop": {'
+    sep=""
+    for w in $dpop_workloads; do
+        printf '%s"%s": {"dcr_rps": %s, "dcr_p99_ms": %s, "dcr_failed": %s, "nginx_rps": %s, "plain_dcr_rps": %s}' "$sep" "$w" \
+            "$(field "${dpop[$w,dcr]}" rps)" "$(field "${dpop[$w,dcr]}" p99_ms)" \
+            "$(( $(field "${dpop[$w,dcr]}" errors) + $(field "${dpop[$w,dcr]}" non2xx) ))" \
+            "$(field "${dpop[$w,nginx]}" rps)" "$(field "${result[$w,dcr]}" rps)"
+        sep=", "
+    done
+    printf '},\n'
     printf '  "workloads": {'
     sep=""
     for w in $WORKLOADS; do
@@ -213,6 +252,11 @@ printf 'ceiling: nginx return 200 on CPU 0 (token %s, verify %s req/s); signatur
 printf 'tokens/s by signing algorithm (dcr, one core): ES256 %s, RS256 %s, EdDSA %s (ceilings %s, %s, %s)\n' \
     "${by_alg[ES256]:-}" "${by_alg[RS256]:-}" "${by_alg[EdDSA]:-}" \
     "$(token_ceiling "${signs[ecdsap256]}")" "$(token_ceiling "${signs[rsa2048]}")" "$(token_ceiling "${signs[ed25519]}")"
+for w in $dpop_workloads; do
+    printf '%s with DPoP (dcr, one core): %s req/s (plain %s), p99 %s ms, failed %s; nginx with the same requests %s req/s\n' "$w" \
+        "$(field "${dpop[$w,dcr]}" rps)" "$(field "${result[$w,dcr]}" rps)" "$(field "${dpop[$w,dcr]}" p99_ms)" \
+        "$(( $(field "${dpop[$w,dcr]}" errors) + $(field "${dpop[$w,dcr]}" non2xx) ))" "$(field "${dpop[$w,nginx]}" rps)"
+done
 printf 'RSS: dcr %s MB idle, %s MB after load; peer %s MB idle, %s MB after load\n' \
     "$((dcr_idle / 1024))" "$((dcr_load / 1024))" "$((peer_idle / 1024))" "$((peer_load / 1024))"
 echo "results: $json"

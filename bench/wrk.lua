@@ -1,5 +1,7 @@
 -- One wrk script for every workload. Environment:
 --   WORKLOAD  token | register | verify | introspect (the peer verifies by introspection)
+--             | token-dpop | verify-dpop (dcr only: one single-use proof per request,
+--             from `proofs.<thread>` made by `dcr-load proofs`)
 --   TARGET    dcr | peer
 --   WORK      directory written by prepare.py
 local workload = os.getenv("WORKLOAD")
@@ -21,21 +23,52 @@ local function urlencode(s)
   return (s:gsub("[^%w%-%._~]", function(c) return string.format("%%%02X", string.byte(c)) end))
 end
 
-local creds, tokens, statement, introspector
+local creds, tokens, statement, introspector, proofs, bound
 local i = 0
+local j = 0
+
+-- Each thread gets its own index, so it reads its own file of proofs.
+local threads = 0
+function setup(thread)
+  thread:set("index", threads)
+  threads = threads + 1
+end
 
 function init(args)
   creds = lines("creds.txt")
   tokens = lines("tokens.txt")
   statement = lines("statement.txt")[1]
   introspector = lines("introspector.txt")[1]
+  if workload == "token-dpop" or workload == "verify-dpop" then
+    proofs = lines("proofs." .. index)
+    bound = lines("tokens-dpop.txt")
+  end
   -- Threads start at different offsets so they do not hammer one client.
   i = math.random(1, 1000)
 end
 
+-- The next unused proof (once they run out they repeat, and dcr refuses them as
+-- replays: the report's non-2xx count shows it).
+local function next_proof()
+  j = j + 1
+  return proofs[((j - 1) % #proofs) + 1], j - 1
+end
+
 function request()
   i = i + 1
-  if workload == "token" then
+  if workload == "token-dpop" then
+    local c = creds[(i % #creds) + 1]
+    local id, secret = c:match("^(%S+) (%S+)$")
+    local proof = next_proof()
+    return wrk.format("POST", "/oauth2/token", {["Content-Type"] = "application/x-www-form-urlencoded", ["DPoP"] = proof},
+      "grant_type=client_credentials&client_id=" .. urlencode(id) .. "&client_secret=" .. urlencode(secret))
+  elseif workload == "verify-dpop" then
+    -- Proof k of this thread's file is for bound token k mod n (dcr-load proofs).
+    local proof, k = next_proof()
+    local t = bound[(k % #bound) + 1]
+    return wrk.format("GET", "/o/auth/verify", {["Authorization"] = "DPoP " .. t, ["DPoP"] = proof,
+      ["X-Forwarded-Method"] = "GET", ["X-Forwarded-Uri"] = "http://api.bench/v1/configuration"}, nil)
+  elseif workload == "token" then
     local c = creds[(i % #creds) + 1]
     local id, secret = c:match("^(%S+) (%S+)$")
     local path = target == "dcr" and "/oauth2/token" or "/token"

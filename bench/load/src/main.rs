@@ -9,6 +9,7 @@
 //! `introspector.txt`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod dpop;
 mod legit;
 mod probes;
 mod report;
@@ -39,6 +40,19 @@ struct Args {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Tokens bound to one DPoP key for the prepared clients (`tokens-dpop.txt`).
+    Bind,
+    /// One single-use DPoP proof per request for wrk's threads (`proofs.<thread>`).
+    Proofs {
+        #[arg(long, value_enum)]
+        kind: dpop::Kind,
+        /// Proofs in all.
+        #[arg(long)]
+        count: usize,
+        /// wrk's threads: one file each.
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+    },
     /// A quiet run of legitimate token traffic, then the same traffic with hostile
     /// probes running beside it; prints one JSON document comparing the two.
     Hostile {
@@ -96,6 +110,12 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let mut target = legit::Target::load(&args.base, &args.work, args.per_client_address)?;
     let json = match args.command {
+        Command::Bind => return dpop::bind(&args.base, &args.work).await,
+        Command::Proofs {
+            kind,
+            count,
+            threads,
+        } => return dpop::proofs(&args.base, &args.work, kind, count, threads),
         Command::Hostile {
             rate,
             quiet_seconds,

@@ -235,3 +235,63 @@ async fn the_store_is_bound_to_its_server_and_application() {
         .to_string();
     assert!(message.contains("application"), "{message}");
 }
+
+#[tokio::test]
+async fn an_install_holds_a_key_not_a_secret_and_binds_tokens_when_the_policy_asks() {
+    let app = spawn_app().await;
+    let (app_id, statement) = setup(&app).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("c.json");
+    let mut config = ClientConfig::new(&app.base, &statement, &cache);
+    config.renew_skew = Duration::from_secs(30_000); // every token is stale at once
+    config.renew_jitter = Duration::ZERO;
+    let client = DcrClient::new(config.clone()).unwrap();
+    let token = client.access_token().await.unwrap();
+    let saved: serde_json::Value = serde_json::from_slice(&std::fs::read(&cache).unwrap()).unwrap();
+    assert!(
+        saved.get("client_secret").is_none(),
+        "no secret on the device: {saved}"
+    );
+    assert!(saved["install_key"].is_string());
+    assert!(
+        claims(&token).get("cnf").is_none(),
+        "the policy is off: a bearer token"
+    );
+    assert_eq!(app.verify(&token, &[]).await.0, 200);
+
+    // The application starts requiring bound tokens: the next token is bound, with no
+    // new registration, and stays so after a restart.
+    let (s, _) = app
+        .admin_put(
+            &format!("/applications/{app_id}/policy"),
+            serde_json::json!({"bound_credentials": {"default": "require"}}),
+        )
+        .await;
+    assert_eq!(s, reqwest::StatusCode::OK);
+    let bound = client.access_token().await.unwrap();
+    assert!(claims(&bound)["cnf"]["jkt"].is_string());
+    assert!(!client.take_reregistration());
+    drop(client);
+    let again = DcrClient::new(config).unwrap();
+    let saved: serde_json::Value = serde_json::from_slice(&std::fs::read(&cache).unwrap()).unwrap();
+    assert_eq!(saved["dpop"], true);
+    assert!(claims(&again.access_token().await.unwrap())["cnf"]["jkt"].is_string());
+    assert_eq!(clients_of(&app, &app_id).await, 1, "one install throughout");
+
+    // `never` keeps the Adobe-style secret (where the policy allows it).
+    let (s, _) = app
+        .admin_put(
+            &format!("/applications/{app_id}/policy"),
+            serde_json::json!({"bound_credentials": {"default": "off"}}),
+        )
+        .await;
+    assert_eq!(s, reqwest::StatusCode::OK);
+    let mut never = ClientConfig::new(&app.base, &statement, dir.path().join("never.json"));
+    never.binding = dcr_client::Binding::Never;
+    let plain = DcrClient::new(never).unwrap();
+    plain.access_token().await.unwrap();
+    let saved: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("never.json")).unwrap()).unwrap();
+    assert!(saved["client_secret"].is_string());
+    assert!(saved.get("install_key").is_none());
+}
