@@ -182,6 +182,55 @@ async fn every_admin_route_works_from_the_command_line() {
         "90",
     ]);
     assert_eq!(policy["policy"]["expire_inactive_after_days"], 90);
+    // Bound credentials: a dry run states the impact, then the change merges (the
+    // limits set above are kept), and a limit is removed by name.
+    let preview = cli.json(&[
+        "applications",
+        "policy",
+        &app_id,
+        "--bound-credentials",
+        "tvos=require",
+        "--dry-run",
+    ]);
+    assert_eq!(preview["dry_run"], true);
+    assert_eq!(
+        preview["application"]["policy"]["bound_credentials"]["tvos"],
+        "require"
+    );
+    assert!(
+        cli.ok(&[
+            "applications",
+            "policy",
+            &app_id,
+            "--bound-credentials",
+            "tvos=require",
+            "--dry-run"
+        ])
+        .contains("PLATFORM")
+    );
+    let policy = cli.json(&[
+        "applications",
+        "policy",
+        &app_id,
+        "--bound-credentials",
+        "tvos=report",
+        "--no-limit",
+        "max_registrations_per_hour_per_statement",
+    ]);
+    assert_eq!(policy["policy"]["bound_credentials"]["tvos"], "report");
+    assert_eq!(policy["policy"]["expire_inactive_after_days"], 90);
+    assert!(policy["policy"]["max_registrations_per_hour_per_statement"].is_null());
+    let out = cli.run(
+        &[
+            "applications",
+            "policy",
+            &app_id,
+            "--bound-credentials",
+            "tvos=strict",
+        ],
+        &[],
+    );
+    assert!(!out.status.success(), "an unknown mode is refused");
     assert!(
         cli.ok(&["applications", "activity", &app_id, "--days", "3"])
             .contains("REGISTRATIONS")
