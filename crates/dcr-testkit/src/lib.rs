@@ -441,3 +441,18 @@ impl Drop for RedisServer {
         let _ = self.child.wait();
     }
 }
+
+/// Now, in Unix seconds (for claims a test signs itself).
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// A `jti` no other proof of this test run has.
+pub fn unique_jti() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("test-{}-{n}", std::process::id())
+}

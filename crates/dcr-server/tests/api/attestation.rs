@@ -7,24 +7,11 @@ use dcr_testkit::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
-
-fn jti() -> String {
-    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    format!("pop-{}-{n}", std::process::id())
-}
-
 const ATTESTER: &str = "https://attester.acme.example";
 
 /// The attester's attestation that `instance` belongs to `sub`.
 fn attestation(attester: &InstallKey, sub: &str, instance: &InstallKey, change: Value) -> String {
-    let mut claims = json!({"iss": ATTESTER, "sub": sub, "iat": now(), "exp": now() + 3600,
+    let mut claims = json!({"iss": ATTESTER, "sub": sub, "iat": unix_now(), "exp": unix_now() + 3600,
         "cnf": {"jwk": instance.public_jwk()}});
     if let (Value::Object(c), Value::Object(changes)) = (&mut claims, change) {
         c.extend(changes);
@@ -36,7 +23,7 @@ fn attestation(attester: &InstallKey, sub: &str, instance: &InstallKey, change: 
 
 /// The instance's proof of possession for `issuer`.
 fn pop(instance: &InstallKey, issuer: &str, change: Value) -> String {
-    let mut claims = json!({"aud": issuer, "jti": jti(), "iat": now()});
+    let mut claims = json!({"aud": issuer, "jti": unique_jti(), "iat": unix_now()});
     if let (Value::Object(c), Value::Object(changes)) = (&mut claims, change) {
         c.extend(changes);
     }
@@ -150,13 +137,13 @@ async fn an_attested_instance_key_registers_and_authenticates() {
     let forged = [
         (attestation(&rogue, &client_id, &instance, json!({})), pop(&instance, &issuer, json!({}))),
         (attestation(&attester, &client_id, &other_instance, json!({})), pop(&other_instance, &issuer, json!({}))),
-        (attestation(&attester, &client_id, &instance, json!({"exp": now() - 1})), pop(&instance, &issuer, json!({}))),
+        (attestation(&attester, &client_id, &instance, json!({"exp": unix_now() - 1})), pop(&instance, &issuer, json!({}))),
         (attestation(&attester, &client_id, &instance, json!({"iss": "https://other.example"})), pop(&instance, &issuer, json!({}))),
         (attestation(&attester, "someone-else", &instance, json!({})), pop(&instance, &issuer, json!({}))),
-        (attestation(&attester, &client_id, &instance, json!({})), pop(&instance, &issuer, json!({"iat": now() - 900}))),
+        (attestation(&attester, &client_id, &instance, json!({})), pop(&instance, &issuer, json!({"iat": unix_now() - 900}))),
         (attestation(&attester, &client_id, &instance, json!({})), pop(&instance, "https://elsewhere.example", json!({}))),
         (attestation(&attester, &client_id, &instance, json!({})), pop(&other_instance, &issuer, json!({}))),
-        (attester.sign("JWT", false, &json!({"iss": ATTESTER, "sub": client_id, "exp": now() + 60, "cnf": {"jwk": instance.public_jwk()}})).unwrap(), pop(&instance, &issuer, json!({}))),
+        (attester.sign("JWT", false, &json!({"iss": ATTESTER, "sub": client_id, "exp": unix_now() + 60, "cnf": {"jwk": instance.public_jwk()}})).unwrap(), pop(&instance, &issuer, json!({}))),
         ("garbage".to_owned(), "garbage".to_owned()),
     ];
     for (i, (a, p)) in forged.iter().enumerate() {

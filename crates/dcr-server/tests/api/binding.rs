@@ -9,20 +9,6 @@ use serde_json::{Value, json};
 
 const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
-
-/// A `jti` no other proof in this run has.
-fn jti() -> String {
-    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    format!("test-{}-{n}", std::process::id())
-}
-
 /// A client registered with `key` (`private_key_jwt`): its id.
 async fn register_with_key(app: &TestApp, statement: &str, key: &InstallKey) -> Value {
     let r = app
@@ -112,11 +98,11 @@ async fn an_install_key_replaces_the_secret_at_both_token_endpoints() {
     // Signed by another key, or claiming too much: invalid_client, never 5xx.
     let other = InstallKey::generate().unwrap();
     let issuer = app.base.clone();
-    let good = |exp: i64| json!({"iss": client_id, "sub": client_id, "aud": issuer, "exp": exp, "jti": jti()});
+    let good = |exp: i64| json!({"iss": client_id, "sub": client_id, "aud": issuer, "exp": exp, "jti": unique_jti()});
     let mut forged = vec![
         other.client_assertion(client_id, &issuer).unwrap(),
-        key.sign("JWT", false, &good(now() + 3_600)).unwrap(),
-        key.sign("JWT", false, &good(now() - 10)).unwrap(),
+        key.sign("JWT", false, &good(unix_now() + 3_600)).unwrap(),
+        key.sign("JWT", false, &good(unix_now() - 10)).unwrap(),
         "not.a.jwt".to_owned(),
         "x".repeat(12_000),
     ];
@@ -125,16 +111,16 @@ async fn an_install_key_replaces_the_secret_at_both_token_endpoints() {
         ("iss", json!("another-client")),
         ("jti", Value::Null),
     ] {
-        let mut claims = good(now() + 60);
+        let mut claims = good(unix_now() + 60);
         claims[member] = value;
         forged.push(key.sign("JWT", false, &claims).unwrap());
     }
     // alg none and HS256 (keyed with the public JWK's text, the classic confusion).
-    let payload = base64url(&good(now() + 60).to_string());
+    let payload = base64url(&good(unix_now() + 60).to_string());
     forged.push(format!("{}.{payload}.", base64url(r#"{"alg":"none"}"#)));
     let hs = jsonwebtoken::encode(
         &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
-        &good(now() + 60),
+        &good(unix_now() + 60),
         &jsonwebtoken::EncodingKey::from_secret(key.public_jwk().to_string().as_bytes()),
     )
     .unwrap();
@@ -248,7 +234,7 @@ fn proof_with(
     token: Option<&str>,
     change: Value,
 ) -> String {
-    let mut claims = json!({"jti": jti(), "htm": htm, "htu": htu, "iat": now()});
+    let mut claims = json!({"jti": unique_jti(), "htm": htm, "htu": htu, "iat": unix_now()});
     if let Some(token) = token {
         claims["ath"] = token_hash(token).into();
     }
@@ -346,7 +332,7 @@ async fn a_dpop_bound_token_works_only_with_a_fresh_proof_of_its_key() {
         header.jwk = serde_json::from_value(private).ok();
         jsonwebtoken::encode(
             &header,
-            &json!({"jti": jti(), "htm": "POST", "htu": token_url, "iat": now()}),
+            &json!({"jti": unique_jti(), "htm": "POST", "htu": token_url, "iat": unix_now()}),
             &jsonwebtoken::EncodingKey::from_secret(b"k"),
         )
         .unwrap()
@@ -363,19 +349,31 @@ async fn a_dpop_bound_token_works_only_with_a_fresh_proof_of_its_key() {
             json!({}),
         ),
         proof_with(&key, "POST", &format!("{token_url}?a=b"), None, json!({})),
-        proof_with(&key, "POST", &token_url, None, json!({"iat": now() - 600})),
-        proof_with(&key, "POST", &token_url, None, json!({"iat": now() + 600})),
+        proof_with(
+            &key,
+            "POST",
+            &token_url,
+            None,
+            json!({"iat": unix_now() - 600}),
+        ),
+        proof_with(
+            &key,
+            "POST",
+            &token_url,
+            None,
+            json!({"iat": unix_now() + 600}),
+        ),
         proof_with(&key, "POST", &token_url, None, json!({"jti": null})),
         key.sign(
             "JWT",
             true,
-            &json!({"jti": jti(), "htm": "POST", "htu": token_url, "iat": now()}),
+            &json!({"jti": unique_jti(), "htm": "POST", "htu": token_url, "iat": unix_now()}),
         )
         .unwrap(),
         key.sign(
             "dpop+jwt",
             false,
-            &json!({"jti": jti(), "htm": "POST", "htu": token_url, "iat": now()}),
+            &json!({"jti": unique_jti(), "htm": "POST", "htu": token_url, "iat": unix_now()}),
         )
         .unwrap(),
         format!(
@@ -516,7 +514,7 @@ async fn a_dpop_bound_token_works_only_with_a_fresh_proof_of_its_key() {
                     "GET",
                     API,
                     Some(&token),
-                    json!({"iat": now() - 600}),
+                    json!({"iat": unix_now() - 600}),
                 )),
             ),
         ),
@@ -530,7 +528,7 @@ async fn a_dpop_bound_token_works_only_with_a_fresh_proof_of_its_key() {
                     "GET",
                     API,
                     Some(&token),
-                    json!({"iat": now() + 600}),
+                    json!({"iat": unix_now() + 600}),
                 )),
             ),
         ),

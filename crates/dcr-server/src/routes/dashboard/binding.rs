@@ -53,13 +53,6 @@ fn change_of(form: &Form, app: &Application) -> Result<(String, Mode), AdminErro
     Ok((platform.to_owned(), mode))
 }
 
-fn policy_change(platform: &str, mode: Mode) -> PolicyChange {
-    PolicyChange {
-        bound_credentials: [(platform.to_owned(), Some(mode))].into(),
-        ..PolicyChange::default()
-    }
-}
-
 fn what_it_means(mode: Mode) -> &'static str {
     match mode {
         Mode::Off => {
@@ -77,6 +70,41 @@ fn what_it_means(mode: Mode) -> &'static str {
     }
 }
 
+/// The application, and the change the query names, as the signed-in user may make it.
+async fn requested(
+    state: &AppState,
+    session: &DashboardSession,
+    app_id: &str,
+    query: Option<String>,
+) -> Result<(Application, String, Mode), AdminError> {
+    let query = Form::parse(query.unwrap_or_default().as_bytes())?;
+    let app = state
+        .dcr
+        .get_application(&session.principal, &parse_id(app_id)?)
+        .await?;
+    let (platform, mode) = change_of(&query, &app)?;
+    Ok((app, platform, mode))
+}
+
+/// Makes (or, with `dry_run`, weighs) the change; answers how many live clients it
+/// cuts off.
+async fn set_mode(
+    state: &AppState,
+    session: &DashboardSession,
+    app: &Application,
+    platform: &str,
+    mode: Mode,
+    dry_run: bool,
+) -> Result<u64, AdminError> {
+    let change = PolicyChange {
+        bound_credentials: [(platform.to_owned(), Some(mode))].into(),
+        ..PolicyChange::default()
+    };
+    let (_, impact) =
+        crate::actions::set_policy(state, &session.principal, &app.id, change, dry_run).await?;
+    Ok(impact.clients_without_dpop.values().sum())
+}
+
 /// `GET …/bound-credentials?platform=…&mode=…`: what the change would do.
 pub(super) async fn confirm(
     State(state): State<AppState>,
@@ -85,21 +113,8 @@ pub(super) async fn confirm(
     RawQuery(query): RawQuery,
 ) -> Response {
     let page = async {
-        let query = Form::parse(query.unwrap_or_default().as_bytes())?;
-        let app = state
-            .dcr
-            .get_application(&session.principal, &parse_id(&app_id)?)
-            .await?;
-        let (platform, mode) = change_of(&query, &app)?;
-        let (_, impact) = crate::actions::set_policy(
-            &state,
-            &session.principal,
-            &app.id,
-            policy_change(&platform, mode),
-            true,
-        )
-        .await?;
-        let cut: u64 = impact.clients_without_dpop.values().sum();
+        let (app, platform, mode) = requested(&state, &session, &app_id, query).await?;
+        let cut = set_mode(&state, &session, &app, &platform, mode, true).await?;
         let back = format!("/dashboard/applications/{}", app.id);
         let shown = if platform == "default" {
             "every platform without a mode of its own".to_owned()
@@ -144,31 +159,14 @@ pub(super) async fn apply(
     SignedInForm { session, .. }: SignedInForm,
 ) -> Response {
     let result = async {
-        let query = Form::parse(query.unwrap_or_default().as_bytes())?;
-        let app = state
-            .dcr
-            .get_application(&session.principal, &parse_id(&app_id)?)
-            .await?;
-        let (platform, mode) = change_of(&query, &app)?;
-        let (_, impact) = crate::actions::set_policy(
-            &state,
-            &session.principal,
-            &app.id,
-            policy_change(&platform, mode),
-            false,
-        )
-        .await?;
-        let cut = impact.clients_without_dpop.values().sum();
-        Ok::<_, AdminError>(done(&session, &app, cut))
+        let (app, platform, mode) = requested(&state, &session, &app_id, query).await?;
+        let cut = set_mode(&state, &session, &app, &platform, mode, false).await?;
+        Ok::<_, AdminError>(super::done_at(
+            &session,
+            &format!("/dashboard/applications/{}", app.id),
+            "bound-credentials-set",
+            cut,
+        ))
     };
     result.await.unwrap_or_else(|e| failure(Some(&session), e))
-}
-
-fn done(session: &DashboardSession, app: &Application, cut: u64) -> Response {
-    super::done_at(
-        session,
-        &format!("/dashboard/applications/{}", app.id),
-        "bound-credentials-set",
-        cut,
-    )
 }
