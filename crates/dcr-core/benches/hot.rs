@@ -61,6 +61,24 @@ fn bench(c: &mut Criterion) {
         b.iter(|| ring.verify_access_token(&token, now).unwrap())
     });
 
+    // A DPoP proof as forward auth sees one: a fresh P-256 key in its header, the
+    // token's hash. The replay check and nonce are the caller's (a map insert).
+    let proof = dpop_proof(now, &token);
+    let want = dcr_core::pop::DpopExpectations {
+        htm: "GET",
+        htu: "https://api.example/v1/configuration",
+        access_token: Some(&token),
+        now,
+        freshness: dcr_core::pop::Freshness {
+            max_age: 60,
+            max_future: 5,
+        },
+    };
+    c.bench_function(
+        "DPoP proof verification (ES256, key from the header)",
+        |b| b.iter(|| dcr_core::pop::verify_dpop(&proof, &want).unwrap()),
+    );
+
     let hasher = SecretHasher::new([7u8; 32]);
     let secret = generate_client_secret().unwrap();
     let stored = hasher.hash(&secret);
@@ -78,6 +96,34 @@ fn bench(c: &mut Criterion) {
                 .platform()
         })
     });
+}
+
+fn dpop_proof(now: i64, token: &str) -> String {
+    use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair as _};
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(
+        &ECDSA_P256_SHA256_FIXED_SIGNING,
+        &aws_lc_rs::rand::SystemRandom::new(),
+    )
+    .unwrap();
+    let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8.as_ref()).unwrap();
+    let point = pair.public_key().as_ref();
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::ES256);
+    header.typ = Some("dpop+jwt".into());
+    header.jwk = Some(
+        serde_json::from_value(serde_json::json!({"kty": "EC", "crv": "P-256",
+            "x": b64(&point[1..33]), "y": b64(&point[33..65])}))
+        .unwrap(),
+    );
+    let claims = serde_json::json!({"jti": "bench", "htm": "GET",
+        "htu": "https://api.example/v1/configuration", "iat": now,
+        "ath": dcr_core::pop::token_hash(token)});
+    jsonwebtoken::encode(
+        &header,
+        &claims,
+        &jsonwebtoken::EncodingKey::from_ec_der(pkcs8.as_ref()),
+    )
+    .unwrap()
 }
 
 criterion_group!(benches, bench);
