@@ -208,7 +208,7 @@ try {
     await page.goto(url);
     const width = await page.evaluate(() => document.documentElement.scrollWidth);
     const culprits = await page.evaluate(() => [...document.querySelectorAll('body *')]
-      .filter((e) => e.getBoundingClientRect().right > 361)
+      .filter((e) => e.getBoundingClientRect().right > 361 && !e.closest('.scroll'))
       .map((e) => `${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''}.${e.className} → ${Math.round(e.getBoundingClientRect().right)}`)
       .slice(0, 8));
     assert.ok(width <= 360, `${name} is ${width} px wide at 360: ${culprits.join('; ')}`);
