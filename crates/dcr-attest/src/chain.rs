@@ -216,6 +216,7 @@ pub(crate) fn verify_chain<'a>(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
