@@ -13,6 +13,8 @@ mod android;
 mod apple;
 mod chain;
 mod der;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use android::{AndroidSettings, SecurityLevel, verify_android_key};
 pub use apple::{AppleSettings, verify_app_attest};

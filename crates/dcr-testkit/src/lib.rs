@@ -2,6 +2,9 @@
 //! loopback port with a fresh database, and helpers that drive it over HTTP.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+/// Attestations made in tests, signed by a root the test controls.
+pub use dcr_attest::testing as attest;
+
 use std::time::Duration;
 
 use base64::Engine as _;
