@@ -188,6 +188,16 @@ impl AdminClient {
         self.call(Method::PUT, path, Some(attesters)).await
     }
 
+    /// Replaces what the application accepts from App Attest and Key Attestation.
+    pub async fn set_attestation(
+        &self,
+        id: &str,
+        settings: &dcr_proto::attestation::AttestationSettings,
+    ) -> Result<Application> {
+        let path = format!("/applications/{}/attestation", seg(id));
+        self.call(Method::PUT, path, Some(settings)).await
+    }
+
     /// Registrations and tokens of the last `days` days.
     pub async fn activity(&self, id: &str, days: u32) -> Result<Activity> {
         self.get(format!("/applications/{}/activity?days={days}", seg(id)))

@@ -25,6 +25,10 @@ pub enum RegisterError {
     /// The attestation presented did not verify (`invalid_client_attestation`).
     #[error("{0}")]
     InvalidClientAttestation(String),
+    /// Platform attestation (`invalid_attestation`): required and missing, or it did
+    /// not verify where the application requires it to pass.
+    #[error("{0}")]
+    InvalidAttestation(String),
     #[error("the store is unavailable")]
     Unavailable(StoreError),
     #[error("internal error: {0}")]

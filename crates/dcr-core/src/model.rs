@@ -150,6 +150,8 @@ pub struct Application {
 pub struct ApplicationSettings {
     /// Client attesters whose attestations its installs may authenticate with.
     pub attesters: Vec<crate::binding::AttesterConfig>,
+    /// What it accepts from App Attest and Key Attestation at registration.
+    pub attestation: dcr_proto::attestation::AttestationSettings,
 }
 
 /// An application's optional lifecycle limits (`None` is no limit) and how strictly it
@@ -164,6 +166,10 @@ pub struct ApplicationPolicy {
     /// what is unbound; `require` refuses a registration without a key and a token
     /// request without a DPoP proof.
     pub bound_credentials: crate::binding::PlatformModes,
+    /// Platform attestation at registration: `off` (the default) ignores none and
+    /// verifies what is sent; `report` registers and records the verdict; `require`
+    /// refuses a registration without a passing attestation.
+    pub attestation: crate::binding::PlatformModes,
 }
 
 impl Application {
@@ -230,6 +236,8 @@ pub struct ClientRecord {
     pub key: Option<crate::binding::ClientKey>,
     /// When it last got a token with a DPoP proof, as of the last flush.
     pub dpop_seen_at: Option<i64>,
+    /// The verdict on the attestation it registered with, if it sent one.
+    pub attestation: Option<dcr_proto::attestation::Verdict>,
 }
 
 /// A client with the standing of what it came from, read in one go on the token path.

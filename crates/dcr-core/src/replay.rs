@@ -14,6 +14,8 @@ pub enum ProofKind {
     Dpop,
     Assertion,
     AttestationPop,
+    /// A platform attestation challenge (`POST /o/client/challenge`).
+    Challenge,
 }
 
 impl ProofKind {
@@ -22,6 +24,7 @@ impl ProofKind {
             Self::Dpop => "dpop",
             Self::Assertion => "assertion",
             Self::AttestationPop => "attestation-pop",
+            Self::Challenge => "challenge",
         }
     }
 }

@@ -464,4 +464,11 @@ pub trait Store: Send + Sync + 'static {
         attesters: &[crate::binding::AttesterConfig],
         audit: &AuditEvent,
     ) -> StoreResult<Option<Application>>;
+    /// Replaces what the application accepts from platform attestations.
+    async fn set_application_attestation(
+        &self,
+        id: &ApplicationId,
+        settings: &dcr_proto::attestation::AttestationSettings,
+        audit: &AuditEvent,
+    ) -> StoreResult<Option<Application>>;
 }

@@ -68,6 +68,13 @@ pub fn parse_registration_body(bytes: &[u8]) -> Result<RegistrationRequest, Stri
         Some(v @ Value::Object(_)) => Some(v.clone()),
         Some(_) => return Err("jwks must be a JSON Web Key Set object".into()),
     };
+    let evidence = match members.get("attestation") {
+        None | Some(Value::Null) => None,
+        Some(v @ Value::Object(_)) => {
+            Some(serde_json::from_value(v.clone()).map_err(|e| format!("attestation: {e}"))?)
+        }
+        Some(_) => return Err("attestation must be an object".into()),
+    };
     if members.contains_key("jwks_uri") {
         return Err("jwks_uri is not supported: send the key in jwks".into());
     }
@@ -77,6 +84,7 @@ pub fn parse_registration_body(bytes: &[u8]) -> Result<RegistrationRequest, Stri
         token_endpoint_auth_method,
         jwks,
         attestation: None,
+        evidence,
         device: Default::default(),
         user_agent: None,
         source_ip: None,

@@ -79,6 +79,9 @@ pub struct Application {
     /// The client attesters its installs may authenticate with.
     #[serde(default)]
     pub attesters: Vec<Attester>,
+    /// What it accepts from App Attest and Key Attestation at registration.
+    #[serde(default)]
+    pub attestation: crate::attestation::AttestationSettings,
     pub status: String,
     pub created_at: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -145,6 +148,10 @@ pub struct ApplicationPolicy {
     /// how strictly keys and DPoP-bound tokens are asked for.
     #[serde(default)]
     pub bound_credentials: std::collections::BTreeMap<String, String>,
+    /// Platform → `off`, `report` or `require`, with a `default`: how strictly a
+    /// platform attestation is asked for at registration.
+    #[serde(default)]
+    pub attestation: std::collections::BTreeMap<String, String>,
 }
 
 /// `PUT /applications/{app_id}/policy`: merges into the policy. A member left out is
@@ -173,6 +180,8 @@ pub struct PolicyUpdate {
     pub expire_inactive_after_days: Option<Option<u32>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bound_credentials: Option<std::collections::BTreeMap<String, Option<String>>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attestation: Option<std::collections::BTreeMap<String, Option<String>>>,
 }
 
 /// What a policy change would do (`?dry_run=true`): the application as it would be,

@@ -35,6 +35,9 @@ pub enum OAuthErrorCode {
     /// Attestation-based client authentication: the attestation or its proof of
     /// possession did not verify.
     InvalidClientAttestation,
+    /// Platform attestation at registration (App Attest, Key Attestation): missing
+    /// where the application requires it, or it did not verify.
+    InvalidAttestation,
 }
 
 impl OAuthErrorCode {
@@ -57,6 +60,7 @@ impl OAuthErrorCode {
             Self::InvalidDpopProof => "invalid_dpop_proof",
             Self::UseDpopNonce => "use_dpop_nonce",
             Self::InvalidClientAttestation => "invalid_client_attestation",
+            Self::InvalidAttestation => "invalid_attestation",
         }
     }
 }

@@ -4,6 +4,7 @@
 //! server, the guard, the SDK and the CLI agree on one definition. No I/O.
 
 pub mod admin;
+pub mod attestation;
 pub mod claims;
 pub mod discovery;
 pub mod errors;

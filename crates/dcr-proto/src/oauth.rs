@@ -40,6 +40,9 @@ pub struct RegisterResponse {
     /// DPoP-bound tokens (policy `report` or `require`); absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dpop_bound_access_tokens: Option<bool>,
+    /// The verdict on the platform attestation sent with the registration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attestation: Option<crate::attestation::Verdict>,
 }
 
 /// Success answer of `POST /o/client/token` (201) and `POST /oauth2/token` (200).

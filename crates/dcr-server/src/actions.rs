@@ -155,3 +155,23 @@ pub async fn set_attesters(
     tracing::info!(actor = %who.actor, application = %app.id, attesters = app.settings.attesters.len(), "client attesters set");
     Ok(app)
 }
+
+pub async fn set_attestation_settings(
+    state: &AppState,
+    who: &Principal,
+    app_id: &ApplicationId,
+    settings: dcr_proto::attestation::AttestationSettings,
+) -> Result<Application> {
+    let app = state
+        .dcr
+        .set_attestation_settings(who, app_id, settings)
+        .await?;
+    tracing::info!(
+        actor = %who.actor,
+        application = %app.id,
+        apple = app.settings.attestation.apple.is_some(),
+        android = app.settings.attestation.android.is_some(),
+        "attestation settings set"
+    );
+    Ok(app)
+}

@@ -43,6 +43,39 @@ pub struct Config {
     pub dashboard: DashboardConfig,
     pub lifecycle: LifecycleConfig,
     pub dpop: DpopConfig,
+    pub attestation: AttestationConfig,
+}
+
+/// Platform attestation at registration (App Attest, Key Attestation).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AttestationConfig {
+    /// PEM file of App Attest roots, in place of the Apple App Attestation Root CA
+    /// built into the binary.
+    pub apple_roots: Option<PathBuf>,
+    /// PEM file of Key Attestation roots, in place of Google's built into the binary.
+    pub android_roots: Option<PathBuf>,
+    /// Google's attestation status list (the JSON of
+    /// https://android.googleapis.com/attestation/status), saved to a file; re-read
+    /// every `android_status_refresh_seconds`. Chains holding a revoked certificate
+    /// are refused.
+    pub android_status: Option<PathBuf>,
+    pub android_status_refresh_seconds: u64,
+    /// For tests only: verify attestations at this RFC 3339 time instead of now
+    /// (logged as a warning at start).
+    pub verify_at: Option<String>,
+}
+
+impl Default for AttestationConfig {
+    fn default() -> Self {
+        Self {
+            apple_roots: None,
+            android_roots: None,
+            android_status: None,
+            android_status_refresh_seconds: 3_600,
+            verify_at: None,
+        }
+    }
 }
 
 /// DPoP proofs (RFC 9449) at the token endpoints and forward auth.
@@ -246,6 +279,7 @@ impl Default for Config {
             catalog: Catalog::default(),
             token: TokenConfig::default(),
             dpop: DpopConfig::default(),
+            attestation: AttestationConfig::default(),
             signing: SigningConfig::default(),
             cors: CorsConfig::default(),
             throttle: ThrottleConfig::default(),

@@ -133,6 +133,7 @@ impl From<RegisterError> for OAuthFailure {
                 failure.status = StatusCode::UNAUTHORIZED;
                 failure
             }
+            RegisterError::InvalidAttestation(m) => Self::new(C::InvalidAttestation, m),
             RegisterError::TooManyRegistrations {
                 retry_after_seconds,
             } => Self::too_many_requests(

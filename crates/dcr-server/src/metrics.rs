@@ -3,8 +3,8 @@
 //! - `http_requests_total{route,method,status}` and
 //!   `http_request_duration_seconds{route,method}` (explicit buckets), by route
 //!   template; unknown paths collapse into `route="unmatched"`;
-//! - `dcr_registrations_total{outcome}` and `dcr_tokens_total{outcome}`: `issued`, or
-//!   the error code;
+//! - `dcr_registrations_total{outcome,attestation}` and `dcr_tokens_total{outcome}`:
+//!   `issued`, or the error code; `attestation` is `pass`, `fail` or `none`;
 //! - `dcr_throttled_requests_total{endpoint}`, `dcr_throttle_redis_outages_total` and the
 //!   `dcr_throttle_redis_up` gauge (breaker transitions, not requests);
 //! - `dcr_store_errors_total{operation}`: store failures answered 503/500;
@@ -87,7 +87,8 @@ fn describe() {
     );
     describe_counter!(
         "dcr_registrations_total",
-        "Client registrations, by outcome (issued or the OAuth error code)"
+        "Client registrations, by outcome (issued or the OAuth error code) and platform \
+         attestation (pass, fail or none)"
     );
     describe_counter!(
         "dcr_tokens_total",
@@ -197,8 +198,21 @@ fn method_label(method: &Method) -> &'static str {
     }
 }
 
-pub fn registration(outcome: &'static str) {
-    metrics::counter!("dcr_registrations_total", "outcome" => outcome).increment(1);
+/// `dcr_registrations_total{outcome, attestation}`; `attestation` is `pass`, `fail`
+/// (registered under `off` or `report`, or refused with `invalid_attestation`) or
+/// `none`.
+pub fn registration(outcome: &'static str, attestation: &'static str) {
+    metrics::counter!("dcr_registrations_total", "outcome" => outcome, "attestation" => attestation)
+        .increment(1);
+}
+
+/// The `attestation` label of a verdict.
+pub fn attestation_label(verdict: Option<&dcr_proto::attestation::Verdict>) -> &'static str {
+    match verdict {
+        None => "none",
+        Some(v) if v.passed() => "pass",
+        Some(_) => "fail",
+    }
 }
 
 pub fn token(outcome: &'static str) {

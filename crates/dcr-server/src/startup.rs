@@ -48,6 +48,7 @@ impl Application {
             .clone()
             .unwrap_or_else(|| format!("http://{local}"));
         let (dcr, sqlite) = open(&config, &issuer).await?;
+        watch_attestation_status(dcr.clone(), &config.attestation);
         if let Some(key) = &config.bootstrap_operator_key {
             let created = dcr
                 .bootstrap_operator(key.expose_secret())
@@ -329,11 +330,75 @@ async fn open(config: &Config, issuer: &str) -> anyhow::Result<(Arc<Dcr>, Option
                 require_nonce: config.dpop.require_nonce,
                 replay_capacity: config.dpop.replay_capacity.max(1),
             },
+            attestation: attestation_trust(&config.attestation)?,
         },
     )
     .await
     .context("loading signing keys")?;
     Ok((Arc::new(dcr), sqlite))
+}
+
+/// The roots and clock attestations are verified with: the vendors' roots built into
+/// the binary unless files replace them.
+fn attestation_trust(
+    config: &crate::config::AttestationConfig,
+) -> anyhow::Result<dcr_core::service::attestation::AttestationTrust> {
+    let mut trust = dcr_core::service::attestation::AttestationTrust::default();
+    let roots = |path: &std::path::Path| -> anyhow::Result<dcr_attest::TrustAnchors> {
+        let pem = std::fs::read_to_string(path)
+            .with_context(|| format!("reading attestation roots {}", path.display()))?;
+        dcr_attest::TrustAnchors::from_pem(&pem)
+            .with_context(|| format!("attestation roots {}", path.display()))
+    };
+    if let Some(path) = &config.apple_roots {
+        trust.apple = roots(path)?;
+        tracing::warn!(path = %path.display(), "App Attest roots replaced from a file");
+    }
+    if let Some(path) = &config.android_roots {
+        trust.android = roots(path)?;
+        tracing::warn!(path = %path.display(), "Key Attestation roots replaced from a file");
+    }
+    if let Some(at) = &config.verify_at {
+        let at = time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339)
+            .context("attestation.verify_at must be an RFC 3339 time")?;
+        trust.verify_at = Some(at.unix_timestamp());
+        tracing::warn!(
+            verify_at = %at,
+            "attestations are verified at a fixed time (attestation.verify_at): for tests only"
+        );
+    }
+    Ok(trust)
+}
+
+/// Reads Google's attestation status list into the domain, now and then every
+/// `android_status_refresh_seconds`; a list that cannot be read keeps the last one.
+pub(crate) fn watch_attestation_status(dcr: Arc<Dcr>, config: &crate::config::AttestationConfig) {
+    let Some(path) = config.android_status.clone() else {
+        return;
+    };
+    let every = std::time::Duration::from_secs(config.android_status_refresh_seconds.max(60));
+    let load = move |dcr: &Dcr| match std::fs::read_to_string(&path)
+        .map_err(|e| e.to_string())
+        .and_then(|json| {
+            dcr_attest::RevokedSerials::from_google_status_json(&json).map_err(|e| e.to_string())
+        }) {
+        Ok(serials) => {
+            tracing::info!(path = %path.display(), revoked = serials.len(), "attestation status list loaded");
+            dcr.set_revoked_attestation_serials(serials);
+        }
+        Err(error) => {
+            tracing::warn!(path = %path.display(), %error, "attestation status list not loaded");
+        }
+    };
+    load(&dcr);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            load(&dcr);
+        }
+    });
 }
 
 /// The domain on the configured store, for command-line tools (`dcr admin bootstrap`).

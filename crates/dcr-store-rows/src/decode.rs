@@ -187,9 +187,11 @@ pub fn application_from_row(row: &impl RowAccess, prefix: &str) -> StoreResult<A
             max_registrations_per_hour: limit(row, &col("max_registrations_per_hour"))?,
             expire_inactive_after_days: limit(row, &col("expire_inactive_after_days"))?,
             bound_credentials: modes(row, &col("bound_credentials"))?,
+            attestation: modes(row, &col("attestation_policy"))?,
         },
         settings: ApplicationSettings {
             attesters: attesters(row, &col("client_attesters"))?,
+            attestation: json_column(row, &col("attestation_settings"))?,
         },
         status: status_of(row, &col("status"))?,
         created_at: get(row, &col("created_at"))?,
@@ -226,6 +228,22 @@ fn attesters(row: &impl RowAccess, column: &str) -> StoreResult<Vec<AttesterConf
             })
         })
         .collect()
+}
+
+/// A column holding one JSON document of a serde type.
+fn json_column<T: serde::de::DeserializeOwned>(
+    row: &impl RowAccess,
+    column: &str,
+) -> StoreResult<T> {
+    let text: String = get(row, column)?;
+    serde_json::from_str(&text).map_err(|_| corrupt(column))
+}
+
+/// Attestation settings as the store keeps them: their wire JSON.
+pub fn attestation_settings_json(
+    settings: &dcr_proto::attestation::AttestationSettings,
+) -> StoreResult<String> {
+    serde_json::to_string(settings).map_err(|_| corrupt("attestation_settings"))
 }
 
 /// Attesters as the store keeps them (see [`attesters`]).
@@ -299,6 +317,9 @@ pub fn client_from_row(row: &impl RowAccess) -> StoreResult<ClientRecord> {
             _ => return Err(corrupt("jwk")),
         },
         dpop_seen_at: get(row, "dpop_seen_at")?,
+        attestation: get::<Option<String>>(row, "attestation")?
+            .map(|text| serde_json::from_str(&text).map_err(|_| corrupt("attestation")))
+            .transpose()?,
     })
 }
 

@@ -227,6 +227,7 @@ mod tests {
             auth_method: Default::default(),
             key: None,
             dpop_seen_at: None,
+            attestation: None,
         }
     }
 

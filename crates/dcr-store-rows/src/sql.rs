@@ -17,7 +17,7 @@ use const_format::concatcp;
 pub const APP_COLUMNS: &str = "seq, id, programmer_id, name, version, level, channels, platforms, \
      scopes, domains, custom_scheme, audiences, max_registrations_per_hour_per_statement, \
      max_registrations_per_hour, expire_inactive_after_days, bound_credentials, client_attesters, \
-     status, created_at, revoked_at, revoked_by";
+     attestation_policy, attestation_settings, status, created_at, revoked_at, revoked_by";
 pub const STATEMENT_COLUMNS: &str = "seq, jti, application_id, programmer_id, kid, issued_at, \
      status, revoked_at, revoked_by, retired_at, retired_by, successor";
 pub const API_KEY_COLUMNS: &str =
@@ -25,13 +25,13 @@ pub const API_KEY_COLUMNS: &str =
 pub const CLIENT_COLUMNS: &str = "seq, id, application_id, programmer_id, statement_jti, secret_hash, \
      redirect_uris, device_info, platform, user_agent, source_ip, status, created_at, last_used_at, \
      revoked_at, revoked_via, revoked_by, registration_token_hash, os_name, model, tokens_issued, \
-     auth_method, jwk, jkt, dpop_seen_at";
+     auth_method, jwk, jkt, dpop_seen_at, attestation";
 /// A client with its statement's and application's standing; `WHERE` follows.
 pub const STANDING_SELECT: &str = "SELECT c.seq, c.id, c.application_id, c.programmer_id, \
      c.statement_jti, c.secret_hash, c.redirect_uris, c.device_info, c.platform, c.user_agent, \
      c.source_ip, c.status, c.created_at, c.last_used_at, c.revoked_at, c.revoked_via, \
      c.revoked_by, c.registration_token_hash, c.os_name, c.model, c.tokens_issued, \
-     c.auth_method, c.jwk, c.jkt, c.dpop_seen_at, \
+     c.auth_method, c.jwk, c.jkt, c.dpop_seen_at, c.attestation, \
      s.status AS statement_status, s.revoked_at AS statement_revoked_at, \
      a.seq AS app_seq, a.id AS app_id, a.programmer_id AS app_programmer_id, \
      a.name AS app_name, a.version AS app_version, a.level AS app_level, \
@@ -42,6 +42,8 @@ pub const STANDING_SELECT: &str = "SELECT c.seq, c.id, c.application_id, c.progr
      a.max_registrations_per_hour AS app_max_registrations_per_hour, \
      a.expire_inactive_after_days AS app_expire_inactive_after_days, \
      a.bound_credentials AS app_bound_credentials, a.client_attesters AS app_client_attesters, \
+     a.attestation_policy AS app_attestation_policy, \
+     a.attestation_settings AS app_attestation_settings, \
      a.status AS app_status, a.created_at AS app_created_at, \
      a.revoked_at AS app_revoked_at, a.revoked_by AS app_revoked_by \
      FROM clients c \
@@ -74,8 +76,10 @@ pub const INSERT_APPLICATION: &str = "\
     INSERT INTO applications (id, programmer_id, name, version, level, channels, \
     platforms, scopes, domains, custom_scheme, audiences, \
     max_registrations_per_hour_per_statement, max_registrations_per_hour, \
-    expire_inactive_after_days, status, created_at, revoked_at, bound_credentials, client_attesters) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)";
+    expire_inactive_after_days, status, created_at, revoked_at, bound_credentials, client_attesters, \
+    attestation_policy, attestation_settings) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
+    $20, $21)";
 pub const LIST_APPLICATIONS: &str = concatcp!(
     "SELECT ",
     APP_COLUMNS,
@@ -138,8 +142,8 @@ pub const TOUCH_CLIENT: &str = "\
     UPDATE clients SET last_used_at = $1, last_seen_at = $1 WHERE id = $2";
 pub const SET_APPLICATION_POLICY: &str = "\
     UPDATE applications SET max_registrations_per_hour_per_statement = $1, \
-    max_registrations_per_hour = $2, expire_inactive_after_days = $3, bound_credentials = $4 \
-    WHERE id = $5";
+    max_registrations_per_hour = $2, expire_inactive_after_days = $3, bound_credentials = $4, \
+    attestation_policy = $5 WHERE id = $6";
 pub const INSERT_API_KEY: &str = "\
     INSERT INTO api_keys (id, key_hash, role, programmer_id, channel_id, name, \
     created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
@@ -316,6 +320,8 @@ pub const RECORD_SEEN_JTI: &str = "\
     WHERE seen_jtis.expires_at < $4 RETURNING kind";
 pub const SET_APPLICATION_ATTESTERS: &str =
     "UPDATE applications SET client_attesters = $1 WHERE id = $2";
+pub const SET_APPLICATION_ATTESTATION: &str =
+    "UPDATE applications SET attestation_settings = $1 WHERE id = $2";
 /// Standing clients of an application, on some platforms (`$2`, a JSON array; NULL for
 /// all), that never presented a DPoP proof since `$3`.
 pub const CLIENTS_WITHOUT_DPOP: &str = "\

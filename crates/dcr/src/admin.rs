@@ -271,6 +271,10 @@ pub enum ApplicationsCommand {
         /// or `PLATFORM=inherit` to drop a platform back to the default (repeatable).
         #[arg(long = "bound-credentials", value_name = "PLATFORM=MODE")]
         bound_credentials: Vec<String>,
+        /// Platform attestation at registration for a platform (or `default`):
+        /// `PLATFORM=off|report|require`, or `PLATFORM=inherit` (repeatable).
+        #[arg(long = "attestation", value_name = "PLATFORM=MODE")]
+        attestation: Vec<String>,
         /// Show what the change would do (clients it would cut off) and change nothing.
         #[arg(long)]
         dry_run: bool,
@@ -281,6 +285,14 @@ pub enum ApplicationsCommand {
         id: String,
         /// A JSON file: `{"attesters": [{"issuer": "...", "jwks": {"keys": [...]}}]}`
         /// (an empty list removes them all).
+        file: std::path::PathBuf,
+    },
+    /// Replace what App Attest and Key Attestation evidence must show.
+    Attestation {
+        /// The application's id.
+        id: String,
+        /// A JSON file: `{"apple": {"team_id", "bundle_ids", "allow_development"},
+        /// "android": {"package_names", "signing_cert_sha256", "min_security_level"}}`.
         file: std::path::PathBuf,
     },
     /// Registrations and tokens per day (and, with --json, the breakdowns and spikes).
@@ -540,6 +552,7 @@ const POLICY: &[&str] = &[
     "max_registrations_per_hour",
     "expire_inactive_after_days",
     "bound_credentials",
+    "attestation",
 ];
 
 /// The limits `dcr admin applications policy` sets, in its flags' order.
@@ -555,6 +568,7 @@ fn policy_update(
     limits: [Option<u32>; 3],
     no_limit: &[String],
     bound_credentials: &[String],
+    attestation: &[String],
 ) -> anyhow::Result<PolicyUpdate> {
     let mut fields: [Option<Option<u32>>; 3] = limits.map(|l| l.map(Some));
     for name in no_limit {
@@ -565,27 +579,36 @@ fn policy_update(
         anyhow::ensure!(fields[i].is_none(), "{name} is both set and removed");
         fields[i] = Some(None);
     }
-    let mut modes = std::collections::BTreeMap::new();
-    for pair in bound_credentials {
-        let (platform, mode) = pair
-            .split_once('=')
-            .with_context(|| format!("--bound-credentials {pair}: expected PLATFORM=MODE"))?;
-        let mode = match mode {
-            "inherit" => None,
-            "off" | "report" | "require" => Some(mode.to_owned()),
-            other => anyhow::bail!(
-                "bound credentials mode {other}: expected off, report, require or inherit"
-            ),
-        };
-        modes.insert(platform.to_owned(), mode);
-    }
     let [per_statement, per_application, expire] = fields;
     Ok(PolicyUpdate {
         max_registrations_per_hour_per_statement: per_statement,
         max_registrations_per_hour: per_application,
         expire_inactive_after_days: expire,
-        bound_credentials: (!modes.is_empty()).then_some(modes),
+        bound_credentials: platform_modes("--bound-credentials", bound_credentials)?,
+        attestation: platform_modes("--attestation", attestation)?,
     })
+}
+
+/// `PLATFORM=MODE` pairs of `flag`; `None` when there are none.
+fn platform_modes(
+    flag: &str,
+    pairs: &[String],
+) -> anyhow::Result<Option<std::collections::BTreeMap<String, Option<String>>>> {
+    let mut modes = std::collections::BTreeMap::new();
+    for pair in pairs {
+        let (platform, mode) = pair
+            .split_once('=')
+            .with_context(|| format!("{flag} {pair}: expected PLATFORM=MODE"))?;
+        let mode = match mode {
+            "inherit" => None,
+            "off" | "report" | "require" => Some(mode.to_owned()),
+            other => {
+                anyhow::bail!("{flag} mode {other}: expected off, report, require or inherit")
+            }
+        };
+        modes.insert(platform.to_owned(), mode);
+    }
+    Ok((!modes.is_empty()).then_some(modes))
 }
 const SIGNING_KEY: &[&str] = &["kid", "alg", "state", "created_at", "retired_at"];
 const AUDIENCE: &[&str] = &["audience", "programmer", "how", "claimants", "updated_at"];
@@ -733,6 +756,7 @@ async fn execute(admin: &AdminClient, command: RemoteCommand) -> anyhow::Result<
                 expire_inactive_after_days,
                 no_limit,
                 bound_credentials,
+                attestation,
                 dry_run,
             } => {
                 let change = policy_update(
@@ -743,6 +767,7 @@ async fn execute(admin: &AdminClient, command: RemoteCommand) -> anyhow::Result<
                     ],
                     &no_limit,
                     &bound_credentials,
+                    &attestation,
                 )?;
                 if dry_run {
                     let impact = admin.preview_policy(&id, &change).await?;
@@ -776,6 +801,23 @@ async fn execute(admin: &AdminClient, command: RemoteCommand) -> anyhow::Result<
                     value: serde_json::to_value(admin.set_attesters(&id, &attesters).await?)?,
                     columns: &["issuer"],
                     rows: "attesters",
+                })
+            }
+            ApplicationsCommand::Attestation { id, file } => {
+                let text = std::fs::read_to_string(&file)
+                    .with_context(|| format!("reading {}", file.display()))?;
+                let settings: dcr_proto::attestation::AttestationSettings =
+                    serde_json::from_str(&text).with_context(|| {
+                        format!("{}: not an attestation settings document", file.display())
+                    })?;
+                let app = admin.set_attestation(&id, &settings).await?;
+                Ok(Output::Table {
+                    value: serde_json::json!({"platforms": [
+                        {"platform": "apple", "settings": app.attestation.apple},
+                        {"platform": "android", "settings": app.attestation.android},
+                    ]}),
+                    columns: &["platform", "settings"],
+                    rows: "platforms",
                 })
             }
             ApplicationsCommand::Activity { id, days } => Ok(Output::Table {

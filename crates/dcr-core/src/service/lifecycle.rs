@@ -196,17 +196,17 @@ impl Dcr {
             }
         }
         let catalog = &self.settings.catalog.platforms;
-        if let Some(unknown) = policy
-            .bound_credentials
-            .platforms
-            .keys()
-            .find(|p| !catalog.contains(p))
-        {
-            let shown: String = unknown.chars().take(64).collect();
-            return Err(invalid(format!(
-                "bound_credentials: {shown:?} is not a platform; choose from: default, {}",
-                catalog.join(", ")
-            )));
+        for (field, modes) in [
+            ("bound_credentials", &policy.bound_credentials),
+            ("attestation", &policy.attestation),
+        ] {
+            if let Some(unknown) = modes.platforms.keys().find(|p| !catalog.contains(p)) {
+                let shown: String = unknown.chars().take(64).collect();
+                return Err(invalid(format!(
+                    "{field}: {shown:?} is not a platform; choose from: default, {}",
+                    catalog.join(", ")
+                )));
+            }
         }
         let impact = self.policy_impact(&app, &policy).await?;
         if dry_run {
@@ -263,6 +263,32 @@ impl Dcr {
         let updated = self
             .store
             .set_application_attesters(&app.id, &attesters, &audit)
+            .await?
+            .ok_or(AdminError::NotFound)?;
+        self.forget_standings();
+        Ok(updated)
+    }
+
+    /// Replaces what `app_id` accepts from App Attest and Key Attestation.
+    pub async fn set_attestation_settings(
+        &self,
+        who: &Principal,
+        app_id: &ApplicationId,
+        settings: dcr_proto::attestation::AttestationSettings,
+    ) -> Result<Application, AdminError> {
+        let app = self.get_application(who, app_id).await?;
+        self.ensure_may_manage(who, &app)?;
+        super::attestation::validate_settings(&settings).map_err(invalid)?;
+        let audit = audit_event(
+            who,
+            AuditAction::ApplicationPolicySet,
+            "application",
+            &app.id.to_string(),
+            Some(&app.programmer_id),
+        );
+        let updated = self
+            .store
+            .set_application_attestation(&app.id, &settings, &audit)
             .await?
             .ok_or(AdminError::NotFound)?;
         self.forget_standings();
@@ -686,6 +712,8 @@ pub struct PolicyChange {
     /// Per platform (or `default`): `Some(mode)` sets it, `None` drops a platform back
     /// to the default.
     pub bound_credentials: std::collections::BTreeMap<String, Option<crate::binding::Mode>>,
+    /// Platform attestation at registration, merged the same way.
+    pub attestation: std::collections::BTreeMap<String, Option<crate::binding::Mode>>,
 }
 
 impl PolicyChange {
@@ -709,22 +737,29 @@ impl PolicyChange {
             &mut policy.expire_inactive_after_days,
             self.expire_inactive_after_days,
         );
-        for (platform, mode) in &self.bound_credentials {
-            match (platform.as_str(), mode) {
-                ("default", Some(mode)) => policy.bound_credentials.default = *mode,
-                ("default", None) => policy.bound_credentials.default = Default::default(),
-                (_, Some(mode)) => {
-                    policy
-                        .bound_credentials
-                        .platforms
-                        .insert(platform.clone(), *mode);
-                }
-                (_, None) => {
-                    policy.bound_credentials.platforms.remove(platform);
-                }
+        merge_modes(&mut policy.bound_credentials, &self.bound_credentials);
+        merge_modes(&mut policy.attestation, &self.attestation);
+        policy
+    }
+}
+
+/// Merges per-platform changes: `Some(mode)` sets a platform (or `default`), `None`
+/// drops it back to the default.
+fn merge_modes(
+    modes: &mut crate::binding::PlatformModes,
+    changes: &std::collections::BTreeMap<String, Option<crate::binding::Mode>>,
+) {
+    for (platform, mode) in changes {
+        match (platform.as_str(), mode) {
+            ("default", Some(mode)) => modes.default = *mode,
+            ("default", None) => modes.default = Default::default(),
+            (_, Some(mode)) => {
+                modes.platforms.insert(platform.clone(), *mode);
+            }
+            (_, None) => {
+                modes.platforms.remove(platform);
             }
         }
-        policy
     }
 }
 

@@ -2,6 +2,7 @@
 
 mod access;
 mod admin;
+pub mod attestation;
 mod audiences;
 pub mod binding;
 mod client_management;
@@ -74,6 +75,8 @@ pub struct DcrSettings {
     /// How DPoP proofs are judged (and client assertions and attestation PoPs kept
     /// for single use).
     pub dpop: binding::DpopSettings,
+    /// Roots and clock for platform attestations at registration.
+    pub attestation: attestation::AttestationTrust,
 }
 
 /// Why the domain could not start.
@@ -113,6 +116,8 @@ pub struct Dcr {
     revoked_tokens: client_management::RevokedTokens,
     /// `jti`s of proofs of possession, each accepted once (`binding.rs`).
     seen_jtis: crate::replay::SeenJtis,
+    /// Key Attestation certificates Google has revoked (its status list).
+    revoked_attestation_serials: RwLock<dcr_attest::RevokedSerials>,
     /// Tokens issued since the last flush to the store: a counter write per token
     /// would cost the hot path a transaction.
     tokens_issued: std::sync::Mutex<TokenTally>,
@@ -195,6 +200,7 @@ impl Dcr {
             known_channels: Default::default(),
             revoked_tokens,
             seen_jtis,
+            revoked_attestation_serials: Default::default(),
             tokens_issued: Default::default(),
             flushing: tokio::sync::Mutex::new(()),
             clock: Default::default(),

@@ -23,6 +23,8 @@ pub struct RegistrationRequest {
     pub jwks: Option<serde_json::Value>,
     /// `OAuth-Client-Attestation` and `OAuth-Client-Attestation-PoP`, when sent.
     pub attestation: Option<AttestationHeaders>,
+    /// The `attestation` member: App Attest or Key Attestation evidence.
+    pub evidence: Option<dcr_proto::attestation::Evidence>,
     pub device: DeviceInfo,
     pub user_agent: Option<String>,
     /// The device's address as the HTTP layer resolved it, for the audit log.
@@ -60,6 +62,8 @@ pub struct Registered {
     pub platform: String,
     /// Set when the device's platform is not one of the application's (policy `warn`).
     pub platform_mismatch: bool,
+    /// The verdict on its platform attestation, when it sent one.
+    pub attestation: Option<dcr_proto::attestation::Verdict>,
 }
 
 impl Dcr {
@@ -101,75 +105,12 @@ impl Dcr {
                 "at most {MAX_REDIRECT_URIS} redirect URIs"
             )));
         }
-        let now = unix_now();
-
-        // 2. The statement is ours and unaltered.
-        let claims: std::sync::Arc<StatementClaims> =
-            match self.statements.get(&req.software_statement, now) {
-                Some(hit) => hit,
-                None => {
-                    let verified = self
-                        .keys()
-                        .verify_statement(&req.software_statement, now)
-                        .map_err(RegisterError::InvalidSoftwareStatement)?;
-                    let verified = std::sync::Arc::new(verified);
-                    self.statements
-                        .insert(&req.software_statement, verified.clone());
-                    verified
-                }
-            };
-        let (Ok(jti), Ok(app_id)) = (
-            StatementId::parse(&claims.jti),
-            ApplicationId::parse(&claims.sub),
-        ) else {
-            return Err(RegisterError::InvalidSoftwareStatement(
-                crate::jose::JoseError::BadClaims,
-            ));
-        };
-
-        // 3. It is still approved: known, not revoked, its application active.
-        let unapproved = RegisterError::UnapprovedSoftwareStatement;
-        let approval = match self.approvals.get(&jti) {
-            Some(hit) => hit,
-            None => {
-                let statement = self
-                    .store
-                    .get_statement(&jti)
-                    .await?
-                    .ok_or(unapproved("the software statement is unknown"))?;
-                let app = self
-                    .store
-                    .get_application(&statement.application_id)
-                    .await?;
-                let fresh = std::sync::Arc::new((statement, app));
-                self.approvals.insert(jti, fresh.clone());
-                fresh
-            }
-        };
-        let statement = &approval.0;
-        if statement.status != Status::Active {
-            return Err(unapproved("the software statement has been revoked"));
-        }
-        if statement.retired_at.is_some() {
-            return Err(unapproved(
-                "the software statement has been retired: it registers no new clients; \
-                 use the application's current statement",
-            ));
-        }
-        if statement.application_id != app_id {
-            return Err(unapproved("the software statement is unknown"));
-        }
-        let app = approval
-            .1
-            .as_ref()
-            .ok_or(unapproved("the application no longer exists"))?;
-        if app.status != Status::Active {
-            return Err(unapproved("the application has been revoked"));
-        }
+        let (jti, app) = self.approved_statement(&req.software_statement).await?;
+        let app = &app;
         let platform = req.device.platform().to_owned();
         let platform_mismatch = !app.platforms.contains(&platform);
         if platform_mismatch && self.settings.platform_policy == PlatformPolicy::Enforce {
-            return Err(unapproved(
+            return Err(RegisterError::UnapprovedSoftwareStatement(
                 "the device's platform is not one of the application's platforms",
             ));
         }
@@ -200,6 +141,30 @@ impl Dcr {
                  register with jwks (one public P-256 or Ed25519 key) and \
                  token_endpoint_auth_method private_key_jwt"
             )));
+        }
+
+        // 6. What the platform says about the install, as the application asks.
+        let verdict = match &req.evidence {
+            Some(evidence) => Some(self.judge_evidence(evidence, key.as_ref(), app).await?),
+            None => None,
+        };
+        let attestation = app.policy.attestation.for_platform(&platform);
+        if attestation == crate::binding::Mode::Require
+            && !verdict
+                .as_ref()
+                .is_some_and(dcr_proto::attestation::Verdict::passed)
+        {
+            return Err(RegisterError::InvalidAttestation(match &verdict {
+                Some(v) => format!(
+                    "the {} attestation did not verify: {}",
+                    v.format,
+                    v.reason.as_deref().unwrap_or("refused")
+                ),
+                None => format!(
+                    "this application requires a platform attestation on {platform}: ask \
+                     POST /o/client/challenge, then register with jwks and attestation"
+                ),
+            }));
         }
 
         let registered_at = self.clock.now();
@@ -239,6 +204,7 @@ impl Dcr {
             auth_method,
             key: key.as_ref().map(crate::binding::ClientKey::of),
             dpop_seen_at: None,
+            attestation: verdict.clone(),
         };
         self.store_registration(&client, app).await?;
 
@@ -267,7 +233,77 @@ impl Dcr {
             programmer_id: app.programmer_id.to_string(),
             platform,
             platform_mismatch,
+            attestation: verdict,
         })
+    }
+
+    /// Steps 2 and 3: the statement is ours and unaltered, and still approved (known,
+    /// not revoked or retired, its application active). Answers its id and application.
+    pub(super) async fn approved_statement(
+        &self,
+        software_statement: &str,
+    ) -> Result<(StatementId, crate::model::Application), RegisterError> {
+        let now = unix_now();
+        let claims: std::sync::Arc<StatementClaims> =
+            match self.statements.get(software_statement, now) {
+                Some(hit) => hit,
+                None => {
+                    let verified = self
+                        .keys()
+                        .verify_statement(software_statement, now)
+                        .map_err(RegisterError::InvalidSoftwareStatement)?;
+                    let verified = std::sync::Arc::new(verified);
+                    self.statements.insert(software_statement, verified.clone());
+                    verified
+                }
+            };
+        let (Ok(jti), Ok(app_id)) = (
+            StatementId::parse(&claims.jti),
+            ApplicationId::parse(&claims.sub),
+        ) else {
+            return Err(RegisterError::InvalidSoftwareStatement(
+                crate::jose::JoseError::BadClaims,
+            ));
+        };
+        let unapproved = RegisterError::UnapprovedSoftwareStatement;
+        let approval = match self.approvals.get(&jti) {
+            Some(hit) => hit,
+            None => {
+                let statement = self
+                    .store
+                    .get_statement(&jti)
+                    .await?
+                    .ok_or(unapproved("the software statement is unknown"))?;
+                let app = self
+                    .store
+                    .get_application(&statement.application_id)
+                    .await?;
+                let fresh = std::sync::Arc::new((statement, app));
+                self.approvals.insert(jti, fresh.clone());
+                fresh
+            }
+        };
+        let statement = &approval.0;
+        if statement.status != Status::Active {
+            return Err(unapproved("the software statement has been revoked"));
+        }
+        if statement.retired_at.is_some() {
+            return Err(unapproved(
+                "the software statement has been retired: it registers no new clients; \
+                 use the application's current statement",
+            ));
+        }
+        if statement.application_id != app_id {
+            return Err(unapproved("the software statement is unknown"));
+        }
+        let app = approval
+            .1
+            .as_ref()
+            .ok_or(unapproved("the application no longer exists"))?;
+        if app.status != Status::Active {
+            return Err(unapproved("the application has been revoked"));
+        }
+        Ok((jti, app.clone()))
     }
 
     /// How a new client will authenticate, from its request: an attestation vouching

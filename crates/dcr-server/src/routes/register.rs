@@ -21,8 +21,46 @@ use crate::state::AppState;
 /// Largest registration body (docs/api.md, Register and Throttling).
 pub const MAX_REGISTER_BODY: usize = 64 * 1024;
 
+/// Largest challenge request body: a software statement and little else.
+const MAX_CHALLENGE_BODY: usize = 16 * 1024;
+
+/// Registration and its challenge: one throttle bucket (`register`), so asking for
+/// challenges costs what registering does.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/o/client/register", post(register))
+    Router::new()
+        .route("/o/client/register", post(register))
+        .route("/o/client/challenge", post(challenge))
+}
+
+/// `POST /o/client/challenge`: a single-use challenge for platform attestation,
+/// bound to the statement's application.
+async fn challenge(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+    let answer = async {
+        require_media_type(&headers, "application/json").map_err(OAuthFailure::invalid_request)?;
+        let bytes = read_body(body, MAX_CHALLENGE_BODY)
+            .await
+            .map_err(|e| OAuthFailure::invalid_request(e.to_string()))?;
+        let value = dcr_core::strict_json::from_slice(&bytes).map_err(|e| {
+            OAuthFailure::invalid_request(format!("the body is not valid JSON: {e}"))
+        })?;
+        let request: dcr_proto::attestation::ChallengeRequest = serde_json::from_value(value)
+            .map_err(|e| OAuthFailure::invalid_request(format!("the body: {e}")))?;
+        let challenge = state
+            .dcr
+            .attestation_challenge(&request.software_statement)
+            .await?;
+        Ok::<_, OAuthFailure>(challenge)
+    };
+    match answer.await {
+        Ok(challenge) => {
+            let mut response = Json(challenge).into_response();
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+        }
+        Err(failure) => failure.into_response(),
+    }
 }
 
 /// RFC 7592: `GET`/`DELETE /o/client/register/{client_id}`, for the holder of the
@@ -120,6 +158,7 @@ async fn read_registration(
         dpop_bound_access_tokens: asks_for_dpop(
             app.policy.bound_credentials.for_platform(&client.platform),
         ),
+        attestation: client.attestation.clone(),
     };
     let mut response = Json(body).into_response();
     response
@@ -161,12 +200,13 @@ async fn register(
 ) -> Response {
     let source = state.client_ip(peer.ip(), &headers);
     match register_client(&state, &headers, source, body).await {
-        Ok(response) => {
-            crate::metrics::registration("issued");
-            response
-        }
+        Ok(response) => response,
         Err(failure) => {
-            crate::metrics::registration(failure.code.as_str());
+            let attestation = match failure.code {
+                dcr_proto::OAuthErrorCode::InvalidAttestation => "fail",
+                _ => "none",
+            };
+            crate::metrics::registration(failure.code.as_str(), attestation);
             failure.into_response()
         }
     }
@@ -228,6 +268,10 @@ async fn register_client(
         })
         .await?;
     crate::metrics::registration_binding(registered.key_bound, registered.bound_credentials);
+    crate::metrics::registration(
+        "issued",
+        crate::metrics::attestation_label(registered.attestation.as_ref()),
+    );
 
     if registered.platform_mismatch {
         tracing::warn!(
@@ -263,6 +307,7 @@ async fn register_client(
         client_name: None,
         jwks: registered.jwks,
         dpop_bound_access_tokens: asks_for_dpop(registered.bound_credentials),
+        attestation: registered.attestation,
     };
     crate::telemetry::note_client(registered.client_id.to_string());
     let mut response = (StatusCode::CREATED, Json(body)).into_response();

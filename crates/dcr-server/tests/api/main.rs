@@ -4,6 +4,7 @@
 
 mod admin;
 mod attestation;
+mod attested_installs;
 mod bad_input;
 mod binding;
 mod console;

@@ -57,12 +57,24 @@ fn application(p: &str, channels: &[&str]) -> Application {
                 &serde_json::json!({"default": "report", "ios": "require"}),
             )
             .unwrap(),
+            attestation: dcr_core::binding::PlatformModes::from_json(
+                &serde_json::json!({"default": "off", "ios": "report"}),
+            )
+            .unwrap(),
         },
         settings: ApplicationSettings {
             attesters: vec![dcr_core::binding::AttesterConfig {
                 issuer: Some("https://attester.acme.example".into()),
                 keys: vec![r#"{"crv":"Ed25519","kty":"OKP","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#.into()],
             }],
+            attestation: dcr_proto::attestation::AttestationSettings {
+                apple: Some(dcr_proto::attestation::AppleApp {
+                    team_id: "TEAM123456".into(),
+                    bundle_ids: vec!["com.acme.app".into()],
+                    allow_development: true,
+                }),
+                android: None,
+            },
         },
         status: Status::Active,
         created_at: 2,
@@ -112,6 +124,14 @@ fn client(s: &StatementRecord) -> ClientRecord {
         auth_method: dcr_core::binding::AuthMethod::ClientSecret,
         key: None,
         dpop_seen_at: None,
+        attestation: Some(dcr_proto::attestation::Verdict {
+            format: "apple-appattest".into(),
+            result: "pass".into(),
+            reason: None,
+            security_level: Some("secure-enclave".into()),
+            app: Some("TEAM123456.com.acme.app".into()),
+            app_version: None,
+        }),
     }
 }
 

@@ -175,15 +175,24 @@ async fn insert_client_rows<T: Transaction>(
 ) -> StoreResult<()> {
     let mut rows = Vec::with_capacity(clients.len());
     for c in clients {
-        rows.push((c, json_list(&c.redirect_uris)?, c.device_info.to_string()));
+        let attestation = c
+            .attestation
+            .as_ref()
+            .map(|v| serde_json::to_string(v).unwrap_or_default());
+        rows.push((
+            c,
+            json_list(&c.redirect_uris)?,
+            c.device_info.to_string(),
+            attestation,
+        ));
     }
     let mut insert = Query::build(
         "INSERT INTO clients (id, application_id, programmer_id, statement_jti, secret_hash, \
          redirect_uris, device_info, platform, user_agent, source_ip, status, created_at, \
          last_used_at, revoked_at, registration_token_hash, os_name, model, last_seen_at, \
-         auth_method, jwk, jkt, dpop_seen_at) ",
+         auth_method, jwk, jkt, dpop_seen_at, attestation) ",
     );
-    insert.push_values(rows, |row, (c, redirect_uris, device_info)| {
+    insert.push_values(rows, |row, (c, redirect_uris, device_info, attestation)| {
         row.bind(c.id.to_string())
             .bind(c.application_id.to_string())
             .bind(c.programmer_id.as_str())
@@ -205,7 +214,8 @@ async fn insert_client_rows<T: Transaction>(
             .bind(c.auth_method.as_str())
             .bind(c.key.as_ref().map(|k| k.jwk.as_str()))
             .bind(c.key.as_ref().map(|k| k.jkt.as_str()))
-            .bind(c.dpop_seen_at);
+            .bind(c.dpop_seen_at)
+            .bind(attestation);
     });
     // The registrations' audit events commit with them, or neither does.
     let mut audit = Query::build(

@@ -488,4 +488,13 @@ impl<B: Backend> Store for SqlStore<B> {
     ) -> StoreResult<Option<Application>> {
         SqlStore::set_application_attesters(self, id, attesters, audit).await
     }
+
+    async fn set_application_attestation(
+        &self,
+        id: &ApplicationId,
+        settings: &dcr_proto::attestation::AttestationSettings,
+        audit: &AuditEvent,
+    ) -> StoreResult<Option<Application>> {
+        SqlStore::set_application_attestation(self, id, settings, audit).await
+    }
 }

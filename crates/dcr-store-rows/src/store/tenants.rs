@@ -108,7 +108,9 @@ impl<B: Backend> SqlStore<B> {
             .bind(a.created_at)
             .bind(a.revoked_at)
             .bind(a.policy.bound_credentials.to_json().to_string())
-            .bind(decode::attesters_json(&a.settings.attesters));
+            .bind(decode::attesters_json(&a.settings.attesters))
+            .bind(a.policy.attestation.to_json().to_string())
+            .bind(decode::attestation_settings_json(&a.settings.attestation)?);
         let mut tx = self.db.begin_write().await?;
         let written = async {
             tx.execute(insert).await?;
@@ -182,6 +184,23 @@ impl<B: Backend> SqlStore<B> {
         commit_audited(tx, row, audit, |r| decode::application_from_row(r, "")).await
     }
 
+    pub(super) async fn set_application_attestation(
+        &self,
+        id: &ApplicationId,
+        settings: &dcr_proto::attestation::AttestationSettings,
+        audit: &AuditEvent,
+    ) -> StoreResult<Option<Application>> {
+        let mut tx = self.db.begin_write().await?;
+        let update = Query::new(sql::SET_APPLICATION_ATTESTATION)
+            .bind(decode::attestation_settings_json(settings)?)
+            .bind(id.to_string());
+        tx.execute(update).await?;
+        let row = tx
+            .fetch_optional(Query::new(sql::SELECT_APPLICATION).bind(id.to_string()))
+            .await?;
+        commit_audited(tx, row, audit, |r| decode::application_from_row(r, "")).await
+    }
+
     pub(super) async fn set_application_policy(
         &self,
         id: &ApplicationId,
@@ -198,6 +217,7 @@ impl<B: Backend> SqlStore<B> {
             .bind(policy.max_registrations_per_hour.map(i64::from))
             .bind(policy.expire_inactive_after_days.map(i64::from))
             .bind(policy.bound_credentials.to_json().to_string())
+            .bind(policy.attestation.to_json().to_string())
             .bind(id.to_string());
         tx.execute(update).await?;
         let row = tx

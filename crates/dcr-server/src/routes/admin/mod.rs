@@ -62,6 +62,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/software-statements/{jti}/rotate", post(rotate_statement))
         .route("/applications/{app_id}/policy", put(set_policy))
         .route("/applications/{app_id}/attesters", put(set_attesters))
+        .route("/applications/{app_id}/attestation", put(set_attestation))
         .route(
             "/applications/{app_id}/clients/revoke",
             post(revoke_matching_clients),
@@ -411,23 +412,14 @@ async fn set_policy(
         .flag("dry_run")
         .map_err(EnhancedFailure::invalid_request)?;
     let update: wire::PolicyUpdate = json_body(&headers, body).await?;
-    let mut bound_credentials = std::collections::BTreeMap::new();
-    for (platform, mode) in update.bound_credentials.unwrap_or_default() {
-        let mode = match mode {
-            None => None,
-            Some(m) => Some(dcr_core::binding::Mode::parse(&m).ok_or_else(|| {
-                EnhancedFailure::invalid_request(format!(
-                    "bound_credentials.{platform}: must be \"off\", \"report\" or \"require\""
-                ))
-            })?),
-        };
-        bound_credentials.insert(platform, mode);
-    }
+    let bound_credentials = platform_modes("bound_credentials", update.bound_credentials)?;
+    let attestation = platform_modes("attestation", update.attestation)?;
     let change = dcr_core::service::PolicyChange {
         max_registrations_per_hour_per_statement: update.max_registrations_per_hour_per_statement,
         max_registrations_per_hour: update.max_registrations_per_hour,
         expire_inactive_after_days: update.expire_inactive_after_days,
         bound_credentials,
+        attestation,
     };
     let (app, impact) = crate::actions::set_policy(&state, &who, &app_id, change, dry_run).await?;
     if !dry_run {
@@ -439,6 +431,40 @@ async fn set_policy(
         dry_run,
     })
     .into_response())
+}
+
+/// Per-platform modes of a policy update (`field` names them in errors).
+fn platform_modes(
+    field: &str,
+    modes: Option<std::collections::BTreeMap<String, Option<String>>>,
+) -> AdminResult<std::collections::BTreeMap<String, Option<dcr_core::binding::Mode>>> {
+    let mut parsed = std::collections::BTreeMap::new();
+    for (platform, mode) in modes.unwrap_or_default() {
+        let mode = match mode {
+            None => None,
+            Some(m) => Some(dcr_core::binding::Mode::parse(&m).ok_or_else(|| {
+                EnhancedFailure::invalid_request(format!(
+                    "{field}.{platform}: must be \"off\", \"report\" or \"require\""
+                ))
+            })?),
+        };
+        parsed.insert(platform, mode);
+    }
+    Ok(parsed)
+}
+
+/// `PUT /applications/{app_id}/attestation`: what its installs' App Attest and Key
+/// Attestation evidence must show.
+async fn set_attestation(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    PathId(app_id): PathId<ApplicationId>,
+    headers: HeaderMap,
+    body: Body,
+) -> AdminResult<Json<wire::Application>> {
+    let settings: dcr_proto::attestation::AttestationSettings = json_body(&headers, body).await?;
+    let app = crate::actions::set_attestation_settings(&state, &who, &app_id, settings).await?;
+    Ok(Json(application_view(app)))
 }
 
 /// `PUT /applications/{app_id}/attesters`: the client attesters its installs may
@@ -922,6 +948,21 @@ fn channel_view(c: model::Channel) -> wire::Channel {
     }
 }
 
+/// A policy's per-platform modes as the wire shows them.
+fn modes_view(
+    modes: &dcr_core::binding::PlatformModes,
+) -> std::collections::BTreeMap<String, String> {
+    modes
+        .to_json()
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 fn application_view(a: model::Application) -> wire::Application {
     wire::Application {
         id: a.id.to_string(),
@@ -941,18 +982,10 @@ fn application_view(a: model::Application) -> wire::Application {
                 .max_registrations_per_hour_per_statement,
             max_registrations_per_hour: a.policy.max_registrations_per_hour,
             expire_inactive_after_days: a.policy.expire_inactive_after_days,
-            bound_credentials: a
-                .policy
-                .bound_credentials
-                .to_json()
-                .as_object()
-                .map(|m| {
-                    m.iter()
-                        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
-                        .collect()
-                })
-                .unwrap_or_default(),
+            bound_credentials: modes_view(&a.policy.bound_credentials),
+            attestation: modes_view(&a.policy.attestation),
         },
+        attestation: a.settings.attestation.clone(),
         attesters: a
             .settings
             .attesters
