@@ -276,6 +276,9 @@ pub fn document(issuer: &str) -> Value {
             Some(json_request(schema_ref("RegisterRequest"))),
             responses(&[("201", body("The client's credentials", schema_ref("RegisterResponse"))), ("429", body("Throttled", enhanced_error()))]), true),
             vec![json!({"name": "X-Device-Info", "in": "header", "required": false, "schema": {"type": "string"}})])},
+        "/o/client/challenge": {"post": operation("oauth", "A single-use challenge for platform attestation (App Attest, Key Attestation), for the statement's application; valid 300 s", None,
+            Some(json_request(schema_ref("ChallengeRequest"))),
+            responses(&[("200", body("The challenge", schema_ref("ChallengeResponse"))), ("429", body("Throttled", enhanced_error()))]), true)},
         "/o/client/register/{client_id}": {
             "get": with_params(operation("oauth", "Read a client's registration (RFC 7592)", Some("registrationAccessToken"), None,
                 responses(&[("200", body("The registration, without secrets", schema_ref("RegisterResponse"))), ("401", registration_token_refused()), ("429", body("Too many failed authentications", oauth_error()))]), true),
@@ -332,6 +335,7 @@ pub fn document(issuer: &str) -> Value {
         "/admin/v1/software-statements/{jti}/rotate": {"post": with_params(admin("Retire a statement and issue its successor in one step", empty(), ("201", body("The successor (shown once) and the retired jti", schema_ref("RotatedStatement")))), vec![id_param("jti")])},
         "/admin/v1/applications/{app_id}/policy": {"put": with_params(admin("Change the policy (quotas, inactivity expiry, bound credentials per platform): members left out are kept, null removes a limit; dry_run answers the impact and changes nothing", Some(json_request(schema_ref("PolicyUpdate"))), ("200", body("The application (or, with dry_run, a PolicyImpact)", json!({"oneOf": [schema_ref("Application"), schema_ref("PolicyImpact")]})))),
             vec![id_param("app_id"), json!({"name": "dry_run", "in": "query", "required": false, "schema": {"type": "boolean"}})])},
+        "/admin/v1/applications/{app_id}/attestation": {"put": with_params(admin("Replace what App Attest and Key Attestation evidence of the application's installs must show", Some(json_request(schema_ref("AttestationSettings"))), ("200", body("The application", schema_ref("Application")))), vec![id_param("app_id")])},
         "/admin/v1/applications/{app_id}/attesters": {"put": with_params(admin("Replace the client attesters whose attestations the application's installs may present", Some(json_request(schema_ref("Attesters"))), ("200", body("The application", schema_ref("Application")))), vec![id_param("app_id")])},
         "/admin/v1/applications/{app_id}/clients/revoke": {"post": with_params(accepted(admin("Revoke every client matching a filter (bounded batches); dry_run counts only", Some(json_request(schema_ref("ClientFilter"))), ("200", body("How many were (or would be) revoked", schema_ref("BulkRevocation"))))),
             vec![id_param("app_id"), json!({"name": "dry_run", "in": "query", "required": false, "schema": {"type": "boolean"}})])},
@@ -364,13 +368,31 @@ pub fn document(issuer: &str) -> Value {
         "RegisterRequest": {"type": "object", "required": ["software_statement"], "properties": {
             "software_statement": string, "redirect_uri": string, "redirect_uris": strings,
             "token_endpoint_auth_method": {"type": "string", "enum": ["client_secret_post", "client_secret_basic", "private_key_jwt", "attest_jwt_client_auth"]},
-            "jwks": {"type": "object", "description": "RFC 7591: exactly one public EC P-256 or Ed25519 JWK", "required": ["keys"], "properties": {"keys": {"type": "array", "minItems": 1, "maxItems": 1}}}}},
+            "jwks": {"type": "object", "description": "RFC 7591: exactly one public EC P-256 or Ed25519 JWK", "required": ["keys"], "properties": {"keys": {"type": "array", "minItems": 1, "maxItems": 1}}},
+            "attestation": schema_ref("Evidence")}},
+        "ChallengeRequest": {"type": "object", "required": ["software_statement"], "additionalProperties": false, "properties": {"software_statement": string}},
+        "ChallengeResponse": {"type": "object", "required": ["challenge", "expires_in"], "properties": {"challenge": string, "expires_in": int}},
+        "Evidence": {"description": "Platform attestation made over SHA-256(challenge + \".\" + jkt of the install key)", "oneOf": [
+            {"type": "object", "required": ["format", "key_id", "object", "challenge"], "additionalProperties": false, "properties": {
+                "format": {"type": "string", "enum": ["apple-appattest"]}, "key_id": string, "object": string, "challenge": string}},
+            {"type": "object", "required": ["format", "certificate_chain", "challenge"], "additionalProperties": false, "properties": {
+                "format": {"type": "string", "enum": ["android-key"]}, "certificate_chain": {"type": "array", "items": string, "minItems": 1, "maxItems": 8}, "challenge": string}},
+            {"type": "object", "required": ["format", "token", "challenge"], "additionalProperties": false, "properties": {
+                "format": {"type": "string", "enum": ["play-integrity"]}, "token": string, "challenge": string}}]},
+        "Verdict": {"type": "object", "required": ["format", "result"], "properties": {
+            "format": {"type": "string", "enum": ["apple-appattest", "android-key", "play-integrity"]}, "result": {"type": "string", "enum": ["pass", "fail"]},
+            "reason": string, "security_level": string, "app": string, "app_version": string}},
+        "AttestationSettings": {"type": "object", "additionalProperties": false, "properties": {
+            "apple": {"type": "object", "required": ["team_id", "bundle_ids"], "additionalProperties": false, "properties": {
+                "team_id": string, "bundle_ids": strings, "allow_development": {"type": "boolean"}}},
+            "android": {"type": "object", "required": ["package_names"], "additionalProperties": false, "properties": {
+                "package_names": strings, "signing_cert_sha256": strings, "min_security_level": {"type": "string", "enum": ["tee", "strongbox"]}}}}},
         "RegisterResponse": {"type": "object", "required": ["client_id", "client_id_issued_at", "client_secret_expires_at", "redirect_uris", "grant_types", "token_endpoint_auth_method", "scopes", "software_id"], "properties": {
             "client_id": string, "client_secret": string, "client_id_issued_at": int, "client_secret_expires_at": int,
             "redirect_uris": strings, "grant_types": strings, "token_endpoint_auth_method": string, "scopes": strings,
             "scope": string, "software_id": string, "software_version": string,
             "registration_access_token": string, "registration_client_uri": string,
-            "jwks": {"type": "object"}, "dpop_bound_access_tokens": {"type": "boolean"}}},
+            "jwks": {"type": "object"}, "dpop_bound_access_tokens": {"type": "boolean"}, "attestation": schema_ref("Verdict")}},
         "TokenResponse": {"type": "object", "required": ["id", "access_token", "token_type", "expires_in", "created_at", "scope"], "properties": {
             "id": string, "access_token": string, "token_type": {"type": "string", "enum": ["bearer", "DPoP"]}, "expires_in": int, "created_at": int, "scope": string}},
         "Introspection": {"type": "object", "required": ["active"], "properties": {"active": {"type": "boolean"},
@@ -399,6 +421,7 @@ pub fn document(issuer: &str) -> Value {
             "id": string, "programmer_id": string, "name": string, "version": string, "level": string, "channels": strings,
             "platforms": strings, "scopes": strings, "domains": strings, "custom_scheme": string, "audiences": strings,
             "policy": schema_ref("ApplicationPolicy"), "attesters": {"type": "array", "items": schema_ref("Attester")},
+            "attestation": schema_ref("AttestationSettings"),
             "status": string, "created_at": int, "revoked_at": int, "revoked_by": string}},
         "Attester": {"type": "object", "required": ["jwks"], "properties": {"issuer": {"type": ["string", "null"]},
             "jwks": {"type": "object", "required": ["keys"], "properties": {"keys": {"type": "array"}}}}},
@@ -415,12 +438,14 @@ pub fn document(issuer: &str) -> Value {
             "max_registrations_per_hour_per_statement": {"type": ["integer", "null"], "minimum": 1},
             "max_registrations_per_hour": {"type": ["integer", "null"], "minimum": 1},
             "expire_inactive_after_days": {"type": ["integer", "null"], "minimum": 1, "maximum": 3650},
-            "bound_credentials": bound_credentials.clone()}},
+            "bound_credentials": bound_credentials.clone(), "attestation": bound_credentials.clone()}},
         "PolicyUpdate": {"type": "object", "additionalProperties": false, "properties": {
             "max_registrations_per_hour_per_statement": {"type": ["integer", "null"], "minimum": 1},
             "max_registrations_per_hour": {"type": ["integer", "null"], "minimum": 1},
             "expire_inactive_after_days": {"type": ["integer", "null"], "minimum": 1, "maximum": 3650},
             "bound_credentials": {"type": "object", "description": "Merged platform by platform; null drops a platform back to the default",
+                "additionalProperties": {"type": ["string", "null"], "enum": ["off", "report", "require", null]}},
+            "attestation": {"type": "object", "description": "Platform attestation at registration, merged platform by platform; null drops a platform back to the default",
                 "additionalProperties": {"type": ["string", "null"], "enum": ["off", "report", "require", null]}}}},
         "ClientFilter": {"type": "object", "additionalProperties": false, "properties": {
             "statement": string, "platform": string,
@@ -519,6 +544,11 @@ const OPERATION_IDS: &[(&str, &str, &str)] = &[
         "setApplicationAttesters",
     ),
     (
+        "put",
+        "/admin/v1/applications/{app_id}/attestation",
+        "setApplicationAttestation",
+    ),
+    (
         "post",
         "/admin/v1/applications/{app_id}/revoke",
         "revokeApplication",
@@ -604,6 +634,7 @@ const OPERATION_IDS: &[(&str, &str, &str)] = &[
     ("patch", "/o/auth/verify", "verifyPatch"),
     ("post", "/o/auth/verify", "verifyPost"),
     ("put", "/o/auth/verify", "verifyPut"),
+    ("post", "/o/client/challenge", "attestationChallenge"),
     ("post", "/o/client/register", "registerClient"),
     (
         "delete",

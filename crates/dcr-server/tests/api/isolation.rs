@@ -84,6 +84,7 @@ async fn no_role_of_another_programmer_sees_or_changes_foreign_resources() {
                     Some(json!({"max_registrations_per_hour": 1}))
                 }
                 "/admin/v1/applications/{app_id}/attesters" => Some(json!({"attesters": []})),
+                "/admin/v1/applications/{app_id}/attestation" => Some(json!({})),
                 _ => None,
             };
             if let (true, Some(body)) = (method == "POST" || method == "PUT", body) {

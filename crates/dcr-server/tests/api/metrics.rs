@@ -35,7 +35,7 @@ async fn metrics_count_requests_by_route_template_and_outcome() {
         r#"route="/o/client/register""#,
         r#"route="/admin/v1/clients/{client_id}/revoke""#,
         r#"route="unmatched""#,
-        r#"dcr_registrations_total{outcome="issued"}"#,
+        r#"dcr_registrations_total{outcome="issued",attestation="none"}"#,
         r#"dcr_tokens_total{outcome="issued"}"#,
         r#"dcr_tokens_total{outcome="invalid_client"}"#,
         r#"dcr_revocations_total{kind="client"}"#,
