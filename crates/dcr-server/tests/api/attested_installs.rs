@@ -135,6 +135,17 @@ async fn key_attestation_registers_an_install_and_the_client_keeps_the_verdict()
         .unwrap();
     assert_eq!(read["attestation"], registered["attestation"]);
 
+    // The console's client page says what the attestation established.
+    let mut tab =
+        crate::console::signed_in(&t.app, "sec@acme.example", "programmer-admin", "acme", None)
+            .await;
+    let client_id = registered["client_id"].as_str().unwrap();
+    let (_, page) = tab.get(&format!("/dashboard/clients/{client_id}")).await;
+    assert_eq!(
+        crate::console::text_of(&page, "client-attestation"),
+        format!("pass: android-key, tee, {PACKAGE}, 42")
+    );
+
     // The same evidence again: the challenge is spent.
     let other = InstallKey::generate().unwrap();
     let (s, refused) = register(&t.app, &t.statement, &key, Some(evidence)).await;

@@ -45,6 +45,8 @@ struct ClientPage {
     auth_method: &'static str,
     key_thumbprint: String,
     last_dpop: String,
+    /// The platform attestation's verdict, in words ("none" without one).
+    attestation: String,
 }
 
 /// Why a client is not active, with when and by whom.
@@ -141,8 +143,27 @@ pub(super) async fn page(
                 || "never".into(),
                 |t| format!("{} ({})", when(t), ago(now, t)),
             ),
+            attestation: attestation_words(c.attestation.as_ref()),
         },
     )
+}
+
+/// "pass: android-key, tee, com.acme.tv 42", "fail: apple-appattest: <reason>", "none".
+fn attestation_words(verdict: Option<&dcr_proto::attestation::Verdict>) -> String {
+    let Some(v) = verdict else {
+        return "none".into();
+    };
+    let details: Vec<&str> = [
+        Some(v.format.as_str()),
+        v.security_level.as_deref(),
+        v.app.as_deref(),
+        v.app_version.as_deref(),
+        v.reason.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    format!("{}: {}", v.result, details.join(", "))
 }
 
 /// `GET /dashboard/clients?client_id=…`: the client's page, or a page saying there is
