@@ -196,11 +196,14 @@ async fn key_attestation_registers_an_install_and_the_client_keeps_the_verdict()
     );
 }
 
+/// Evidence made by a forger, for a challenge.
+type Forgery<'a> = Box<dyn Fn(&Attested, &str) -> Value + 'a>;
+
 #[tokio::test]
 async fn forged_key_attestations_are_refused_under_require() {
     let t = attested(json!({"default": "require"})).await;
     let key = InstallKey::generate().unwrap();
-    let cases: Vec<(&str, Box<dyn Fn(&Attested, &str) -> Value>)> = vec![
+    let cases: Vec<(&str, Forgery)> = vec![
         (
             "trusted root",
             Box::new(|_: &Attested, c: &str| {
