@@ -178,6 +178,19 @@ pub enum Binding {
     Never,
 }
 
+/// Makes platform attestation evidence (App Attest, Key Attestation) for the install
+/// key at registration: given the server's challenge and `client_data_hash`
+/// (SHA-256 of `challenge + "." + jkt`), answers the registration's `attestation`
+/// member, or `None` to register without one (a platform that cannot attest).
+pub trait AttestationProvider: Send + Sync {
+    fn attest(
+        &self,
+        key: &InstallKey,
+        challenge: &str,
+        client_data_hash: &[u8; 32],
+    ) -> Result<Option<serde_json::Value>, String>;
+}
+
 /// How a [`DcrClient`] behaves.
 #[derive(Clone)]
 pub struct ClientConfig {
@@ -197,6 +210,9 @@ pub struct ClientConfig {
     pub device_info: Option<String>,
     /// Keys and DPoP ([`Binding::Auto`] unless set).
     pub binding: Binding,
+    /// Attests the install key at registration (`POST /o/client/challenge` first);
+    /// needs a key, so it is not called with [`Binding::Never`].
+    pub attestation: Option<Arc<dyn AttestationProvider>>,
 }
 
 impl ClientConfig {
@@ -215,6 +231,7 @@ impl ClientConfig {
             max_attempts: 5,
             device_info: None,
             binding: Binding::Auto,
+            attestation: None,
         }
     }
 }
@@ -539,6 +556,9 @@ impl DcrClient {
             if let Some(key) = &key {
                 body["jwks"] = key.jwks();
                 body["token_endpoint_auth_method"] = dcr_proto::pop::PRIVATE_KEY_JWT.into();
+                if let Some(evidence) = self.attest(key).await? {
+                    body["attestation"] = evidence;
+                }
             }
             let response = self
                 .send_with_retry(|| Ok(self.with_device(self.http.post(&url).json(&body))))
@@ -568,6 +588,25 @@ impl DcrClient {
         let creds = state.as_ref().ok_or(ClientError::Throttled(0))?;
         self.load_key(creds)?;
         Ok(creds)
+    }
+
+    /// The provider's evidence for `key`, over a fresh challenge; `None` without a
+    /// provider or when it has none.
+    async fn attest(&self, key: &InstallKey) -> Result<Option<serde_json::Value>, ClientError> {
+        let Some(provider) = &self.config.attestation else {
+            return Ok(None);
+        };
+        let url = format!("{}/o/client/challenge", self.config.server);
+        let body = serde_json::json!({"software_statement": self.config.software_statement});
+        let response = self
+            .send_with_retry(|| Ok(self.http.post(&url).json(&body)))
+            .await?;
+        let answer: dcr_proto::attestation::ChallengeResponse = response.json().await?;
+        let client_data = format!("{}.{}", answer.challenge, key.thumbprint());
+        let hash: [u8; 32] = <sha2::Sha256 as sha2::Digest>::digest(client_data.as_bytes()).into();
+        provider
+            .attest(key, &answer.challenge, &hash)
+            .map_err(|e| ClientError::Malformed(format!("the attestation provider failed: {e}")))
     }
 
     /// A token request authenticated with the secret or a fresh client assertion, with

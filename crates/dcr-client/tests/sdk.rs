@@ -295,3 +295,64 @@ async fn an_install_holds_a_key_not_a_secret_and_binds_tokens_when_the_policy_as
     assert!(saved["client_secret"].is_string());
     assert!(saved.get("install_key").is_none());
 }
+
+/// Key Attestation made under a test root, as an Android app's provider would send it.
+struct TestKeyAttestation(dcr_testkit::attest::TestAuthority);
+
+impl dcr_client::AttestationProvider for TestKeyAttestation {
+    fn attest(
+        &self,
+        key: &dcr_client::key::InstallKey,
+        challenge: &str,
+        client_data_hash: &[u8; 32],
+    ) -> Result<Option<serde_json::Value>, String> {
+        let mut description =
+            dcr_testkit::attest::AndroidKey::new(challenge, key.thumbprint(), "com.acme.tv");
+        assert_eq!(description.challenge, client_data_hash.to_vec());
+        description.challenge = client_data_hash.to_vec();
+        let install = dcr_testkit::attest::rcgen_key(key.pkcs8());
+        Ok(Some(self.0.android_key_evidence(
+            &install,
+            &description,
+            challenge,
+        )))
+    }
+}
+
+#[tokio::test]
+async fn an_attestation_provider_attests_the_install_key_at_registration() {
+    let google = dcr_testkit::attest::TestAuthority::new("Test Google");
+    let roots = tempfile::tempdir().unwrap();
+    let pem = roots.path().join("android.pem");
+    std::fs::write(&pem, google.root_pem()).unwrap();
+    let app = spawn_app_with(|c| c.attestation.android_roots = Some(pem)).await;
+    let (app_id, statement) = setup(&app).await;
+    for (path, body) in [
+        (
+            "attestation",
+            serde_json::json!({"android": {"package_names": ["com.acme.tv"]}}),
+        ),
+        (
+            "policy",
+            serde_json::json!({"attestation": {"default": "require"}}),
+        ),
+    ] {
+        let (s, v) = app
+            .admin_put(&format!("/applications/{app_id}/{path}"), body)
+            .await;
+        assert_eq!(s, reqwest::StatusCode::OK, "{v}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = ClientConfig::new(&app.base, &statement, dir.path().join("c.json"));
+    // Without a provider the application refuses the install.
+    let refused = DcrClient::new(config.clone()).unwrap().access_token().await;
+    assert!(format!("{:?}", refused.unwrap_err()).contains("invalid_attestation"));
+    config.attestation = Some(Arc::new(TestKeyAttestation(google)));
+    let client = DcrClient::new(config).unwrap();
+    let token = client.access_token().await.unwrap();
+    assert_eq!(app.verify(&token, &[]).await.0, 200);
+    let (_, list) = app
+        .admin_get(&format!("/applications/{app_id}/clients"))
+        .await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1, "{list}");
+}
