@@ -121,6 +121,12 @@ impl InstallKey {
         }
     }
 
+    /// The public key as a certificate's subjectPublicKey holds it: `04 ‖ x ‖ y` for
+    /// P-256, the 32 raw bytes for Ed25519.
+    pub fn public_key_bits(&self) -> Vec<u8> {
+        public_key_bits(&self.kind)
+    }
+
     /// RFC 7638 thumbprint, base64url.
     pub fn thumbprint(&self) -> &str {
         &self.jkt
@@ -177,19 +183,24 @@ fn canonical(kind: &KeyKind) -> String {
 /// Whether the key is a valid public key of its curve, parsed by aws-lc-rs.
 fn on_curve(kind: &KeyKind) -> Result<(), ProofError> {
     use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED, ED25519, ParsedPublicKey};
-    let bytes = |b64: &str| URL_SAFE_NO_PAD.decode(b64).unwrap_or_default();
+    let bits = public_key_bits(kind);
     let parsed = match kind {
-        KeyKind::P256 { x, y } => {
-            let mut point = vec![4u8];
-            point.extend(bytes(x));
-            point.extend(bytes(y));
-            ParsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, point)
-        }
-        KeyKind::Ed25519 { x } => ParsedPublicKey::new(&ED25519, bytes(x)),
+        KeyKind::P256 { .. } => ParsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, bits),
+        KeyKind::Ed25519 { .. } => ParsedPublicKey::new(&ED25519, bits),
     };
     parsed
         .map(|_| ())
         .map_err(|_| ProofError::Key("not a valid point of its curve"))
+}
+
+/// See [`InstallKey::public_key_bits`]; coordinates that are not base64url give
+/// empty parts (which no curve accepts).
+fn public_key_bits(kind: &KeyKind) -> Vec<u8> {
+    let bytes = |b64: &str| URL_SAFE_NO_PAD.decode(b64).unwrap_or_default();
+    match kind {
+        KeyKind::P256 { x, y } => [vec![4u8], bytes(x), bytes(y)].concat(),
+        KeyKind::Ed25519 { x } => bytes(x),
+    }
 }
 
 fn decoding_key(kind: &KeyKind) -> Result<DecodingKey, ProofError> {

@@ -183,15 +183,15 @@ impl Dcr {
                 Some(android) => match decode_chain(certificate_chain) {
                     Err(reason) => Err(reason),
                     Ok(chain) => {
+                        // Verification is synchronous: the list is read in place.
                         let revoked = self
                             .revoked_attestation_serials
                             .read()
-                            .map(|r| r.clone())
-                            .unwrap_or_default();
+                            .unwrap_or_else(std::sync::PoisonError::into_inner);
                         dcr_attest::verify_android_key(
                             &chain,
                             &client_data_hash,
-                            &install_key_bits(key),
+                            &key.public_key_bits(),
                             &android,
                             &trust.android,
                             &revoked,
@@ -222,9 +222,10 @@ impl Dcr {
     /// Replaces the certificate serials Google has revoked (its attestation status
     /// list), which Key Attestation chains must not contain.
     pub fn set_revoked_attestation_serials(&self, serials: RevokedSerials) {
-        if let Ok(mut current) = self.revoked_attestation_serials.write() {
-            *current = serials;
-        }
+        *self
+            .revoked_attestation_serials
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = serials;
     }
 }
 
@@ -275,22 +276,6 @@ fn decode_chain(chain: &[String]) -> Result<Vec<Vec<u8>>, String> {
                 .map_err(|_| format!("certificate_chain[{i}] is not base64"))
         })
         .collect()
-}
-
-/// The install key as a certificate's subjectPublicKey holds it: `04 ‖ x ‖ y` for
-/// P-256, the 32 raw bytes for Ed25519.
-fn install_key_bits(key: &InstallKey) -> Vec<u8> {
-    let jwk = key.to_jwk();
-    let member = |name: &str| {
-        jwk.get(name)
-            .and_then(serde_json::Value::as_str)
-            .and_then(|v| B64URL.decode(v).ok())
-            .unwrap_or_default()
-    };
-    match jwk.get("kty").and_then(serde_json::Value::as_str) {
-        Some("EC") => [vec![4], member("x"), member("y")].concat(),
-        _ => member("x"),
-    }
 }
 
 /// Checks settings before they are stored: what a verifier would silently ignore is

@@ -212,20 +212,12 @@ impl Dcr {
         if dry_run {
             return Ok((Application { policy, ..app }, impact));
         }
-        let audit = audit_event(
-            who,
-            AuditAction::ApplicationPolicySet,
-            "application",
-            &app.id.to_string(),
-            Some(&app.programmer_id),
-        );
+        let audit = policy_audit(who, &app);
         let updated = self
             .store
             .set_application_policy(&app.id, &policy, &audit)
-            .await?
-            .ok_or(AdminError::NotFound)?;
-        self.forget_standings();
-        Ok((updated, impact))
+            .await?;
+        Ok((self.changed_application(updated)?, impact))
     }
 
     /// Replaces the client attesters `app_id` trusts (attestation-based client
@@ -253,20 +245,12 @@ impl Dcr {
                     .map_err(|e| invalid(format!("attesters[{i}].keys: {e}")))?;
             }
         }
-        let audit = audit_event(
-            who,
-            AuditAction::ApplicationPolicySet,
-            "application",
-            &app.id.to_string(),
-            Some(&app.programmer_id),
-        );
+        let audit = policy_audit(who, &app);
         let updated = self
             .store
             .set_application_attesters(&app.id, &attesters, &audit)
-            .await?
-            .ok_or(AdminError::NotFound)?;
-        self.forget_standings();
-        Ok(updated)
+            .await?;
+        self.changed_application(updated)
     }
 
     /// Replaces what `app_id` accepts from App Attest and Key Attestation.
@@ -279,18 +263,19 @@ impl Dcr {
         let app = self.get_application(who, app_id).await?;
         self.ensure_may_manage(who, &app)?;
         super::attestation::validate_settings(&settings).map_err(invalid)?;
-        let audit = audit_event(
-            who,
-            AuditAction::ApplicationPolicySet,
-            "application",
-            &app.id.to_string(),
-            Some(&app.programmer_id),
-        );
+        let audit = policy_audit(who, &app);
         let updated = self
             .store
             .set_application_attestation(&app.id, &settings, &audit)
-            .await?
-            .ok_or(AdminError::NotFound)?;
+            .await?;
+        self.changed_application(updated)
+    }
+
+    /// After a change to an application's policy or settings: the application as
+    /// stored (gone meanwhile: not found), with the caches that hold the old one
+    /// cleared.
+    fn changed_application(&self, updated: Option<Application>) -> Result<Application, AdminError> {
+        let updated = updated.ok_or(AdminError::NotFound)?;
         self.forget_standings();
         Ok(updated)
     }
@@ -741,6 +726,17 @@ impl PolicyChange {
         merge_modes(&mut policy.attestation, &self.attestation);
         policy
     }
+}
+
+/// The audit event of a change to `app`'s policy or settings.
+fn policy_audit(who: &Principal, app: &Application) -> AuditEvent {
+    audit_event(
+        who,
+        AuditAction::ApplicationPolicySet,
+        "application",
+        &app.id.to_string(),
+        Some(&app.programmer_id),
+    )
 }
 
 /// Merges per-platform changes: `Some(mode)` sets a platform (or `default`), `None`

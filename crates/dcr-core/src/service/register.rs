@@ -242,7 +242,7 @@ impl Dcr {
     pub(super) async fn approved_statement(
         &self,
         software_statement: &str,
-    ) -> Result<(StatementId, crate::model::Application), RegisterError> {
+    ) -> Result<(StatementId, std::sync::Arc<crate::model::Application>), RegisterError> {
         let now = unix_now();
         let claims: std::sync::Arc<StatementClaims> =
             match self.statements.get(software_statement, now) {
@@ -277,7 +277,8 @@ impl Dcr {
                 let app = self
                     .store
                     .get_application(&statement.application_id)
-                    .await?;
+                    .await?
+                    .map(std::sync::Arc::new);
                 let fresh = std::sync::Arc::new((statement, app));
                 self.approvals.insert(jti, fresh.clone());
                 fresh
@@ -303,7 +304,7 @@ impl Dcr {
         if app.status != Status::Active {
             return Err(unapproved("the application has been revoked"));
         }
-        Ok((jti, app.clone()))
+        Ok((jti, std::sync::Arc::clone(app)))
     }
 
     /// How a new client will authenticate, from its request: an attestation vouching

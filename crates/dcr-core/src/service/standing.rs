@@ -73,7 +73,10 @@ impl<K, V> TtlCache<K, V> {
 
 pub(crate) type StandingCache = TtlCache<ClientId, ClientStanding>;
 /// A statement with its application, as registration needs them.
-pub(crate) type ApprovalCache = TtlCache<StatementId, (StatementRecord, Option<Application>)>;
+/// The application is shared out of the cache as it is: a registration reads it,
+/// never copies it.
+pub(crate) type ApprovalCache =
+    TtlCache<StatementId, (StatementRecord, Option<std::sync::Arc<Application>>)>;
 /// API keys by hash; `None` remembers an unknown key, so a caller repeating a wrong
 /// key costs no store query within the TTL.
 pub(crate) type ApiKeyCache = TtlCache<[u8; 32], Option<ApiKeyRecord>>;

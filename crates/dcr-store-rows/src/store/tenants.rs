@@ -173,15 +173,10 @@ impl<B: Backend> SqlStore<B> {
         attesters: &[dcr_core::binding::AttesterConfig],
         audit: &AuditEvent,
     ) -> StoreResult<Option<Application>> {
-        let mut tx = self.db.begin_write().await?;
         let update = Query::new(sql::SET_APPLICATION_ATTESTERS)
             .bind(decode::attesters_json(attesters))
             .bind(id.to_string());
-        tx.execute(update).await?;
-        let row = tx
-            .fetch_optional(Query::new(sql::SELECT_APPLICATION).bind(id.to_string()))
-            .await?;
-        commit_audited(tx, row, audit, |r| decode::application_from_row(r, "")).await
+        self.update_application(update, id, audit).await
     }
 
     pub(super) async fn set_application_attestation(
@@ -190,15 +185,10 @@ impl<B: Backend> SqlStore<B> {
         settings: &dcr_proto::attestation::AttestationSettings,
         audit: &AuditEvent,
     ) -> StoreResult<Option<Application>> {
-        let mut tx = self.db.begin_write().await?;
         let update = Query::new(sql::SET_APPLICATION_ATTESTATION)
             .bind(decode::attestation_settings_json(settings)?)
             .bind(id.to_string());
-        tx.execute(update).await?;
-        let row = tx
-            .fetch_optional(Query::new(sql::SELECT_APPLICATION).bind(id.to_string()))
-            .await?;
-        commit_audited(tx, row, audit, |r| decode::application_from_row(r, "")).await
+        self.update_application(update, id, audit).await
     }
 
     pub(super) async fn set_application_policy(
@@ -207,7 +197,6 @@ impl<B: Backend> SqlStore<B> {
         policy: &ApplicationPolicy,
         audit: &AuditEvent,
     ) -> StoreResult<Option<Application>> {
-        let mut tx = self.db.begin_write().await?;
         let update = Query::new(sql::SET_APPLICATION_POLICY)
             .bind(
                 policy
@@ -219,6 +208,18 @@ impl<B: Backend> SqlStore<B> {
             .bind(policy.bound_credentials.to_json().to_string())
             .bind(policy.attestation.to_json().to_string())
             .bind(id.to_string());
+        self.update_application(update, id, audit).await
+    }
+
+    /// Runs `update` on application `id` with its audit event, in one transaction:
+    /// the application as it is after the change, or `None` when there is none.
+    async fn update_application(
+        &self,
+        update: Query,
+        id: &ApplicationId,
+        audit: &AuditEvent,
+    ) -> StoreResult<Option<Application>> {
+        let mut tx = self.db.begin_write().await?;
         tx.execute(update).await?;
         let row = tx
             .fetch_optional(Query::new(sql::SELECT_APPLICATION).bind(id.to_string()))
